@@ -1,0 +1,223 @@
+//! Typed configuration from environment variables.
+//!
+//! A service reads every variable it needs through one [`Env`]; problems are
+//! collected rather than reported one at a time, so a misconfigured process
+//! says everything that is wrong at once. Values are never echoed back: a
+//! malformed secret must not end up in a log.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use secrecy::SecretString;
+
+/// A source of variables, either the process environment or a map (tests).
+pub struct Env {
+    vars: HashMap<String, String>,
+    problems: Vec<String>,
+}
+
+/// Everything wrong with a configuration, one line per variable.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for problem in &self.problems {
+            writeln!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Self::from_map(std::env::vars())
+    }
+
+    pub fn from_map<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self { vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(), problems: Vec::new() }
+    }
+
+    /// Runs `read` and returns its result, or every problem it recorded.
+    /// `read` evaluates all its variables before combining them, so one
+    /// missing variable does not hide the next.
+    pub fn load<T>(mut self, read: impl FnOnce(&mut Env) -> Option<T>) -> Result<T, ConfigError> {
+        let value = read(&mut self);
+        match value {
+            Some(value) if self.problems.is_empty() => Ok(value),
+            _ => {
+                if self.problems.is_empty() {
+                    self.problems.push("configuration incomplete".to_owned());
+                }
+                Err(ConfigError { problems: self.problems })
+            }
+        }
+    }
+
+    /// Records a problem found while combining variables (e.g. two that must
+    /// be set together).
+    pub fn problem(&mut self, message: impl Into<String>) {
+        self.problems.push(message.into());
+    }
+
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    pub fn is_set(&self, name: &str) -> bool {
+        self.raw(name).is_some()
+    }
+
+    /// A variable that must be present and parse as `T`.
+    pub fn required<T>(&mut self, name: &str, what: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        if self.raw(name).is_none() {
+            self.problems.push(format!("{name} is required ({what})"));
+            return None;
+        }
+        self.optional(name)
+    }
+
+    /// A variable that may be absent; present but malformed is a problem.
+    pub fn optional<T>(&mut self, name: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let raw = self.raw(name)?;
+        match raw.parse::<T>() {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.problems.push(format!("{name} is malformed: {err}"));
+                None
+            }
+        }
+    }
+
+    /// A variable with a default. Returns `None` only when it is malformed.
+    pub fn or<T>(&mut self, name: &str, default: T) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        if self.raw(name).is_none() {
+            return Some(default);
+        }
+        self.optional(name)
+    }
+
+    /// A comma-separated list; empty items are ignored.
+    pub fn list<T>(&mut self, name: &str) -> Option<Vec<T>>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let Some(raw) = self.raw(name) else {
+            return Some(Vec::new());
+        };
+        let parsed: Result<Vec<T>, _> =
+            raw.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::parse::<T>).collect();
+        match parsed {
+            Ok(items) => Some(items),
+            Err(err) => {
+                self.problems.push(format!("{name} is malformed: {err}"));
+                None
+            }
+        }
+    }
+
+    /// A secret of at least `min_len` bytes. Its value never appears in a message.
+    pub fn secret(&mut self, name: &str, what: &str, min_len: usize) -> Option<SecretString> {
+        let Some(raw) = self.raw(name) else {
+            self.problems.push(format!("{name} is required ({what})"));
+            return None;
+        };
+        if raw.len() < min_len {
+            self.problems.push(format!("{name} is too short: at least {min_len} bytes are required"));
+            return None;
+        }
+        Some(SecretString::from(raw.to_owned()))
+    }
+}
+
+/// A duration given in whole seconds (`30`) or with a unit (`250ms`, `30s`, `5m`, `1h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub std::time::Duration);
+
+impl FromStr for Seconds {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (digits, unit) = s.split_at(split);
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| "expected a whole number optionally followed by ms, s, m or h".to_owned())?;
+        let d = match unit {
+            "ms" => std::time::Duration::from_millis(n),
+            "" | "s" => std::time::Duration::from_secs(n),
+            "m" => std::time::Duration::from_secs(n * 60),
+            "h" => std::time::Duration::from_secs(n * 3600),
+            other => return Err(format!("unknown unit {other:?}; use ms, s, m or h")),
+        };
+        Ok(Seconds(d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Sample {
+        port: u16,
+        name: String,
+        secret: SecretString,
+    }
+
+    fn read(env: &mut Env) -> Option<Sample> {
+        let port = env.or("PORT", 8080u16);
+        let name = env.required("NAME", "a name");
+        let secret = env.secret("SECRET", "shared secret", 32);
+        Some(Sample { port: port?, name: name?, secret: secret? })
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_the_variable_name() {
+        let err = Env::from_map([("PORT", "eighty"), ("SECRET", "short-secret-value")])
+            .load(read)
+            .expect_err("must fail");
+        let text = err.to_string();
+        assert!(text.contains("PORT is malformed"), "{text}");
+        assert!(text.contains("NAME is required"), "{text}");
+        assert!(text.contains("SECRET is too short"), "{text}");
+        assert!(!text.contains("short-secret-value"), "a secret leaked: {text}");
+        assert_eq!(err.problems.len(), 3);
+    }
+
+    #[test]
+    fn defaults_apply_and_values_parse() {
+        let sample =
+            Env::from_map([("NAME", " shutter "), ("SECRET", &"s".repeat(32))]).load(read).expect("valid");
+        assert_eq!(sample.port, 8080);
+        assert_eq!(sample.name, "shutter");
+        assert!(!format!("{:?}", sample.secret).contains("sss"));
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!("250ms".parse::<Seconds>().map(|s| s.0.as_millis()), Ok(250));
+        assert_eq!("30".parse::<Seconds>().map(|s| s.0.as_secs()), Ok(30));
+        assert_eq!("5m".parse::<Seconds>().map(|s| s.0.as_secs()), Ok(300));
+        assert!("5 days".parse::<Seconds>().is_err());
+        assert!("".parse::<Seconds>().is_err());
+    }
+}

@@ -1,0 +1,107 @@
+//! Request ids: accepted from `X-Request-Id` or minted, put on the tracing
+//! span and the response, and carried by the internal client to every
+//! service the request touches.
+//!
+//! The id lives in a task-local for the duration of the request, so code deep
+//! inside a handler (the internal client, problem rendering) finds it without
+//! threading it through every call.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
+use tracing::Instrument;
+
+pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static CURRENT: String;
+}
+
+/// The id of the request being served, as an extractor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// The current request's id, if called while serving one.
+pub fn current() -> Option<String> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// Runs `fut` with `id` as the current request id (for background work that
+/// continues a request, and for tests).
+pub async fn scope<F: Future>(id: String, fut: F) -> F::Output {
+    CURRENT.scope(id, fut).await
+}
+
+/// An incoming id is kept only when it is short and plain, so a client cannot
+/// inject text into our logs through it.
+fn accept_incoming(value: &HeaderValue) -> Option<String> {
+    let text = value.to_str().ok()?;
+    let plain = !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    plain.then(|| text.to_owned())
+}
+
+pub fn mint() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// Middleware: the outermost layer of every service.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = req.headers().get(&HEADER).and_then(accept_incoming).unwrap_or_else(mint);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.path(),
+    );
+    let started = Instant::now();
+    let result = CURRENT.scope(id.clone(), next.call(req).instrument(span.clone())).await;
+    let mut response = result?;
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| tracing::info!(status, elapsed_ms, "request finished"));
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(HEADER, value);
+    }
+    Ok(response)
+}
+
+impl FromRequest for RequestId {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req.extensions().get::<RequestId>().cloned().unwrap_or_else(|| RequestId(mint()));
+        std::future::ready(Ok(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_ids_are_kept_and_odd_ones_replaced() {
+        assert_eq!(accept_incoming(&HeaderValue::from_static("abc-123_x.y")), Some("abc-123_x.y".into()));
+        assert_eq!(accept_incoming(&HeaderValue::from_static("has space")), None);
+        assert_eq!(accept_incoming(&HeaderValue::from_static("")), None);
+        let long = "a".repeat(65);
+        assert_eq!(accept_incoming(&HeaderValue::from_str(&long).unwrap()), None);
+    }
+
+    #[tokio::test]
+    async fn the_current_id_is_visible_inside_its_scope_only() {
+        assert_eq!(current(), None);
+        let seen = scope("r1".into(), async { current() }).await;
+        assert_eq!(seen.as_deref(), Some("r1"));
+    }
+}

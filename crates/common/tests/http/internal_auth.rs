@@ -1,0 +1,90 @@
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::{HttpResponse, web};
+use common::health::ReadinessChecks;
+use common::internal_auth::{AllowedCallers, ServiceCaller};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::json;
+
+use crate::helpers::{http, spawn_service};
+
+/// A stand-in for url-signer: one route for post only, one that forgot to
+/// say whom it accepts.
+fn signer(cfg: &mut web::ServiceConfig) {
+    let whoami =
+        |caller: ServiceCaller| async move { HttpResponse::Ok().json(json!({ "caller": caller.name })) };
+    cfg.app_data(web::Data::new(testkit::service::service_auth("url-signer")))
+        .service(
+            web::resource("/internal/sign")
+                .app_data(AllowedCallers::new(["post"]))
+                .route(web::get().to(whoami)),
+        )
+        .route("/internal/forgotten", web::get().to(whoami));
+}
+
+fn token(secret: &str, iss: &str, aud: &str, exp_offset_s: i64) -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let claims = json!({ "iss": iss, "aud": aud, "iat": now, "exp": now + exp_offset_s, "jti": "t" });
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn internal_routes_admit_only_genuine_current_allowed_callers() {
+    let base = spawn_service("url-signer", ReadinessChecks::default(), signer);
+    let secret = testkit::INTERNAL_SECRET;
+    let valid = testkit::service::service_auth("post").mint("url-signer").unwrap();
+    let cases: Vec<(&str, Option<String>, &str, u16)> = vec![
+        ("missing credential", None, "/internal/sign", 401),
+        ("not a bearer token", Some("Basic cG9zdDpwYXNz".into()), "/internal/sign", 401),
+        (
+            "expired",
+            Some(format!("Bearer {}", token(secret, "post", "url-signer", -600))),
+            "/internal/sign",
+            401,
+        ),
+        (
+            "forged with another secret",
+            Some(format!(
+                "Bearer {}",
+                token("another-secret-0123456789abcdef0123", "post", "url-signer", 60)
+            )),
+            "/internal/sign",
+            401,
+        ),
+        (
+            "meant for another service",
+            Some(format!("Bearer {}", token(secret, "post", "media", 60))),
+            "/internal/sign",
+            401,
+        ),
+        ("garbage", Some("Bearer not.a.jwt".into()), "/internal/sign", 401),
+        (
+            "caller not allowed",
+            Some(format!("Bearer {}", token(secret, "media", "url-signer", 60))),
+            "/internal/sign",
+            403,
+        ),
+        ("route that names no callers", Some(format!("Bearer {valid}")), "/internal/forgotten", 403),
+        ("allowed caller", Some(format!("Bearer {valid}")), "/internal/sign", 200),
+    ];
+    for (case, authorization, path, expected) in cases {
+        let mut request = http().get(format!("{base}{path}"));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{case}");
+        if expected == 401 {
+            assert_eq!(response.headers()["www-authenticate"], "Bearer", "{case}");
+        }
+        if expected == 200 {
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["caller"], "post");
+        }
+    }
+}

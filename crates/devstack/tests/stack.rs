@@ -1,0 +1,56 @@
+//! The dev stack starts every service on real servers, and each says it is ready.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use common::config::Env;
+use devstack::{Stack, StackOptions};
+
+#[tokio::test]
+async fn every_service_of_the_stack_is_ready() {
+    testkit::init_logging();
+    let data = tempfile_dir();
+    let options = StackOptions {
+        data_dir: data,
+        base_port: 0,
+        // The embedded defaults, as `cargo run -p devstack` uses them, unless
+        // the suite runs against a real replica set.
+        mongodb_uri: std::env::var("MONGODB_URI").ok(),
+        s3: None,
+    };
+    let stack = Stack::start(options).await.unwrap();
+    let client = reqwest::Client::new();
+    for (name, url) in stack.services() {
+        let response = client.get(format!("{url}/readyz")).send().await.unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 200, "{name} is not ready: {body}");
+    }
+}
+
+#[test]
+fn each_service_names_the_variables_it_is_missing() {
+    let missing = |result: Result<(), common::config::ConfigError>| result.unwrap_err().to_string();
+    let empty = || Env::from_map(Vec::<(String, String)>::new());
+    let auth = missing(auth::Config::from(empty()).map(drop));
+    assert!(auth.contains("MONGODB_URI is required"), "{auth}");
+    let post = missing(post::Config::from(empty()).map(drop));
+    for var in ["MONGODB_URI", "AUTH_JWKS_URL", "INTERNAL_AUTH_SECRET"] {
+        assert!(post.contains(&format!("{var} is required")), "{post}");
+    }
+    let media = missing(media::Config::from(empty()).map(drop));
+    for var in ["MONGODB_URI", "S3_BUCKET", "AUTH_JWKS_URL", "INTERNAL_AUTH_SECRET"] {
+        assert!(media.contains(&format!("{var} is required")), "{media}");
+    }
+    let signer = missing(url_signer::Config::from(empty()).map(drop));
+    assert!(signer.contains("INTERNAL_AUTH_SECRET is required"), "{signer}");
+    let edge = missing(edge::Config::from(empty()).map(drop));
+    assert!(edge.contains("S3_BUCKET is required"), "{edge}");
+    let bad_port =
+        missing(edge::Config::from(Env::from_map([("S3_BUCKET", "b"), ("LISTEN_ADDR", "nope")])).map(drop));
+    assert!(bad_port.contains("LISTEN_ADDR is malformed"), "{bad_port}");
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(testkit::unique_name("devstack"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,33 @@
+//! Real servers for tests and the dev stack. Tests talk to these over real
+//! sockets; nothing here mocks MongoDB or S3.
+//!
+//! - [`mongo`]: `MONGODB_URI` when set, otherwise one jongodb server per test
+//!   binary; every test gets its own database name (jongodb cannot drop one).
+//! - [`s3`]: `S3_ENDPOINT` when set, otherwise an in-process s3s-fs server
+//!   that checks SigV4; every test gets its own bucket.
+//! - [`service`]: start a service's `Application` on port 0.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
+
+pub mod mongo;
+pub mod s3;
+pub mod service;
+
+/// The shared internal secret used by services under test.
+pub const INTERNAL_SECRET: &str = "test-internal-secret-0123456789abcdef0123456789";
+
+/// Logs from tests only when asked for (`TEST_LOG=1`), as in zero2prod.
+pub fn init_logging() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        common::telemetry::init("debug");
+    }
+}
+
+/// A name no other test in this run or an earlier one has used.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The repository root, where `.tools/` and `scripts/` live.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

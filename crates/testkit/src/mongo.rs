@@ -1,0 +1,90 @@
+//! MongoDB for tests: `MONGODB_URI`, or a jongodb server started once per process.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use mongodb::{Client, Database};
+
+static URI: OnceLock<String> = OnceLock::new();
+
+/// The URI of the MongoDB server the tests use.
+pub fn uri() -> &'static str {
+    URI.get_or_init(|| match std::env::var("MONGODB_URI") {
+        Ok(uri) if !uri.trim().is_empty() => uri,
+        _ => start_jongodb().expect("cannot start jongodb; run scripts/bootstrap"),
+    })
+}
+
+/// A database no other test uses, on a client bound to the calling runtime.
+pub async fn database(prefix: &str) -> Database {
+    let client = Client::with_uri_str(uri()).await.expect("MongoDB client");
+    client.database(&crate::unique_name(prefix).replace('-', "_"))
+}
+
+/// The settings a service under test needs for its own, fresh database.
+pub fn settings(prefix: &str) -> common::mongo::MongoSettings {
+    common::mongo::MongoSettings {
+        uri: uri().to_owned(),
+        database: crate::unique_name(prefix).replace('-', "_"),
+    }
+}
+
+fn jongodb_binary() -> anyhow::Result<PathBuf> {
+    if let Ok(path) = std::env::var("JONGODB_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let binary = crate::repo_root().join(".tools/jongodb/bin/jongodb");
+    if !binary.exists() {
+        let status = Command::new(crate::repo_root().join("scripts/bootstrap")).status()?;
+        anyhow::ensure!(status.success(), "scripts/bootstrap failed");
+    }
+    Ok(binary)
+}
+
+/// Starts jongodb and returns its replica-set URI once it is listening.
+///
+/// The server runs under a small shell that kills it when our end of its
+/// stdin closes, i.e. when this process exits however it exits: a test
+/// binary must not leave servers behind.
+pub fn start_jongodb() -> anyhow::Result<String> {
+    start_jongodb_on(0)
+}
+
+pub fn start_jongodb_on(port: u16) -> anyhow::Result<String> {
+    let binary = jongodb_binary()?;
+    let script = r#""$0" --port="$1" --topology-profile=singleNodeReplicaSet & child=$!
+read -r _ignored
+kill "$child" 2>/dev/null"#;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(&binary)
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    // Keep the pipe open for the life of the process: closing it stops the server.
+    let stdin = child.stdin.take().ok_or_else(|| anyhow::anyhow!("no stdin"))?;
+    std::mem::forget(stdin);
+    std::mem::forget(child);
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if !sent && let Some(uri) = line.strip_prefix("JONGODB_URI=") {
+                let _ = tx.send(uri.trim().to_owned());
+                sent = true;
+            }
+        }
+    });
+    let uri = rx
+        .recv_timeout(Duration::from_secs(30))
+        .map_err(|_| anyhow::anyhow!("jongodb did not report its URI within 30 s"))?;
+    Ok(uri)
+}

@@ -1,0 +1,22 @@
+//! Starting services under test.
+
+use common::internal_auth::ServiceAuth;
+use common::secrecy::SecretString;
+use common::server::Application;
+
+/// Runs `app` on the current runtime and returns its base URL.
+pub fn spawn(app: Application) -> String {
+    let url = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    url
+}
+
+/// The shared internal secret, as services receive it.
+pub fn internal_secret() -> SecretString {
+    SecretString::from(crate::INTERNAL_SECRET.to_owned())
+}
+
+/// Credentials of a service named `name`, for calling services under test.
+pub fn service_auth(name: &str) -> ServiceAuth {
+    ServiceAuth::new(name, &internal_secret()).expect("service auth")
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    common::server::run_main("edge", edge::Config::from_env, edge::build)
+}

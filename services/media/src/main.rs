@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    common::server::run_main("media", media::Config::from_env, media::build)
+}

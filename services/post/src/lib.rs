@@ -1,0 +1,58 @@
+//! post: posts, follows, feed, likes, comments, wallet, purchases and entitlements.
+//!
+//! Skeleton: configuration, MongoDB, user and service authentication are
+//! wired; the social and money endpoints arrive with issue #7.
+
+use std::net::SocketAddr;
+
+use actix_web::web;
+use common::config::{ConfigError, Env};
+use common::health::ReadinessChecks;
+use common::internal_auth::{self, ServiceAuth};
+use common::mongo::{self, MongoReady, MongoSettings};
+use common::secrecy::SecretString;
+use common::server::{self, Application, HttpSettings};
+use common::user_auth::{UserAuthSettings, UserTokenVerifier};
+
+pub const NAME: &str = "post";
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8082);
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http: HttpSettings,
+    pub mongo: MongoSettings,
+    pub user_auth: UserAuthSettings,
+    pub internal_secret: SecretString,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from(Env::from_process())
+    }
+
+    pub fn from(env: Env) -> Result<Self, ConfigError> {
+        env.load(|env| {
+            let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
+            let mongo = MongoSettings::from_env(env, "shutter_post");
+            let user_auth = UserAuthSettings::from_env(env);
+            let internal_secret = internal_auth::secret_from_env(env);
+            Some(Self {
+                http: http?,
+                mongo: mongo?,
+                user_auth: user_auth?,
+                internal_secret: internal_secret?,
+            })
+        })
+    }
+}
+
+pub async fn build(config: Config) -> anyhow::Result<Application> {
+    let db = mongo::connect(&config.mongo, NAME).await?;
+    let service_auth = web::Data::new(ServiceAuth::new(NAME, &config.internal_secret)?);
+    let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
+    let readiness = ReadinessChecks::default().with(MongoReady(db));
+    server::start(NAME, &config.http, readiness, move |cfg| {
+        cfg.app_data(service_auth.clone()).app_data(users.clone());
+    })
+}

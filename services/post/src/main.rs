@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    common::server::run_main("post", post::Config::from_env, post::build)
+}
