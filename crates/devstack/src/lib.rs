@@ -85,6 +85,22 @@ async fn s3(options: &StackOptions) -> anyhow::Result<S3Settings> {
     Ok(settings)
 }
 
+/// The development CloudFront key id (any letters and digits will do locally).
+pub const DEV_KEY_ID: &str = "KSHUTTERDEV";
+
+/// The development CloudFront key: made on first run under `data_dir/keys`
+/// (0600) and given to url-signer alone.
+fn dev_signing_key(data_dir: &std::path::Path) -> anyhow::Result<cloudfront_sign::PrivateKey> {
+    let dir = data_dir.join("keys");
+    let path = dir.join("private_key.pem");
+    if !path.exists() {
+        url_signer::keyring::write_new_key(cloudfront_sign::KeyKind::Rsa, &dir)
+            .map_err(anyhow::Error::msg)?;
+        tracing::info!(path = %path.display(), "generated a development CloudFront key pair");
+    }
+    url_signer::keyring::load_key_file(&path).map_err(anyhow::Error::msg)
+}
+
 fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -121,12 +137,27 @@ impl Stack {
             internal_secret: internal_secret.clone(),
         })
         .await?;
+        let edge = edge::build(edge::Config { http: http(base, 5), s3 }).await?;
+        let edge_authority = format!("127.0.0.1:{}", edge.port());
         let url_signer = url_signer::build(url_signer::Config {
             http: http(base, 4),
             internal_secret: internal_secret.clone(),
+            keys: vec![(DEV_KEY_ID.to_owned(), dev_signing_key(&options.data_dir)?)],
+            active_key_id: DEV_KEY_ID.to_owned(),
+            hash: cloudfront_sign::HashAlgorithm::Sha256,
+            guards: url_signer::config::Guards {
+                hosts: vec![edge_authority],
+                schemes: vec!["http".into()],
+                path_prefixes: vec!["/private/".into()],
+                max_ttl: std::time::Duration::from_secs(3600),
+                max_batch: 100,
+            },
+            cache: url_signer::config::CacheSettings {
+                bucket: std::time::Duration::from_secs(60),
+                capacity: 100_000,
+            },
         })
         .await?;
-        let edge = edge::build(edge::Config { http: http(base, 5), s3 }).await?;
         Ok(Stack {
             auth: auth_url,
             post: testkit::service::spawn(post),

@@ -7,7 +7,8 @@ use devstack::{Stack, StackOptions};
 #[tokio::test]
 async fn every_service_of_the_stack_is_ready() {
     testkit::init_logging();
-    let data = tempfile_dir();
+    let data_dir = tempfile_dir();
+    let data = data_dir.clone();
     let options = StackOptions {
         data_dir: data,
         base_port: 0,
@@ -17,6 +18,13 @@ async fn every_service_of_the_stack_is_ready() {
         s3: None,
     };
     let stack = Stack::start(options).await.unwrap();
+    let key_file = data_dir.join("keys/private_key.pem");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "dev key made 0600"
+    );
     let client = reqwest::Client::new();
     for (name, url) in stack.services() {
         let response = client.get(format!("{url}/readyz")).send().await.unwrap();
@@ -41,7 +49,9 @@ fn each_service_names_the_variables_it_is_missing() {
         assert!(media.contains(&format!("{var} is required")), "{media}");
     }
     let signer = missing(url_signer::Config::from(empty()).map(drop));
-    assert!(signer.contains("INTERNAL_AUTH_SECRET is required"), "{signer}");
+    for var in ["INTERNAL_AUTH_SECRET", "SIGNER_KEYS", "SIGNER_ALLOWED_HOSTS"] {
+        assert!(signer.contains(&format!("{var} is required")), "{signer}");
+    }
     let edge = missing(edge::Config::from(empty()).map(drop));
     assert!(edge.contains("S3_BUCKET is required"), "{edge}");
     let bad_port =

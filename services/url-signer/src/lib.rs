@@ -1,44 +1,46 @@
 //! url-signer: the only process that loads the CloudFront private key.
 //!
-//! Skeleton: configuration and service authentication are wired; signing
-//! arrives with issue #3.
+//! It signs URLs and cookies for post and media over an internal API, within
+//! guard-rails from its configuration (hosts, path prefixes, maximum
+//! lifetime), with a cache that lets every viewer of a photo inside one
+//! time bucket share a signature. The same binary is also a CLI (`sign`,
+//! `verify`, `keygen`) mirroring `aws cloudfront sign`.
 
-use std::net::SocketAddr;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod guard;
+pub mod keyring;
+pub mod routes;
+pub mod signing;
 
 use actix_web::web;
-use common::config::{ConfigError, Env};
 use common::health::ReadinessChecks;
-use common::internal_auth::{self, ServiceAuth};
-use common::secrecy::SecretString;
-use common::server::{self, Application, HttpSettings};
+use common::internal_auth::ServiceAuth;
+use common::server::{self, Application};
+
+pub use config::Config;
 
 pub const NAME: &str = "url-signer";
-pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8084);
 
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub http: HttpSettings,
-    pub internal_secret: SecretString,
-}
-
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from(Env::from_process())
-    }
-
-    pub fn from(env: Env) -> Result<Self, ConfigError> {
-        env.load(|env| {
-            let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-            let internal_secret = internal_auth::secret_from_env(env);
-            Some(Self { http: http?, internal_secret: internal_secret? })
-        })
-    }
-}
+/// JSON bodies: a full batch of long URLs fits with room to spare.
+const JSON_LIMIT: usize = 256 * 1024;
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
+    let keys = keyring::KeyRing::new(&config.keys, &config.active_key_id, config.hash)?;
+    tracing::info!(
+        keys = config.keys.len(),
+        active_key_id = config.active_key_id,
+        hash = %config.hash,
+        hosts = ?config.guards.hosts,
+        "CloudFront keys loaded"
+    );
+    let signer = web::Data::new(signing::UrlSigner::new(keys, config.guards.clone(), &config.cache));
     let service_auth = web::Data::new(ServiceAuth::new(NAME, &config.internal_secret)?);
     server::start(NAME, &config.http, ReadinessChecks::default(), move |cfg| {
-        cfg.app_data(service_auth.clone());
+        cfg.app_data(service_auth.clone())
+            .app_data(signer.clone())
+            .app_data(common::problem::json_config(JSON_LIMIT))
+            .configure(routes::configure);
     })
 }

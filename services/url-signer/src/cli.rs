@@ -1,0 +1,179 @@
+//! `url-signer [serve]`, `sign`, `verify`, `keygen`: the service and a CLI
+//! that mirrors `aws cloudfront sign`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand};
+use cloudfront_sign::policy::parse_ip_range;
+use cloudfront_sign::verify::{self, SignedRequest};
+use cloudfront_sign::{HashAlgorithm, KeyGroup, KeyKind, Policy, PublicKey, Signer};
+
+use crate::keyring::{load_key_file, write_new_key};
+
+#[derive(Debug, Parser)]
+#[command(name = "url-signer", about = "CloudFront URL signing for Shutter", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the internal signing service (the default); configured by environment variables.
+    Serve,
+    /// Print a signed URL (canned policy unless a condition or another resource is given).
+    Sign {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        key_pair_id: String,
+        /// PEM file of the private key (mode 0600).
+        #[arg(long)]
+        private_key: PathBuf,
+        /// Epoch seconds or RFC 3339.
+        #[arg(long, value_parser = parse_time)]
+        date_less_than: u64,
+        #[arg(long, value_parser = parse_time)]
+        date_greater_than: Option<u64>,
+        /// An address or CIDR range.
+        #[arg(long)]
+        ip_address: Option<String>,
+        #[arg(long, default_value = "SHA1")]
+        hash_algorithm: HashAlgorithm,
+        /// The policy's resource when it differs from the URL (may use * and ?).
+        #[arg(long)]
+        policy_resource: Option<String>,
+    },
+    /// Check a signed URL with a public key: prints OK or the reason; exit code 0 or 1.
+    Verify {
+        #[arg(long)]
+        public_key: PathBuf,
+        #[arg(long)]
+        url: String,
+        /// The client's address, for IP conditions.
+        #[arg(long)]
+        ip: Option<std::net::IpAddr>,
+        /// Check as of this time (epoch seconds or RFC 3339) instead of now.
+        #[arg(long, value_parser = parse_time)]
+        at: Option<u64>,
+    },
+    /// Write a new key pair (private_key.pem 0600, public_key.pem) and print the public key.
+    Keygen {
+        #[arg(long, default_value = "rsa")]
+        kind: KeyKind,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn parse_time(text: &str) -> Result<u64, String> {
+    if let Ok(epoch) = text.parse::<u64>() {
+        return Ok(epoch);
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map_err(|err| format!("{text:?} is neither epoch seconds nor RFC 3339: {err}"))
+        .and_then(|t| u64::try_from(t.timestamp()).map_err(|_| "times before 1970 are not valid".to_owned()))
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            return common::server::run_main(crate::NAME, crate::Config::from_env, crate::build);
+        }
+        Command::Sign {
+            url,
+            key_pair_id,
+            private_key,
+            date_less_than,
+            date_greater_than,
+            ip_address,
+            hash_algorithm,
+            policy_resource,
+        } => sign(
+            url,
+            key_pair_id,
+            private_key,
+            date_less_than,
+            date_greater_than,
+            ip_address,
+            hash_algorithm,
+            policy_resource,
+        ),
+        Command::Verify { public_key, url, ip, at } => return verify_url(&public_key, &url, ip, at),
+        Command::Keygen { kind, out } => keygen(kind, &out),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("url-signer: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // one per CLI flag
+fn sign(
+    url: String,
+    key_pair_id: String,
+    private_key: PathBuf,
+    date_less_than: u64,
+    date_greater_than: Option<u64>,
+    ip_address: Option<String>,
+    hash: HashAlgorithm,
+    policy_resource: Option<String>,
+) -> Result<(), String> {
+    let key = load_key_file(&private_key)?;
+    let policy = Policy {
+        resource: Some(policy_resource.unwrap_or_else(|| url.clone())),
+        date_less_than,
+        date_greater_than,
+        ip_address: ip_address.as_deref().map(parse_ip_range).transpose()?,
+    };
+    let signed = Signer::new(key_pair_id, key, hash).url(&url, &policy).map_err(|err| err.to_string())?;
+    println!("{signed}");
+    Ok(())
+}
+
+fn verify_url(public_key: &Path, url: &str, ip: Option<std::net::IpAddr>, at: Option<u64>) -> ExitCode {
+    let key = match std::fs::read(public_key)
+        .map_err(|e| e.to_string())
+        .and_then(|pem| PublicKey::from_pem(&pem).map_err(|e| e.to_string()))
+    {
+        Ok(key) => key,
+        Err(err) => {
+            eprintln!("url-signer: {}: {err}", public_key.display());
+            return ExitCode::from(2);
+        }
+    };
+    // The one key given is trusted under whatever id the URL names.
+    let key_id = url.split(['?', '&']).find_map(|p| p.strip_prefix("Key-Pair-Id=")).unwrap_or_default();
+    let mut group = KeyGroup::new();
+    group.insert(key_id, key);
+    let now = at.unwrap_or_else(|| {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    });
+    match verify::verify(&group, &SignedRequest { url, cookies: &[], client_ip: ip, now }) {
+        Ok(_) => {
+            println!("OK");
+            ExitCode::SUCCESS
+        }
+        Err(denial) => {
+            println!("DENIED: {denial} ({}: {})", denial.code(), denial.message());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn keygen(kind: KeyKind, out: &Path) -> Result<(), String> {
+    let public = write_new_key(kind, out)?;
+    eprintln!(
+        "wrote {} (0600) and {}",
+        out.join("private_key.pem").display(),
+        out.join("public_key.pem").display()
+    );
+    print!("{public}");
+    Ok(())
+}

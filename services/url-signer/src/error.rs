@@ -1,0 +1,54 @@
+//! url-signer's errors, answered as problem+json. No message ever carries
+//! key material: `KeyError` is a fixed set of words.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use cloudfront_sign::keys::KeyError;
+use common::Problem;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignerError {
+    #[error("item {index}: {reason}")]
+    Item { index: usize, reason: String },
+    #[error("the batch is empty")]
+    EmptyBatch,
+    #[error("the batch has {got} items; at most {max} are signed per call")]
+    BatchTooLarge { max: usize, got: usize },
+    #[error("key id {0} is not one of this signer's keys")]
+    UnknownKey(String),
+    #[error("signing failed: {0}")]
+    Signing(#[from] KeyError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl SignerError {
+    fn problem(&self) -> Problem {
+        match self {
+            SignerError::Item { index, reason } => Problem::unprocessable(self.to_string())
+                .with_errors(json!([{ "index": index, "reason": reason }])),
+            SignerError::EmptyBatch => Problem::unprocessable(self.to_string()),
+            SignerError::BatchTooLarge { .. } => {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, self.to_string())
+            }
+            SignerError::UnknownKey(_) => Problem::unprocessable(self.to_string()),
+            SignerError::Signing(err) => Problem::internal(anyhow::anyhow!("signing failed: {err}")),
+            SignerError::Internal(err) => Problem::internal(anyhow::anyhow!("{err:#}")),
+        }
+    }
+}
+
+impl ResponseError for SignerError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            SignerError::BatchTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            SignerError::Signing(_) | SignerError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.problem().error_response()
+    }
+}

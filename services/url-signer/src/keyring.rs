@@ -1,0 +1,112 @@
+//! The CloudFront private keys: loaded once, from files only url-signer can read.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use cloudfront_sign::{HashAlgorithm, KeyKind, PrivateKey, PublicKey, Signer};
+
+/// `KEYID=/path/to/key.pem`, one entry of `SIGNER_KEYS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFile {
+    pub key_id: String,
+    pub path: PathBuf,
+}
+
+impl FromStr for KeyFile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (key_id, path) =
+            s.split_once('=').ok_or_else(|| format!("{s:?} is not KEY_ID=/path/to/private_key.pem"))?;
+        let key_id = key_id.trim();
+        if key_id.is_empty() || !key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!("{key_id:?} is not a CloudFront key id (letters and digits)"));
+        }
+        Ok(Self { key_id: key_id.to_owned(), path: PathBuf::from(path.trim()) })
+    }
+}
+
+/// Reads a private key, refusing files that group or others may read. The
+/// message names the file; it never quotes the file's content.
+pub fn load_key_file(path: &Path) -> Result<PrivateKey, String> {
+    let name = path.display();
+    let metadata = std::fs::metadata(path).map_err(|err| format!("cannot read key file {name}: {err}"))?;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "key file {name} is readable by group or others (mode {mode:03o}); chmod 600 it"
+        ));
+    }
+    let pem = std::fs::read(path).map_err(|err| format!("cannot read key file {name}: {err}"))?;
+    PrivateKey::from_pem(&pem).map_err(|err| format!("key file {name}: {err}"))
+}
+
+/// Generates a key pair into `dir`: `private_key.pem` (created 0600, never
+/// overwritten) and `public_key.pem`. Returns the public key's PEM.
+pub fn write_new_key(kind: KeyKind, dir: &Path) -> Result<String, String> {
+    let key = PrivateKey::generate(kind).map_err(|e| e.to_string())?;
+    let public = key.public_key().and_then(|p| p.to_pem()).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let private_path = dir.join("private_key.pem");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&private_path)
+        .map_err(|e| format!("{}: {e}", private_path.display()))?;
+    file.write_all(&key.to_pkcs8_pem().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("public_key.pem"), &public).map_err(|e| e.to_string())?;
+    Ok(public)
+}
+
+/// One published key; only the active one signs new URLs.
+pub struct KeyEntry {
+    pub key_id: String,
+    pub public: PublicKey,
+    pub public_pem: String,
+    pub signer: Signer,
+}
+
+pub struct KeyRing {
+    entries: Vec<KeyEntry>,
+    active: usize,
+}
+
+impl KeyRing {
+    pub fn new(
+        keys: &[(String, PrivateKey)],
+        active_key_id: &str,
+        hash: HashAlgorithm,
+    ) -> anyhow::Result<Self> {
+        let mut entries = Vec::with_capacity(keys.len());
+        for (key_id, key) in keys {
+            let public = key.public_key()?;
+            let public_pem = public.to_pem()?;
+            entries.push(KeyEntry {
+                key_id: key_id.clone(),
+                public,
+                public_pem,
+                signer: Signer::new(key_id, key.clone(), hash),
+            });
+        }
+        let active = entries
+            .iter()
+            .position(|entry| entry.key_id == active_key_id)
+            .ok_or_else(|| anyhow::anyhow!("the active key {active_key_id} is not among the loaded keys"))?;
+        Ok(Self { entries, active })
+    }
+
+    pub fn active(&self) -> &KeyEntry {
+        &self.entries[self.active]
+    }
+
+    pub fn get(&self, key_id: &str) -> Option<&KeyEntry> {
+        self.entries.iter().find(|entry| entry.key_id == key_id)
+    }
+
+    pub fn entries(&self) -> &[KeyEntry] {
+        &self.entries
+    }
+}

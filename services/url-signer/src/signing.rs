@@ -1,0 +1,195 @@
+//! Turning validated requests into signed URLs and cookies, with the
+//! signature cache in front of the private-key operation.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cloudfront_sign::policy::parse_ip_range;
+use cloudfront_sign::{HashAlgorithm, Policy, SignedCookies};
+use quick_cache::sync::Cache;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{CacheSettings, Guards};
+use crate::error::SignerError;
+use crate::keyring::{KeyEntry, KeyRing};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignItem {
+    /// The URL to sign, exactly as it will be requested.
+    pub resource: String,
+    pub expires_in_s: u64,
+    /// Restrict to one address or CIDR range (custom policy, never cached).
+    #[serde(default)]
+    pub ip: Option<String>,
+    /// Epoch seconds before which the URL does not work (custom policy).
+    #[serde(default)]
+    pub not_before: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SignedUrl {
+    pub url: Arc<str>,
+    /// Epoch seconds; never earlier than asked for.
+    pub expires_at: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CacheKey {
+    resource: String,
+    expires: u64,
+    key_id: Arc<str>,
+    hash: HashAlgorithm,
+}
+
+pub struct UrlSigner {
+    keys: KeyRing,
+    guards: Guards,
+    bucket_s: u64,
+    cache: Option<Cache<CacheKey, Arc<str>>>,
+}
+
+/// What one item will be signed as, after validation.
+struct Plan<'a> {
+    resource: &'a str,
+    policy: Policy,
+    cacheable: bool,
+}
+
+impl UrlSigner {
+    pub fn new(keys: KeyRing, guards: Guards, cache: &CacheSettings) -> Self {
+        let bucket_s = cache.bucket.as_secs();
+        let cache = (bucket_s > 0 && cache.capacity > 0).then(|| Cache::new(cache.capacity));
+        Self { keys, guards, bucket_s, cache }
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    pub fn max_batch(&self) -> usize {
+        self.guards.max_batch
+    }
+
+    fn key(&self, key_id: Option<&str>) -> Result<&KeyEntry, SignerError> {
+        match key_id {
+            None => Ok(self.keys.active()),
+            Some(id) => self.keys.get(id).ok_or_else(|| SignerError::UnknownKey(id.to_owned())),
+        }
+    }
+
+    /// Signs every item or none: all are validated before any is signed.
+    /// Returns the URLs in request order and how many came from the cache.
+    pub fn sign(
+        &self,
+        key_id: Option<&str>,
+        items: &[SignItem],
+    ) -> Result<(Vec<SignedUrl>, usize), SignerError> {
+        if items.is_empty() {
+            return Err(SignerError::EmptyBatch);
+        }
+        if items.len() > self.guards.max_batch {
+            return Err(SignerError::BatchTooLarge { max: self.guards.max_batch, got: items.len() });
+        }
+        let key = self.key(key_id)?;
+        let now = now();
+        let plans = items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| self.plan(item, now).map_err(|reason| SignerError::Item { index, reason }))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut hits = 0;
+        let mut signed = Vec::with_capacity(plans.len());
+        for plan in plans {
+            let expires_at = plan.policy.date_less_than;
+            let url = match (&self.cache, plan.cacheable) {
+                (Some(cache), true) => {
+                    let cache_key = CacheKey {
+                        resource: plan.resource.to_owned(),
+                        expires: expires_at,
+                        key_id: Arc::from(key.key_id.as_str()),
+                        hash: key.signer.hash(),
+                    };
+                    let mut missed = false;
+                    let url = cache.get_or_insert_with(&cache_key, || {
+                        missed = true;
+                        key.signer.url(plan.resource, &plan.policy).map(Arc::from)
+                    })?;
+                    hits += usize::from(!missed);
+                    url
+                }
+                _ => Arc::from(key.signer.url(plan.resource, &plan.policy)?),
+            };
+            signed.push(SignedUrl { url, expires_at });
+        }
+        Ok((signed, hits))
+    }
+
+    fn plan<'a>(&self, item: &'a SignItem, now: u64) -> Result<Plan<'a>, String> {
+        self.guards.url(&item.resource)?;
+        let ttl = self.guards.ttl(item.expires_in_s)?.as_secs();
+        let ip_address = item.ip.as_deref().map(parse_ip_range).transpose()?;
+        let exact = now + ttl;
+        if let Some(start) = item.not_before
+            && start >= exact
+        {
+            return Err(format!("not_before {start} is not before the expiry {exact}"));
+        }
+        let conditions = ip_address.is_some() || item.not_before.is_some();
+        // Rounding up lets every viewer inside one bucket share a signature;
+        // it never shortens a URL and never exceeds the maximum lifetime.
+        let rounded = (self.bucket_s > 0).then(|| exact.div_ceil(self.bucket_s) * self.bucket_s);
+        let shared = rounded.filter(|r| !conditions && *r <= now + self.guards.max_ttl.as_secs());
+        let policy = Policy {
+            resource: Some(item.resource.clone()),
+            date_less_than: shared.unwrap_or(exact),
+            date_greater_than: item.not_before,
+            ip_address,
+        };
+        Ok(Plan { resource: &item.resource, policy, cacheable: shared.is_some() })
+    }
+
+    /// Signed cookies for a URL pattern such as `https://d/private/m1/*`.
+    pub fn cookies(
+        &self,
+        key_id: Option<&str>,
+        request: &CookieRequest,
+    ) -> Result<(SignedCookies, u64), SignerError> {
+        let key = self.key(key_id)?;
+        let item = |reason| SignerError::Item { index: 0, reason };
+        self.guards.pattern(&request.resource).map_err(item)?;
+        let ttl = self.guards.ttl(request.expires_in_s).map_err(item)?.as_secs();
+        let ip_address = request.ip.as_deref().map(parse_ip_range).transpose().map_err(item)?;
+        let expires = now() + ttl;
+        if let Some(start) = request.not_before
+            && start >= expires
+        {
+            return Err(item(format!("not_before {start} is not before the expiry {expires}")));
+        }
+        let policy = Policy {
+            resource: Some(request.resource.clone()),
+            date_less_than: expires,
+            date_greater_than: request.not_before,
+            ip_address,
+        };
+        Ok((key.signer.cookies(&policy)?, expires))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CookieRequest {
+    /// A URL pattern; `*` after an allowed prefix matches the rest.
+    pub resource: String,
+    pub expires_in_s: u64,
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub not_before: Option<u64>,
+    #[serde(default)]
+    pub key_id: Option<String>,
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
