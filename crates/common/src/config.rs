@@ -147,6 +147,21 @@ impl Env {
     }
 }
 
+/// A configuration read from environment variables. Implement [`FromEnv::read`];
+/// `from_env` (the process) and `load` (any [`Env`], for tests) come with it.
+pub trait FromEnv: Sized {
+    /// Reads every variable before combining them (see [`Env::load`]).
+    fn read(env: &mut Env) -> Option<Self>;
+
+    fn from_env() -> Result<Self, ConfigError> {
+        Self::load(Env::from_process())
+    }
+
+    fn load(env: Env) -> Result<Self, ConfigError> {
+        env.load(Self::read)
+    }
+}
+
 /// A duration given in whole seconds (`30`) or with a unit (`250ms`, `30s`, `5m`, `1h`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seconds(pub std::time::Duration);

@@ -1,7 +1,7 @@
 //! The dev stack starts every service on real servers, and each says it is ready.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use common::config::Env;
+use common::config::{Env, FromEnv};
 use devstack::{Stack, StackOptions};
 
 #[tokio::test]
@@ -38,24 +38,24 @@ async fn every_service_of_the_stack_is_ready() {
 fn each_service_names_the_variables_it_is_missing() {
     let missing = |result: Result<(), common::config::ConfigError>| result.unwrap_err().to_string();
     let empty = || Env::from_map(Vec::<(String, String)>::new());
-    let auth = missing(auth::Config::from(empty()).map(drop));
+    let auth = missing(auth::Config::load(empty()).map(drop));
     assert!(auth.contains("MONGODB_URI is required"), "{auth}");
-    let post = missing(post::Config::from(empty()).map(drop));
+    let post = missing(post::Config::load(empty()).map(drop));
     for var in ["MONGODB_URI", "AUTH_JWKS_URL", "INTERNAL_AUTH_SECRET"] {
         assert!(post.contains(&format!("{var} is required")), "{post}");
     }
-    let media = missing(media::Config::from(empty()).map(drop));
+    let media = missing(media::Config::load(empty()).map(drop));
     for var in ["MONGODB_URI", "S3_BUCKET", "AUTH_JWKS_URL", "INTERNAL_AUTH_SECRET"] {
         assert!(media.contains(&format!("{var} is required")), "{media}");
     }
-    let signer = missing(url_signer::Config::from(empty()).map(drop));
+    let signer = missing(url_signer::Config::load(empty()).map(drop));
     for var in ["INTERNAL_AUTH_SECRET", "SIGNER_KEYS", "SIGNER_ALLOWED_HOSTS"] {
         assert!(signer.contains(&format!("{var} is required")), "{signer}");
     }
-    let edge = missing(edge::Config::from(empty()).map(drop));
+    let edge = missing(edge::Config::load(empty()).map(drop));
     assert!(edge.contains("S3_BUCKET is required"), "{edge}");
     let bad_port =
-        missing(edge::Config::from(Env::from_map([("S3_BUCKET", "b"), ("LISTEN_ADDR", "nope")])).map(drop));
+        missing(edge::Config::load(Env::from_map([("S3_BUCKET", "b"), ("LISTEN_ADDR", "nope")])).map(drop));
     assert!(bad_port.contains("LISTEN_ADDR is malformed"), "{bad_port}");
 }
 

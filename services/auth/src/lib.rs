@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use common::config::{ConfigError, Env};
+use common::config::{Env, FromEnv};
 use common::health::ReadinessChecks;
 use common::mongo::{self, MongoReady, MongoSettings};
 use common::server::{self, Application, HttpSettings};
@@ -20,17 +20,11 @@ pub struct Config {
     pub mongo: MongoSettings,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from(Env::from_process())
-    }
-
-    pub fn from(env: Env) -> Result<Self, ConfigError> {
-        env.load(|env| {
-            let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-            let mongo = MongoSettings::from_env(env, "shutter_auth");
-            Some(Self { http: http?, mongo: mongo? })
-        })
+impl FromEnv for Config {
+    fn read(env: &mut Env) -> Option<Self> {
+        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
+        let mongo = MongoSettings::from_env(env, "shutter_auth");
+        Some(Self { http: http?, mongo: mongo? })
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 
-use common::config::{ConfigError, Env};
+use common::config::{Env, FromEnv};
 use common::health::ReadinessChecks;
 use common::s3::{self, S3Ready, S3Settings};
 use common::server::{self, Application, HttpSettings};
@@ -21,17 +21,11 @@ pub struct Config {
     pub s3: S3Settings,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from(Env::from_process())
-    }
-
-    pub fn from(env: Env) -> Result<Self, ConfigError> {
-        env.load(|env| {
-            let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-            let s3 = S3Settings::from_env(env);
-            Some(Self { http: http?, s3: s3? })
-        })
+impl FromEnv for Config {
+    fn read(env: &mut Env) -> Option<Self> {
+        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
+        let s3 = S3Settings::from_env(env);
+        Some(Self { http: http?, s3: s3? })
     }
 }
 

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use actix_web::web;
-use common::config::{ConfigError, Env};
+use common::config::{Env, FromEnv};
 use common::health::ReadinessChecks;
 use common::internal_auth::{self, ServiceAuth};
 use common::mongo::{self, MongoReady, MongoSettings};
@@ -26,24 +26,13 @@ pub struct Config {
     pub internal_secret: SecretString,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from(Env::from_process())
-    }
-
-    pub fn from(env: Env) -> Result<Self, ConfigError> {
-        env.load(|env| {
-            let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-            let mongo = MongoSettings::from_env(env, "shutter_post");
-            let user_auth = UserAuthSettings::from_env(env);
-            let internal_secret = internal_auth::secret_from_env(env);
-            Some(Self {
-                http: http?,
-                mongo: mongo?,
-                user_auth: user_auth?,
-                internal_secret: internal_secret?,
-            })
-        })
+impl FromEnv for Config {
+    fn read(env: &mut Env) -> Option<Self> {
+        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
+        let mongo = MongoSettings::from_env(env, "shutter_post");
+        let user_auth = UserAuthSettings::from_env(env);
+        let internal_secret = internal_auth::secret_from_env(env);
+        Some(Self { http: http?, mongo: mongo?, user_auth: user_auth?, internal_secret: internal_secret? })
     }
 }
 

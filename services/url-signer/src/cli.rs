@@ -24,28 +24,7 @@ enum Command {
     /// Run the internal signing service (the default); configured by environment variables.
     Serve,
     /// Print a signed URL (canned policy unless a condition or another resource is given).
-    Sign {
-        #[arg(long)]
-        url: String,
-        #[arg(long)]
-        key_pair_id: String,
-        /// PEM file of the private key (mode 0600).
-        #[arg(long)]
-        private_key: PathBuf,
-        /// Epoch seconds or RFC 3339.
-        #[arg(long, value_parser = parse_time)]
-        date_less_than: u64,
-        #[arg(long, value_parser = parse_time)]
-        date_greater_than: Option<u64>,
-        /// An address or CIDR range.
-        #[arg(long)]
-        ip_address: Option<String>,
-        #[arg(long, default_value = "SHA1")]
-        hash_algorithm: HashAlgorithm,
-        /// The policy's resource when it differs from the URL (may use * and ?).
-        #[arg(long)]
-        policy_resource: Option<String>,
-    },
+    Sign(SignArgs),
     /// Check a signed URL with a public key: prints OK or the reason; exit code 0 or 1.
     Verify {
         #[arg(long)]
@@ -68,6 +47,30 @@ enum Command {
     },
 }
 
+#[derive(Debug, clap::Args)]
+struct SignArgs {
+    #[arg(long)]
+    url: String,
+    #[arg(long)]
+    key_pair_id: String,
+    /// PEM file of the private key (mode 0600).
+    #[arg(long)]
+    private_key: PathBuf,
+    /// Epoch seconds or RFC 3339.
+    #[arg(long, value_parser = parse_time)]
+    date_less_than: u64,
+    #[arg(long, value_parser = parse_time)]
+    date_greater_than: Option<u64>,
+    /// An address or CIDR range.
+    #[arg(long)]
+    ip_address: Option<String>,
+    #[arg(long, default_value = "SHA1")]
+    hash_algorithm: HashAlgorithm,
+    /// The policy's resource when it differs from the URL (may use * and ?).
+    #[arg(long)]
+    policy_resource: Option<String>,
+}
+
 fn parse_time(text: &str) -> Result<u64, String> {
     if let Ok(epoch) = text.parse::<u64>() {
         return Ok(epoch);
@@ -81,27 +84,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            use common::config::FromEnv;
             return common::server::run_main(crate::NAME, crate::Config::from_env, crate::build);
         }
-        Command::Sign {
-            url,
-            key_pair_id,
-            private_key,
-            date_less_than,
-            date_greater_than,
-            ip_address,
-            hash_algorithm,
-            policy_resource,
-        } => sign(
-            url,
-            key_pair_id,
-            private_key,
-            date_less_than,
-            date_greater_than,
-            ip_address,
-            hash_algorithm,
-            policy_resource,
-        ),
+        Command::Sign(args) => sign(args),
         Command::Verify { public_key, url, ip, at } => return verify_url(&public_key, &url, ip, at),
         Command::Keygen { kind, out } => keygen(kind, &out),
     };
@@ -114,26 +100,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one per CLI flag
-fn sign(
-    url: String,
-    key_pair_id: String,
-    private_key: PathBuf,
-    date_less_than: u64,
-    date_greater_than: Option<u64>,
-    ip_address: Option<String>,
-    hash: HashAlgorithm,
-    policy_resource: Option<String>,
-) -> Result<(), String> {
-    let key = load_key_file(&private_key)?;
+fn sign(args: SignArgs) -> Result<(), String> {
+    let key = load_key_file(&args.private_key)?;
     let policy = Policy {
-        resource: Some(policy_resource.unwrap_or_else(|| url.clone())),
-        date_less_than,
-        date_greater_than,
-        ip_address: ip_address.as_deref().map(parse_ip_range).transpose()?,
+        resource: Some(args.policy_resource.unwrap_or_else(|| args.url.clone())),
+        date_less_than: args.date_less_than,
+        date_greater_than: args.date_greater_than,
+        ip_address: args.ip_address.as_deref().map(parse_ip_range).transpose()?,
     };
-    let signed = Signer::new(key_pair_id, key, hash).url(&url, &policy).map_err(|err| err.to_string())?;
-    println!("{signed}");
+    let signer = Signer::new(args.key_pair_id, key, args.hash_algorithm);
+    println!("{}", signer.url(&args.url, &policy).map_err(|err| err.to_string())?);
     Ok(())
 }
 

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use cloudfront_sign::{HashAlgorithm, PrivateKey};
-use common::config::{ConfigError, Env, Seconds};
+use common::config::{Env, FromEnv, Seconds};
 use common::internal_auth;
 use common::secrecy::SecretString;
 use common::server::HttpSettings;
@@ -47,62 +47,56 @@ pub struct Config {
     pub cache: CacheSettings,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from(Env::from_process())
-    }
-
-    pub fn from(env: Env) -> Result<Self, ConfigError> {
-        env.load(|env| {
-            let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-            let internal_secret = internal_auth::secret_from_env(env);
-            let key_files: Option<Vec<KeyFile>> = env.list("SIGNER_KEYS");
-            let mut keys = Vec::new();
-            for file in key_files.iter().flatten() {
-                match load_key_file(&file.path) {
-                    Ok(key) => keys.push((file.key_id.clone(), key)),
-                    Err(problem) => env.problem(format!("SIGNER_KEYS: {problem}")),
-                }
+impl FromEnv for Config {
+    fn read(env: &mut Env) -> Option<Self> {
+        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
+        let internal_secret = internal_auth::secret_from_env(env);
+        let key_files: Option<Vec<KeyFile>> = env.list("SIGNER_KEYS");
+        let mut keys = Vec::new();
+        for file in key_files.iter().flatten() {
+            match load_key_file(&file.path) {
+                Ok(key) => keys.push((file.key_id.clone(), key)),
+                Err(problem) => env.problem(format!("SIGNER_KEYS: {problem}")),
             }
-            if key_files.as_ref().is_some_and(Vec::is_empty) {
-                env.problem("SIGNER_KEYS is required (KEY_ID=/path/to/private_key.pem, comma-separated)");
-            }
-            let active_key_id = match env.optional::<String>("SIGNER_ACTIVE_KEY_ID") {
-                Some(id) => Some(id),
-                None => key_files.as_ref().and_then(|files| files.first()).map(|f| f.key_id.clone()),
-            };
-            if let (Some(active), Some(files)) = (&active_key_id, &key_files)
-                && !files.iter().any(|f| &f.key_id == active)
-            {
-                env.problem(format!("SIGNER_ACTIVE_KEY_ID {active} is not one of SIGNER_KEYS"));
-            }
-            let hash = env.or("SIGNER_HASH_ALGORITHM", HashAlgorithm::Sha256);
-            let hosts: Option<Vec<String>> = env.list("SIGNER_ALLOWED_HOSTS");
-            if hosts.as_ref().is_some_and(Vec::is_empty) {
-                env.problem("SIGNER_ALLOWED_HOSTS is required (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)");
-            }
-            let schemes: Option<Vec<String>> = env.list("SIGNER_ALLOWED_SCHEMES");
-            let prefixes: Option<Vec<String>> = env.list("SIGNER_ALLOWED_PATH_PREFIXES");
-            let max_ttl = env.or("SIGNER_MAX_TTL", Seconds(Duration::from_secs(3600)));
-            let max_batch = env.or("SIGNER_MAX_BATCH", 100usize);
-            let bucket = env.or("SIGNER_CACHE_BUCKET", Seconds(Duration::from_secs(60)));
-            let capacity = env.or("SIGNER_CACHE_CAPACITY", 100_000usize);
-            let guards = Guards {
-                hosts: hosts?.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
-                schemes: non_empty_or(schemes?, &["https"]),
-                path_prefixes: non_empty_or(prefixes?, &["/private/"]),
-                max_ttl: max_ttl?.0,
-                max_batch: max_batch?,
-            };
-            Some(Self {
-                http: http?,
-                internal_secret: internal_secret?,
-                keys,
-                active_key_id: active_key_id?,
-                hash: hash?,
-                guards,
-                cache: CacheSettings { bucket: bucket?.0, capacity: capacity? },
-            })
+        }
+        if key_files.as_ref().is_some_and(Vec::is_empty) {
+            env.problem("SIGNER_KEYS is required (KEY_ID=/path/to/private_key.pem, comma-separated)");
+        }
+        let active_key_id = match env.optional::<String>("SIGNER_ACTIVE_KEY_ID") {
+            Some(id) => Some(id),
+            None => key_files.as_ref().and_then(|files| files.first()).map(|f| f.key_id.clone()),
+        };
+        if let (Some(active), Some(files)) = (&active_key_id, &key_files)
+            && !files.iter().any(|f| &f.key_id == active)
+        {
+            env.problem(format!("SIGNER_ACTIVE_KEY_ID {active} is not one of SIGNER_KEYS"));
+        }
+        let hash = env.or("SIGNER_HASH_ALGORITHM", HashAlgorithm::Sha256);
+        let hosts: Option<Vec<String>> = env.list("SIGNER_ALLOWED_HOSTS");
+        if hosts.as_ref().is_some_and(Vec::is_empty) {
+            env.problem("SIGNER_ALLOWED_HOSTS is required (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)");
+        }
+        let schemes: Option<Vec<String>> = env.list("SIGNER_ALLOWED_SCHEMES");
+        let prefixes: Option<Vec<String>> = env.list("SIGNER_ALLOWED_PATH_PREFIXES");
+        let max_ttl = env.or("SIGNER_MAX_TTL", Seconds(Duration::from_secs(3600)));
+        let max_batch = env.or("SIGNER_MAX_BATCH", 100usize);
+        let bucket = env.or("SIGNER_CACHE_BUCKET", Seconds(Duration::from_secs(60)));
+        let capacity = env.or("SIGNER_CACHE_CAPACITY", 100_000usize);
+        let guards = Guards {
+            hosts: hosts?.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
+            schemes: non_empty_or(schemes?, &["https"]),
+            path_prefixes: non_empty_or(prefixes?, &["/private/"]),
+            max_ttl: max_ttl?.0,
+            max_batch: max_batch?,
+        };
+        Some(Self {
+            http: http?,
+            internal_secret: internal_secret?,
+            keys,
+            active_key_id: active_key_id?,
+            hash: hash?,
+            guards,
+            cache: CacheSettings { bucket: bucket?.0, capacity: capacity? },
         })
     }
 }

@@ -127,26 +127,39 @@ impl UrlSigner {
 
     fn plan<'a>(&self, item: &'a SignItem, now: u64) -> Result<Plan<'a>, String> {
         self.guards.url(&item.resource)?;
-        let ttl = self.guards.ttl(item.expires_in_s)?.as_secs();
-        let ip_address = item.ip.as_deref().map(parse_ip_range).transpose()?;
-        let exact = now + ttl;
-        if let Some(start) = item.not_before
-            && start >= exact
-        {
-            return Err(format!("not_before {start} is not before the expiry {exact}"));
-        }
-        let conditions = ip_address.is_some() || item.not_before.is_some();
+        let custom =
+            self.conditions(&item.resource, item.expires_in_s, item.ip.as_deref(), item.not_before, now)?;
         // Rounding up lets every viewer inside one bucket share a signature;
         // it never shortens a URL and never exceeds the maximum lifetime.
+        let exact = custom.date_less_than;
         let rounded = (self.bucket_s > 0).then(|| exact.div_ceil(self.bucket_s) * self.bucket_s);
-        let shared = rounded.filter(|r| !conditions && *r <= now + self.guards.max_ttl.as_secs());
-        let policy = Policy {
-            resource: Some(item.resource.clone()),
-            date_less_than: shared.unwrap_or(exact),
-            date_greater_than: item.not_before,
-            ip_address,
-        };
+        let shared = rounded.filter(|r| custom.is_canned_form() && *r <= now + self.guards.max_ttl.as_secs());
+        let policy = Policy { date_less_than: shared.unwrap_or(exact), ..custom };
         Ok(Plan { resource: &item.resource, policy, cacheable: shared.is_some() })
+    }
+
+    /// The policy for `resource` from a request's lifetime and conditions.
+    fn conditions(
+        &self,
+        resource: &str,
+        expires_in_s: u64,
+        ip: Option<&str>,
+        not_before: Option<u64>,
+        now: u64,
+    ) -> Result<Policy, String> {
+        let expires = now + self.guards.ttl(expires_in_s)?.as_secs();
+        let ip_address = ip.map(parse_ip_range).transpose()?;
+        if let Some(start) = not_before
+            && start >= expires
+        {
+            return Err(format!("not_before {start} is not before the expiry {expires}"));
+        }
+        Ok(Policy {
+            resource: Some(resource.to_owned()),
+            date_less_than: expires,
+            date_greater_than: not_before,
+            ip_address,
+        })
     }
 
     /// Signed cookies for a URL pattern such as `https://d/private/m1/*`.
@@ -156,23 +169,20 @@ impl UrlSigner {
         request: &CookieRequest,
     ) -> Result<(SignedCookies, u64), SignerError> {
         let key = self.key(key_id)?;
-        let item = |reason| SignerError::Item { index: 0, reason };
-        self.guards.pattern(&request.resource).map_err(item)?;
-        let ttl = self.guards.ttl(request.expires_in_s).map_err(item)?.as_secs();
-        let ip_address = request.ip.as_deref().map(parse_ip_range).transpose().map_err(item)?;
-        let expires = now() + ttl;
-        if let Some(start) = request.not_before
-            && start >= expires
-        {
-            return Err(item(format!("not_before {start} is not before the expiry {expires}")));
-        }
-        let policy = Policy {
-            resource: Some(request.resource.clone()),
-            date_less_than: expires,
-            date_greater_than: request.not_before,
-            ip_address,
-        };
-        Ok((key.signer.cookies(&policy)?, expires))
+        let policy = self
+            .guards
+            .pattern(&request.resource)
+            .and_then(|_| {
+                self.conditions(
+                    &request.resource,
+                    request.expires_in_s,
+                    request.ip.as_deref(),
+                    request.not_before,
+                    now(),
+                )
+            })
+            .map_err(|reason| SignerError::Item { index: 0, reason })?;
+        Ok((key.signer.cookies(&policy)?, policy.date_less_than))
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use cloudfront_sign::{KeyKind, PrivateKey};
-use common::config::Env;
+use common::config::{Env, FromEnv};
 use serde_json::json;
 use url_signer::Config;
 
@@ -73,7 +73,7 @@ fn unsafe_or_unusable_key_files_stop_the_start_naming_the_file_only() {
         ("not-a-key-spec".to_owned(), "KEY_ID=/path", &b""[..]),
     ];
     for (keys, expected, pem) in cases {
-        let message = Config::from(env_with_keys(&keys)).unwrap_err().to_string();
+        let message = Config::load(env_with_keys(&keys)).unwrap_err().to_string();
         assert!(message.contains(expected), "{keys}: {message}");
         for line in secret_lines(pem) {
             assert!(!message.contains(&line), "{keys}: key material in the error: {message}");
@@ -102,7 +102,7 @@ async fn the_key_appears_in_no_log_debug_output_or_response() {
     let dir = tempfile::tempdir().unwrap();
     let pem = PrivateKey::generate(KeyKind::Rsa).unwrap().to_pkcs8_pem().unwrap();
     let path = write_key(dir.path(), "cf.pem", &pem, 0o600);
-    let config = Config::from(env_with_keys(&format!("KSECRET={path}"))).unwrap();
+    let config = Config::load(env_with_keys(&format!("KSECRET={path}"))).unwrap();
     let debug = format!("{config:?}");
     let app = url_signer::build(config).await.unwrap();
     let base = testkit::service::spawn(app);
