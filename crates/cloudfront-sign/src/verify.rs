@@ -244,10 +244,10 @@ fn split_signing_parameters(url: &str) -> Result<(String, Credentials), Denial> 
     let mut kept: Vec<&str> = Vec::new();
     for part in query.into_iter().flat_map(|q| q.split('&')) {
         let (name, value) = part.split_once('=').unwrap_or((part, ""));
-        if credentials.set(name, percent_decode(value))? {
+        if credentials.set(name, percent_decode_lossy(value))? {
             continue;
         }
-        let decoded = percent_decode(name);
+        let decoded = percent_decode_lossy(name);
         if PARAMETERS.iter().any(|p| p.eq_ignore_ascii_case(&decoded)) {
             return Err(Denial::LookAlike(name.to_owned()));
         }
@@ -274,8 +274,8 @@ fn from_cookie_jar(cookies: &[(&str, &str)]) -> Result<Credentials, Denial> {
     Ok(credentials)
 }
 
-/// Percent-decodes once; invalid escapes stay as they are.
-fn percent_decode(text: &str) -> String {
+/// Percent-decodes once into bytes; invalid escapes stay as they are.
+pub fn percent_decode_bytes(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -296,19 +296,24 @@ fn percent_decode(text: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
+}
+
+/// Percent-decodes once; bytes that are not UTF-8 become U+FFFD.
+pub fn percent_decode_lossy(text: &str) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(text)).into_owned()
 }
 
 /// `.` or `..` segments, also when percent-encoded once or more (`%2e%2e`,
 /// `%252e%252e`) or separated by an encoded or back slash: a policy for
 /// `/private/m1/*` must never reach `/private/m2/`.
-fn has_dot_segments(path: &str) -> bool {
+pub fn has_dot_segments(path: &str) -> bool {
     let mut decoded = path.to_owned();
     for _ in 0..4 {
         if decoded.split(['/', '\\']).any(|segment| segment == "." || segment == "..") {
             return true;
         }
-        let next = percent_decode(&decoded);
+        let next = percent_decode_lossy(&decoded);
         if next == decoded {
             return false;
         }

@@ -45,6 +45,10 @@ pub struct Stack {
     pub url_signer: String,
     pub edge: String,
     pub mongo_in_memory: bool,
+    /// The bucket the stack serves photos from.
+    pub s3: S3Settings,
+    /// The services' shared secret, minted fresh for each run (for tools and tests).
+    pub internal_secret: SecretString,
 }
 
 const BUCKET: &str = "shutter-media";
@@ -137,12 +141,22 @@ impl Stack {
             internal_secret: internal_secret.clone(),
         })
         .await?;
-        let edge = edge::build(edge::Config { http: http(base, 5), s3 }).await?;
+        let signing_key = dev_signing_key(&options.data_dir)?;
+        let edge = edge::build(edge::Config {
+            http: http(base, 5),
+            s3: s3.clone(),
+            keys: edge::KeySource::Static(vec![(DEV_KEY_ID.to_owned(), signing_key.public_key()?)]),
+            trusted_proxies: Vec::new(),
+            public_prefix: "public/".into(),
+            public_cache_control: "public, max-age=86400".into(),
+            private_cache_control: "private, max-age=3600".into(),
+        })
+        .await?;
         let edge_authority = format!("127.0.0.1:{}", edge.port());
         let url_signer = url_signer::build(url_signer::Config {
             http: http(base, 4),
             internal_secret: internal_secret.clone(),
-            keys: vec![(DEV_KEY_ID.to_owned(), dev_signing_key(&options.data_dir)?)],
+            keys: vec![(DEV_KEY_ID.to_owned(), signing_key)],
             active_key_id: DEV_KEY_ID.to_owned(),
             hash: cloudfront_sign::HashAlgorithm::Sha256,
             guards: url_signer::config::Guards {
@@ -165,6 +179,8 @@ impl Stack {
             url_signer: testkit::service::spawn(url_signer),
             edge: testkit::service::spawn(edge),
             mongo_in_memory,
+            s3,
+            internal_secret,
         })
     }
 

@@ -32,6 +32,28 @@ async fn every_service_of_the_stack_is_ready() {
         let body = response.text().await.unwrap();
         assert_eq!(status, 200, "{name} is not ready: {body}");
     }
+
+    // A private photo: refused by edge without a signature, served with one from url-signer.
+    let s3 = common::s3::client(&stack.s3).await;
+    let key = "private/2026/11/28/m1/display.jpg";
+    s3.put_object().bucket(&stack.s3.bucket).key(key).body(b"photo".to_vec().into()).send().await.unwrap();
+    let photo = format!("{}/{key}", stack.edge);
+    assert_eq!(client.get(&photo).send().await.unwrap().status(), 403);
+    let post = common::internal_auth::ServiceAuth::new("post", &stack.internal_secret).unwrap();
+    let signed: serde_json::Value = client
+        .post(format!("{}/internal/v1/sign", stack.url_signer))
+        .bearer_auth(post.mint("url-signer").unwrap())
+        .json(&serde_json::json!({ "items": [{ "resource": photo, "expires_in_s": 300 }] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = signed["items"][0]["url"].as_str().unwrap();
+    let response = client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"photo");
 }
 
 #[test]

@@ -1,37 +1,53 @@
-//! edge: verifies CloudFront signed URLs and cookies as CloudFront does and
-//! serves the object from S3 (CloudFront's stand-in locally and self-hosted).
+//! edge: a CloudFront-compatible gate in front of S3.
 //!
-//! Skeleton: configuration and the S3 origin are wired; verification and
-//! serving arrive with issue #4.
+//! It checks signed URLs and cookies with the same rules CloudFront applies
+//! (the `cloudfront-sign` crate), so a URL that works here works on
+//! CloudFront and one CloudFront refuses is refused here; then it streams
+//! the object from the S3 origin. It stands in for CloudFront locally and in
+//! self-hosted deployments.
 
-use std::net::SocketAddr;
+pub mod client;
+pub mod config;
+pub mod denied;
+pub mod gate;
+pub mod origin;
+pub mod trusted_keys;
 
-use common::config::{Env, FromEnv};
+use actix_web::web;
 use common::health::ReadinessChecks;
-use common::s3::{self, S3Ready, S3Settings};
-use common::server::{self, Application, HttpSettings};
+use common::s3::{self, S3Ready};
+use common::server::{self, Application};
+use ipnet::IpNet;
+
+pub use config::{Config, KeySource};
 
 pub const NAME: &str = "edge";
-pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8085);
 
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub http: HttpSettings,
-    pub s3: S3Settings,
-}
-
-impl FromEnv for Config {
-    fn read(env: &mut Env) -> Option<Self> {
-        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-        let s3 = S3Settings::from_env(env);
-        Some(Self { http: http?, s3: s3? })
-    }
+/// What every request needs.
+pub struct Edge {
+    pub keys: trusted_keys::TrustedKeys,
+    pub origin: origin::Origin,
+    pub trusted_proxies: Vec<IpNet>,
+    pub public_prefix: String,
+    pub public_cache_control: String,
+    pub private_cache_control: String,
 }
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let s3_client = s3::client(&config.s3).await;
-    let readiness =
-        ReadinessChecks::default().with(S3Ready { client: s3_client, bucket: config.s3.bucket.clone() });
-    server::start(NAME, &config.http, readiness, |_cfg| {})
+    let client = s3::client(&config.s3).await;
+    let keys = trusted_keys::TrustedKeys::start(&config.keys).await?;
+    let readiness = ReadinessChecks::default()
+        .with(S3Ready { client: client.clone(), bucket: config.s3.bucket.clone() })
+        .with(trusted_keys::KeysReady(keys.clone()));
+    let edge = web::Data::new(Edge {
+        keys,
+        origin: origin::Origin { client, bucket: config.s3.bucket.clone() },
+        trusted_proxies: config.trusted_proxies,
+        public_prefix: config.public_prefix,
+        public_cache_control: config.public_cache_control,
+        private_cache_control: config.private_cache_control,
+    });
+    server::start(NAME, &config.http, readiness, move |cfg| {
+        cfg.app_data(edge.clone()).route("/{object_key:.*}", web::route().to(gate::serve));
+    })
 }

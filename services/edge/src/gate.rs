@@ -1,0 +1,112 @@
+//! The gate: every object request passes here. Keys under the public prefix
+//! are served as they are; every other key needs a signed URL or signed
+//! cookies that CloudFront itself would accept.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use cloudfront_sign::verify::{self, SignedRequest, has_dot_segments, percent_decode_bytes};
+
+use crate::Edge;
+use crate::client::{client_ip, requested_url};
+use crate::denied;
+
+pub async fn serve(req: HttpRequest, edge: web::Data<Edge>) -> HttpResponse {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        let mut response =
+            denied::xml(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only GET and HEAD are allowed");
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let key = match object_key(req.uri().path()) {
+        Ok(key) => key,
+        Err(reason) => {
+            tracing::info!(reason, "request refused");
+            return denied::access_denied();
+        }
+    };
+    let public = key.starts_with(&edge.public_prefix);
+    if !public && let Err(reason) = check_signature(&req, &edge) {
+        tracing::info!(key, %reason, "signed request refused");
+        return reason_response(&reason);
+    }
+    let cache_control = if public { &edge.public_cache_control } else { &edge.private_cache_control };
+    edge.origin.serve(&req, &key, cache_control).await
+}
+
+enum Refusal {
+    NoHost,
+    Denied(verify::Denial),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NoHost => f.write_str("no usable Host header"),
+            Refusal::Denied(denial) => denial.fmt(f),
+        }
+    }
+}
+
+fn reason_response(reason: &Refusal) -> HttpResponse {
+    match reason {
+        Refusal::NoHost => denied::access_denied(),
+        Refusal::Denied(denial) => denied::xml(StatusCode::FORBIDDEN, denial.code(), denial.message()),
+    }
+}
+
+fn check_signature(req: &HttpRequest, edge: &Edge) -> Result<(), Refusal> {
+    let url = requested_url(req, &edge.trusted_proxies).ok_or(Refusal::NoHost)?;
+    let cookies: Vec<(String, String)> = req
+        .cookies()
+        .map(|jar| jar.iter().map(|c| (c.name().to_owned(), c.value().to_owned())).collect())
+        .unwrap_or_default();
+    let jar: Vec<(&str, &str)> = cookies.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let request =
+        SignedRequest { url: &url, cookies: &jar, client_ip: client_ip(req, &edge.trusted_proxies), now };
+    let granted = verify::verify(&edge.keys.snapshot(), &request).map_err(Refusal::Denied)?;
+    tracing::debug!(
+        key_pair_id = granted.key_pair_id,
+        canned = granted.canned,
+        cookies = granted.from_cookies,
+        "signature accepted"
+    );
+    Ok(())
+}
+
+/// The S3 key a path names: percent-decoded once, UTF-8, no dot segments in
+/// any encoding, no control characters.
+pub fn object_key(path: &str) -> Result<String, &'static str> {
+    if has_dot_segments(path) {
+        return Err("dot segments in the path");
+    }
+    let raw = path.strip_prefix('/').ok_or("the path is not absolute")?;
+    let key = String::from_utf8(percent_decode_bytes(raw)).map_err(|_| "the path is not UTF-8")?;
+    if key.is_empty() || key.chars().any(char::is_control) {
+        return Err("empty key or control characters");
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_keys_only_when_plain() {
+        assert_eq!(object_key("/private/caf%C3%A9/ph%20oto.jpg").unwrap(), "private/café/ph oto.jpg");
+        assert_eq!(object_key("/public/previews/m1.jpg").unwrap(), "public/previews/m1.jpg");
+        for bad in [
+            "/",
+            "/private/%FF%FE.jpg",
+            "/public/../private/a.jpg",
+            "/public/%2e%2e/private/a.jpg",
+            "/a%00b",
+            "/public/..%2fprivate/x",
+        ] {
+            assert!(object_key(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Serving an object from the S3 origin: streamed (memory stays flat however
+//! large the object), with range requests and conditional GETs. Conditionals
+//! are evaluated here so they behave the same on every S3-compatible origin.
+
+use actix_web::body::SizedStream;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse as HttpResponse_;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
+use bytes::Bytes;
+use futures_util::stream;
+
+use crate::denied;
+
+pub struct Origin {
+    pub client: Client,
+    pub bucket: String,
+}
+
+/// What S3 said about the object, whichever call fetched it.
+struct Meta {
+    status: StatusCode,
+    content_type: Option<String>,
+    content_length: Option<i64>,
+    content_range: Option<String>,
+    e_tag: Option<String>,
+    last_modified: Option<DateTime>,
+    cache_control: Option<String>,
+}
+
+impl Origin {
+    pub async fn serve(&self, req: &HttpRequest, key: &str, default_cache_control: &str) -> HttpResponse {
+        let head = req.method() == actix_web::http::Method::HEAD;
+        let range = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (meta, body) = if head {
+            match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+                Ok(out) => (
+                    Meta {
+                        status: StatusCode::OK,
+                        content_type: out.content_type,
+                        content_length: out.content_length,
+                        content_range: None,
+                        e_tag: out.e_tag,
+                        last_modified: out.last_modified,
+                        cache_control: out.cache_control,
+                    },
+                    None,
+                ),
+                Err(err) => {
+                    let (status, code) = describe(&err);
+                    return self.failure(key, status, code.as_deref()).await;
+                }
+            }
+        } else {
+            let request = self.client.get_object().bucket(&self.bucket).key(key).set_range(range);
+            match request.send().await {
+                Ok(out) => (
+                    Meta {
+                        status: if out.content_range.is_some() {
+                            StatusCode::PARTIAL_CONTENT
+                        } else {
+                            StatusCode::OK
+                        },
+                        content_type: out.content_type,
+                        content_length: out.content_length,
+                        content_range: out.content_range,
+                        e_tag: out.e_tag,
+                        last_modified: out.last_modified,
+                        cache_control: out.cache_control,
+                    },
+                    Some(out.body),
+                ),
+                Err(err) => {
+                    let (status, code) = describe(&err);
+                    return self.failure(key, status, code.as_deref()).await;
+                }
+            }
+        };
+        if not_modified(req, &meta) {
+            let mut response = HttpResponse::NotModified();
+            validators(&mut response, &meta);
+            return response.finish();
+        }
+        let mut response = HttpResponse::build(meta.status);
+        validators(&mut response, &meta);
+        response.insert_header((header::ACCEPT_RANGES, "bytes"));
+        response.insert_header((
+            header::CACHE_CONTROL,
+            meta.cache_control.clone().unwrap_or_else(|| default_cache_control.to_owned()),
+        ));
+        if let Some(content_type) = &meta.content_type {
+            response.insert_header((header::CONTENT_TYPE, content_type.clone()));
+        }
+        if let Some(range) = &meta.content_range {
+            response.insert_header((header::CONTENT_RANGE, range.clone()));
+        }
+        let length = meta.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or_default();
+        match body {
+            // HEAD: actix sends the headers of a body of this size and no body.
+            None => response.body(SizedStream::new(length, stream::empty::<Result<Bytes, std::io::Error>>())),
+            Some(body) => response.body(SizedStream::new(length, chunks(body))),
+        }
+    }
+
+    /// S3's refusal turned into the answer a viewer should get; never a 500.
+    async fn failure(&self, key: &str, status: Option<u16>, code: Option<&str>) -> HttpResponse {
+        match (status, code) {
+            (Some(404), _) | (_, Some("NoSuchKey" | "NotFound")) => {
+                denied::xml(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.")
+            }
+            (Some(416), _) | (_, Some("InvalidRange")) => {
+                let size = self
+                    .client
+                    .head_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|o| o.content_length);
+                let mut response = denied::xml(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "InvalidRange",
+                    "The requested range is not satisfiable",
+                );
+                if let Some(value) =
+                    size.and_then(|size| header::HeaderValue::from_str(&format!("bytes */{size}")).ok())
+                {
+                    response.headers_mut().insert(header::CONTENT_RANGE, value);
+                }
+                response
+            }
+            _ => {
+                tracing::error!(key, status, code, "S3 origin failed");
+                denied::xml(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    "The origin is unavailable; try again.",
+                )
+            }
+        }
+    }
+}
+
+/// The HTTP status and S3 error code of a failed call, where there were any.
+fn describe<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse_>) -> (Option<u16>, Option<String>) {
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let code = err.as_service_error().and_then(ProvideErrorMetadata::code).map(str::to_owned);
+    (status, code)
+}
+
+fn validators(response: &mut actix_web::HttpResponseBuilder, meta: &Meta) {
+    if let Some(e_tag) = &meta.e_tag {
+        response.insert_header((header::ETAG, e_tag.clone()));
+    }
+    if let Some(modified) = meta.last_modified.and_then(|t| t.fmt(DateTimeFormat::HttpDate).ok()) {
+        response.insert_header((header::LAST_MODIFIED, modified));
+    }
+}
+
+/// RFC 9110: `If-None-Match` wins over `If-Modified-Since`.
+fn not_modified(req: &HttpRequest, meta: &Meta) -> bool {
+    let headers = req.headers();
+    if let Some(candidates) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        let Some(e_tag) = meta.e_tag.as_deref() else { return false };
+        let strip = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+        return candidates
+            .split(',')
+            .any(|candidate| candidate.trim() == "*" || strip(candidate) == strip(e_tag));
+    }
+    let since = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::from_str(v, DateTimeFormat::HttpDate).ok());
+    match (since, meta.last_modified) {
+        (Some(since), Some(modified)) => modified.secs() <= since.secs(),
+        _ => false,
+    }
+}
+
+/// The object body as a stream of chunks, read from S3 as the client reads.
+fn chunks(body: ByteStream) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    stream::unfold(Some(body), |state| async move {
+        let mut body = state?;
+        match body.next().await {
+            Some(Ok(bytes)) => Some((Ok(bytes), Some(body))),
+            Some(Err(err)) => Some((Err(std::io::Error::other(err)), None)),
+            None => None,
+        }
+    })
+}

@@ -1,0 +1,77 @@
+use std::time::Duration;
+
+use cloudfront_sign::{HashAlgorithm, KeyKind, PrivateKey};
+use common::server::HttpSettings;
+use edge::KeySource;
+use serde_json::{Value, json};
+use url_signer::config::{CacheSettings, Guards};
+
+use crate::helpers::{DIST, bucket_with_objects, spawn};
+
+fn signer_config(port: u16, keys: Vec<(String, PrivateKey)>) -> url_signer::Config {
+    url_signer::Config {
+        http: HttpSettings { listen: ([127, 0, 0, 1], port).into(), workers: 1 },
+        internal_secret: testkit::service::internal_secret(),
+        active_key_id: keys[0].0.clone(),
+        keys,
+        hash: HashAlgorithm::Sha256,
+        guards: Guards {
+            hosts: vec![DIST.into()],
+            schemes: vec!["https".into()],
+            path_prefixes: vec!["/private/".into()],
+            max_ttl: Duration::from_secs(3600),
+            max_batch: 10,
+        },
+        cache: CacheSettings { bucket: Duration::from_secs(60), capacity: 100 },
+    }
+}
+
+async fn sign(signer_base: &str, key_id: &str) -> String {
+    let token = testkit::service::service_auth("post").mint("url-signer").unwrap();
+    let body = json!({ "items": [{ "resource": format!("https://{DIST}/private/photo.jpg"), "expires_in_s": 600 }], "key_id": key_id });
+    let response: Value = reqwest::Client::new()
+        .post(format!("{signer_base}/internal/v1/sign"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["items"][0]["url"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn keys_come_from_url_signer_and_a_retired_key_stops_working() {
+    let new = PrivateKey::generate(KeyKind::Ecdsa).unwrap();
+    let old = PrivateKey::generate(KeyKind::Rsa).unwrap();
+    let first = url_signer::build(signer_config(0, vec![("KNEW".into(), new.clone()), ("KOLD".into(), old)]))
+        .await
+        .unwrap();
+    let port = first.port();
+    let handle = first.handle();
+    let signer_base = testkit::service::spawn(first);
+
+    let keys = KeySource::Signer {
+        base_url: signer_base.clone(),
+        internal_secret: testkit::service::internal_secret(),
+        refresh: Duration::from_millis(300),
+    };
+    let edge = spawn(bucket_with_objects().await, keys, true).await;
+    let by_new = sign(&signer_base, "KNEW").await;
+    let by_old = sign(&signer_base, "KOLD").await;
+    assert_eq!(edge.get(&by_new, "198.51.100.1").send().await.unwrap().status(), 200);
+    assert_eq!(edge.get(&by_old, "198.51.100.1").send().await.unwrap().status(), 200);
+
+    // Rotation's last step: url-signer restarts publishing only the new key.
+    handle.stop(true).await;
+    let second = url_signer::build(signer_config(port, vec![("KNEW".into(), new)])).await.unwrap();
+    testkit::service::spawn(second);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    assert_eq!(edge.get(&by_new, "198.51.100.1").send().await.unwrap().status(), 200);
+    let retired = edge.get(&by_old, "198.51.100.1").send().await.unwrap();
+    assert_eq!(retired.status(), 403);
+    assert!(retired.text().await.unwrap().contains("<Message>Unknown Key</Message>"));
+}

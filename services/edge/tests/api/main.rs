@@ -1,0 +1,8 @@
+//! edge over real HTTP, in front of a real S3 server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod adversarial;
+mod helpers;
+mod key_rotation;
+mod serving;
+mod vectors;
