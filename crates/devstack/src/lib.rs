@@ -142,16 +142,8 @@ impl Stack {
         })
         .await?;
         let signing_key = dev_signing_key(&options.data_dir)?;
-        let edge = edge::build(edge::Config {
-            http: http(base, 5),
-            s3: s3.clone(),
-            keys: edge::KeySource::Static(vec![(DEV_KEY_ID.to_owned(), signing_key.public_key()?)]),
-            trusted_proxies: Vec::new(),
-            public_prefix: "public/".into(),
-            public_cache_control: "public, max-age=86400".into(),
-            private_cache_control: "private, max-age=3600".into(),
-        })
-        .await?;
+        let edge_keys = edge::KeySource::Static(vec![(DEV_KEY_ID.to_owned(), signing_key.public_key()?)]);
+        let edge = edge::build(edge::Config::new(http(base, 5), s3.clone(), edge_keys)).await?;
         let edge_authority = format!("127.0.0.1:{}", edge.port());
         let url_signer = url_signer::build(url_signer::Config {
             http: http(base, 4),
@@ -159,17 +151,8 @@ impl Stack {
             keys: vec![(DEV_KEY_ID.to_owned(), signing_key)],
             active_key_id: DEV_KEY_ID.to_owned(),
             hash: cloudfront_sign::HashAlgorithm::Sha256,
-            guards: url_signer::config::Guards {
-                hosts: vec![edge_authority],
-                schemes: vec!["http".into()],
-                path_prefixes: vec!["/private/".into()],
-                max_ttl: std::time::Duration::from_secs(3600),
-                max_batch: 100,
-            },
-            cache: url_signer::config::CacheSettings {
-                bucket: std::time::Duration::from_secs(60),
-                capacity: 100_000,
-            },
+            guards: url_signer::config::Guards::new(vec![edge_authority], vec!["http".into()]),
+            cache: url_signer::config::CacheSettings::default(),
         })
         .await?;
         Ok(Stack {

@@ -62,15 +62,8 @@ async fn run() {
     }
     let key = PrivateKey::generate(KeyKind::Rsa).unwrap();
     let bucket = s3.bucket.clone();
-    let config = Config {
-        http: HttpSettings { workers: 2, ..HttpSettings::ephemeral() },
-        s3,
-        keys: KeySource::Static(vec![("KBENCH".into(), key.public_key().unwrap())]),
-        trusted_proxies: vec![],
-        public_prefix: "public/".into(),
-        public_cache_control: "public".into(),
-        private_cache_control: "private".into(),
-    };
+    let keys = KeySource::Static(vec![("KBENCH".into(), key.public_key().unwrap())]);
+    let config = Config::new(HttpSettings { workers: 2, ..HttpSettings::ephemeral() }, s3, keys);
     let app = edge::build(config).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

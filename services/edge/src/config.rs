@@ -41,6 +41,26 @@ pub struct Config {
     pub private_cache_control: String,
 }
 
+impl Config {
+    /// Serving `s3` with `keys`, trusting no proxy, with the default prefix
+    /// and cache headers.
+    pub fn new(http: HttpSettings, s3: S3Settings, keys: KeySource) -> Self {
+        Self {
+            http,
+            s3,
+            keys,
+            trusted_proxies: Vec::new(),
+            public_prefix: DEFAULT_PUBLIC_PREFIX.into(),
+            public_cache_control: DEFAULT_PUBLIC_CACHE_CONTROL.into(),
+            private_cache_control: DEFAULT_PRIVATE_CACHE_CONTROL.into(),
+        }
+    }
+}
+
+const DEFAULT_PUBLIC_PREFIX: &str = "public/";
+const DEFAULT_PUBLIC_CACHE_CONTROL: &str = "public, max-age=86400";
+const DEFAULT_PRIVATE_CACHE_CONTROL: &str = "private, max-age=3600";
+
 /// `KEYID=/path/to/public_key.pem`, one entry of `EDGE_PUBLIC_KEYS`.
 struct PublicKeyFile {
     key_id: String,
@@ -92,9 +112,11 @@ impl FromEnv for Config {
             }
         };
         let trusted_proxies = env.list::<IpNet>("EDGE_TRUSTED_PROXIES");
-        let public_prefix = env.or("EDGE_PUBLIC_PREFIX", "public/".to_owned());
-        let public_cache_control = env.or("EDGE_PUBLIC_CACHE_CONTROL", "public, max-age=86400".to_owned());
-        let private_cache_control = env.or("EDGE_PRIVATE_CACHE_CONTROL", "private, max-age=3600".to_owned());
+        let public_prefix = env.or("EDGE_PUBLIC_PREFIX", DEFAULT_PUBLIC_PREFIX.to_owned());
+        let public_cache_control =
+            env.or("EDGE_PUBLIC_CACHE_CONTROL", DEFAULT_PUBLIC_CACHE_CONTROL.to_owned());
+        let private_cache_control =
+            env.or("EDGE_PRIVATE_CACHE_CONTROL", DEFAULT_PRIVATE_CACHE_CONTROL.to_owned());
         Some(Self {
             http: http?,
             s3: s3?,

@@ -16,13 +16,7 @@ use url_signer::signing::{SignItem, UrlSigner};
 const HOST: &str = "d111111abcdef8.cloudfront.net";
 
 fn guards() -> Guards {
-    Guards {
-        hosts: vec![HOST.into()],
-        schemes: vec!["https".into()],
-        path_prefixes: vec!["/private/".into()],
-        max_ttl: Duration::from_secs(3600),
-        max_batch: 100,
-    }
+    Guards::new(vec![HOST.into()], vec!["https".into()])
 }
 
 fn item(n: usize) -> SignItem {
@@ -40,8 +34,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn cache_hits(key: &PrivateKey) {
     let keys = KeyRing::new(&[("KBENCH".into(), key.clone())], "KBENCH", HashAlgorithm::Sha1).unwrap();
-    let signer =
-        UrlSigner::new(keys, guards(), &CacheSettings { bucket: Duration::from_secs(60), capacity: 100_000 });
+    let signer = UrlSigner::new(keys, guards(), &CacheSettings::default());
     // A feed page's worth of photos, each already signed once.
     let page: Vec<SignItem> = (0..20).map(item).collect();
     signer.sign(None, &page).unwrap();
@@ -66,7 +59,7 @@ async fn http_latency(key: PrivateKey) {
         active_key_id: "KBENCH".into(),
         hash: HashAlgorithm::Sha1,
         guards: guards(),
-        cache: CacheSettings { bucket: Duration::from_secs(60), capacity: 100_000 },
+        cache: CacheSettings::default(),
     };
     let auth = common::internal_auth::ServiceAuth::new("post", &config.internal_secret).unwrap();
     let app = url_signer::build(config).await.unwrap();

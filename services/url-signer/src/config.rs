@@ -27,12 +27,32 @@ pub struct Guards {
     pub max_batch: usize,
 }
 
+impl Guards {
+    /// Signing for `hosts` over `schemes`, with the default prefix
+    /// (`/private/`), lifetime (1 h) and batch size (100).
+    pub fn new(hosts: Vec<String>, schemes: Vec<String>) -> Self {
+        Self {
+            hosts,
+            schemes,
+            path_prefixes: vec!["/private/".into()],
+            max_ttl: Duration::from_secs(3600),
+            max_batch: 100,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CacheSettings {
     /// Canned-policy expiries are rounded up to a multiple of this, so
     /// viewers of one photo within it share one signature. Zero disables the cache.
     pub bucket: Duration,
     pub capacity: usize,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self { bucket: Duration::from_secs(60), capacity: 100_000 }
+    }
 }
 
 #[derive(Debug, Clone)]

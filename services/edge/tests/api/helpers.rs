@@ -71,15 +71,10 @@ pub struct TestEdge {
 
 pub async fn spawn(s3: S3Settings, keys: KeySource, trust_loopback: bool) -> TestEdge {
     testkit::init_logging();
-    let config = Config {
-        http: HttpSettings::ephemeral(),
-        s3,
-        keys,
-        trusted_proxies: if trust_loopback { vec!["127.0.0.0/8".parse().unwrap()] } else { vec![] },
-        public_prefix: "public/".into(),
-        public_cache_control: "public, max-age=86400".into(),
-        private_cache_control: "private, max-age=3600".into(),
-    };
+    let mut config = Config::new(HttpSettings::ephemeral(), s3, keys);
+    if trust_loopback {
+        config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    }
     let app = edge::build(config).await.unwrap();
     let port = app.port();
     TestEdge { base: testkit::service::spawn(app), port }

@@ -15,14 +15,8 @@ fn signer_config(port: u16, keys: Vec<(String, PrivateKey)>) -> url_signer::Conf
         active_key_id: keys[0].0.clone(),
         keys,
         hash: HashAlgorithm::Sha256,
-        guards: Guards {
-            hosts: vec![DIST.into()],
-            schemes: vec!["https".into()],
-            path_prefixes: vec!["/private/".into()],
-            max_ttl: Duration::from_secs(3600),
-            max_batch: 10,
-        },
-        cache: CacheSettings { bucket: Duration::from_secs(60), capacity: 100 },
+        guards: Guards::new(vec![DIST.into()], vec!["https".into()]),
+        cache: CacheSettings::default(),
     }
 }
 

@@ -19,13 +19,7 @@ pub fn config(keys: Vec<(String, PrivateKey)>, bucket: Duration) -> Config {
         active_key_id: keys[0].0.clone(),
         keys,
         hash: HashAlgorithm::Sha256,
-        guards: Guards {
-            hosts: vec![HOST.into()],
-            schemes: vec!["https".into()],
-            path_prefixes: vec!["/private/".into()],
-            max_ttl: Duration::from_secs(3600),
-            max_batch: 50,
-        },
+        guards: Guards { max_batch: 50, ..Guards::new(vec![HOST.into()], vec!["https".into()]) },
         cache: CacheSettings { bucket, capacity: 1000 },
     }
 }
