@@ -1,12 +1,14 @@
 //! What every Shutter service shares. Each module is one concern; a service
 //! composes them through [`server::ServiceServer`].
 
+pub mod client_ip;
 pub mod config;
 pub mod health;
 pub mod internal_auth;
 pub mod internal_client;
 pub mod metrics;
 pub mod mongo;
+pub mod private_file;
 pub mod problem;
 pub mod request_id;
 pub mod s3;

@@ -162,11 +162,9 @@ pub fn json_config(limit_bytes: usize) -> web::JsonConfig {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Expected a JSON body with Content-Type: application/json.",
             ),
-            error::JsonPayloadError::Deserialize(inner) if inner.is_data() => {
-                Problem::unprocessable(format!("The JSON body does not fit: {inner}"))
-            }
+            // Syntax, a missing or unknown field, a wrong type: serde's message names the field.
             error::JsonPayloadError::Deserialize(inner) => {
-                Problem::bad_request(format!("The body is not valid JSON: {inner}"))
+                Problem::bad_request(format!("The JSON body is not accepted: {inner}"))
             }
             _ => Problem::bad_request("The request body could not be read."),
         };

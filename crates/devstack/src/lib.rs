@@ -105,6 +105,17 @@ fn dev_signing_key(data_dir: &std::path::Path) -> anyhow::Result<cloudfront_sign
     url_signer::keyring::load_key_file(&path).map_err(anyhow::Error::msg)
 }
 
+/// auth's development token-signing key, made on first run (0600).
+pub const DEV_TOKEN_KEY_ID: &str = "dev-1";
+
+fn dev_token_key(data_dir: &std::path::Path) -> anyhow::Result<auth::keys::SigningKey> {
+    let path = data_dir.join("keys").join("auth_ed25519.pem");
+    if !path.exists() {
+        common::private_file::create(&path, &auth::keys::SigningKey::generate_pem()?)?;
+    }
+    auth::keys::SigningKey::from_pem_file(DEV_TOKEN_KEY_ID, &path).map_err(anyhow::Error::msg)
+}
+
 fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -119,7 +130,17 @@ impl Stack {
         let mongo = |database: &str| MongoSettings { uri: mongo_uri.clone(), database: database.into() };
         let base = options.base_port;
 
-        let auth = auth::build(auth::Config { http: http(base, 1), mongo: mongo("shutter_auth") }).await?;
+        let auth = auth::build(auth::Config {
+            http: http(base, 1),
+            mongo: mongo("shutter_auth"),
+            signing_keys: vec![dev_token_key(&options.data_dir)?],
+            active_key_id: DEV_TOKEN_KEY_ID.to_owned(),
+            issuer: "shutter-auth".into(),
+            audience: "shutter".into(),
+            password_cost: auth::config::PasswordCost::default(),
+            trusted_proxies: Vec::new(),
+        })
+        .await?;
         let auth_url = testkit::service::spawn(auth);
         let user_auth = UserAuthSettings {
             jwks_url: format!("{auth_url}/.well-known/jwks.json"),

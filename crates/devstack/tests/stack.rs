@@ -33,6 +33,20 @@ async fn every_service_of_the_stack_is_ready() {
         assert_eq!(status, 200, "{name} is not ready: {body}");
     }
 
+    // Sign-up through auth gives a token that auth itself accepts.
+    let signup: serde_json::Value = client
+        .post(format!("{}/v1/auth/signup", stack.auth))
+        .json(&serde_json::json!({ "username": "devuser", "email": "dev@example.com", "password": "password123" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["tokens"]["access_token"].as_str().unwrap();
+    let me = client.get(format!("{}/v1/users/me", stack.auth)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+
     // A private photo: refused by edge without a signature, served with one from url-signer.
     let s3 = common::s3::client(&stack.s3).await;
     let key = "private/2026/11/28/m1/display.jpg";
@@ -61,7 +75,9 @@ fn each_service_names_the_variables_it_is_missing() {
     let missing = |result: Result<(), common::config::ConfigError>| result.unwrap_err().to_string();
     let empty = || Env::from_map(Vec::<(String, String)>::new());
     let auth = missing(auth::Config::load(empty()).map(drop));
-    assert!(auth.contains("MONGODB_URI is required"), "{auth}");
+    for var in ["MONGODB_URI", "AUTH_SIGNING_KEYS"] {
+        assert!(auth.contains(&format!("{var} is required")), "{auth}");
+    }
     let post = missing(post::Config::load(empty()).map(drop));
     for var in ["MONGODB_URI", "AUTH_JWKS_URL", "INTERNAL_AUTH_SECRET"] {
         assert!(post.contains(&format!("{var} is required")), "{post}");

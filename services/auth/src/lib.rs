@@ -1,35 +1,80 @@
 //! auth: accounts, password hashing, access and refresh tokens, JWKS.
 //!
-//! Skeleton: configuration, MongoDB and the shared HTTP plumbing are wired;
-//! the account endpoints arrive with issue #5.
+//! Access tokens are EdDSA JWTs (15 minutes) that every other service checks
+//! against `/.well-known/jwks.json`; refresh tokens rotate on every use and a
+//! reused one revokes its family. Passwords are argon2id; login failures are
+//! limited per account and per address, across replicas.
 
-use std::net::SocketAddr;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod limiter;
+pub mod passwords;
+pub mod routes;
+pub mod tokens;
+pub mod users;
 
-use common::config::{Env, FromEnv};
+use actix_web::web;
 use common::health::ReadinessChecks;
-use common::mongo::{self, MongoReady, MongoSettings};
-use common::server::{self, Application, HttpSettings};
+use common::mongo::{self, MongoReady};
+use common::server::{self, Application};
+use common::user_auth::UserTokenVerifier;
+use ipnet::IpNet;
+
+pub use config::Config;
 
 pub const NAME: &str = "auth";
-pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8081);
+/// Sign-up and login bodies are small; anything larger is refused (413).
+const JSON_LIMIT: usize = 16 * 1024;
 
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub http: HttpSettings,
-    pub mongo: MongoSettings,
+pub struct Auth {
+    pub users: users::Users,
+    pub passwords: passwords::Passwords,
+    pub access: tokens::AccessTokens,
+    pub refresh: tokens::RefreshTokens,
+    pub limiter: limiter::LoginLimiter,
+    pub trusted_proxies: Vec<IpNet>,
 }
 
-impl FromEnv for Config {
-    fn read(env: &mut Env) -> Option<Self> {
-        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-        let mongo = MongoSettings::from_env(env, "shutter_auth");
-        Some(Self { http: http?, mongo: mongo? })
-    }
-}
+/// The published key set.
+pub struct Jwks(pub serde_json::Value);
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
+    let active =
+        config.signing_keys.iter().find(|key| key.kid == config.active_key_id).cloned().ok_or_else(|| {
+            anyhow::anyhow!("AUTH_ACTIVE_KEY_ID {} is not among AUTH_SIGNING_KEYS", config.active_key_id)
+        })?;
+    let jwks = web::Data::new(Jwks(serde_json::json!({
+        "keys": config.signing_keys.iter().map(keys::SigningKey::jwk).collect::<Vec<_>>()
+    })));
+    let verifier = web::Data::new(UserTokenVerifier::with_keys(
+        &config.issuer,
+        &config.audience,
+        config
+            .signing_keys
+            .iter()
+            .map(|key| Ok((key.kid.clone(), key.decoding()?)))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+    ));
+    let auth = web::Data::new(Auth {
+        users: users::Users::new(&db).await?,
+        passwords: passwords::Passwords::new(config.password_cost)?,
+        access: tokens::AccessTokens {
+            key: active,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+        },
+        refresh: tokens::RefreshTokens::new(&db).await?,
+        limiter: limiter::LoginLimiter::new(&db).await?,
+        trusted_proxies: config.trusted_proxies.clone(),
+    });
     let readiness = ReadinessChecks::default().with(MongoReady(db));
-    server::start(NAME, &config.http, readiness, |_cfg| {})
+    server::start(NAME, &config.http, readiness, move |cfg| {
+        cfg.app_data(auth.clone())
+            .app_data(jwks.clone())
+            .app_data(verifier.clone())
+            .app_data(common::problem::json_config(JSON_LIMIT))
+            .configure(routes::configure);
+    })
 }

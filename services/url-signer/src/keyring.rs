@@ -1,7 +1,6 @@
 //! The CloudFront private keys: loaded once, from files only url-signer can read.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -48,15 +47,10 @@ pub fn load_key_file(path: &Path) -> Result<PrivateKey, String> {
 pub fn write_new_key(kind: KeyKind, dir: &Path) -> Result<String, String> {
     let key = PrivateKey::generate(kind).map_err(|e| e.to_string())?;
     let public = key.public_key().and_then(|p| p.to_pem()).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let private_path = dir.join("private_key.pem");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&private_path)
+    let pem = key.to_pkcs8_pem().map_err(|e| e.to_string())?;
+    common::private_file::create(&private_path, &pem)
         .map_err(|e| format!("{}: {e}", private_path.display()))?;
-    file.write_all(&key.to_pkcs8_pem().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("public_key.pem"), &public).map_err(|e| e.to_string())?;
     Ok(public)
 }

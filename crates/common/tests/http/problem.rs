@@ -49,7 +49,7 @@ async fn every_kind_of_bad_request_is_answered_as_problem_json() {
         (
             "missing field",
             client.post(format!("{base}/greet")).header("content-type", "application/json").body("{}"),
-            422,
+            400,
         ),
         ("wrong content type", client.post(format!("{base}/greet")).body("name=x"), 415),
         (
@@ -64,6 +64,12 @@ async fn every_kind_of_bad_request_is_answered_as_problem_json() {
     for (case, request, expected) in cases {
         let (status, body, _) = problem_of(request.send().await.unwrap()).await;
         assert_eq!(status, expected, "{case}: {body:?}");
+        if case == "missing field" {
+            assert!(
+                body.detail.as_deref().unwrap().contains("`name`"),
+                "the detail names the field: {body:?}"
+            );
+        }
         assert!(body.detail.is_some(), "{case}: a detail says what was wrong");
     }
 }

@@ -151,8 +151,8 @@ async fn malformed_batches_are_refused() {
     let response = signer.call("post", reqwest::Method::POST, "/internal/v1/sign", Some(unknown_key)).await;
     assert_eq!(response.status(), 422);
     let wrong_type = signer.sign(json!([{ "resource": photo(0), "expires_in_s": "soon" }])).await;
-    assert_eq!(wrong_type.status(), 422);
+    assert_eq!(wrong_type.status(), 400);
     let unknown_field =
         signer.sign(json!([{ "resource": photo(0), "expires_in_s": 60, "policy": "x" }])).await;
-    assert_eq!(unknown_field.status(), 422);
+    assert_eq!(unknown_field.status(), 400);
 }

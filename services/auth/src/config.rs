@@ -1,0 +1,101 @@
+//! auth's configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use common::config::{Env, FromEnv};
+use common::mongo::MongoSettings;
+use common::server::HttpSettings;
+use ipnet::IpNet;
+
+use crate::keys::SigningKey;
+
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8081);
+
+/// argon2id cost. The default is OWASP's current recommendation
+/// (19 MiB, 2 passes, 1 lane).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for PasswordCost {
+    fn default() -> Self {
+        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http: HttpSettings,
+    pub mongo: MongoSettings,
+    /// Every published key; `SigningKey`'s `Debug` is redacted.
+    pub signing_keys: Vec<SigningKey>,
+    pub active_key_id: String,
+    pub issuer: String,
+    pub audience: String,
+    pub password_cost: PasswordCost,
+    /// Peers whose `X-Forwarded-For` is believed (for per-IP login limits).
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// `KID=/path/to/ed25519.pem`, one entry of `AUTH_SIGNING_KEYS`.
+struct KeyFile {
+    kid: String,
+    path: PathBuf,
+}
+
+impl FromStr for KeyFile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kid, path) =
+            s.split_once('=').ok_or_else(|| format!("{s:?} is not KID=/path/to/ed25519.pem"))?;
+        Ok(Self { kid: kid.trim().to_owned(), path: PathBuf::from(path.trim()) })
+    }
+}
+
+impl FromEnv for Config {
+    fn read(env: &mut Env) -> Option<Self> {
+        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
+        let mongo = MongoSettings::from_env(env, "shutter_auth");
+        let files: Option<Vec<KeyFile>> = env.list("AUTH_SIGNING_KEYS");
+        let mut signing_keys = Vec::new();
+        for file in files.iter().flatten() {
+            match SigningKey::from_pem_file(&file.kid, &file.path) {
+                Ok(key) => signing_keys.push(key),
+                Err(err) => env.problem(format!("AUTH_SIGNING_KEYS: {err}")),
+            }
+        }
+        if files.as_ref().is_some_and(Vec::is_empty) {
+            env.problem("AUTH_SIGNING_KEYS is required (KID=/path/to/ed25519.pem, comma-separated)");
+        }
+        let first = files.as_ref().and_then(|f| f.first()).map(|f| f.kid.clone());
+        let active_key_id = env.optional::<String>("AUTH_ACTIVE_KEY_ID").or(first);
+        let issuer = env.or("AUTH_ISSUER", "shutter-auth".to_owned());
+        let audience = env.or("AUTH_AUDIENCE", "shutter".to_owned());
+        let defaults = PasswordCost::default();
+        let memory_kib = env.or("AUTH_ARGON2_MEMORY_KIB", defaults.memory_kib);
+        let iterations = env.or("AUTH_ARGON2_ITERATIONS", defaults.iterations);
+        let parallelism = env.or("AUTH_ARGON2_PARALLELISM", defaults.parallelism);
+        let trusted_proxies = env.list::<IpNet>("AUTH_TRUSTED_PROXIES");
+        Some(Self {
+            http: http?,
+            mongo: mongo?,
+            signing_keys,
+            active_key_id: active_key_id?,
+            issuer: issuer?,
+            audience: audience?,
+            password_cost: PasswordCost {
+                memory_kib: memory_kib?,
+                iterations: iterations?,
+                parallelism: parallelism?,
+            },
+            trusted_proxies: trusted_proxies?,
+        })
+    }
+}

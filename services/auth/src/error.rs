@@ -1,0 +1,52 @@
+//! auth's errors as problem+json. Credentials failures all read the same.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use common::Problem;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{field} {message}")]
+    Invalid { field: &'static str, message: &'static str },
+    #[error("this {0} is already taken")]
+    Taken(&'static str),
+    #[error("wrong login or password")]
+    BadCredentials,
+    #[error("the refresh token is invalid, expired or revoked")]
+    BadRefreshToken,
+    #[error("too many failed sign-ins; try again later")]
+    RateLimited { retry_after_s: u64 },
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AuthError {
+    fn problem(&self) -> Problem {
+        match self {
+            AuthError::Invalid { field, .. } => Problem::unprocessable(self.to_string())
+                .with_errors(json!([{ "field": field, "reason": self.to_string() }])),
+            AuthError::Taken(field) => {
+                Problem::conflict(self.to_string()).with_errors(json!([{ "field": field }]))
+            }
+            AuthError::BadCredentials | AuthError::BadRefreshToken => Problem::unauthorized(self.to_string()),
+            AuthError::RateLimited { retry_after_s } => {
+                Problem::too_many_requests(self.to_string(), *retry_after_s)
+            }
+            AuthError::NotFound => Problem::not_found("No such user."),
+            AuthError::Internal(err) => Problem::internal(anyhow::anyhow!("{err:#}")),
+        }
+    }
+}
+
+impl ResponseError for AuthError {
+    fn status_code(&self) -> StatusCode {
+        self.problem().status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.problem().error_response()
+    }
+}

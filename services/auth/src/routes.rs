@@ -1,0 +1,169 @@
+//! The public API: signup, login, refresh, logout, profile, JWKS.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use common::mongo::is_duplicate_key;
+use common::user_auth::AuthUser;
+use mongodb::bson::DateTime;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::error::AuthError;
+use crate::passwords::Checked;
+use crate::tokens::{ACCESS_LIFETIME, RefreshRefusal};
+use crate::users::{Email, Password, UserRecord, Username};
+use crate::{Auth, Jwks};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/v1/auth")
+            .route("/signup", web::post().to(signup))
+            .route("/login", web::post().to(login))
+            .route("/refresh", web::post().to(refresh))
+            .route("/logout", web::post().to(logout)),
+    )
+    .route("/v1/users/me", web::get().to(me))
+    .route("/.well-known/jwks.json", web::get().to(jwks));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignupRequest {
+    username: String,
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    /// Username or e-mail.
+    login: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+struct TokenPair {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+}
+
+#[derive(Serialize)]
+struct Profile {
+    id: String,
+    username: String,
+    email: String,
+    created_at: String,
+}
+
+impl From<&UserRecord> for Profile {
+    fn from(user: &UserRecord) -> Self {
+        Self {
+            id: user.id.clone(),
+            username: user.username.clone(),
+            email: user.email.clone(),
+            created_at: user.created_at.try_to_rfc3339_string().unwrap_or_default(),
+        }
+    }
+}
+
+async fn pair(auth: &Auth, user_id: &str, family: Option<String>) -> Result<TokenPair, AuthError> {
+    Ok(TokenPair {
+        access_token: auth.access.issue(user_id)?,
+        refresh_token: auth.refresh.issue(user_id, family).await?,
+        token_type: "Bearer",
+        expires_in: ACCESS_LIFETIME.as_secs(),
+    })
+}
+
+async fn signup(auth: web::Data<Auth>, body: web::Json<SignupRequest>) -> Result<HttpResponse, AuthError> {
+    let body = body.into_inner();
+    let invalid = |field, message| AuthError::Invalid { field, message };
+    let username = Username::parse(&body.username).map_err(|m| invalid("username", m))?;
+    let email = Email::parse(&body.email).map_err(|m| invalid("email", m))?;
+    let password = Password::parse(body.password).map_err(|m| invalid("password", m))?;
+    let user = UserRecord {
+        id: uuid::Uuid::now_v7().simple().to_string(),
+        username: username.as_str().to_owned(),
+        email: email.as_str().to_owned(),
+        email_lower: email.lower(),
+        password_hash: auth.passwords.hash(password.into_inner()).await?,
+        created_at: DateTime::now(),
+    };
+    if let Err(err) = auth.users.insert(&user).await {
+        if is_duplicate_key(&err) {
+            let field = if auth.users.username_taken(&username).await? { "username" } else { "email" };
+            return Err(AuthError::Taken(field));
+        }
+        return Err(AuthError::Internal(err.into()));
+    }
+    tracing::info!(user_id = user.id, "account created");
+    let tokens = pair(&auth, &user.id, None).await?;
+    Ok(HttpResponse::Created().json(json!({ "user": Profile::from(&user), "tokens": tokens })))
+}
+
+async fn login(
+    req: HttpRequest,
+    auth: web::Data<Auth>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, AuthError> {
+    let body = body.into_inner();
+    let ip = common::client_ip::client_ip(&req, &auth.trusted_proxies);
+    let user = auth.users.find_by_login(&body.login).await?;
+    let account = user.as_ref().map_or_else(|| body.login.trim().to_lowercase(), |u| u.id.clone());
+    if let Some(retry_after_s) = auth.limiter.blocked(&account, ip).await? {
+        tracing::warn!(?ip, "login rate-limited");
+        return Err(AuthError::RateLimited { retry_after_s });
+    }
+    // Too long to be anyone's password: refuse without hashing, but say no more than "wrong".
+    let plausible = body.password.chars().count() <= 128;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let checked = if plausible { auth.passwords.check(body.password, stored).await? } else { Checked::Wrong };
+    let (Checked::Right { rehash }, Some(user)) = (checked, user) else {
+        auth.limiter.record_failure(&account, ip).await?;
+        return Err(AuthError::BadCredentials);
+    };
+    if let Some(hash) = rehash {
+        auth.users.set_password_hash(&user.id, &hash).await?;
+        tracing::info!(user_id = user.id, "password rehashed with current parameters");
+    }
+    auth.limiter.clear_account(&account).await?;
+    Ok(HttpResponse::Ok().json(pair(&auth, &user.id, None).await?))
+}
+
+async fn refresh(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, AuthError> {
+    match auth.refresh.consume(&body.refresh_token).await? {
+        Ok((user_id, family)) => Ok(HttpResponse::Ok().json(pair(&auth, &user_id, Some(family)).await?)),
+        Err(refusal) => {
+            if refusal == RefreshRefusal::Reused {
+                tracing::warn!("refresh token reused: its family is revoked");
+            } else {
+                tracing::debug!(?refusal, "refresh refused");
+            }
+            Err(AuthError::BadRefreshToken)
+        }
+    }
+}
+
+async fn logout(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, AuthError> {
+    if !auth.refresh.revoke_family_of(&body.refresh_token).await? {
+        return Err(AuthError::BadRefreshToken);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn me(user: AuthUser, auth: web::Data<Auth>) -> Result<HttpResponse, AuthError> {
+    let record = auth.users.find(&user.user_id).await?.ok_or(AuthError::NotFound)?;
+    Ok(HttpResponse::Ok().json(Profile::from(&record)))
+}
+
+async fn jwks(keys: web::Data<Jwks>) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("cache-control", "public, max-age=300")).json(&keys.0)
+}

@@ -1,0 +1,170 @@
+//! Accounts: the values a signup must satisfy, parsed once at the boundary,
+//! and their storage.
+
+use mongodb::bson::{DateTime, doc};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+/// 3–30 of `[a-z0-9_.]`. Input is lower-cased first, so `Alice` is `alice`
+/// and usernames are unique regardless of case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let lower = input.trim().to_ascii_lowercase();
+        if !(3..=30).contains(&lower.len()) {
+            return Err("must be 3 to 30 characters");
+        }
+        if !lower.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.') {
+            return Err("may only contain a-z, 0-9, '_' and '.'");
+        }
+        Ok(Self(lower))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An address with one `@`, a local part and a dotted domain; compared
+/// case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let email = input.trim();
+        let valid = email.len() <= 254
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            });
+        if !valid {
+            return Err("is not an e-mail address");
+        }
+        Ok(Self(email.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn lower(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// 8–128 characters. The upper bound keeps hashing from being a lever for
+/// denial of service.
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(input: String) -> Result<Self, &'static str> {
+        match input.chars().count() {
+            0..=7 => Err("must be at least 8 characters"),
+            8..=128 => Ok(Self(input)),
+            _ => Err("must be at most 128 characters"),
+        }
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserRecord {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub email_lower: String,
+    pub password_hash: String,
+    pub created_at: DateTime,
+}
+
+#[derive(Clone)]
+pub struct Users {
+    collection: Collection<UserRecord>,
+}
+
+impl Users {
+    pub async fn new(db: &Database) -> anyhow::Result<Self> {
+        let collection = db.collection::<UserRecord>("users");
+        let unique = || IndexOptions::builder().unique(true).build();
+        collection
+            .create_indexes([
+                IndexModel::builder().keys(doc! { "username": 1 }).options(unique()).build(),
+                IndexModel::builder().keys(doc! { "email_lower": 1 }).options(unique()).build(),
+            ])
+            .await?;
+        Ok(Self { collection })
+    }
+
+    /// Inserts; a taken username or e-mail is MongoDB's duplicate-key error.
+    pub async fn insert(&self, user: &UserRecord) -> Result<(), mongodb::error::Error> {
+        self.collection.insert_one(user).await.map(drop)
+    }
+
+    /// Whether the username (rather than the e-mail) is taken.
+    pub async fn username_taken(&self, username: &Username) -> anyhow::Result<bool> {
+        Ok(self.collection.find_one(doc! { "username": username.as_str() }).await?.is_some())
+    }
+
+    /// By username or e-mail, case-insensitively.
+    pub async fn find_by_login(&self, login: &str) -> anyhow::Result<Option<UserRecord>> {
+        let lower = login.trim().to_lowercase();
+        let filter = if lower.contains('@') {
+            doc! { "email_lower": lower }
+        } else {
+            doc! { "username": lower }
+        };
+        Ok(self.collection.find_one(filter).await?)
+    }
+
+    pub async fn find(&self, id: &str) -> anyhow::Result<Option<UserRecord>> {
+        Ok(self.collection.find_one(doc! { "_id": id }).await?)
+    }
+
+    pub async fn set_password_hash(&self, id: &str, hash: &str) -> anyhow::Result<()> {
+        self.collection.update_one(doc! { "_id": id }, doc! { "$set": { "password_hash": hash } }).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(Username::parse("Alice_01").unwrap().as_str(), "alice_01");
+        for bad in ["ab", &"a".repeat(31), "al ice", "al-ice", "ålice", ""] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert!(Email::parse("Alice@Example.com").is_ok());
+        for bad in
+            ["alice", "alice@", "@example.com", "a@b", "a b@example.com", "a@@example.com", "a@example.com."]
+        {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(Password::parse("1234567".into()).is_err());
+        assert!(Password::parse("12345678".into()).is_ok());
+        assert!(Password::parse("x".repeat(128)).is_ok());
+        assert!(Password::parse("x".repeat(129)).is_err());
+    }
+}
