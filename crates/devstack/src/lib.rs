@@ -147,13 +147,13 @@ impl Stack {
             issuer: "shutter-auth".into(),
             audience: "shutter".into(),
         };
-        let media = media::build(media::Config {
-            http: http(base, 3),
-            mongo: mongo("shutter_media"),
-            s3: s3.clone(),
-            user_auth: user_auth.clone(),
-            internal_secret: internal_secret.clone(),
-        })
+        let media = media::build(media::Config::new(
+            http(base, 3),
+            mongo("shutter_media"),
+            s3.clone(),
+            user_auth.clone(),
+            internal_secret.clone(),
+        ))
         .await?;
         let post = post::build(post::Config {
             http: http(base, 2),

@@ -1,59 +1,62 @@
-//! media: uploads, validation, derivatives, private S3 storage.
+//! media: uploads, safe image processing, derivatives and private S3 storage.
 //!
-//! Skeleton: configuration, MongoDB, S3, user and service authentication are
-//! wired; uploads and processing arrive with issue #6.
+//! Uploads arrive in the request body (raw or multipart) or directly in S3
+//! through a presigned PUT. Images are identified by their bytes, checked
+//! against pixel and byte limits before decoding, oriented, stripped of
+//! metadata and turned into `display` (1080 px), `thumb` (320 px) and a
+//! blurred public `preview` with a BlurHash.
 
-use std::net::SocketAddr;
+pub mod config;
+pub mod error;
+pub mod pipeline;
+pub mod processing;
+pub mod records;
+pub mod routes;
+pub mod samples;
+pub mod storage;
+
+use std::time::Duration;
 
 use actix_web::web;
-use common::config::{Env, FromEnv};
 use common::health::ReadinessChecks;
-use common::internal_auth::{self, ServiceAuth};
-use common::mongo::{self, MongoReady, MongoSettings};
-use common::s3::{self, S3Ready, S3Settings};
-use common::secrecy::SecretString;
-use common::server::{self, Application, HttpSettings};
-use common::user_auth::{UserAuthSettings, UserTokenVerifier};
+use common::internal_auth::ServiceAuth;
+use common::mongo::{self, MongoReady};
+use common::s3::{self, S3Ready};
+use common::server::{self, Application};
+use common::user_auth::UserTokenVerifier;
+
+pub use config::Config;
 
 pub const NAME: &str = "media";
-pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8083);
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub http: HttpSettings,
-    pub mongo: MongoSettings,
-    pub s3: S3Settings,
-    pub user_auth: UserAuthSettings,
-    pub internal_secret: SecretString,
-}
-
-impl FromEnv for Config {
-    fn read(env: &mut Env) -> Option<Self> {
-        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-        let mongo = MongoSettings::from_env(env, "shutter_media");
-        let s3 = S3Settings::from_env(env);
-        let user_auth = UserAuthSettings::from_env(env);
-        let internal_secret = internal_auth::secret_from_env(env);
-        Some(Self {
-            http: http?,
-            mongo: mongo?,
-            s3: s3?,
-            user_auth: user_auth?,
-            internal_secret: internal_secret?,
-        })
-    }
-}
+const CLEANUP_EVERY: Duration = Duration::from_secs(3600);
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
     let s3_client = s3::client(&config.s3).await;
+    let media = web::Data::new(pipeline::Media {
+        records: records::Records::new(&db).await?,
+        storage: storage::Storage { client: s3_client.clone(), bucket: config.s3.bucket.clone() },
+        limits: config.limits,
+    });
     let service_auth = web::Data::new(ServiceAuth::new(NAME, &config.internal_secret)?);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
+    let janitor = media.clone();
+    let stale_after = config.stale_upload_after;
+    tokio::spawn(async move {
+        loop {
+            if let Err(err) = janitor.clean_stale_uploads(stale_after).await {
+                tracing::warn!(error = format!("{err:#}"), "stale-upload cleanup failed; will retry");
+            }
+            tokio::time::sleep(CLEANUP_EVERY).await;
+        }
+    });
     let readiness = ReadinessChecks::default()
         .with(MongoReady(db))
         .with(S3Ready { client: s3_client, bucket: config.s3.bucket.clone() });
     server::start(NAME, &config.http, readiness, move |cfg| {
-        cfg.app_data(service_auth.clone()).app_data(users.clone());
+        cfg.app_data(service_auth.clone())
+            .app_data(users.clone())
+            .app_data(media.clone())
+            .configure(routes::configure);
     })
 }

@@ -1,0 +1,57 @@
+//! media's errors as problem+json.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use common::Problem;
+
+use crate::processing::Rejection;
+use crate::storage::Unavailable;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("{0}")]
+    Rejected(#[from] Rejection),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no such media")]
+    NotFound,
+    #[error("this upload is {0}, not pending")]
+    NotPending(&'static str),
+    #[error(transparent)]
+    Storage(#[from] Unavailable),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl MediaError {
+    fn problem(&self) -> Problem {
+        match self {
+            MediaError::Rejected(rejection) => {
+                let status = match rejection {
+                    Rejection::TooManyBytes { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    Rejection::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                Problem::new(status, rejection.to_string())
+            }
+            MediaError::BadRequest(detail) => Problem::bad_request(detail.clone()),
+            MediaError::NotFound => Problem::not_found("No such media."),
+            MediaError::NotPending(_) => Problem::conflict(self.to_string()),
+            MediaError::Storage(err) => {
+                tracing::error!(error = %err, "storage failed");
+                Problem::unavailable("Storage is unavailable; nothing was kept. Try again.", 5)
+            }
+            MediaError::Internal(err) => Problem::internal(anyhow::anyhow!("{err:#}")),
+        }
+    }
+}
+
+impl ResponseError for MediaError {
+    fn status_code(&self) -> StatusCode {
+        self.problem().status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.problem().error_response()
+    }
+}

@@ -1,0 +1,246 @@
+//! From bytes to a ready media item: validate, process off the executor,
+//! write every object, and only then record it as ready.
+
+use std::time::Duration;
+
+use actix_web::web;
+use bytes::Bytes;
+use chrono::{DateTime as ChronoTime, Utc};
+use mongodb::bson::DateTime;
+
+use crate::error::MediaError;
+use crate::processing::{self, Format, Limits, Processed, Rejection};
+use crate::records::{MediaRecord, PendingUpload, Records, Status, Variant};
+use crate::storage::{Keys, Storage, Uploaded};
+
+pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(600);
+
+pub struct Media {
+    pub records: Records,
+    pub storage: Storage,
+    pub limits: Limits,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    openssl::sha::sha256(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn chrono_of(time: DateTime) -> ChronoTime<Utc> {
+    ChronoTime::<Utc>::from(time.to_system_time())
+}
+
+fn variant(key: String, width: u32, height: u32, bytes: usize, content_type: &str) -> Variant {
+    Variant { key, width, height, bytes: bytes as u64, content_type: content_type.to_owned() }
+}
+
+impl Media {
+    /// Format check against what the client declared, then the full processing.
+    async fn process(&self, bytes: Bytes, declared: Option<Format>) -> Result<Processed, MediaError> {
+        let (actual, _, _) = processing::identify(&bytes, &self.limits)?;
+        if let Some(declared) = declared
+            && declared != actual
+        {
+            return Err(Rejection::Mismatch {
+                declared: declared.content_type(),
+                actual: actual.content_type(),
+            }
+            .into());
+        }
+        let limits = self.limits;
+        let processed = web::block(move || processing::process(&bytes, &limits))
+            .await
+            .map_err(|err| MediaError::Internal(anyhow::anyhow!("processing task failed: {err}")))??;
+        Ok(processed)
+    }
+
+    /// The record of a processed image, with its derivatives' keys.
+    fn ready_record(
+        id: String,
+        owner_id: String,
+        created_at: DateTime,
+        original: &Bytes,
+        processed: &Processed,
+    ) -> (MediaRecord, Vec<(String, &'static str, Bytes)>) {
+        let keys = Keys::new(&id, chrono_of(created_at));
+        let jpeg = "image/jpeg";
+        let original_key = keys.object("original", processed.format.extension());
+        let display_key = keys.object("display", "jpg");
+        let thumb_key = keys.object("thumb", "jpg");
+        let derivatives = vec![
+            (display_key.clone(), jpeg, Bytes::from(processed.display.jpeg.clone())),
+            (thumb_key.clone(), jpeg, Bytes::from(processed.thumb.jpeg.clone())),
+            (keys.preview.clone(), jpeg, Bytes::from(processed.preview.jpeg.clone())),
+        ];
+        let (d, t, p) = (&processed.display, &processed.thumb, &processed.preview);
+        let variants = [
+            (
+                "original",
+                variant(
+                    original_key,
+                    processed.width,
+                    processed.height,
+                    original.len(),
+                    processed.format.content_type(),
+                ),
+            ),
+            ("display", variant(display_key, d.width, d.height, d.jpeg.len(), jpeg)),
+            ("thumb", variant(thumb_key, t.width, t.height, t.jpeg.len(), jpeg)),
+            ("preview", variant(keys.preview, p.width, p.height, p.jpeg.len(), jpeg)),
+        ]
+        .into_iter()
+        .map(|(name, v)| (name.to_owned(), v))
+        .collect();
+        let record = MediaRecord {
+            id,
+            owner_id,
+            status: Status::Ready,
+            failure: None,
+            width: Some(processed.width),
+            height: Some(processed.height),
+            blurhash: Some(processed.blurhash.clone()),
+            sha256: Some(sha256_hex(original)),
+            variants,
+            upload: None,
+            created_at,
+        };
+        (record, derivatives)
+    }
+
+    /// An upload in the request body: processed, stored, recorded.
+    pub async fn ingest(
+        &self,
+        owner_id: &str,
+        bytes: Bytes,
+        declared: Option<Format>,
+    ) -> Result<MediaRecord, MediaError> {
+        let processed = self.process(bytes.clone(), declared).await?;
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let (record, mut objects) =
+            Self::ready_record(id, owner_id.to_owned(), DateTime::now(), &bytes, &processed);
+        let original = &record.variants["original"];
+        objects.insert(0, (original.key.clone(), processed.format.content_type(), bytes));
+        let keys: Vec<String> = objects.iter().map(|(key, _, _)| key.clone()).collect();
+        self.storage.put_all(objects).await?;
+        if let Err(err) = self.records.insert(&record).await {
+            self.storage.delete_all(&keys).await;
+            return Err(err.into());
+        }
+        tracing::info!(media_id = record.id, "media stored");
+        Ok(record)
+    }
+
+    /// Starts a direct-to-S3 upload: a pending record and a presigned PUT.
+    pub async fn start_upload(
+        &self,
+        owner_id: &str,
+        content_type: &str,
+        size: u64,
+    ) -> Result<(MediaRecord, String, ChronoTime<Utc>), MediaError> {
+        let format = Format::from_content_type(content_type).ok_or(Rejection::Unsupported)?;
+        if size == 0 {
+            return Err(Rejection::Empty.into());
+        }
+        if size > self.limits.max_bytes as u64 {
+            return Err(Rejection::TooManyBytes { max: self.limits.max_bytes }.into());
+        }
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let created_at = DateTime::now();
+        let key = Keys::new(&id, chrono_of(created_at)).object("original", format.extension());
+        let expires_at = Utc::now() + UPLOAD_URL_LIFETIME;
+        let upload_url =
+            self.storage.presign_put(&key, format.content_type(), size, UPLOAD_URL_LIFETIME).await?;
+        let record = MediaRecord {
+            id,
+            owner_id: owner_id.to_owned(),
+            status: Status::Pending,
+            failure: None,
+            width: None,
+            height: None,
+            blurhash: None,
+            sha256: None,
+            variants: Default::default(),
+            upload: Some(PendingUpload {
+                content_type: format.content_type().to_owned(),
+                size,
+                expires_at: DateTime::from_system_time(expires_at.into()),
+            }),
+            created_at,
+        };
+        self.records.insert(&record).await?;
+        Ok((record, upload_url, expires_at))
+    }
+
+    /// Processes what a direct upload put in S3.
+    pub async fn complete(&self, pending: MediaRecord) -> Result<MediaRecord, MediaError> {
+        let upload = pending.upload.clone().ok_or(MediaError::NotPending("missing its upload"))?;
+        let format = Format::from_content_type(&upload.content_type).ok_or(Rejection::Unsupported)?;
+        let original_key =
+            Keys::new(&pending.id, chrono_of(pending.created_at)).object("original", format.extension());
+        let bytes = match self.storage.read_exact(&original_key, upload.size).await? {
+            Uploaded::Found(bytes) => bytes,
+            Uploaded::Missing => {
+                return Err(MediaError::BadRequest("Nothing was uploaded to the upload URL yet.".into()));
+            }
+            Uploaded::WrongSize(actual) => {
+                return self
+                    .fail(
+                        &pending,
+                        &original_key,
+                        format!("{actual} bytes were uploaded, {} declared", upload.size),
+                    )
+                    .await;
+            }
+        };
+        let processed = match self.process(bytes.clone(), Some(format)).await {
+            Ok(processed) => processed,
+            Err(MediaError::Rejected(rejection)) => {
+                return self.fail(&pending, &original_key, rejection.to_string()).await;
+            }
+            Err(other) => return Err(other),
+        };
+        let (record, objects) = Self::ready_record(
+            pending.id.clone(),
+            pending.owner_id.clone(),
+            pending.created_at,
+            &bytes,
+            &processed,
+        );
+        let keys: Vec<String> = objects.iter().map(|(key, _, _)| key.clone()).collect();
+        self.storage.put_all(objects).await?;
+        if !self.records.finish_pending(&record).await? {
+            self.storage.delete_all(&keys).await;
+            return Err(MediaError::NotPending("already completed"));
+        }
+        Ok(record)
+    }
+
+    async fn fail<T>(
+        &self,
+        pending: &MediaRecord,
+        original_key: &str,
+        reason: String,
+    ) -> Result<T, MediaError> {
+        self.storage.delete_all(&[original_key.to_owned()]).await;
+        self.records.mark_failed(&pending.id, &reason).await?;
+        Err(MediaError::Rejected(Rejection::Corrupt(reason)))
+    }
+
+    /// Removes uploads never completed within `older_than`: object and record.
+    pub async fn clean_stale_uploads(&self, older_than: Duration) -> anyhow::Result<usize> {
+        let stale = self.records.stale_pending(older_than).await?;
+        for record in &stale {
+            if let Some(upload) = &record.upload
+                && let Some(format) = Format::from_content_type(&upload.content_type)
+            {
+                let key = Keys::new(&record.id, chrono_of(record.created_at))
+                    .object("original", format.extension());
+                self.storage.delete_all(&[key]).await;
+            }
+            self.records.delete_pending(&record.id).await?;
+        }
+        if !stale.is_empty() {
+            tracing::info!(removed = stale.len(), "stale uploads cleaned up");
+        }
+        Ok(stale.len())
+    }
+}

@@ -1,0 +1,119 @@
+//! Media records in MongoDB. A record says `ready` only after every object
+//! it names has been written.
+
+use std::time::{Duration, SystemTime};
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{DateTime, doc};
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Ready,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Variant {
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub content_type: String,
+}
+
+/// A direct-to-S3 upload not yet completed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingUpload {
+    pub content_type: String,
+    pub size: u64,
+    pub expires_at: DateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MediaRecord {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub owner_id: String,
+    pub status: Status,
+    #[serde(default)]
+    pub failure: Option<String>,
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
+    #[serde(default)]
+    pub blurhash: Option<String>,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// `original`, `display`, `thumb` (private) and `preview` (public).
+    #[serde(default)]
+    pub variants: std::collections::BTreeMap<String, Variant>,
+    #[serde(default)]
+    pub upload: Option<PendingUpload>,
+    pub created_at: DateTime,
+}
+
+#[derive(Clone)]
+pub struct Records {
+    collection: Collection<MediaRecord>,
+}
+
+impl Records {
+    pub async fn new(db: &Database) -> anyhow::Result<Self> {
+        let collection = db.collection::<MediaRecord>("media");
+        collection
+            .create_indexes([
+                IndexModel::builder().keys(doc! { "owner_id": 1, "created_at": -1 }).build(),
+                IndexModel::builder().keys(doc! { "status": 1, "created_at": 1 }).build(),
+            ])
+            .await?;
+        Ok(Self { collection })
+    }
+
+    pub async fn insert(&self, record: &MediaRecord) -> anyhow::Result<()> {
+        self.collection.insert_one(record).await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, id: &str) -> anyhow::Result<Option<MediaRecord>> {
+        Ok(self.collection.find_one(doc! { "_id": id }).await?)
+    }
+
+    /// Replaces a pending record with its processed form, only if it is
+    /// still pending (a second `complete` cannot overwrite the first).
+    pub async fn finish_pending(&self, record: &MediaRecord) -> anyhow::Result<bool> {
+        let result =
+            self.collection.replace_one(doc! { "_id": &record.id, "status": "pending" }, record).await?;
+        Ok(result.modified_count == 1)
+    }
+
+    pub async fn mark_failed(&self, id: &str, reason: &str) -> anyhow::Result<()> {
+        self.collection
+            .update_one(
+                doc! { "_id": id, "status": "pending" },
+                doc! { "$set": { "status": "failed", "failure": reason }, "$unset": { "upload": "" } },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Pending uploads created before `older_than` ago.
+    pub async fn stale_pending(&self, older_than: Duration) -> anyhow::Result<Vec<MediaRecord>> {
+        let before = DateTime::from_system_time(SystemTime::now() - older_than);
+        Ok(self
+            .collection
+            .find(doc! { "status": "pending", "created_at": { "$lt": before } })
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    pub async fn delete_pending(&self, id: &str) -> anyhow::Result<()> {
+        self.collection.delete_one(doc! { "_id": id, "status": "pending" }).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! Objects in the private bucket. Writes go all-or-nothing: when one put
+//! fails, the ones already written are deleted.
+
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+use chrono::{Datelike, Utc};
+
+/// Where a media item's objects live.
+pub struct Keys {
+    pub dir: String,
+    pub preview: String,
+}
+
+impl Keys {
+    /// `private/{yyyy}/{mm}/{dd}/{id}/…` and `public/previews/{id}.jpg`.
+    pub fn new(id: &str, created: chrono::DateTime<Utc>) -> Self {
+        Self {
+            dir: format!("private/{:04}/{:02}/{:02}/{id}", created.year(), created.month(), created.day()),
+            preview: format!("public/previews/{id}.jpg"),
+        }
+    }
+
+    pub fn object(&self, name: &str, extension: &str) -> String {
+        format!("{}/{name}.{extension}", self.dir)
+    }
+}
+
+#[derive(Clone)]
+pub struct Storage {
+    pub client: Client,
+    pub bucket: String,
+}
+
+pub enum Uploaded {
+    Missing,
+    WrongSize(u64),
+    Found(Bytes),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("S3 is unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+impl Storage {
+    /// Puts every object, or none: on failure the ones written are removed.
+    pub async fn put_all(&self, objects: Vec<(String, &'static str, Bytes)>) -> Result<(), Unavailable> {
+        let mut written = Vec::new();
+        for (key, content_type, body) in objects {
+            let put = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .content_type(content_type)
+                .body(ByteStream::from(body))
+                .send()
+                .await;
+            if let Err(err) = put {
+                self.delete_all(&written).await;
+                return Err(Unavailable(format!("{}", aws_sdk_s3::error::DisplayErrorContext(err))));
+            }
+            written.push(key);
+        }
+        Ok(())
+    }
+
+    /// Best effort: a key that cannot be deleted now is logged.
+    pub async fn delete_all(&self, keys: &[String]) {
+        for key in keys {
+            if let Err(err) = self.client.delete_object().bucket(&self.bucket).key(key).send().await {
+                tracing::warn!(key, error = %aws_sdk_s3::error::DisplayErrorContext(err), "could not delete an object");
+            }
+        }
+    }
+
+    /// A presigned PUT for exactly this content type and length.
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(i64::try_from(size)?)
+            .presigned(PresigningConfig::expires_in(ttl)?)
+            .await?;
+        Ok(request.uri().to_owned())
+    }
+
+    /// Reads an uploaded object of exactly `expected` bytes.
+    pub async fn read_exact(&self, key: &str, expected: u64) -> Result<Uploaded, Unavailable> {
+        let object = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => object,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                return Ok(Uploaded::Missing);
+            }
+            Err(err) => return Err(Unavailable(format!("{}", aws_sdk_s3::error::DisplayErrorContext(err)))),
+        };
+        let length = object.content_length.and_then(|len| u64::try_from(len).ok()).unwrap_or_default();
+        if length != expected {
+            return Ok(Uploaded::WrongSize(length));
+        }
+        let data = object.body.collect().await.map_err(|err| Unavailable(err.to_string()))?;
+        Ok(Uploaded::Found(data.into_bytes()))
+    }
+}

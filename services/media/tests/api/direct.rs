@@ -1,0 +1,147 @@
+use std::time::Duration;
+
+use media::pipeline::Media;
+use media::processing::Limits;
+use media::samples;
+use serde_json::{Value, json};
+
+use crate::helpers::{Stack, spawn};
+
+async fn start(stack: &Stack, token: &str, content_type: &str, size: usize) -> Value {
+    let response = stack
+        .http
+        .post(format!("{}/v1/media/uploads", stack.media))
+        .bearer_auth(token)
+        .json(&json!({ "content_type": content_type, "size": size }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn complete(stack: &Stack, token: &str, id: &str) -> reqwest::Response {
+    stack
+        .http
+        .post(format!("{}/v1/media/{id}/complete", stack.media))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_direct_upload_goes_to_s3_then_is_processed_on_complete() {
+    let stack = spawn().await;
+    let token = stack.user("gus").await;
+    let photo = samples::jpeg(1200, 900);
+    let upload = start(&stack, &token, "image/jpeg", photo.len()).await;
+    let id = upload["id"].as_str().unwrap();
+    let put = stack
+        .http
+        .put(upload["upload_url"].as_str().unwrap())
+        .header("content-type", "image/jpeg")
+        .body(photo.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "presigned PUT: {}", put.text().await.unwrap());
+    let done = complete(&stack, &token, id).await;
+    assert_eq!(done.status(), 201);
+    let body: Value = done.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["variants"]["display"]["width"], 1080);
+    let again = complete(&stack, &token, id).await;
+    assert_eq!(again.status(), 200, "completing twice is harmless");
+    let stranger = stack.user("hal").await;
+    assert_eq!(complete(&stack, &stranger, id).await.status(), 404);
+}
+
+#[tokio::test]
+async fn the_presigned_put_admits_only_the_declared_type_and_length() {
+    let stack = spawn().await;
+    let token = stack.user("ida").await;
+    let photo = samples::jpeg(300, 200);
+    let upload = start(&stack, &token, "image/jpeg", photo.len()).await;
+    let url = upload["upload_url"].as_str().unwrap();
+    let longer = [photo.clone(), vec![0; 100]].concat();
+    let refused = stack.http.put(url).header("content-type", "image/jpeg").body(longer).send().await.unwrap();
+    assert!(refused.status().is_client_error(), "a longer body is refused: {}", refused.status());
+    let wrong_type =
+        stack.http.put(url).header("content-type", "image/png").body(photo.clone()).send().await.unwrap();
+    assert!(wrong_type.status().is_client_error(), "another type is refused: {}", wrong_type.status());
+    let nothing_yet = complete(&stack, &token, upload["id"].as_str().unwrap()).await;
+    assert_eq!(nothing_yet.status(), 400);
+}
+
+#[tokio::test]
+async fn a_direct_upload_that_is_not_an_image_fails_and_leaves_nothing() {
+    let stack = spawn().await;
+    let token = stack.user("jon").await;
+    let fake = b"<html>not a photo</html>".to_vec();
+    let upload = start(&stack, &token, "image/jpeg", fake.len()).await;
+    let url = upload["upload_url"].as_str().unwrap();
+    stack.http.put(url).header("content-type", "image/jpeg").body(fake).send().await.unwrap();
+    let id = upload["id"].as_str().unwrap();
+    let response = complete(&stack, &token, id).await;
+    assert!(response.status().is_client_error(), "{}", response.status());
+    assert_eq!(stack.object_count().await, 0, "the upload was removed");
+    let record: Value = stack
+        .http
+        .get(format!("{}/v1/media/{id}", stack.media))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(record["status"], "failed");
+}
+
+#[tokio::test]
+async fn uploads_never_completed_are_cleaned_up() {
+    let stack = spawn().await;
+    let token = stack.user("kim").await;
+    let photo = samples::jpeg(300, 200);
+    let upload = start(&stack, &token, "image/jpeg", photo.len()).await;
+    stack
+        .http
+        .put(upload["upload_url"].as_str().unwrap())
+        .header("content-type", "image/jpeg")
+        .body(photo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stack.object_count().await, 1);
+
+    let db = mongodb::Client::with_uri_str(&stack.mongo.uri).await.unwrap().database(&stack.mongo.database);
+    let janitor = Media {
+        records: media::records::Records::new(&db).await.unwrap(),
+        storage: media::storage::Storage {
+            client: testkit::s3::client(&stack.s3).await,
+            bucket: stack.s3.bucket.clone(),
+        },
+        limits: Limits::default(),
+    };
+    assert_eq!(
+        janitor.clean_stale_uploads(Duration::from_secs(3600)).await.unwrap(),
+        0,
+        "a fresh upload is kept"
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(janitor.clean_stale_uploads(Duration::from_millis(10)).await.unwrap(), 1);
+    assert_eq!(stack.object_count().await, 0);
+    let id = upload["id"].as_str().unwrap();
+    assert_eq!(
+        stack
+            .http
+            .get(format!("{}/v1/media/{id}", stack.media))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}

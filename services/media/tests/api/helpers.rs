@@ -1,0 +1,109 @@
+use auth::config::{Config as AuthConfig, PasswordCost};
+use auth::keys::SigningKey;
+use common::s3::S3Settings;
+use common::server::HttpSettings;
+use common::user_auth::UserAuthSettings;
+use media::processing::Limits;
+use serde_json::{Value, json};
+
+pub struct Stack {
+    pub auth: String,
+    pub media: String,
+    pub s3: S3Settings,
+    pub mongo: common::mongo::MongoSettings,
+    pub http: reqwest::Client,
+}
+
+pub async fn spawn_auth() -> String {
+    let key = SigningKey::from_pem("k1", &SigningKey::generate_pem().unwrap()).unwrap();
+    let config = AuthConfig {
+        http: HttpSettings::ephemeral(),
+        mongo: testkit::mongo::settings("media-auth"),
+        signing_keys: vec![key],
+        active_key_id: "k1".into(),
+        issuer: "shutter-auth".into(),
+        audience: "shutter".into(),
+        password_cost: PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 },
+        trusted_proxies: vec![],
+    };
+    testkit::service::spawn(auth::build(config).await.unwrap())
+}
+
+pub fn media_config(auth: &str, s3: S3Settings, mongo: common::mongo::MongoSettings) -> media::Config {
+    let user_auth = UserAuthSettings {
+        jwks_url: format!("{auth}/.well-known/jwks.json"),
+        issuer: "shutter-auth".into(),
+        audience: "shutter".into(),
+    };
+    let mut config = media::Config::new(
+        HttpSettings::ephemeral(),
+        mongo,
+        s3,
+        user_auth,
+        testkit::service::internal_secret(),
+    );
+    config.limits = Limits { max_pixels: 50_000_000, max_bytes: 4 << 20 };
+    config
+}
+
+pub async fn spawn() -> Stack {
+    testkit::init_logging();
+    let auth = spawn_auth().await;
+    let s3 = testkit::s3::bucket("media").await;
+    let mongo = testkit::mongo::settings("media");
+    let media =
+        testkit::service::spawn(media::build(media_config(&auth, s3.clone(), mongo.clone())).await.unwrap());
+    Stack { auth, media, s3, mongo, http: reqwest::Client::new() }
+}
+
+impl Stack {
+    /// A new user's access token.
+    pub async fn user(&self, name: &str) -> String {
+        let body =
+            json!({ "username": name, "email": format!("{name}@example.com"), "password": "password123" });
+        let response: Value = self
+            .http
+            .post(format!("{}/v1/auth/signup", self.auth))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["tokens"]["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn upload(&self, token: &str, content_type: &str, bytes: Vec<u8>) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/media", self.media))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn object(&self, key: &str) -> Option<Vec<u8>> {
+        let client = testkit::s3::client(&self.s3).await;
+        let object = client.get_object().bucket(&self.s3.bucket).key(key).send().await.ok()?;
+        Some(object.body.collect().await.unwrap().into_bytes().to_vec())
+    }
+
+    pub async fn object_count(&self) -> usize {
+        let client = testkit::s3::client(&self.s3).await;
+        let listed = client.list_objects_v2().bucket(&self.s3.bucket).send().await.unwrap();
+        listed.contents().len()
+    }
+
+    pub async fn internal(&self, caller: &str, id: &str) -> reqwest::Response {
+        let token = testkit::service::service_auth(caller).mint("media").unwrap();
+        self.http
+            .get(format!("{}/internal/v1/media/{id}", self.media))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+}
