@@ -9,10 +9,8 @@
 pub mod config;
 pub mod error;
 pub mod pipeline;
-pub mod processing;
 pub mod records;
 pub mod routes;
-pub mod samples;
 pub mod storage;
 
 use std::time::Duration;
@@ -26,6 +24,8 @@ use common::server::{self, Application};
 use common::user_auth::UserTokenVerifier;
 
 pub use config::Config;
+/// The image work itself lives in the `imaging` crate (pure, fuzzed).
+pub use imaging as processing;
 
 pub const NAME: &str = "media";
 const CLEANUP_EVERY: Duration = Duration::from_secs(3600);

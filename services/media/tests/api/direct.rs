@@ -1,8 +1,8 @@
 use std::time::Duration;
 
+use imaging::samples;
 use media::pipeline::Media;
 use media::processing::Limits;
-use media::samples;
 use serde_json::{Value, json};
 
 use crate::helpers::{Stack, spawn};

@@ -1,4 +1,4 @@
-use media::samples;
+use imaging::samples;
 use serde_json::Value;
 
 use crate::helpers::{media_config, spawn, spawn_auth};

@@ -6,16 +6,22 @@ use image::codecs::png::PngEncoder;
 use image::codecs::webp::WebPEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 
-/// A photo-like RGB pattern (gradients and texture), so JPEG sizes are realistic.
+/// A photo-like RGB image: smooth gradients plus per-pixel sensor-like
+/// noise, so JPEG sizes and decode costs resemble a real photo's.
 pub fn rgb_pattern(width: u32, height: u32) -> Vec<u8> {
     let mut pixels = Vec::with_capacity(width as usize * height as usize * 3);
+    let mut state = 0x9E37_79B9_u32;
     for y in 0..height {
         for x in 0..width {
-            let texture = ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) >> 27) as u8;
+            // xorshift: cheap, deterministic noise
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let noise = |shift: u32| ((state >> shift) & 0x3F) as u8;
             pixels.extend([
-                ((x * 255) / width.max(1)) as u8 ^ (texture & 7),
-                ((y * 255) / height.max(1)) as u8,
-                (((x + y) * 127) / (width + height).max(1)) as u8 + (texture & 15),
+                (((x * 200) / width.max(1)) as u8).saturating_add(noise(0)),
+                (((y * 200) / height.max(1)) as u8).saturating_add(noise(8)),
+                ((((x + y) * 100) / (width + height).max(1)) as u8).saturating_add(noise(16)),
             ]);
         }
     }

@@ -1,8 +1,10 @@
-//! Image processing: identify by magic bytes, check dimensions from the
+//! Image processing for uploads: identify by magic bytes, check dimensions from the
 //! header before decoding (a decompression bomb is refused without
 //! allocating its pixels), decode, apply the EXIF orientation, and make the
 //! derivatives. Re-encoding is what strips metadata: nothing but pixels is
 //! carried into a derivative.
+
+pub mod samples;
 
 use std::io::Cursor;
 

@@ -1,8 +1,7 @@
 //! The processing core on synthetic images, hostile ones included.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use media::processing::{self, Format, Limits, Rejection};
-use media::samples;
+use imaging::{self as processing, Format, Limits, Rejection, samples};
 
 fn has_app1(jpeg: &[u8]) -> bool {
     jpeg.windows(2).any(|w| w == [0xFF, 0xE1])
