@@ -155,13 +155,7 @@ impl Stack {
             internal_secret.clone(),
         ))
         .await?;
-        let post = post::build(post::Config {
-            http: http(base, 2),
-            mongo: mongo("shutter_post"),
-            user_auth,
-            internal_secret: internal_secret.clone(),
-        })
-        .await?;
+        let media_url = format!("http://127.0.0.1:{}", media.port());
         let signing_key = dev_signing_key(&options.data_dir)?;
         let edge_keys = edge::KeySource::Static(vec![(DEV_KEY_ID.to_owned(), signing_key.public_key()?)]);
         let edge = edge::build(edge::Config::new(http(base, 5), s3.clone(), edge_keys)).await?;
@@ -172,10 +166,23 @@ impl Stack {
             keys: vec![(DEV_KEY_ID.to_owned(), signing_key)],
             active_key_id: DEV_KEY_ID.to_owned(),
             hash: cloudfront_sign::HashAlgorithm::Sha256,
-            guards: url_signer::config::Guards::new(vec![edge_authority], vec!["http".into()]),
+            guards: url_signer::config::Guards::new(vec![edge_authority.clone()], vec!["http".into()]),
             cache: url_signer::config::CacheSettings::default(),
         })
         .await?;
+        let mut post_config = post::Config::new(
+            http(base, 2),
+            mongo("shutter_post"),
+            user_auth,
+            internal_secret.clone(),
+            (
+                media_url,
+                format!("http://127.0.0.1:{}", url_signer.port()),
+                format!("http://{edge_authority}"),
+            ),
+        );
+        post_config.dev_topup = true;
+        let post = post::build(post_config).await?;
         Ok(Stack {
             auth: auth_url,
             post: testkit::service::spawn(post),

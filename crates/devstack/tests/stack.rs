@@ -79,7 +79,14 @@ fn each_service_names_the_variables_it_is_missing() {
         assert!(auth.contains(&format!("{var} is required")), "{auth}");
     }
     let post = missing(post::Config::load(empty()).map(drop));
-    for var in ["MONGODB_URI", "AUTH_JWKS_URL", "INTERNAL_AUTH_SECRET"] {
+    for var in [
+        "MONGODB_URI",
+        "AUTH_JWKS_URL",
+        "INTERNAL_AUTH_SECRET",
+        "MEDIA_URL",
+        "URL_SIGNER_URL",
+        "PHOTO_BASE_URL",
+    ] {
         assert!(post.contains(&format!("{var} is required")), "{post}");
     }
     let media = missing(media::Config::load(empty()).map(drop));

@@ -1,47 +1,70 @@
-//! post: posts, follows, feed, likes, comments, wallet, purchases and entitlements.
+//! post: posts, who sees which photo, wallets and paid-post purchases.
 //!
-//! Skeleton: configuration, MongoDB, user and service authentication are
-//! wired; the social and money endpoints arrive with issue #7.
+//! This is where paid posts become real: entitlement (free, author, buyer)
+//! decides whether a photo comes with CloudFront signed URLs from url-signer
+//! or locked with its public blurred preview.
 
-use std::net::SocketAddr;
+pub mod config;
+pub mod error;
+pub mod money;
+pub mod posts;
+pub mod routes;
+pub mod views;
 
 use actix_web::web;
-use common::config::{Env, FromEnv};
 use common::health::ReadinessChecks;
-use common::internal_auth::{self, ServiceAuth};
-use common::mongo::{self, MongoReady, MongoSettings};
-use common::secrecy::SecretString;
-use common::server::{self, Application, HttpSettings};
-use common::user_auth::{UserAuthSettings, UserTokenVerifier};
+use common::internal_auth::ServiceAuth;
+use common::internal_client::{ClientOptions, ServiceClient};
+use common::mongo::{self, MongoReady};
+use common::server::{self, Application};
+use common::user_auth::UserTokenVerifier;
+
+pub use config::Config;
 
 pub const NAME: &str = "post";
-pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8082);
 
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub http: HttpSettings,
-    pub mongo: MongoSettings,
-    pub user_auth: UserAuthSettings,
-    pub internal_secret: SecretString,
-}
-
-impl FromEnv for Config {
-    fn read(env: &mut Env) -> Option<Self> {
-        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-        let mongo = MongoSettings::from_env(env, "shutter_post");
-        let user_auth = UserAuthSettings::from_env(env);
-        let internal_secret = internal_auth::secret_from_env(env);
-        Some(Self { http: http?, mongo: mongo?, user_auth: user_auth?, internal_secret: internal_secret? })
-    }
+pub struct Service {
+    pub posts: posts::Posts,
+    pub money: money::Money,
+    pub media: ServiceClient,
+    pub renderer: views::Renderer,
+    pub max_price_cents: u64,
+    pub dev_topup: bool,
 }
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
-    let service_auth = web::Data::new(ServiceAuth::new(NAME, &config.internal_secret)?);
+    let auth = ServiceAuth::new(NAME, &config.internal_secret)?;
+    let media =
+        ServiceClient::new(auth.clone(), "media", config.media_url.clone(), ClientOptions::default())?;
+    // A page must not wait long for URLs: one attempt within the timeout.
+    let signer_options = ClientOptions {
+        connect_timeout: config.signer_timeout,
+        timeout: config.signer_timeout,
+        attempts: 1,
+        ..ClientOptions::default()
+    };
+    let signer =
+        ServiceClient::new(auth.clone(), "url-signer", config.url_signer_url.clone(), signer_options)?;
+    let service = web::Data::new(Service {
+        posts: posts::Posts::new(&db).await?,
+        money: money::Money::new(&db, config.fee_bps).await?,
+        media,
+        renderer: views::Renderer {
+            signer,
+            photo_base_url: config.photo_base_url.clone(),
+            url_lifetime_s: config.url_lifetime.as_secs(),
+        },
+        max_price_cents: config.max_price_cents,
+        dev_topup: config.dev_topup,
+    });
+    let service_auth = web::Data::new(auth);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
     let readiness = ReadinessChecks::default().with(MongoReady(db));
     server::start(NAME, &config.http, readiness, move |cfg| {
-        cfg.app_data(service_auth.clone()).app_data(users.clone());
+        cfg.app_data(service_auth.clone())
+            .app_data(users.clone())
+            .app_data(service.clone())
+            .configure(routes::configure);
     })
 }

@@ -1,0 +1,89 @@
+//! post's configuration.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::config::{Env, FromEnv, Seconds};
+use common::internal_auth;
+use common::mongo::MongoSettings;
+use common::secrecy::SecretString;
+use common::server::HttpSettings;
+use common::user_auth::UserAuthSettings;
+
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8082);
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http: HttpSettings,
+    pub mongo: MongoSettings,
+    pub user_auth: UserAuthSettings,
+    pub internal_secret: SecretString,
+    pub media_url: String,
+    pub url_signer_url: String,
+    /// Where photos are fetched from: the CloudFront distribution (or edge),
+    /// e.g. `https://d111111abcdef8.cloudfront.net`.
+    pub photo_base_url: String,
+    /// How long post waits for url-signer before answering without URLs.
+    pub signer_timeout: Duration,
+    pub url_lifetime: Duration,
+    pub max_price_cents: u64,
+    /// Platform fee in basis points of the price (0 = the creator gets all).
+    pub fee_bps: u64,
+    /// `POST /v1/wallet/dev-topup` exists only when this is set.
+    pub dev_topup: bool,
+}
+
+impl Config {
+    pub fn new(
+        http: HttpSettings,
+        mongo: MongoSettings,
+        user_auth: UserAuthSettings,
+        internal_secret: SecretString,
+        (media_url, url_signer_url, photo_base_url): (String, String, String),
+    ) -> Self {
+        Self {
+            http,
+            mongo,
+            user_auth,
+            internal_secret,
+            media_url,
+            url_signer_url,
+            photo_base_url: photo_base_url.trim_end_matches('/').to_owned(),
+            signer_timeout: Duration::from_millis(300),
+            url_lifetime: Duration::from_secs(600),
+            max_price_cents: 100_000,
+            fee_bps: 0,
+            dev_topup: false,
+        }
+    }
+}
+
+impl FromEnv for Config {
+    fn read(env: &mut Env) -> Option<Self> {
+        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
+        let mongo = MongoSettings::from_env(env, "shutter_post");
+        let user_auth = UserAuthSettings::from_env(env);
+        let internal_secret = internal_auth::secret_from_env(env);
+        let media_url = env.required("MEDIA_URL", "media's internal address, e.g. http://media:8083");
+        let signer_url =
+            env.required("URL_SIGNER_URL", "url-signer's internal address, e.g. http://url-signer:8084");
+        let photo_base = env.required("PHOTO_BASE_URL", "the distribution photos are served from");
+        let timeout = env.or("POST_SIGNER_TIMEOUT", Seconds(Duration::from_millis(300)));
+        let lifetime = env.or("POST_URL_LIFETIME", Seconds(Duration::from_secs(600)));
+        let max_price = env.or("POST_MAX_PRICE_CENTS", 100_000u64);
+        let fee_bps = env.or("POST_FEE_BPS", 0u64);
+        let dev_topup = env.or("POST_DEV_TOPUP", false);
+        if fee_bps.is_some_and(|f| f > 10_000) {
+            env.problem("POST_FEE_BPS must be at most 10000 (100%)");
+        }
+        let mut config =
+            Self::new(http?, mongo?, user_auth?, internal_secret?, (media_url?, signer_url?, photo_base?));
+        config.signer_timeout = timeout?.0;
+        config.url_lifetime = lifetime?.0;
+        config.max_price_cents = max_price?;
+        config.fee_bps = fee_bps?;
+        config.dev_topup = dev_topup?;
+        Some(config)
+    }
+}

@@ -1,0 +1,62 @@
+//! Posts and the media they show. A post keeps the object keys of its
+//! photos, so showing it needs no call to media.
+
+use mongodb::bson::{DateTime, doc};
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Photo {
+    pub media_id: String,
+    pub display_key: String,
+    pub thumb_key: String,
+    pub preview_key: String,
+    pub blurhash: Option<String>,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PostRecord {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub author_id: String,
+    pub caption: String,
+    pub price_cents: u64,
+    pub photos: Vec<Photo>,
+    pub created_at: DateTime,
+    /// Deleted posts stay readable by their author and buyers.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+#[derive(Clone)]
+pub struct Posts {
+    pub collection: Collection<PostRecord>,
+}
+
+impl Posts {
+    pub async fn new(db: &Database) -> anyhow::Result<Self> {
+        let collection = db.collection::<PostRecord>("posts");
+        collection
+            .create_index(
+                IndexModel::builder().keys(doc! { "author_id": 1, "created_at": -1, "_id": -1 }).build(),
+            )
+            .await?;
+        Ok(Self { collection })
+    }
+
+    pub async fn insert(&self, post: &PostRecord) -> anyhow::Result<()> {
+        self.collection.insert_one(post).await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, id: &str) -> anyhow::Result<Option<PostRecord>> {
+        Ok(self.collection.find_one(doc! { "_id": id }).await?)
+    }
+
+    pub async fn mark_deleted(&self, id: &str) -> anyhow::Result<()> {
+        self.collection.update_one(doc! { "_id": id }, doc! { "$set": { "deleted": true } }).await?;
+        Ok(())
+    }
+}

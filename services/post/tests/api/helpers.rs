@@ -1,0 +1,202 @@
+use std::time::Duration;
+
+use auth::config::PasswordCost;
+use auth::keys::SigningKey;
+use cloudfront_sign::{HashAlgorithm, KeyGroup, KeyKind, PrivateKey};
+use common::server::HttpSettings;
+use common::user_auth::UserAuthSettings;
+use serde_json::{Value, json};
+
+pub const PHOTOS: &str = "https://d111111abcdef8.cloudfront.net";
+
+pub struct Stack {
+    pub post: String,
+    pub media: String,
+    pub auth: String,
+    pub keys: KeyGroup,
+    pub http: reqwest::Client,
+}
+
+pub struct User {
+    pub token: String,
+    pub id: String,
+}
+
+pub struct Options {
+    pub signer_up: bool,
+    pub dev_topup: bool,
+}
+
+pub async fn spawn() -> Stack {
+    spawn_with(Options { signer_up: true, dev_topup: true }).await
+}
+
+pub async fn spawn_with(options: Options) -> Stack {
+    testkit::init_logging();
+    let token_key = SigningKey::from_pem("k1", &SigningKey::generate_pem().unwrap()).unwrap();
+    let auth = auth::build(auth::Config {
+        http: HttpSettings::ephemeral(),
+        mongo: testkit::mongo::settings("post-auth"),
+        signing_keys: vec![token_key],
+        active_key_id: "k1".into(),
+        issuer: "shutter-auth".into(),
+        audience: "shutter".into(),
+        password_cost: PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 },
+        trusted_proxies: vec![],
+    })
+    .await
+    .unwrap();
+    let auth = testkit::service::spawn(auth);
+    let user_auth = UserAuthSettings {
+        jwks_url: format!("{auth}/.well-known/jwks.json"),
+        issuer: "shutter-auth".into(),
+        audience: "shutter".into(),
+    };
+    let secret = testkit::service::internal_secret();
+    let media_config = media::Config::new(
+        HttpSettings::ephemeral(),
+        testkit::mongo::settings("post-media"),
+        testkit::s3::bucket("post").await,
+        user_auth.clone(),
+        secret.clone(),
+    );
+    let media = testkit::service::spawn(media::build(media_config).await.unwrap());
+
+    let cf_key = PrivateKey::generate(KeyKind::Ecdsa).unwrap();
+    let mut keys = KeyGroup::new();
+    keys.insert("KTEST", cf_key.public_key().unwrap());
+    let signer_url = if options.signer_up {
+        let config = url_signer::Config {
+            http: HttpSettings::ephemeral(),
+            internal_secret: secret.clone(),
+            keys: vec![("KTEST".into(), cf_key)],
+            active_key_id: "KTEST".into(),
+            hash: HashAlgorithm::Sha256,
+            guards: url_signer::config::Guards::new(
+                vec!["d111111abcdef8.cloudfront.net".into()],
+                vec!["https".into()],
+            ),
+            cache: url_signer::config::CacheSettings::default(),
+        };
+        testkit::service::spawn(url_signer::build(config).await.unwrap())
+    } else {
+        "http://127.0.0.1:9".to_owned()
+    };
+    let mut config = post::Config::new(
+        HttpSettings::ephemeral(),
+        testkit::mongo::settings("post"),
+        user_auth,
+        secret,
+        (media.clone(), signer_url, PHOTOS.to_owned()),
+    );
+    config.dev_topup = options.dev_topup;
+    config.signer_timeout = Duration::from_millis(300);
+    let post = testkit::service::spawn(post::build(config).await.unwrap());
+    Stack { post, media, auth, keys, http: reqwest::Client::new() }
+}
+
+impl Stack {
+    pub async fn user(&self, name: &str) -> User {
+        let body =
+            json!({ "username": name, "email": format!("{name}@example.com"), "password": "password123" });
+        let response: Value = self
+            .http
+            .post(format!("{}/v1/auth/signup", self.auth))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        User {
+            token: response["tokens"]["access_token"].as_str().unwrap().to_owned(),
+            id: response["user"]["id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn photo(&self, user: &User) -> String {
+        let response = self
+            .http
+            .post(format!("{}/v1/media", self.media))
+            .bearer_auth(&user.token)
+            .header("content-type", "image/jpeg")
+            .body(imaging::samples::jpeg(400, 300))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_post(&self, user: &User, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/posts", self.post))
+            .bearer_auth(&user.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn new_post(&self, user: &User, price_cents: u64) -> String {
+        let media_id = self.photo(user).await;
+        let response = self
+            .create_post(
+                user,
+                json!({ "caption": "hello", "media_ids": [media_id], "price_cents": price_cents }),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get_post(&self, viewer: Option<&User>, id: &str) -> reqwest::Response {
+        let mut request = self.http.get(format!("{}/v1/posts/{id}", self.post));
+        if let Some(viewer) = viewer {
+            request = request.bearer_auth(&viewer.token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn buy(&self, buyer: &User, id: &str, key: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/posts/{id}/purchase", self.post))
+            .bearer_auth(&buyer.token)
+            .header("idempotency-key", key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn top_up(&self, user: &User, amount_cents: u64) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/wallet/dev-topup", self.post))
+            .bearer_auth(&user.token)
+            .json(&json!({ "amount_cents": amount_cents }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn balance(&self, user: &User) -> i64 {
+        let wallet: Value = self
+            .http
+            .get(format!("{}/v1/wallet", self.post))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        wallet["balance_cents"].as_i64().unwrap()
+    }
+
+    /// Whether a URL in a post would open at CloudFront (or edge) now.
+    pub fn opens(&self, url: &str) -> bool {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let request = cloudfront_sign::verify::SignedRequest { url, cookies: &[], client_ip: None, now };
+        cloudfront_sign::verify::verify(&self.keys, &request).is_ok()
+    }
+}

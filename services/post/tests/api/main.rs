@@ -1,0 +1,6 @@
+//! post over HTTP with real auth, media, url-signer, S3 and MongoDB servers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod money;
+mod posts;

@@ -1,0 +1,68 @@
+use serde_json::Value;
+
+use crate::helpers::spawn;
+
+#[tokio::test]
+async fn a_purchase_moves_money_once_and_is_idempotent() {
+    let stack = spawn().await;
+    let (ann, bob) = (stack.user("ann2").await, stack.user("bob2").await);
+    let id = stack.new_post(&ann, 250).await;
+    stack.top_up(&bob, 1000).await;
+    assert_eq!(stack.buy(&bob, &id, "key-1").await.status(), 201);
+    let again = stack.buy(&bob, &id, "key-2").await;
+    assert_eq!(again.status(), 200, "already bought: the existing entitlement");
+    assert_eq!(stack.balance(&bob).await, 750);
+    assert_eq!(stack.balance(&ann).await, 250);
+    assert_eq!(stack.buy(&ann, &id, "key-3").await.status(), 409, "not your own post");
+    let missing_key = stack
+        .http
+        .post(format!("{}/v1/posts/{id}/purchase", stack.post))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing_key.status(), 400);
+
+    let wallet: Value = stack
+        .http
+        .get(format!("{}/v1/wallet", stack.post))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> =
+        wallet["ledger"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["purchase", "topup"], "the buyer's own ledger, newest first");
+    let seller: Value = stack
+        .http
+        .get(format!("{}/v1/wallet", stack.post))
+        .bearer_auth(&ann.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seller["ledger"][0]["kind"], "sale");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_purchases_charge_once_and_conserve_money() {
+    let stack = spawn().await;
+    let (ann, bob) = (stack.user("ann3").await, stack.user("bob3").await);
+    let id = stack.new_post(&ann, 400).await;
+    stack.top_up(&bob, 1000).await;
+    let attempts = (0..50).map(|n| {
+        let (stack, bob, id) = (&stack, &bob, &id);
+        async move { stack.buy(bob, id, &format!("k{n}")).await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 200), "{statuses:?}");
+    assert_eq!(stack.balance(&bob).await, 600);
+    assert_eq!(stack.balance(&ann).await, 400);
+    assert_eq!(stack.balance(&bob).await + stack.balance(&ann).await, 1000, "only top-ups create money");
+}

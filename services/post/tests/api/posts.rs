@@ -1,0 +1,121 @@
+use serde_json::{Value, json};
+
+use crate::helpers::{Options, PHOTOS, spawn, spawn_with};
+
+#[tokio::test]
+async fn free_photos_come_signed_and_paid_ones_locked_until_bought() {
+    let stack = spawn().await;
+    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let free = stack.new_post(&ann, 0).await;
+    let paid = stack.new_post(&ann, 500).await;
+
+    let free_view: Value = stack.get_post(Some(&bob), &free).await.json().await.unwrap();
+    assert_eq!(free_view["author_id"], ann.id.as_str());
+    let photo = &free_view["photos"][0];
+    assert_eq!(photo["locked"], false);
+    assert!(stack.opens(photo["url"].as_str().unwrap()), "the display URL opens");
+    assert!(stack.opens(photo["thumb_url"].as_str().unwrap()), "the thumb URL opens");
+    assert!(photo["url"].as_str().unwrap().starts_with(&format!("{PHOTOS}/private/")));
+
+    let locked: Value = stack.get_post(Some(&bob), &paid).await.json().await.unwrap();
+    let photo = &locked["photos"][0];
+    assert_eq!(photo["locked"], true);
+    assert_eq!(photo["price_cents"], 500);
+    assert!(photo.get("url").is_none() && photo.get("thumb_url").is_none(), "no signed URL: {photo}");
+    assert!(photo["preview_url"].as_str().unwrap().starts_with(&format!("{PHOTOS}/public/previews/")));
+    assert!(photo["blurhash"].as_str().is_some());
+
+    let author: Value = stack.get_post(Some(&ann), &paid).await.json().await.unwrap();
+    assert!(
+        stack.opens(author["photos"][0]["url"].as_str().unwrap()),
+        "the author sees their own paid photo"
+    );
+    let anonymous: Value = stack.get_post(None, &paid).await.json().await.unwrap();
+    assert_eq!(anonymous["photos"][0]["locked"], true);
+
+    assert_eq!(stack.buy(&bob, &paid, "k1").await.status(), 402, "no money yet");
+    assert_eq!(stack.top_up(&bob, 1000).await.status(), 200);
+    assert_eq!(stack.buy(&bob, &paid, "k2").await.status(), 201);
+    let bought: Value = stack.get_post(Some(&bob), &paid).await.json().await.unwrap();
+    assert!(stack.opens(bought["photos"][0]["url"].as_str().unwrap()), "now the photo opens");
+}
+
+#[tokio::test]
+async fn without_url_signer_posts_still_answer_200_without_urls() {
+    let stack = spawn_with(Options { signer_up: false, dev_topup: false }).await;
+    let ann = stack.user("cat").await;
+    let id = stack.new_post(&ann, 0).await;
+    let response = stack.get_post(Some(&ann), &id).await;
+    assert_eq!(response.status(), 200);
+    let view: Value = response.json().await.unwrap();
+    assert_eq!(view["photos"][0]["url"], Value::Null);
+    assert_eq!(view["photos"][0]["error"], "temporarily_unavailable");
+    assert_eq!(stack.top_up(&ann, 100).await.status(), 404, "no dev top-up unless enabled");
+}
+
+#[tokio::test]
+async fn bad_posts_are_refused_naming_the_field() {
+    let stack = spawn().await;
+    let (dan, eve) = (stack.user("dan").await, stack.user("eve").await);
+    let mine = stack.photo(&dan).await;
+    let theirs = stack.photo(&eve).await;
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        ("caption too long", json!({ "caption": "x".repeat(2201), "media_ids": [mine] }), 422, "caption"),
+        ("no photos", json!({ "caption": "x", "media_ids": [] }), 422, "media_ids"),
+        (
+            "eleven photos",
+            json!({ "media_ids": (0..11).map(|n| format!("m{n}")).collect::<Vec<_>>() }),
+            422,
+            "media_ids",
+        ),
+        ("someone else's photo", json!({ "media_ids": [theirs] }), 422, "media_ids[0]"),
+        ("unknown photo", json!({ "media_ids": [mine, "nope"] }), 422, "media_ids[1]"),
+        ("the same photo twice", json!({ "media_ids": [mine, mine] }), 422, "media_ids"),
+        ("negative price", json!({ "media_ids": [mine], "price_cents": -1 }), 422, "price_cents"),
+        ("fractional price", json!({ "media_ids": [mine], "price_cents": 1.5 }), 422, "price_cents"),
+        ("price as text", json!({ "media_ids": [mine], "price_cents": "5" }), 400, "number"),
+        (
+            "price over the maximum",
+            json!({ "media_ids": [mine], "price_cents": 100_001 }),
+            422,
+            "price_cents",
+        ),
+    ];
+    for (case, body, status, mention) in cases {
+        let response = stack.create_post(&dan, body).await;
+        assert_eq!(response.status().as_u16(), status, "{case}");
+        let problem: Value = response.json().await.unwrap();
+        assert!(problem.to_string().contains(mention), "{case}: {problem}");
+    }
+    let malformed = stack.get_post(Some(&dan), "no-such-post").await;
+    assert_eq!(malformed.status(), 404);
+}
+
+#[tokio::test]
+async fn deleted_posts_stay_with_their_buyers_only() {
+    let stack = spawn().await;
+    let (fay, gus, hal) = (stack.user("fay").await, stack.user("gus").await, stack.user("hal").await);
+    let id = stack.new_post(&fay, 300).await;
+    stack.top_up(&gus, 300).await;
+    assert_eq!(stack.buy(&gus, &id, "k").await.status(), 201);
+    let not_yours = stack
+        .http
+        .delete(format!("{}/v1/posts/{id}", stack.post))
+        .bearer_auth(&gus.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_yours.status(), 404, "only the author deletes");
+    let deleted = stack
+        .http
+        .delete(format!("{}/v1/posts/{id}", stack.post))
+        .bearer_auth(&fay.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let buyer: Value = stack.get_post(Some(&gus), &id).await.json().await.unwrap();
+    assert!(stack.opens(buyer["photos"][0]["url"].as_str().unwrap()), "the buyer keeps what they paid for");
+    assert_eq!(stack.get_post(Some(&hal), &id).await.status(), 404);
+    assert_eq!(stack.buy(&hal, &id, "k").await.status(), 404, "a deleted post cannot be bought");
+}
