@@ -139,6 +139,7 @@ impl Stack {
             audience: "shutter".into(),
             password_cost: auth::config::PasswordCost::default(),
             trusted_proxies: Vec::new(),
+            internal_secret: internal_secret.clone(),
         })
         .await?;
         let auth_url = testkit::service::spawn(auth);
@@ -175,11 +176,12 @@ impl Stack {
             mongo("shutter_post"),
             user_auth,
             internal_secret.clone(),
-            (
-                media_url,
-                format!("http://127.0.0.1:{}", url_signer.port()),
-                format!("http://{edge_authority}"),
-            ),
+            post::Upstreams {
+                auth: auth_url.clone(),
+                media: media_url,
+                url_signer: format!("http://127.0.0.1:{}", url_signer.port()),
+                photos: format!("http://{edge_authority}"),
+            },
         );
         post_config.dev_topup = true;
         let post = post::build(post_config).await?;

@@ -75,7 +75,7 @@ fn each_service_names_the_variables_it_is_missing() {
     let missing = |result: Result<(), common::config::ConfigError>| result.unwrap_err().to_string();
     let empty = || Env::from_map(Vec::<(String, String)>::new());
     let auth = missing(auth::Config::load(empty()).map(drop));
-    for var in ["MONGODB_URI", "AUTH_SIGNING_KEYS"] {
+    for var in ["MONGODB_URI", "AUTH_SIGNING_KEYS", "INTERNAL_AUTH_SECRET"] {
         assert!(auth.contains(&format!("{var} is required")), "{auth}");
     }
     let post = missing(post::Config::load(empty()).map(drop));

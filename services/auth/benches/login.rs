@@ -28,6 +28,7 @@ async fn run() {
         audience: "shutter".into(),
         password_cost: cost,
         trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        internal_secret: testkit::service::internal_secret(),
     };
     let app = auth::build(config).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());

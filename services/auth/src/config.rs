@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use common::config::{Env, FromEnv};
+use common::internal_auth;
 use common::mongo::MongoSettings;
+use common::secrecy::SecretString;
 use common::server::HttpSettings;
 use ipnet::IpNet;
 
@@ -41,6 +43,8 @@ pub struct Config {
     pub password_cost: PasswordCost,
     /// Peers whose `X-Forwarded-For` is believed (for per-IP login limits).
     pub trusted_proxies: Vec<IpNet>,
+    /// Authenticates post's internal lookups.
+    pub internal_secret: SecretString,
 }
 
 /// `KID=/path/to/ed25519.pem`, one entry of `AUTH_SIGNING_KEYS`.
@@ -83,6 +87,7 @@ impl FromEnv for Config {
         let iterations = env.or("AUTH_ARGON2_ITERATIONS", defaults.iterations);
         let parallelism = env.or("AUTH_ARGON2_PARALLELISM", defaults.parallelism);
         let trusted_proxies = env.list::<IpNet>("AUTH_TRUSTED_PROXIES");
+        let internal_secret = internal_auth::secret_from_env(env);
         Some(Self {
             http: http?,
             mongo: mongo?,
@@ -96,6 +101,7 @@ impl FromEnv for Config {
                 parallelism: parallelism?,
             },
             trusted_proxies: trusted_proxies?,
+            internal_secret: internal_secret?,
         })
     }
 }

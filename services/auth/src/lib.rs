@@ -69,9 +69,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         limiter: limiter::LoginLimiter::new(&db).await?,
         trusted_proxies: config.trusted_proxies.clone(),
     });
+    let service_auth =
+        web::Data::new(common::internal_auth::ServiceAuth::new(NAME, &config.internal_secret)?);
     let readiness = ReadinessChecks::default().with(MongoReady(db));
     server::start(NAME, &config.http, readiness, move |cfg| {
         cfg.app_data(auth.clone())
+            .app_data(service_auth.clone())
             .app_data(jwks.clone())
             .app_data(verifier.clone())
             .app_data(common::problem::json_config(JSON_LIMIT))

@@ -22,6 +22,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/logout", web::post().to(logout)),
     )
     .route("/v1/users/me", web::get().to(me))
+    .service(
+        web::scope("/internal/v1/users")
+            .app_data(common::internal_auth::AllowedCallers::new(["post"]))
+            .route("/by-username/{username}", web::get().to(by_username))
+            .route("/lookup", web::post().to(lookup)),
+    )
     .route("/.well-known/jwks.json", web::get().to(jwks));
 }
 
@@ -162,6 +168,39 @@ async fn logout(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> Resul
 async fn me(user: AuthUser, auth: web::Data<Auth>) -> Result<HttpResponse, AuthError> {
     let record = auth.users.find(&user.user_id).await?.ok_or(AuthError::NotFound)?;
     Ok(HttpResponse::Ok().json(Profile::from(&record)))
+}
+
+/// For post: a username's account id (404 when there is none).
+async fn by_username(
+    _caller: common::internal_auth::ServiceCaller,
+    username: web::Path<String>,
+    auth: web::Data<Auth>,
+) -> Result<HttpResponse, AuthError> {
+    // By username only: an e-mail address is not a public handle.
+    if username.contains('@') {
+        return Err(AuthError::NotFound);
+    }
+    let user = auth.users.find_by_login(&username).await?.ok_or(AuthError::NotFound)?;
+    Ok(HttpResponse::Ok().json(json!({ "id": user.id, "username": user.username })))
+}
+
+#[derive(Deserialize)]
+struct Lookup {
+    ids: Vec<String>,
+}
+
+/// For post: usernames of up to 100 account ids (unknown ids are left out).
+async fn lookup(
+    _caller: common::internal_auth::ServiceCaller,
+    body: web::Json<Lookup>,
+    auth: web::Data<Auth>,
+) -> Result<HttpResponse, AuthError> {
+    if body.ids.len() > 100 {
+        return Err(AuthError::Invalid { field: "ids", message: "may name at most 100 accounts" });
+    }
+    let users = auth.users.find_many(&body.ids).await?;
+    let users: Vec<_> = users.iter().map(|u| json!({ "id": u.id, "username": u.username })).collect();
+    Ok(HttpResponse::Ok().json(json!({ "users": users })))
 }
 
 async fn jwks(keys: web::Data<Jwks>) -> HttpResponse {

@@ -132,6 +132,11 @@ impl Users {
         Ok(self.collection.find_one(doc! { "_id": id }).await?)
     }
 
+    pub async fn find_many(&self, ids: &[String]) -> anyhow::Result<Vec<UserRecord>> {
+        use futures_util::TryStreamExt;
+        Ok(self.collection.find(doc! { "_id": { "$in": ids } }).await?.try_collect().await?)
+    }
+
     pub async fn set_password_hash(&self, id: &str, hash: &str) -> anyhow::Result<()> {
         self.collection.update_one(doc! { "_id": id }, doc! { "$set": { "password_hash": hash } }).await?;
         Ok(())

@@ -19,11 +19,7 @@ pub struct Config {
     pub mongo: MongoSettings,
     pub user_auth: UserAuthSettings,
     pub internal_secret: SecretString,
-    pub media_url: String,
-    pub url_signer_url: String,
-    /// Where photos are fetched from: the CloudFront distribution (or edge),
-    /// e.g. `https://d111111abcdef8.cloudfront.net`.
-    pub photo_base_url: String,
+    pub upstreams: Upstreams,
     /// How long post waits for url-signer before answering without URLs.
     pub signer_timeout: Duration,
     pub url_lifetime: Duration,
@@ -32,6 +28,18 @@ pub struct Config {
     pub fee_bps: u64,
     /// `POST /v1/wallet/dev-topup` exists only when this is set.
     pub dev_topup: bool,
+    /// The payment provider's webhook secret; without it the webhook is 404.
+    pub webhook_secret: Option<SecretString>,
+}
+
+/// The services post calls, and where photos are served from.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    pub auth: String,
+    pub media: String,
+    pub url_signer: String,
+    /// The CloudFront distribution (or edge), e.g. `https://d111111abcdef8.cloudfront.net`.
+    pub photos: String,
 }
 
 impl Config {
@@ -40,21 +48,21 @@ impl Config {
         mongo: MongoSettings,
         user_auth: UserAuthSettings,
         internal_secret: SecretString,
-        (media_url, url_signer_url, photo_base_url): (String, String, String),
+        mut upstreams: Upstreams,
     ) -> Self {
+        upstreams.photos = upstreams.photos.trim_end_matches('/').to_owned();
         Self {
             http,
             mongo,
             user_auth,
             internal_secret,
-            media_url,
-            url_signer_url,
-            photo_base_url: photo_base_url.trim_end_matches('/').to_owned(),
+            upstreams,
             signer_timeout: Duration::from_millis(300),
             url_lifetime: Duration::from_secs(600),
             max_price_cents: 100_000,
             fee_bps: 0,
             dev_topup: false,
+            webhook_secret: None,
         }
     }
 }
@@ -65,6 +73,7 @@ impl FromEnv for Config {
         let mongo = MongoSettings::from_env(env, "shutter_post");
         let user_auth = UserAuthSettings::from_env(env);
         let internal_secret = internal_auth::secret_from_env(env);
+        let auth_url = env.required("AUTH_URL", "auth's internal address, e.g. http://auth:8081");
         let media_url = env.required("MEDIA_URL", "media's internal address, e.g. http://media:8083");
         let signer_url =
             env.required("URL_SIGNER_URL", "url-signer's internal address, e.g. http://url-signer:8084");
@@ -74,16 +83,23 @@ impl FromEnv for Config {
         let max_price = env.or("POST_MAX_PRICE_CENTS", 100_000u64);
         let fee_bps = env.or("POST_FEE_BPS", 0u64);
         let dev_topup = env.or("POST_DEV_TOPUP", false);
+        let webhook_secret =
+            env.is_set("POST_WEBHOOK_SECRET").then(|| env.secret("POST_WEBHOOK_SECRET", "", 16));
         if fee_bps.is_some_and(|f| f > 10_000) {
             env.problem("POST_FEE_BPS must be at most 10000 (100%)");
         }
-        let mut config =
-            Self::new(http?, mongo?, user_auth?, internal_secret?, (media_url?, signer_url?, photo_base?));
+        let upstreams =
+            Upstreams { auth: auth_url?, media: media_url?, url_signer: signer_url?, photos: photo_base? };
+        let mut config = Self::new(http?, mongo?, user_auth?, internal_secret?, upstreams);
         config.signer_timeout = timeout?.0;
         config.url_lifetime = lifetime?.0;
         config.max_price_cents = max_price?;
         config.fee_bps = fee_bps?;
         config.dev_topup = dev_topup?;
+        config.webhook_secret = match webhook_secret {
+            Some(secret) => Some(secret?),
+            None => None,
+        };
         Some(config)
     }
 }

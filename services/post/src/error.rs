@@ -13,6 +13,12 @@ pub enum PostError {
     BadRequest(String),
     #[error("no such post")]
     NotFound,
+    #[error("no such user")]
+    UserNotFound,
+    #[error("no such comment")]
+    CommentNotFound,
+    #[error("the webhook signature is missing, stale or wrong")]
+    BadSignature,
     #[error("{0}")]
     Conflict(&'static str),
     #[error("the wallet holds {balance_cents} cents; this costs {price_cents}")]
@@ -34,6 +40,9 @@ impl PostError {
                 .with_errors(json!([{ "field": field, "reason": self.to_string() }])),
             PostError::BadRequest(detail) => Problem::bad_request(detail.clone()),
             PostError::NotFound => Problem::not_found("No such post."),
+            PostError::UserNotFound => Problem::not_found("No such user."),
+            PostError::CommentNotFound => Problem::not_found("No such comment."),
+            PostError::BadSignature => Problem::unauthorized(self.to_string()),
             PostError::Conflict(detail) => Problem::conflict(*detail),
             PostError::InsufficientFunds { .. } => {
                 Problem::new(StatusCode::PAYMENT_REQUIRED, self.to_string())

@@ -4,12 +4,17 @@
 //! decides whether a photo comes with CloudFront signed URLs from url-signer
 //! or locked with its public blurred preview.
 
+pub mod accounts;
 pub mod config;
 pub mod error;
 pub mod money;
+pub mod pages;
 pub mod posts;
 pub mod routes;
+pub mod social;
+pub mod social_routes;
 pub mod views;
+pub mod webhook;
 
 use actix_web::web;
 use common::health::ReadinessChecks;
@@ -19,24 +24,28 @@ use common::mongo::{self, MongoReady};
 use common::server::{self, Application};
 use common::user_auth::UserTokenVerifier;
 
-pub use config::Config;
+pub use config::{Config, Upstreams};
 
 pub const NAME: &str = "post";
 
 pub struct Service {
     pub posts: posts::Posts,
+    pub social: social::Social,
+    pub accounts: accounts::Accounts,
     pub money: money::Money,
     pub media: ServiceClient,
     pub renderer: views::Renderer,
     pub max_price_cents: u64,
     pub dev_topup: bool,
+    pub webhook_secret: Option<common::secrecy::SecretString>,
 }
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
     let auth = ServiceAuth::new(NAME, &config.internal_secret)?;
-    let media =
-        ServiceClient::new(auth.clone(), "media", config.media_url.clone(), ClientOptions::default())?;
+    let up = &config.upstreams;
+    let media = ServiceClient::new(auth.clone(), "media", up.media.clone(), ClientOptions::default())?;
+    let auth_client = ServiceClient::new(auth.clone(), "auth", up.auth.clone(), ClientOptions::default())?;
     // A page must not wait long for URLs: one attempt within the timeout.
     let signer_options = ClientOptions {
         connect_timeout: config.signer_timeout,
@@ -44,19 +53,21 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         attempts: 1,
         ..ClientOptions::default()
     };
-    let signer =
-        ServiceClient::new(auth.clone(), "url-signer", config.url_signer_url.clone(), signer_options)?;
+    let signer = ServiceClient::new(auth.clone(), "url-signer", up.url_signer.clone(), signer_options)?;
     let service = web::Data::new(Service {
         posts: posts::Posts::new(&db).await?,
+        social: social::Social::new(&db).await?,
+        accounts: accounts::Accounts { client: auth_client },
         money: money::Money::new(&db, config.fee_bps).await?,
         media,
         renderer: views::Renderer {
             signer,
-            photo_base_url: config.photo_base_url.clone(),
+            photo_base_url: up.photos.clone(),
             url_lifetime_s: config.url_lifetime.as_secs(),
         },
         max_price_cents: config.max_price_cents,
         dev_topup: config.dev_topup,
+        webhook_secret: config.webhook_secret.clone(),
     });
     let service_auth = web::Data::new(auth);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
@@ -65,6 +76,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         cfg.app_data(service_auth.clone())
             .app_data(users.clone())
             .app_data(service.clone())
-            .configure(routes::configure);
+            .configure(routes::configure)
+            .configure(social_routes::configure)
+            .route("/v1/payments/webhook", web::post().to(webhook::receive));
     })
 }

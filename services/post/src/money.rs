@@ -57,6 +57,8 @@ pub struct Money {
     pub wallets: Collection<Wallet>,
     pub ledger: Collection<LedgerEntry>,
     pub entitlements: Collection<Entitlement>,
+    /// Payment-provider events already applied, by their id.
+    events: Collection<mongodb::bson::Document>,
     fee_bps: u64,
 }
 
@@ -89,6 +91,7 @@ impl Money {
             wallets: db.collection("wallets"),
             ledger,
             entitlements,
+            events: db.collection("payment_events"),
             fee_bps,
         })
     }
@@ -112,14 +115,38 @@ impl Money {
         Ok(self.entitlements.find_one(doc! { "_id": entitlement_id(user_id, post_id) }).await?.is_some())
     }
 
+    /// Post ids among `post_ids` that `user_id` has bought.
+    pub async fn bought(
+        &self,
+        user_id: &str,
+        post_ids: &[&str],
+    ) -> anyhow::Result<std::collections::HashSet<String>> {
+        let ids: Vec<String> = post_ids.iter().map(|p| entitlement_id(user_id, p)).collect();
+        let found: Vec<Entitlement> =
+            self.entitlements.find(doc! { "_id": { "$in": ids } }).await?.try_collect().await?;
+        Ok(found.into_iter().map(|e| e.post_id).collect())
+    }
+
     /// Credits `amount_cents` and writes the ledger entry, in one transaction.
-    pub async fn top_up(&self, user_id: &str, amount_cents: u64, reference: &str) -> Result<i64, PostError> {
+    /// With `event_id` (a payment provider's), the event is recorded in the
+    /// same transaction and a replay credits nothing: `Ok(None)`.
+    pub async fn top_up(
+        &self,
+        user_id: &str,
+        amount_cents: u64,
+        reference: &str,
+        event_id: Option<&str>,
+    ) -> Result<Option<i64>, PostError> {
         let amount =
             i64::try_from(amount_cents).map_err(|_| PostError::invalid("amount_cents", "is too large"))?;
         loop {
             let mut session = self.client.start_session().await?;
             session.start_transaction().await?;
             let outcome = async {
+                if let Some(event_id) = event_id {
+                    let event = doc! { "_id": event_id, "user_id": user_id, "amount_cents": amount, "at": DateTime::now() };
+                    self.events.insert_one(event).session(&mut session).await?;
+                }
                 let wallet = self
                     .wallets
                     .find_one_and_update(
@@ -141,9 +168,11 @@ impl Money {
                 Ok::<_, mongodb::error::Error>(wallet.map_or(amount, |w| w.balance_cents))
             }
             .await;
-            match finish(&mut session, outcome).await? {
-                Some(balance) => return Ok(balance),
-                None => continue,
+            match finish(&mut session, outcome).await {
+                Ok(Some(balance)) => return Ok(Some(balance)),
+                Ok(None) => continue,
+                Err(PostError::Internal(err)) if is_duplicate(&err) => return Ok(None),
+                Err(err) => return Err(err),
             }
         }
     }

@@ -1,9 +1,12 @@
 //! Posts and the media they show. A post keeps the object keys of its
 //! photos, so showing it needs no call to media.
 
+use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
+
+use crate::pages::{self, Cursor, PAGE_SIZE};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Photo {
@@ -28,6 +31,10 @@ pub struct PostRecord {
     /// Deleted posts stay readable by their author and buyers.
     #[serde(default)]
     pub deleted: bool,
+    #[serde(default)]
+    pub like_count: i64,
+    #[serde(default)]
+    pub comment_count: i64,
 }
 
 #[derive(Clone)]
@@ -53,6 +60,18 @@ impl Posts {
 
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<PostRecord>> {
         Ok(self.collection.find_one(doc! { "_id": id }).await?)
+    }
+
+    /// A page of live posts by any of `authors`, newest first.
+    pub async fn page(&self, authors: &[String], cursor: Option<&Cursor>) -> anyhow::Result<Vec<PostRecord>> {
+        let filter = Cursor::after(cursor, doc! { "author_id": { "$in": authors }, "deleted": false });
+        Ok(self.collection.find(filter).sort(pages::sort()).limit(PAGE_SIZE + 1).await?.try_collect().await?)
+    }
+
+    /// Moves a counter (`like_count`, `comment_count`) by `delta`.
+    pub async fn count(&self, id: &str, field: &str, delta: i64) -> anyhow::Result<()> {
+        self.collection.update_one(doc! { "_id": id }, doc! { "$inc": { field: delta } }).await?;
+        Ok(())
     }
 
     pub async fn mark_deleted(&self, id: &str) -> anyhow::Result<()> {

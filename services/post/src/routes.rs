@@ -19,15 +19,14 @@ pub const MAX_CAPTION_CHARS: usize = 2200;
 pub const MAX_PHOTOS: usize = 10;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/v1/posts")
-            .route("", web::post().to(create))
-            .route("/{id}", web::get().to(get))
-            .route("/{id}", web::delete().to(delete))
-            .route("/{id}/purchase", web::post().to(purchase)),
-    )
-    .route("/v1/wallet", web::get().to(wallet))
-    .route("/v1/wallet/dev-topup", web::post().to(dev_topup));
+    // Plain resources, not scopes: a scope would claim every path under its
+    // prefix and hide the social routes under /v1/posts/{id}/.
+    cfg.route("/v1/posts", web::post().to(create))
+        .route("/v1/posts/{id}", web::get().to(get))
+        .route("/v1/posts/{id}", web::delete().to(delete))
+        .route("/v1/posts/{id}/purchase", web::post().to(purchase))
+        .route("/v1/wallet", web::get().to(wallet))
+        .route("/v1/wallet/dev-topup", web::post().to(dev_topup));
 }
 
 #[derive(Deserialize)]
@@ -135,6 +134,8 @@ async fn create(
         photos,
         created_at: DateTime::now(),
         deleted: false,
+        like_count: 0,
+        comment_count: 0,
     };
     service.posts.insert(&post).await?;
     let rendered = service.renderer.render(&[Visible { post: &post, entitled: true }]).await;
@@ -249,6 +250,6 @@ async fn dev_topup(
     if body.amount_cents == 0 || body.amount_cents > 1_000_000 {
         return Err(PostError::invalid("amount_cents", "must be 1 to 1,000,000"));
     }
-    let balance_cents = service.money.top_up(&user.user_id, body.amount_cents, "dev-topup").await?;
+    let balance_cents = service.money.top_up(&user.user_id, body.amount_cents, "dev-topup", None).await?;
     Ok(HttpResponse::Ok().json(json!({ "balance_cents": balance_cents })))
 }

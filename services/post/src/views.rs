@@ -97,6 +97,8 @@ impl Renderer {
                     "caption": post.caption,
                     "price_cents": post.price_cents,
                     "deleted": post.deleted,
+                    "like_count": post.like_count,
+                    "comment_count": post.comment_count,
                     "created_at": post.created_at.try_to_rfc3339_string().unwrap_or_default(),
                     "photos": photos,
                 })

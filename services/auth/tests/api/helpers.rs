@@ -30,6 +30,7 @@ pub fn config(cost: PasswordCost) -> (Config, Vec<u8>) {
         audience: "shutter".into(),
         password_cost: cost,
         trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        internal_secret: testkit::service::internal_secret(),
     };
     (config, active_pem)
 }

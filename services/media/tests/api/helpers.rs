@@ -25,6 +25,7 @@ pub async fn spawn_auth() -> String {
         audience: "shutter".into(),
         password_cost: PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 },
         trusted_proxies: vec![],
+        internal_secret: testkit::service::internal_secret(),
     };
     testkit::service::spawn(auth::build(config).await.unwrap())
 }

@@ -8,6 +8,7 @@ use common::user_auth::UserAuthSettings;
 use serde_json::{Value, json};
 
 pub const PHOTOS: &str = "https://d111111abcdef8.cloudfront.net";
+pub const WEBHOOK_SECRET: &str = "whsec-test-0123456789abcdef";
 
 pub struct Stack {
     pub post: String,
@@ -43,6 +44,7 @@ pub async fn spawn_with(options: Options) -> Stack {
         audience: "shutter".into(),
         password_cost: PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 },
         trusted_proxies: vec![],
+        internal_secret: testkit::service::internal_secret(),
     })
     .await
     .unwrap();
@@ -87,9 +89,15 @@ pub async fn spawn_with(options: Options) -> Stack {
         testkit::mongo::settings("post"),
         user_auth,
         secret,
-        (media.clone(), signer_url, PHOTOS.to_owned()),
+        post::Upstreams {
+            auth: auth.clone(),
+            media: media.clone(),
+            url_signer: signer_url,
+            photos: PHOTOS.to_owned(),
+        },
     );
     config.dev_topup = options.dev_topup;
+    config.webhook_secret = Some(common::secrecy::SecretString::from(WEBHOOK_SECRET.to_owned()));
     config.signer_timeout = Duration::from_millis(300);
     let post = testkit::service::spawn(post::build(config).await.unwrap());
     Stack { post, media, auth, keys, http: reqwest::Client::new() }
@@ -177,6 +185,30 @@ impl Stack {
             .send()
             .await
             .unwrap()
+    }
+
+    pub async fn get(&self, user: Option<&User>, path: &str) -> Value {
+        let mut request = self.http.get(format!("{}{path}", self.post));
+        if let Some(user) = user {
+            request = request.bearer_auth(&user.token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        user: &User,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self.http.request(method, format!("{}{path}", self.post)).bearer_auth(&user.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
     }
 
     pub async fn balance(&self, user: &User) -> i64 {

@@ -4,3 +4,5 @@
 mod helpers;
 mod money;
 mod posts;
+mod social;
+mod webhook;

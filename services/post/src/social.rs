@@ -1,0 +1,121 @@
+//! Follows, likes and comments.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{DateTime, doc};
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+use crate::pages::{self, Cursor, PAGE_SIZE};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Follow {
+    /// `{follower}:{followee}`
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub follower_id: String,
+    pub followee_id: String,
+    pub created_at: DateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Like {
+    /// `{user}:{post}`
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub post_id: String,
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Comment {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub post_id: String,
+    pub author_id: String,
+    pub text: String,
+    pub created_at: DateTime,
+}
+
+#[derive(Clone)]
+pub struct Social {
+    pub follows: Collection<Follow>,
+    pub likes: Collection<Like>,
+    pub comments: Collection<Comment>,
+}
+
+impl Social {
+    pub async fn new(db: &Database) -> anyhow::Result<Self> {
+        let follows = db.collection::<Follow>("follows");
+        follows
+            .create_indexes([
+                IndexModel::builder().keys(doc! { "follower_id": 1, "created_at": -1, "_id": -1 }).build(),
+                IndexModel::builder().keys(doc! { "followee_id": 1, "created_at": -1, "_id": -1 }).build(),
+            ])
+            .await?;
+        let comments = db.collection::<Comment>("comments");
+        comments
+            .create_index(
+                IndexModel::builder().keys(doc! { "post_id": 1, "created_at": -1, "_id": -1 }).build(),
+            )
+            .await?;
+        Ok(Self { follows, likes: db.collection("likes"), comments })
+    }
+
+    /// Idempotent: following twice is following once.
+    pub async fn follow(&self, follower: &str, followee: &str) -> anyhow::Result<()> {
+        let follow = Follow {
+            id: format!("{follower}:{followee}"),
+            follower_id: follower.to_owned(),
+            followee_id: followee.to_owned(),
+            created_at: DateTime::now(),
+        };
+        match self.follows.insert_one(&follow).await {
+            Ok(_) => Ok(()),
+            Err(err) if common::mongo::is_duplicate_key(&err) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub async fn unfollow(&self, follower: &str, followee: &str) -> anyhow::Result<()> {
+        self.follows.delete_one(doc! { "_id": format!("{follower}:{followee}") }).await?;
+        Ok(())
+    }
+
+    /// Everyone `user` follows (for the feed's author list).
+    pub async fn following_ids(&self, user: &str) -> anyhow::Result<Vec<String>> {
+        let follows: Vec<Follow> =
+            self.follows.find(doc! { "follower_id": user }).await?.try_collect().await?;
+        Ok(follows.into_iter().map(|f| f.followee_id).collect())
+    }
+
+    /// A page of follows where `field` is `user` (followers or following).
+    pub async fn page(
+        &self,
+        field: &str,
+        user: &str,
+        cursor: Option<&Cursor>,
+    ) -> anyhow::Result<Vec<Follow>> {
+        let filter = Cursor::after(cursor, doc! { field: user });
+        Ok(self.follows.find(filter).sort(pages::sort()).limit(PAGE_SIZE + 1).await?.try_collect().await?)
+    }
+
+    /// True when this call added the like (so the count moves exactly once).
+    pub async fn like(&self, user: &str, post: &str) -> anyhow::Result<bool> {
+        let like = Like { id: format!("{user}:{post}"), post_id: post.to_owned(), user_id: user.to_owned() };
+        match self.likes.insert_one(&like).await {
+            Ok(_) => Ok(true),
+            Err(err) if common::mongo::is_duplicate_key(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// True when this call removed the like.
+    pub async fn unlike(&self, user: &str, post: &str) -> anyhow::Result<bool> {
+        Ok(self.likes.delete_one(doc! { "_id": format!("{user}:{post}") }).await?.deleted_count == 1)
+    }
+
+    pub async fn comment_page(&self, post: &str, cursor: Option<&Cursor>) -> anyhow::Result<Vec<Comment>> {
+        let filter = Cursor::after(cursor, doc! { "post_id": post });
+        Ok(self.comments.find(filter).sort(pages::sort()).limit(PAGE_SIZE + 1).await?.try_collect().await?)
+    }
+}

@@ -1,0 +1,258 @@
+//! Follows, profile grid, home feed, likes and comments.
+
+use actix_web::{HttpResponse, web};
+use common::user_auth::{AuthUser, MaybeAuthUser};
+use mongodb::bson::{DateTime, doc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Service;
+use crate::error::PostError;
+use crate::pages::{Cursor, PAGE_SIZE};
+use crate::posts::PostRecord;
+use crate::social::Comment;
+use crate::views::Visible;
+
+pub const MAX_COMMENT_CHARS: usize = 1000;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/users/{username}/follow", web::post().to(follow))
+        .route("/v1/users/{username}/follow", web::delete().to(unfollow))
+        .route("/v1/users/{username}/followers", web::get().to(followers))
+        .route("/v1/users/{username}/following", web::get().to(following))
+        .route("/v1/users/{username}/posts", web::get().to(profile))
+        .route("/v1/feed", web::get().to(feed))
+        .route("/v1/posts/{id}/like", web::post().to(like))
+        .route("/v1/posts/{id}/like", web::delete().to(unlike))
+        .route("/v1/posts/{id}/comments", web::get().to(comments))
+        .route("/v1/posts/{id}/comments", web::post().to(add_comment))
+        .route("/v1/posts/{id}/comments/{comment_id}", web::delete().to(delete_comment));
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    cursor: Option<String>,
+}
+
+impl PageQuery {
+    fn cursor(&self) -> Result<Option<Cursor>, PostError> {
+        self.cursor.as_deref().map(Cursor::decode).transpose()
+    }
+}
+
+/// Cuts the one extra item a query fetched into the next cursor.
+fn paginate<T>(mut items: Vec<T>, cursor_of: impl Fn(&T) -> Cursor) -> (Vec<T>, Option<String>) {
+    let more = items.len() as i64 > PAGE_SIZE;
+    items.truncate(PAGE_SIZE as usize);
+    let next = if more { items.last().map(|last| cursor_of(last).encode()) } else { None };
+    (items, next)
+}
+
+async fn follow(
+    user: AuthUser,
+    username: web::Path<String>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    let target = service.accounts.by_username(&username).await?;
+    if target.id == user.user_id {
+        return Err(PostError::invalid("username", "you cannot follow yourself"));
+    }
+    service.social.follow(&user.user_id, &target.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn unfollow(
+    user: AuthUser,
+    username: web::Path<String>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    let target = service.accounts.by_username(&username).await?;
+    service.social.unfollow(&user.user_id, &target.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn follow_list(
+    service: &Service,
+    username: &str,
+    query: &PageQuery,
+    followers: bool,
+) -> Result<HttpResponse, PostError> {
+    let account = service.accounts.by_username(username).await?;
+    let (field, other) = if followers { ("followee_id", true) } else { ("follower_id", false) };
+    let page = service.social.page(field, &account.id, query.cursor()?.as_ref()).await?;
+    let (page, next) = paginate(page, |f| Cursor { created_at: f.created_at, id: f.id.replace(':', "") });
+    let ids: Vec<String> =
+        page.iter().map(|f| if other { f.follower_id.clone() } else { f.followee_id.clone() }).collect();
+    let names = service.accounts.usernames(&ids).await?;
+    let items: Vec<Value> = ids.iter().map(|id| json!({ "id": id, "username": names.get(id) })).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+}
+
+async fn followers(
+    username: web::Path<String>,
+    query: web::Query<PageQuery>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    follow_list(&service, &username, &query, true).await
+}
+
+async fn following(
+    username: web::Path<String>,
+    query: web::Query<PageQuery>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    follow_list(&service, &username, &query, false).await
+}
+
+/// A page of posts as `viewer` may see them, with authors' usernames.
+async fn render_page(
+    service: &Service,
+    viewer: Option<&AuthUser>,
+    posts: Vec<PostRecord>,
+    next: Option<String>,
+) -> Result<HttpResponse, PostError> {
+    let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
+    let bought = match viewer {
+        Some(viewer) => service.money.bought(&viewer.user_id, &ids).await?,
+        None => Default::default(),
+    };
+    let visible: Vec<Visible<'_>> = posts
+        .iter()
+        .map(|post| Visible {
+            post,
+            entitled: post.price_cents == 0
+                || viewer.is_some_and(|v| v.user_id == post.author_id)
+                || bought.contains(&post.id),
+        })
+        .collect();
+    let mut authors: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect();
+    authors.dedup();
+    let names = service.accounts.usernames(&authors).await?;
+    let mut items = service.renderer.render(&visible).await;
+    for (item, post) in items.iter_mut().zip(&posts) {
+        item["author"] = json!({ "id": post.author_id, "username": names.get(&post.author_id) });
+    }
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+}
+
+async fn profile(
+    viewer: MaybeAuthUser,
+    username: web::Path<String>,
+    query: web::Query<PageQuery>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    let account = service.accounts.by_username(&username).await?;
+    let page = service.posts.page(&[account.id], query.cursor()?.as_ref()).await?;
+    let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, id: p.id.clone() });
+    render_page(&service, viewer.0.as_ref(), posts, next).await
+}
+
+async fn feed(
+    user: AuthUser,
+    query: web::Query<PageQuery>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    let mut authors = service.social.following_ids(&user.user_id).await?;
+    authors.push(user.user_id.clone());
+    let page = service.posts.page(&authors, query.cursor()?.as_ref()).await?;
+    let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, id: p.id.clone() });
+    render_page(&service, Some(&user), posts, next).await
+}
+
+async fn live_post(service: &Service, id: &str) -> Result<PostRecord, PostError> {
+    service.posts.get(id).await?.filter(|p| !p.deleted).ok_or(PostError::NotFound)
+}
+
+async fn like(
+    user: AuthUser,
+    id: web::Path<String>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    let post = live_post(&service, &id).await?;
+    if service.social.like(&user.user_id, &post.id).await? {
+        service.posts.count(&post.id, "like_count", 1).await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn unlike(
+    user: AuthUser,
+    id: web::Path<String>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    let post = live_post(&service, &id).await?;
+    if service.social.unlike(&user.user_id, &post.id).await? {
+        service.posts.count(&post.id, "like_count", -1).await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn comment_view(comment: &Comment) -> Value {
+    json!({
+        "id": comment.id,
+        "author_id": comment.author_id,
+        "text": comment.text,
+        "created_at": comment.created_at.try_to_rfc3339_string().unwrap_or_default(),
+    })
+}
+
+async fn comments(
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    let post = live_post(&service, &id).await?;
+    let page = service.social.comment_page(&post.id, query.cursor()?.as_ref()).await?;
+    let (page, next) = paginate(page, |c| Cursor { created_at: c.created_at, id: c.id.clone() });
+    Ok(HttpResponse::Ok()
+        .json(json!({ "items": page.iter().map(comment_view).collect::<Vec<_>>(), "next_cursor": next })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewComment {
+    text: String,
+}
+
+async fn add_comment(
+    user: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<NewComment>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    let post = live_post(&service, &id).await?;
+    let text = body.text.trim();
+    if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
+        return Err(PostError::invalid("text", format!("must be 1 to {MAX_COMMENT_CHARS} characters")));
+    }
+    let comment = Comment {
+        id: uuid::Uuid::now_v7().simple().to_string(),
+        post_id: post.id.clone(),
+        author_id: user.user_id.clone(),
+        text: text.to_owned(),
+        created_at: DateTime::now(),
+    };
+    service.social.comments.insert_one(&comment).await?;
+    service.posts.count(&post.id, "comment_count", 1).await?;
+    Ok(HttpResponse::Created().json(comment_view(&comment)))
+}
+
+/// By the comment's author or the post's author; anyone else: 404.
+async fn delete_comment(
+    user: AuthUser,
+    path: web::Path<(String, String)>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    let (post_id, comment_id) = path.into_inner();
+    let post = service.posts.get(&post_id).await?.ok_or(PostError::NotFound)?;
+    let filter = doc! { "_id": &comment_id, "post_id": &post_id };
+    let comment =
+        service.social.comments.find_one(filter.clone()).await?.ok_or(PostError::CommentNotFound)?;
+    if comment.author_id != user.user_id && post.author_id != user.user_id {
+        return Err(PostError::CommentNotFound);
+    }
+    if service.social.comments.delete_one(filter).await?.deleted_count == 1 {
+        service.posts.count(&post_id, "comment_count", -1).await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,87 @@
+//! Top-ups from the payment provider: `POST /v1/payments/webhook`.
+//!
+//! The provider signs `"{timestamp}.{body}"` with HMAC-SHA256 under the
+//! shared secret and sends `Shutter-Signature: t={timestamp},v1={hex}`.
+//! Events older or newer than 5 minutes are refused (replays), and each
+//! event id is applied once, in the same transaction as the credit.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use common::secrecy::{ExposeSecret, SecretString};
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::sign::Signer;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::Service;
+use crate::error::PostError;
+
+pub const REPLAY_WINDOW_S: u64 = 300;
+pub const HEADER: &str = "shutter-signature";
+
+/// The hex HMAC-SHA256 of `"{timestamp}.{body}"`.
+pub fn sign(secret: &SecretString, timestamp: u64, body: &[u8]) -> anyhow::Result<String> {
+    let key = PKey::hmac(secret.expose_secret().as_bytes())?;
+    let mut signer = Signer::new(MessageDigest::sha256(), &key)?;
+    signer.update(timestamp.to_string().as_bytes())?;
+    signer.update(b".")?;
+    signer.update(body)?;
+    Ok(signer.sign_to_vec()?.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn verify(secret: &SecretString, header: Option<&str>, body: &[u8], now: u64) -> Result<(), PostError> {
+    let header = header.ok_or(PostError::BadSignature)?;
+    let mut timestamp = None;
+    let mut signature = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => timestamp = value.parse::<u64>().ok(),
+            Some(("v1", value)) => signature = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+    let (timestamp, signature) = timestamp.zip(signature).ok_or(PostError::BadSignature)?;
+    if timestamp.abs_diff(now) > REPLAY_WINDOW_S {
+        return Err(PostError::BadSignature);
+    }
+    let expected = sign(secret, timestamp, body)?;
+    if expected.len() != signature.len() || !openssl::memcmp::eq(expected.as_bytes(), signature.as_bytes()) {
+        return Err(PostError::BadSignature);
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    user_id: String,
+    amount_cents: u64,
+}
+
+pub async fn receive(
+    req: HttpRequest,
+    body: web::Bytes,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    let Some(secret) = &service.webhook_secret else { return Err(PostError::NotFound) };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(anyhow::Error::from)?.as_secs();
+    verify(secret, req.headers().get(HEADER).and_then(|v| v.to_str().ok()), &body, now)?;
+    let event: Event = serde_json::from_slice(&body)
+        .map_err(|err| PostError::BadRequest(format!("The event is not accepted: {err}")))?;
+    if event.kind != "topup.succeeded" {
+        // Acknowledged so the provider stops sending it; nothing to do.
+        return Ok(HttpResponse::Ok().json(json!({ "status": "ignored" })));
+    }
+    if event.amount_cents == 0 || event.id.is_empty() || event.id.len() > 128 {
+        return Err(PostError::invalid("amount_cents", "an event needs an id and a positive amount"));
+    }
+    let reference = format!("payment:{}", event.id);
+    match service.money.top_up(&event.user_id, event.amount_cents, &reference, Some(&event.id)).await? {
+        Some(_) => Ok(HttpResponse::Ok().json(json!({ "status": "applied" }))),
+        None => Ok(HttpResponse::Ok().json(json!({ "status": "duplicate" }))),
+    }
+}
