@@ -130,17 +130,12 @@ impl Stack {
         let mongo = |database: &str| MongoSettings { uri: mongo_uri.clone(), database: database.into() };
         let base = options.base_port;
 
-        let auth = auth::build(auth::Config {
-            http: http(base, 1),
-            mongo: mongo("shutter_auth"),
-            signing_keys: vec![dev_token_key(&options.data_dir)?],
-            active_key_id: DEV_TOKEN_KEY_ID.to_owned(),
-            issuer: "shutter-auth".into(),
-            audience: "shutter".into(),
-            password_cost: auth::config::PasswordCost::default(),
-            trusted_proxies: Vec::new(),
-            internal_secret: internal_secret.clone(),
-        })
+        let auth = auth::build(auth::Config::new(
+            http(base, 1),
+            mongo("shutter_auth"),
+            vec![dev_token_key(&options.data_dir)?],
+            internal_secret.clone(),
+        ))
         .await?;
         let auth_url = testkit::service::spawn(auth);
         let user_auth = UserAuthSettings {

@@ -34,17 +34,8 @@ async fn every_service_of_the_stack_is_ready() {
     }
 
     // Sign-up through auth gives a token that auth itself accepts.
-    let signup: serde_json::Value = client
-        .post(format!("{}/v1/auth/signup", stack.auth))
-        .json(&serde_json::json!({ "username": "devuser", "email": "dev@example.com", "password": "password123" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = signup["tokens"]["access_token"].as_str().unwrap();
-    let me = client.get(format!("{}/v1/users/me", stack.auth)).bearer_auth(token).send().await.unwrap();
+    let token = testkit::users::sign_up(&stack.auth, "devuser").await.token;
+    let me = client.get(format!("{}/v1/users/me", stack.auth)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.status(), 200);
 
     // A private photo: refused by edge without a signature, served with one from url-signer.

@@ -11,6 +11,7 @@
 pub mod mongo;
 pub mod s3;
 pub mod service;
+pub mod users;
 
 /// The shared internal secret used by services under test.
 pub const INTERNAL_SECRET: &str = "test-internal-secret-0123456789abcdef0123456789";

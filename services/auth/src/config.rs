@@ -47,6 +47,29 @@ pub struct Config {
     pub internal_secret: SecretString,
 }
 
+impl Config {
+    /// Signing with the first of `signing_keys`, default issuer, audience
+    /// and password cost, no trusted proxies.
+    pub fn new(
+        http: HttpSettings,
+        mongo: MongoSettings,
+        signing_keys: Vec<SigningKey>,
+        internal_secret: SecretString,
+    ) -> Self {
+        Self {
+            http,
+            mongo,
+            active_key_id: signing_keys.first().map(|k| k.kid.clone()).unwrap_or_default(),
+            signing_keys,
+            issuer: "shutter-auth".into(),
+            audience: "shutter".into(),
+            password_cost: PasswordCost::default(),
+            trusted_proxies: Vec::new(),
+            internal_secret,
+        }
+    }
+}
+
 /// `KID=/path/to/ed25519.pem`, one entry of `AUTH_SIGNING_KEYS`.
 struct KeyFile {
     kid: String,

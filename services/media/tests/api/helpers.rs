@@ -4,7 +4,6 @@ use common::s3::S3Settings;
 use common::server::HttpSettings;
 use common::user_auth::UserAuthSettings;
 use media::processing::Limits;
-use serde_json::{Value, json};
 
 pub struct Stack {
     pub auth: String,
@@ -16,17 +15,13 @@ pub struct Stack {
 
 pub async fn spawn_auth() -> String {
     let key = SigningKey::from_pem("k1", &SigningKey::generate_pem().unwrap()).unwrap();
-    let config = AuthConfig {
-        http: HttpSettings::ephemeral(),
-        mongo: testkit::mongo::settings("media-auth"),
-        signing_keys: vec![key],
-        active_key_id: "k1".into(),
-        issuer: "shutter-auth".into(),
-        audience: "shutter".into(),
-        password_cost: PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 },
-        trusted_proxies: vec![],
-        internal_secret: testkit::service::internal_secret(),
-    };
+    let mut config = AuthConfig::new(
+        HttpSettings::ephemeral(),
+        testkit::mongo::settings("media-auth"),
+        vec![key],
+        testkit::service::internal_secret(),
+    );
+    config.password_cost = PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 };
     testkit::service::spawn(auth::build(config).await.unwrap())
 }
 
@@ -60,19 +55,7 @@ pub async fn spawn() -> Stack {
 impl Stack {
     /// A new user's access token.
     pub async fn user(&self, name: &str) -> String {
-        let body =
-            json!({ "username": name, "email": format!("{name}@example.com"), "password": "password123" });
-        let response: Value = self
-            .http
-            .post(format!("{}/v1/auth/signup", self.auth))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        response["tokens"]["access_token"].as_str().unwrap().to_owned()
+        testkit::users::sign_up(&self.auth, name).await.token
     }
 
     pub async fn upload(&self, token: &str, content_type: &str, bytes: Vec<u8>) -> reqwest::Response {

@@ -35,19 +35,14 @@ pub async fn spawn() -> Stack {
 pub async fn spawn_with(options: Options) -> Stack {
     testkit::init_logging();
     let token_key = SigningKey::from_pem("k1", &SigningKey::generate_pem().unwrap()).unwrap();
-    let auth = auth::build(auth::Config {
-        http: HttpSettings::ephemeral(),
-        mongo: testkit::mongo::settings("post-auth"),
-        signing_keys: vec![token_key],
-        active_key_id: "k1".into(),
-        issuer: "shutter-auth".into(),
-        audience: "shutter".into(),
-        password_cost: PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 },
-        trusted_proxies: vec![],
-        internal_secret: testkit::service::internal_secret(),
-    })
-    .await
-    .unwrap();
+    let mut auth_config = auth::Config::new(
+        HttpSettings::ephemeral(),
+        testkit::mongo::settings("post-auth"),
+        vec![token_key],
+        testkit::service::internal_secret(),
+    );
+    auth_config.password_cost = PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 };
+    let auth = auth::build(auth_config).await.unwrap();
     let auth = testkit::service::spawn(auth);
     let user_auth = UserAuthSettings {
         jwks_url: format!("{auth}/.well-known/jwks.json"),
@@ -105,22 +100,8 @@ pub async fn spawn_with(options: Options) -> Stack {
 
 impl Stack {
     pub async fn user(&self, name: &str) -> User {
-        let body =
-            json!({ "username": name, "email": format!("{name}@example.com"), "password": "password123" });
-        let response: Value = self
-            .http
-            .post(format!("{}/v1/auth/signup", self.auth))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        User {
-            token: response["tokens"]["access_token"].as_str().unwrap().to_owned(),
-            id: response["user"]["id"].as_str().unwrap().to_owned(),
-        }
+        let signed_up = testkit::users::sign_up(&self.auth, name).await;
+        User { token: signed_up.token, id: signed_up.id }
     }
 
     pub async fn photo(&self, user: &User) -> String {
