@@ -193,17 +193,7 @@ impl Stack {
     }
 
     pub async fn balance(&self, user: &User) -> i64 {
-        let wallet: Value = self
-            .http
-            .get(format!("{}/v1/wallet", self.post))
-            .bearer_auth(&user.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        wallet["balance_cents"].as_i64().unwrap()
+        self.get(Some(user), "/v1/wallet").await["balance_cents"].as_i64().unwrap()
     }
 
     /// Whether a URL in a post would open at CloudFront (or edge) now.

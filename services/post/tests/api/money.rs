@@ -1,5 +1,3 @@
-use serde_json::Value;
-
 use crate::helpers::spawn;
 
 #[tokio::test]
@@ -23,29 +21,11 @@ async fn a_purchase_moves_money_once_and_is_idempotent() {
         .unwrap();
     assert_eq!(missing_key.status(), 400);
 
-    let wallet: Value = stack
-        .http
-        .get(format!("{}/v1/wallet", stack.post))
-        .bearer_auth(&bob.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let wallet = stack.get(Some(&bob), "/v1/wallet").await;
     let kinds: Vec<&str> =
         wallet["ledger"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["purchase", "topup"], "the buyer's own ledger, newest first");
-    let seller: Value = stack
-        .http
-        .get(format!("{}/v1/wallet", stack.post))
-        .bearer_auth(&ann.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seller = stack.get(Some(&ann), "/v1/wallet").await;
     assert_eq!(seller["ledger"][0]["kind"], "sale");
 }
 
