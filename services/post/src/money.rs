@@ -47,6 +47,9 @@ pub struct Entitlement {
     pub created_at: DateTime,
 }
 
+/// How often a transaction (or its commit) is retried before giving up with 503.
+const MAX_ATTEMPTS: usize = 50;
+
 pub fn entitlement_id(user_id: &str, post_id: &str) -> String {
     format!("{user_id}:{post_id}")
 }
@@ -139,7 +142,7 @@ impl Money {
     ) -> Result<Option<i64>, PostError> {
         let amount =
             i64::try_from(amount_cents).map_err(|_| PostError::invalid("amount_cents", "is too large"))?;
-        loop {
+        for _attempt in 0..MAX_ATTEMPTS {
             let mut session = self.client.start_session().await?;
             session.start_transaction().await?;
             let outcome = async {
@@ -175,6 +178,7 @@ impl Money {
                 Err(err) => return Err(err),
             }
         }
+        Err(PostError::Unavailable("the database"))
     }
 
     /// Buys `post` for `buyer`: exactly once, however often it is asked.
@@ -187,7 +191,7 @@ impl Money {
         let id = entitlement_id(buyer, &post.id);
         let price = i64::try_from(post.price_cents).map_err(|_| PostError::Conflict("price out of range"))?;
         let fee = price * i64::try_from(self.fee_bps).unwrap_or(0) / 10_000;
-        loop {
+        for _attempt in 0..MAX_ATTEMPTS {
             if let Some(existing) = self.entitlements.find_one(doc! { "_id": &id }).await? {
                 return Ok(Purchase::Existing(existing));
             }
@@ -264,6 +268,7 @@ impl Money {
                 Err(err) => return Err(err),
             }
         }
+        Err(PostError::Unavailable("the database"))
     }
 }
 
@@ -285,14 +290,17 @@ async fn finish<T>(
     outcome: Result<T, mongodb::error::Error>,
 ) -> Result<Option<T>, PostError> {
     match outcome {
-        Ok(value) => loop {
-            match session.commit_transaction().await {
-                Ok(()) => return Ok(Some(value)),
-                Err(err) if err.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
-                Err(err) if is_transient(&err) => return Ok(None),
-                Err(err) => return Err(PostError::Internal(err.into())),
+        Ok(value) => {
+            for _attempt in 0..MAX_ATTEMPTS {
+                match session.commit_transaction().await {
+                    Ok(()) => return Ok(Some(value)),
+                    Err(err) if err.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
+                    Err(err) if is_transient(&err) => return Ok(None),
+                    Err(err) => return Err(PostError::Internal(err.into())),
+                }
             }
-        },
+            Err(PostError::Unavailable("the database"))
+        }
         Err(err) => {
             let _ = session.abort_transaction().await;
             if is_transient(&err) {
