@@ -62,6 +62,8 @@ pub struct Money {
     pub entitlements: Collection<Entitlement>,
     /// Payment-provider events already applied, by their id.
     events: Collection<mongodb::bson::Document>,
+    /// Purchase idempotency keys, by `{user}:{key}`, with the post they were used for.
+    idempotency: Collection<mongodb::bson::Document>,
     fee_bps: u64,
 }
 
@@ -95,6 +97,7 @@ impl Money {
             ledger,
             entitlements,
             events: db.collection("payment_events"),
+            idempotency: db.collection("purchase_keys"),
             fee_bps,
         })
     }
@@ -179,6 +182,24 @@ impl Money {
             }
         }
         Err(PostError::Unavailable("the database"))
+    }
+
+    /// Binds `key` to `post_id` for `user` on first use; the same key for
+    /// another post is refused (a client bug that must not buy the wrong thing).
+    pub async fn claim_key(&self, user: &str, key: &str, post_id: &str) -> Result<(), PostError> {
+        let id = format!("{user}:{key}");
+        let record = doc! { "_id": &id, "post_id": post_id, "at": DateTime::now() };
+        match self.idempotency.insert_one(record).await {
+            Ok(_) => Ok(()),
+            Err(err) if common::mongo::is_duplicate_key(&err) => {
+                let existing = self.idempotency.find_one(doc! { "_id": &id }).await?;
+                match existing.as_ref().and_then(|d| d.get_str("post_id").ok()) {
+                    Some(bound) if bound == post_id => Ok(()),
+                    _ => Err(PostError::invalid("Idempotency-Key", "was already used for another purchase")),
+                }
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Buys `post` for `buyer`: exactly once, however often it is asked.

@@ -207,6 +207,7 @@ async fn purchase(
     if post.price_cents == 0 {
         return Err(PostError::Conflict("This post is free."));
     }
+    service.money.claim_key(&user.user_id, key, &post.id).await?;
     let (status, entitlement) = match service.money.purchase(&user.user_id, &post, key).await? {
         Purchase::New(e) => (actix_web::http::StatusCode::CREATED, e),
         Purchase::Existing(e) => (actix_web::http::StatusCode::OK, e),

@@ -12,6 +12,10 @@ async fn a_purchase_moves_money_once_and_is_idempotent() {
     assert_eq!(stack.balance(&bob).await, 750);
     assert_eq!(stack.balance(&ann).await, 250);
     assert_eq!(stack.buy(&ann, &id, "key-3").await.status(), 409, "not your own post");
+    let other = stack.new_post(&ann, 100).await;
+    let reused = stack.buy(&bob, &other, "key-1").await;
+    assert_eq!(reused.status(), 422, "a key already used for another post");
+    assert_eq!(stack.balance(&bob).await, 750, "and nothing was charged for it");
     let missing_key = stack
         .http
         .post(format!("{}/v1/posts/{id}/purchase", stack.post))
