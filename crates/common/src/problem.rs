@@ -41,11 +41,22 @@ pub struct Problem {
     challenge: Option<&'static str>,
     /// A `Retry-After` value in seconds for 429 and 503 answers.
     retry_after_s: Option<u64>,
+    /// What went wrong inside, logged when the problem is answered and never
+    /// sent. Logging at the answer rather than at construction means a
+    /// problem built twice is still logged once.
+    cause: Option<String>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: Some(detail.into()), errors: None, challenge: None, retry_after_s: None }
+        Self {
+            status,
+            detail: Some(detail.into()),
+            errors: None,
+            challenge: None,
+            retry_after_s: None,
+            cause: None,
+        }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -82,17 +93,19 @@ impl Problem {
         Self { retry_after_s: Some(retry_after_s), ..Self::new(StatusCode::TOO_MANY_REQUESTS, detail) }
     }
 
-    /// Logs `cause` with its whole chain and answers a generic 500.
+    /// A generic 500; `cause` is logged with its whole chain when answered.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
-        let cause = cause.into();
-        tracing::error!(error = format!("{cause:#}"), "internal error");
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            detail: Some("An unexpected error occurred. Quote the request id when reporting it.".into()),
-            errors: None,
-            challenge: None,
-            retry_after_s: None,
-        }
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "An unexpected error occurred. Quote the request id when reporting it.",
+        )
+        .with_cause(cause)
+    }
+
+    /// Attaches an internal cause to log (not to send) when this is answered.
+    pub fn with_cause(mut self, cause: impl Into<anyhow::Error>) -> Self {
+        self.cause = Some(format!("{:#}", cause.into()));
+        self
     }
 
     /// Attaches machine-readable specifics, e.g. `{"field": "email"}`.
@@ -133,6 +146,9 @@ impl ResponseError for Problem {
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let Some(cause) = &self.cause {
+            tracing::error!(status = self.status.as_u16(), error = cause.as_str(), "internal error");
+        }
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)));
         if let Some(challenge) = self.challenge {
@@ -146,6 +162,23 @@ impl ResponseError for Problem {
             Err(_) => response.finish(),
         }
     }
+}
+
+/// Makes a service's error type an actix `ResponseError` through its
+/// `fn problem(&self) -> Problem`, so every service answers errors one way.
+#[macro_export]
+macro_rules! problem_response {
+    ($error:ty) => {
+        impl actix_web::ResponseError for $error {
+            fn status_code(&self) -> actix_web::http::StatusCode {
+                self.problem().status()
+            }
+
+            fn error_response(&self) -> actix_web::HttpResponse {
+                actix_web::ResponseError::error_response(&self.problem())
+            }
+        }
+    };
 }
 
 /// actix's own extractor errors rewritten into problem+json, so a malformed

@@ -1,7 +1,5 @@
 //! auth's errors as problem+json. Credentials failures all read the same.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use common::Problem;
 use serde_json::json;
 
@@ -41,12 +39,4 @@ impl AuthError {
     }
 }
 
-impl ResponseError for AuthError {
-    fn status_code(&self) -> StatusCode {
-        self.problem().status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        self.problem().error_response()
-    }
-}
+common::problem_response!(AuthError);

@@ -1,7 +1,6 @@
 //! media's errors as problem+json.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use common::Problem;
 
 use crate::processing::Rejection;
@@ -38,20 +37,12 @@ impl MediaError {
             MediaError::NotFound => Problem::not_found("No such media."),
             MediaError::NotPending(_) => Problem::conflict(self.to_string()),
             MediaError::Storage(err) => {
-                tracing::error!(error = %err, "storage failed");
                 Problem::unavailable("Storage is unavailable; nothing was kept. Try again.", 5)
+                    .with_cause(anyhow::anyhow!("storage failed: {err}"))
             }
             MediaError::Internal(err) => Problem::internal(anyhow::anyhow!("{err:#}")),
         }
     }
 }
 
-impl ResponseError for MediaError {
-    fn status_code(&self) -> StatusCode {
-        self.problem().status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        self.problem().error_response()
-    }
-}
+common::problem_response!(MediaError);

@@ -1,7 +1,6 @@
 //! post's errors as problem+json.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use common::Problem;
 use serde_json::json;
 
@@ -59,12 +58,4 @@ impl From<mongodb::error::Error> for PostError {
     }
 }
 
-impl ResponseError for PostError {
-    fn status_code(&self) -> StatusCode {
-        self.problem().status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        self.problem().error_response()
-    }
-}
+common::problem_response!(PostError);

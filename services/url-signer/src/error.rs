@@ -2,7 +2,6 @@
 //! key material: `KeyError` is a fixed set of words.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use cloudfront_sign::keys::KeyError;
 use common::Problem;
 use serde_json::json;
@@ -39,16 +38,4 @@ impl SignerError {
     }
 }
 
-impl ResponseError for SignerError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            SignerError::BatchTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            SignerError::Signing(_) | SignerError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        self.problem().error_response()
-    }
-}
+common::problem_response!(SignerError);
