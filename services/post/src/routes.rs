@@ -148,14 +148,13 @@ async fn entitled(
     viewer: Option<&AuthUser>,
     post: &PostRecord,
 ) -> Result<bool, PostError> {
-    let Some(viewer) = viewer else { return Ok(post.price_cents == 0 && !post.deleted) };
-    if viewer.user_id == post.author_id {
-        return Ok(true);
-    }
-    if service.money.entitled(&viewer.user_id, &post.id).await? {
-        return Ok(true);
-    }
-    Ok(post.price_cents == 0 && !post.deleted)
+    let viewer = viewer.map(|v| v.user_id.as_str());
+    // Only a viewer other than the author needs the entitlement lookup.
+    let bought = match viewer {
+        Some(id) if id != post.author_id => service.money.entitled(id, &post.id).await?,
+        _ => false,
+    };
+    Ok(post.entitles(viewer, bought))
 }
 
 async fn get(

@@ -120,9 +120,7 @@ async fn render_page(
         .iter()
         .map(|post| Visible {
             post,
-            entitled: post.price_cents == 0
-                || viewer.is_some_and(|v| v.user_id == post.author_id)
-                || bought.contains(&post.id),
+            entitled: post.entitles(viewer.map(|v| v.user_id.as_str()), bought.contains(&post.id)),
         })
         .collect();
     let mut authors: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect();
