@@ -17,5 +17,23 @@ pub mod telemetry;
 pub mod user_auth;
 
 pub use problem::Problem;
+
+/// Lower-case hex, for digests and signatures in storage and headers.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
 pub use request_id::RequestId;
 pub use secrecy;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_lower_case_and_two_digits_a_byte() {
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
+        assert_eq!(super::hex(&[]), "");
+    }
+}

@@ -80,7 +80,7 @@ pub struct RefreshTokens {
 }
 
 fn digest(token: &str) -> String {
-    openssl::sha::sha256(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    common::hex(&openssl::sha::sha256(token.as_bytes()))
 }
 
 impl RefreshTokens {

@@ -22,7 +22,7 @@ pub struct Media {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    openssl::sha::sha256(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    common::hex(&openssl::sha::sha256(bytes))
 }
 
 fn chrono_of(time: DateTime) -> ChronoTime<Utc> {

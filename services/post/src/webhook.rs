@@ -28,7 +28,7 @@ pub fn sign(secret: &SecretString, timestamp: u64, body: &[u8]) -> anyhow::Resul
     signer.update(timestamp.to_string().as_bytes())?;
     signer.update(b".")?;
     signer.update(body)?;
-    Ok(signer.sign_to_vec()?.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(common::hex(&signer.sign_to_vec()?))
 }
 
 fn verify(secret: &SecretString, header: Option<&str>, body: &[u8], now: u64) -> Result<(), PostError> {
