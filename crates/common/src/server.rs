@@ -69,6 +69,20 @@ where
 {
     let listener = TcpListener::bind(settings.listen)
         .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", settings.listen))?;
+    start_on(name, listener, settings.workers, readiness, routes)
+}
+
+/// `start` on a listener bound beforehand (when its port must be known first).
+pub fn start_on<F>(
+    name: &'static str,
+    listener: TcpListener,
+    workers: usize,
+    readiness: ReadinessChecks,
+    routes: F,
+) -> anyhow::Result<Application>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
     let port = listener.local_addr()?.port();
     let metrics = web::Data::new(Metrics::new(name)?);
     let readiness = web::Data::new(readiness);
@@ -87,7 +101,7 @@ where
             .configure(routes.clone())
             .default_service(web::to(problem::not_found))
     })
-    .workers(settings.workers)
+    .workers(workers)
     .listen(listener)?
     .run();
     tracing::info!(service = name, port, "listening");

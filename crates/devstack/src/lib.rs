@@ -14,11 +14,17 @@ use common::server::HttpSettings;
 use common::user_auth::UserAuthSettings;
 use rand::RngCore;
 
+pub mod gateway;
+mod mongod;
+pub mod seed;
+mod web_page;
+
 pub struct StackOptions {
-    /// Where `.data/` lives (S3 objects, later keys).
+    /// Where `.data/` lives (S3 objects, keys, a local mongod's files).
     pub data_dir: PathBuf,
-    /// First port; services take it and the four after it. 0 = any free ports.
-    pub base_port: u16,
+    /// The public address. The services listen on loopback at the five ports
+    /// after it (any free ports when it is port 0).
+    pub listen: SocketAddr,
     /// A real MongoDB (replica set) instead of the embedded jongodb.
     pub mongodb_uri: Option<String>,
     /// A real S3 or MinIO bucket instead of the embedded s3s-fs server.
@@ -27,11 +33,11 @@ pub struct StackOptions {
 
 impl StackOptions {
     /// Reads `MONGODB_URI` and, when `S3_ENDPOINT` is set, the `S3_*` variables.
-    pub fn from_env(data_dir: PathBuf, base_port: u16) -> Result<Self, common::config::ConfigError> {
+    pub fn from_env(data_dir: PathBuf, listen: SocketAddr) -> Result<Self, common::config::ConfigError> {
         Env::from_process().load(|env| {
             let mongodb_uri = env.optional::<String>("MONGODB_URI");
             let s3 = if env.is_set("S3_ENDPOINT") { Some(S3Settings::from_env(env)?) } else { None };
-            Some(Self { data_dir, base_port, mongodb_uri, s3 })
+            Some(Self { data_dir, listen, mongodb_uri, s3 })
         })
     }
 }
@@ -39,12 +45,16 @@ impl StackOptions {
 /// Where each running service listens.
 #[derive(Debug, Clone)]
 pub struct Stack {
+    /// The one address people and clients use: the web page, `/v1/...` and photos.
+    pub public_url: String,
+    /// Where this stack keeps its data and development keys.
+    pub data_dir: PathBuf,
     pub auth: String,
     pub post: String,
     pub media: String,
     pub url_signer: String,
     pub edge: String,
-    pub mongo_in_memory: bool,
+    pub mongo: MongoKind,
     /// The bucket the stack serves photos from.
     pub s3: S3Settings,
     /// The services' shared secret, minted fresh for each run (for tools and tests).
@@ -53,16 +63,40 @@ pub struct Stack {
 
 const BUCKET: &str = "shutter-media";
 
-fn http(base_port: u16, offset: u16) -> HttpSettings {
-    let port = if base_port == 0 { 0 } else { base_port + offset };
-    HttpSettings { listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port), workers: 1 }
+/// A service's listener: loopback, `offset` ports after the public one.
+fn http(public_port: u16, offset: u16) -> anyhow::Result<HttpSettings> {
+    let port = match public_port {
+        0 => 0,
+        port => port
+            .checked_add(offset)
+            .ok_or_else(|| anyhow::anyhow!("port {port} leaves no room for the services"))?,
+    };
+    Ok(HttpSettings { listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port), workers: 1 })
 }
 
-fn mongo(options: &StackOptions) -> anyhow::Result<(String, bool)> {
-    match &options.mongodb_uri {
-        Some(uri) => Ok((uri.clone(), false)),
-        None => Ok((testkit::mongo::start_jongodb()?, true)),
+/// Where the stack's data lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MongoKind {
+    /// `MONGODB_URI`.
+    Given,
+    /// A `mongod` from `PATH`, with its files under `.data/mongo`.
+    Local,
+    /// The jongodb test server: lost when the stack stops.
+    InMemory,
+}
+
+async fn mongo(options: &StackOptions) -> anyhow::Result<(String, MongoKind)> {
+    if let Some(uri) = &options.mongodb_uri {
+        return Ok((uri.clone(), MongoKind::Given));
     }
+    let port = match options.listen.port() {
+        0 => 0,
+        port => port.saturating_add(6),
+    };
+    if let Some(uri) = mongod::start_if_installed(&options.data_dir.join("mongo"), port).await? {
+        return Ok((uri, MongoKind::Local));
+    }
+    Ok((testkit::mongo::start_jongodb()?, MongoKind::InMemory))
 }
 
 async fn s3(options: &StackOptions) -> anyhow::Result<S3Settings> {
@@ -87,6 +121,19 @@ async fn s3(options: &StackOptions) -> anyhow::Result<S3Settings> {
         client.create_bucket().bucket(BUCKET).send().await?;
     }
     Ok(settings)
+}
+
+/// How clients reach `listen`: a wildcard address is reached on loopback.
+fn public_url(listen: SocketAddr) -> String {
+    let ip = match listen.ip() {
+        ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, listen.port()))
+}
+
+fn loopback() -> ipnet::IpNet {
+    ipnet::IpNet::from(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
 /// The development CloudFront key id (any letters and digits will do locally).
@@ -124,19 +171,24 @@ fn random_secret() -> String {
 
 impl Stack {
     pub async fn start(options: StackOptions) -> anyhow::Result<Stack> {
-        let (mongo_uri, mongo_in_memory) = mongo(&options)?;
+        let (mongo_uri, mongo_kind) = mongo(&options).await?;
         let s3 = s3(&options).await?;
         let internal_secret = SecretString::from(random_secret());
         let mongo = |database: &str| MongoSettings { uri: mongo_uri.clone(), database: database.into() };
-        let base = options.base_port;
+        let public_listener = std::net::TcpListener::bind(options.listen)
+            .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", options.listen))?;
+        let public_url = public_url(public_listener.local_addr()?);
+        let public_authority = public_url.trim_start_matches("http://").to_owned();
+        let base = options.listen.port();
 
-        let auth = auth::build(auth::Config::new(
-            http(base, 1),
+        let mut auth_config = auth::Config::new(
+            http(base, 1)?,
             mongo("shutter_auth"),
             vec![dev_token_key(&options.data_dir)?],
             internal_secret.clone(),
-        ))
-        .await?;
+        );
+        auth_config.trusted_proxies = vec![loopback()];
+        let auth = auth::build(auth_config).await?;
         let auth_url = testkit::service::spawn(auth);
         let user_auth = UserAuthSettings {
             jwks_url: format!("{auth_url}/.well-known/jwks.json"),
@@ -144,7 +196,7 @@ impl Stack {
             audience: "shutter".into(),
         };
         let media = media::build(media::Config::new(
-            http(base, 3),
+            http(base, 3)?,
             mongo("shutter_media"),
             s3.clone(),
             user_auth.clone(),
@@ -154,39 +206,52 @@ impl Stack {
         let media_url = format!("http://127.0.0.1:{}", media.port());
         let signing_key = dev_signing_key(&options.data_dir)?;
         let edge_keys = edge::KeySource::Static(vec![(DEV_KEY_ID.to_owned(), signing_key.public_key()?)]);
-        let edge = edge::build(edge::Config::new(http(base, 5), s3.clone(), edge_keys)).await?;
-        let edge_authority = format!("127.0.0.1:{}", edge.port());
+        let mut edge_config = edge::Config::new(http(base, 5)?, s3.clone(), edge_keys);
+        // The gateway in front of it says who the client is.
+        edge_config.trusted_proxies = vec![loopback()];
+        let edge = edge::build(edge_config).await?;
         let url_signer = url_signer::build(url_signer::Config {
-            http: http(base, 4),
+            http: http(base, 4)?,
             internal_secret: internal_secret.clone(),
             keys: vec![(DEV_KEY_ID.to_owned(), signing_key)],
             active_key_id: DEV_KEY_ID.to_owned(),
             hash: cloudfront_sign::HashAlgorithm::Sha256,
-            guards: url_signer::config::Guards::new(vec![edge_authority.clone()], vec!["http".into()]),
+            guards: url_signer::config::Guards::new(vec![public_authority], vec!["http".into()]),
             cache: url_signer::config::CacheSettings::default(),
         })
         .await?;
         let mut post_config = post::Config::new(
-            http(base, 2),
+            http(base, 2)?,
             mongo("shutter_post"),
             user_auth,
             internal_secret.clone(),
             post::Upstreams {
                 auth: auth_url.clone(),
-                media: media_url,
+                media: media_url.clone(),
                 url_signer: format!("http://127.0.0.1:{}", url_signer.port()),
-                photos: format!("http://{edge_authority}"),
+                photos: public_url.clone(),
             },
         );
         post_config.dev_topup = true;
         let post = post::build(post_config).await?;
+        let post_url = testkit::service::spawn(post);
+        let edge_url = testkit::service::spawn(edge);
+        let upstreams = gateway::Upstreams {
+            auth: auth_url.clone(),
+            post: post_url.clone(),
+            media: media_url.clone(),
+            edge: edge_url.clone(),
+        };
+        testkit::service::spawn(gateway::build(public_listener, upstreams)?);
         Ok(Stack {
+            public_url,
+            data_dir: options.data_dir,
             auth: auth_url,
-            post: testkit::service::spawn(post),
+            post: post_url,
             media: testkit::service::spawn(media),
             url_signer: testkit::service::spawn(url_signer),
-            edge: testkit::service::spawn(edge),
-            mongo_in_memory,
+            edge: edge_url,
+            mongo: mongo_kind,
             s3,
             internal_secret,
         })

@@ -1,12 +1,29 @@
-//! `cargo run -p devstack`: the whole stack on this machine.
+//! `cargo run -p devstack`: the whole stack on this machine behind one address.
 
-use devstack::{Stack, StackOptions};
+use std::net::SocketAddr;
+
+use clap::Parser;
+use devstack::{MongoKind, Stack, StackOptions};
+
+#[derive(Parser)]
+#[command(about = "Runs the whole Shutter stack on this machine, behind one public address.")]
+struct Args {
+    /// The public address; the services take the five ports after it on loopback.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Fill the stack with demo users, follows, and free and paid posts.
+    #[arg(long)]
+    seed: bool,
+    /// Where data, keys and objects live.
+    #[arg(long, default_value = ".data")]
+    data_dir: std::path::PathBuf,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
     common::telemetry::init("info");
-    let base_port = std::env::var("DEVSTACK_BASE_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
-    let options = match StackOptions::from_env(".data".into(), base_port) {
+    let options = match StackOptions::from_env(args.data_dir.clone(), args.listen) {
         Ok(options) => options,
         Err(err) => {
             eprintln!("devstack: {err}");
@@ -14,16 +31,26 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let stack = Stack::start(options).await?;
-    if stack.mongo_in_memory {
-        println!(
-            "MongoDB: no MONGODB_URI given, using the in-memory jongodb server: data is lost when this stops."
-        );
+    match stack.mongo {
+        MongoKind::Given => println!("MongoDB: MONGODB_URI"),
+        MongoKind::Local => {
+            println!("MongoDB: mongod from PATH, data under {}/mongo", args.data_dir.display())
+        }
+        MongoKind::InMemory => println!(
+            "MongoDB: no MONGODB_URI and no mongod on PATH, using the in-memory jongodb server: \
+             users and posts are lost when this stops."
+        ),
     }
-    println!("S3 objects are stored under ./.data/s3 unless S3_ENDPOINT is set.");
+    if std::env::var_os("S3_ENDPOINT").is_none() {
+        println!("S3: objects under {}/s3", args.data_dir.display());
+    }
     for (name, url) in stack.services() {
-        println!("{name:>10}  {url}   (health: {url}/readyz)");
+        println!("  {name:>10}  {url}");
     }
-    println!("Ctrl-C stops everything.");
+    if args.seed {
+        devstack::seed::run(&stack.public_url).await?;
+    }
+    println!("\nShutter is running at {}  (Ctrl-C stops everything)", stack.public_url);
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -11,7 +11,7 @@ async fn every_service_of_the_stack_is_ready() {
     let data = data_dir.clone();
     let options = StackOptions {
         data_dir: data,
-        base_port: 0,
+        listen: "127.0.0.1:0".parse().unwrap(),
         // The embedded defaults, as `cargo run -p devstack` uses them, unless
         // the suite runs against a real replica set.
         mongodb_uri: std::env::var("MONGODB_URI").ok(),
@@ -38,11 +38,11 @@ async fn every_service_of_the_stack_is_ready() {
     let me = client.get(format!("{}/v1/users/me", stack.auth)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.status(), 200);
 
-    // A private photo: refused by edge without a signature, served with one from url-signer.
+    // A private photo: refused without a signature, served with one from url-signer (through the public address, the only host url-signer signs for).
     let s3 = common::s3::client(&stack.s3).await;
     let key = "private/2026/11/28/m1/display.jpg";
     s3.put_object().bucket(&stack.s3.bucket).key(key).body(b"photo".to_vec().into()).send().await.unwrap();
-    let photo = format!("{}/{key}", stack.edge);
+    let photo = format!("{}/{key}", stack.public_url);
     assert_eq!(client.get(&photo).send().await.unwrap().status(), 403);
     let post = common::internal_auth::ServiceAuth::new("post", &stack.internal_secret).unwrap();
     let signed: serde_json::Value = client

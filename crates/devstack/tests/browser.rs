@@ -1,0 +1,49 @@
+//! The web page, driven in headless Chromium by Playwright: the same story as
+//! `public_address.rs`, through the page. `scripts/bootstrap` installs
+//! Chromium (Debian's) and playwright-core (under `.tools/browser`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+mod support;
+
+fn tool(env: &str, default: PathBuf) -> PathBuf {
+    let path = std::env::var_os(env).map_or(default, PathBuf::from);
+    assert!(path.exists(), "{} is missing: run scripts/bootstrap (or set {env})", path.display());
+    path
+}
+
+#[tokio::test]
+async fn the_web_page_sells_a_paid_photo_in_a_real_browser() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let chromium = tool("CHROMIUM", PathBuf::from("/usr/bin/chromium"));
+    let playwright = tool("PLAYWRIGHT_CORE", root.join(".tools/browser/node_modules/playwright-core"));
+    let stack = support::start_stack().await;
+    let photos: Vec<PathBuf> = [3, 4]
+        .into_iter()
+        .map(|scene| {
+            let path = stack.data_dir.join(format!("scene-{scene}.jpg"));
+            std::fs::write(&path, devstack::seed::scene_jpeg(scene, 800, 600).unwrap()).unwrap();
+            path
+        })
+        .collect();
+    let story = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/story.cjs");
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(180),
+        tokio::process::Command::new("node")
+            .arg(story)
+            .arg(&stack.public_url)
+            .args(&photos)
+            .env("PLAYWRIGHT_CORE", playwright)
+            .env("CHROMIUM", chromium)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the browser story finishes within 3 minutes")
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "browser story failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("browser story: ok"), "{stdout}");
+}

@@ -1,0 +1,105 @@
+// The new user's story, walked through the web page in headless Chromium:
+//   node story.cjs PUBLIC_URL PHOTO_1 PHOTO_2
+// PLAYWRIGHT_CORE names the playwright-core module, CHROMIUM the browser.
+// Exits 0 when every step held; otherwise prints the failure (and leaves a
+// screenshot next to the photos).
+"use strict";
+
+const path = require("path");
+const { chromium } = require(process.env.PLAYWRIGHT_CORE || "playwright-core");
+
+const [publicUrl, photo1, photo2] = process.argv.slice(2);
+const run = `${Date.now().toString(36)}`;
+const alice = `alice${run}`;
+const bob = `bob${run}`;
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function signUp(page, name) {
+  await page.goto(publicUrl);
+  await page.fill("#username", name);
+  await page.fill("#email", `${name}@example.com`);
+  await page.fill("#password", "password123");
+  await page.click("#signup");
+  await page.waitForSelector("#app:not([hidden])");
+  check((await page.textContent("#me")) === name, `signed in as ${name}`);
+}
+
+async function publish(page, file, caption, price) {
+  await page.setInputFiles("#photos", file);
+  await page.fill("#caption", caption);
+  await page.fill("#price", price);
+  await page.click("#publish");
+  await page.waitForSelector(`#feed .post:has-text("${caption}")`);
+}
+
+// Waits until `selector`'s image has really loaded, and answers its src.
+async function loadedImage(page, selector) {
+  const img = page.locator(selector);
+  await img.waitFor();
+  await page.waitForFunction(
+    (el) => el.complete && el.naturalWidth > 0,
+    await img.elementHandle(),
+    { timeout: 15000 },
+  );
+  return img.getAttribute("src");
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  const screenshot = path.join(path.dirname(photo1), "failure.png");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  try {
+    // Alice posts one free and one paid photo.
+    await signUp(page, alice);
+    await publish(page, photo1, "free sunrise", "0");
+    await publish(page, photo2, "paid sunset", "2.50");
+    await page.click("#signout");
+
+    // Bob follows her and sees the free photo and a locked preview with its price.
+    await signUp(page, bob);
+    await page.fill("#follow-name", alice);
+    await page.click("#follow");
+    await page.waitForSelector('#feed .post:has-text("paid sunset")');
+    const freeSrc = await loadedImage(page, '#feed .post:has-text("free sunrise") img[data-kind="full"]');
+    check(freeSrc.startsWith(`${publicUrl}/private/`) && freeSrc.includes("Signature="), `free photo is signed: ${freeSrc}`);
+    const paid = page.locator('#feed .post:has-text("paid sunset")');
+    const previewSrc = await loadedImage(page, '#feed .post:has-text("paid sunset") img[data-kind="preview"]');
+    check(previewSrc.startsWith(`${publicUrl}/public/previews/`), `locked photo shows its preview: ${previewSrc}`);
+    check((await paid.locator(".badge").textContent()).includes("$2.50"), "locked photo shows its price");
+    check((await paid.locator('img[data-kind="full"]').count()) === 0, "no full image before buying");
+
+    // Buying without money says so; after the dev top-up it works.
+    await paid.locator("button.buy").click();
+    await page.waitForSelector("#status.error");
+    await page.click("#topup");
+    await page.waitForFunction(() => document.getElementById("balance").textContent === "$10.00");
+    await paid.locator("button.buy").click();
+    const boughtSrc = await loadedImage(page, '#feed .post:has-text("paid sunset") img[data-kind="full"]');
+    check(boughtSrc.startsWith(`${publicUrl}/private/`) && boughtSrc.includes("Signature="), `bought photo is signed: ${boughtSrc}`);
+    await page.waitForFunction(() => document.getElementById("balance").textContent === "$7.50");
+    if (process.env.STORY_SCREENSHOT) await page.screenshot({ path: process.env.STORY_SCREENSHOT, fullPage: true });
+    console.log("browser story: ok");
+  } catch (err) {
+    await page.screenshot({ path: screenshot, fullPage: true }).catch(() => {});
+    console.error(`browser story failed: ${err.stack || err}\nscreenshot: ${screenshot}`);
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

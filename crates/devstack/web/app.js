@@ -1,0 +1,228 @@
+// Shutter's small web client: plain JavaScript against the public API on
+// this same address (no build step, nothing fetched from elsewhere).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const store = {
+  get tokens() { return JSON.parse(localStorage.getItem("shutter.tokens") || "null"); },
+  set tokens(value) {
+    if (value) localStorage.setItem("shutter.tokens", JSON.stringify(value));
+    else localStorage.removeItem("shutter.tokens");
+  },
+};
+// One key per post for the page's life: a double click buys once.
+const purchaseKeys = new Map();
+
+function say(text, isError = false) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "";
+}
+
+class ApiError extends Error {}
+
+async function refreshTokens() {
+  const tokens = store.tokens;
+  if (!tokens) return false;
+  const response = await fetch("/v1/auth/refresh", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ refresh_token: tokens.refresh_token }),
+  });
+  if (!response.ok) return false;
+  store.tokens = await response.json();
+  return true;
+}
+
+// Calls the API; a JSON body is sent as JSON, a Blob as itself. Refreshes the
+// access token once on 401. Problems become ApiError with their detail.
+async function api(method, path, body, headers = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const init = { method, headers: { ...headers } };
+    const tokens = store.tokens;
+    if (tokens) init.headers.authorization = `Bearer ${tokens.access_token}`;
+    if (body instanceof Blob) {
+      init.body = body;
+      init.headers["content-type"] = body.type || "application/octet-stream";
+    } else if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers["content-type"] = "application/json";
+    }
+    const response = await fetch(path, init);
+    if (response.status === 401 && attempt === 0 && tokens && (await refreshTokens())) continue;
+    const text = await response.text();
+    const data = text ? JSON.parse(text) : null;
+    if (!response.ok) {
+      if (response.status === 401 && tokens) signOut();
+      throw new ApiError((data && (data.detail || data.title)) || `HTTP ${response.status}`);
+    }
+    return data;
+  }
+}
+
+const dollars = (cents) => `$${(cents / 100).toFixed(2)}`;
+
+async function signedIn() {
+  const me = await api("GET", "/v1/users/me");
+  $("me").textContent = me.username;
+  $("session").hidden = false;
+  $("app").hidden = false;
+  $("signin").hidden = true;
+  await Promise.all([loadWallet(), loadFeed()]);
+}
+
+function signOut() {
+  const tokens = store.tokens;
+  store.tokens = null;
+  if (tokens) {
+    fetch("/v1/auth/logout", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: tokens.refresh_token }),
+    }).catch(() => {});
+  }
+  $("session").hidden = true;
+  $("app").hidden = true;
+  $("signin").hidden = false;
+}
+
+async function loadWallet() {
+  const wallet = await api("GET", "/v1/wallet");
+  $("balance").textContent = dollars(wallet.balance_cents);
+}
+
+function photoElement(post, photo) {
+  const box = document.createElement("div");
+  box.className = "photo";
+  const img = document.createElement("img");
+  img.alt = post.caption || "photo";
+  if (photo.locked) {
+    box.classList.add("locked");
+    img.src = photo.preview_url;
+    img.dataset.kind = "preview";
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = `🔒 ${dollars(photo.price_cents)}`;
+    box.append(img, badge);
+  } else if (photo.url) {
+    img.src = photo.url;
+    img.dataset.kind = "full";
+    box.append(img);
+  } else {
+    // url-signer could not answer in time: show the preview, say why.
+    img.src = photo.preview_url;
+    img.dataset.kind = "preview";
+    const note = document.createElement("span");
+    note.className = "unavailable";
+    note.textContent = "temporarily unavailable";
+    box.append(img, note);
+  }
+  return box;
+}
+
+function postElement(post) {
+  const item = document.createElement("li");
+  item.className = "post";
+  item.dataset.postId = post.id;
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const author = (post.author && post.author.username) || post.author_id;
+  meta.textContent = `${author} · ${new Date(post.created_at).toLocaleString()}` +
+    (post.price_cents ? ` · paid ${dollars(post.price_cents)}` : " · free");
+  const caption = document.createElement("p");
+  caption.textContent = post.caption;
+  const photos = document.createElement("div");
+  photos.className = "photos";
+  photos.append(...post.photos.map((photo) => photoElement(post, photo)));
+  item.append(meta, caption, photos);
+  if (post.photos.some((photo) => photo.locked)) {
+    const buy = document.createElement("button");
+    buy.className = "buy";
+    buy.type = "button";
+    buy.textContent = `Buy for ${dollars(post.price_cents)}`;
+    buy.addEventListener("click", () => buyPost(post.id, buy));
+    item.append(buy);
+  }
+  return item;
+}
+
+async function loadFeed() {
+  const page = await api("GET", "/v1/feed");
+  $("feed").replaceChildren(...page.items.map(postElement));
+}
+
+async function buyPost(postId, button) {
+  if (!purchaseKeys.has(postId)) purchaseKeys.set(postId, crypto.randomUUID());
+  button.disabled = true;
+  try {
+    await api("POST", `/v1/posts/${postId}/purchase`, undefined, { "idempotency-key": purchaseKeys.get(postId) });
+    say("Bought. Enjoy the photos.");
+    await Promise.all([loadWallet(), loadFeed()]);
+  } catch (err) {
+    say(err.message, true);
+    button.disabled = false;
+  }
+}
+
+async function act(work) {
+  try {
+    await work();
+  } catch (err) {
+    say(err.message, true);
+  }
+}
+
+$("signup").addEventListener("click", () => act(async () => {
+  const body = await api("POST", "/v1/auth/signup", {
+    username: $("username").value, email: $("email").value, password: $("password").value,
+  });
+  store.tokens = body.tokens;
+  say("Welcome to Shutter.");
+  await signedIn();
+}));
+
+$("auth-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act(async () => {
+    store.tokens = await api("POST", "/v1/auth/login", { login: $("username").value, password: $("password").value });
+    say("Signed in.");
+    await signedIn();
+  });
+});
+
+$("signout").addEventListener("click", signOut);
+$("refresh").addEventListener("click", () => act(loadFeed));
+
+$("topup").addEventListener("click", () => act(async () => {
+  const wallet = await api("POST", "/v1/wallet/dev-topup", { amount_cents: 1000 });
+  $("balance").textContent = dollars(wallet.balance_cents);
+  say("Added $10 (development top-up).");
+}));
+
+$("follow-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act(async () => {
+    const name = $("follow-name").value.trim();
+    await api("POST", `/v1/users/${encodeURIComponent(name)}/follow`);
+    say(`Following ${name}.`);
+    await loadFeed();
+  });
+});
+
+$("compose").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act(async () => {
+    const files = [...$("photos").files];
+    const mediaIds = [];
+    for (const [index, file] of files.entries()) {
+      say(`Uploading photo ${index + 1} of ${files.length}…`);
+      mediaIds.push((await api("POST", "/v1/media", file)).id);
+    }
+    const priceCents = Math.round(Number($("price").value || 0) * 100);
+    await api("POST", "/v1/posts", { caption: $("caption").value, media_ids: mediaIds, price_cents: priceCents });
+    $("compose").reset();
+    say("Published.");
+    await loadFeed();
+  });
+});
+
+if (store.tokens) act(signedIn).catch(() => signOut());
