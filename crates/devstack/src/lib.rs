@@ -215,6 +215,7 @@ impl Stack {
             internal_secret: internal_secret.clone(),
             keys: vec![(DEV_KEY_ID.to_owned(), signing_key)],
             active_key_id: DEV_KEY_ID.to_owned(),
+            manifest: None,
             hash: cloudfront_sign::HashAlgorithm::Sha256,
             guards: url_signer::config::Guards::new(vec![public_authority], vec!["http".into()]),
             cache: url_signer::config::CacheSettings::default(),

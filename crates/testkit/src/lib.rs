@@ -5,10 +5,13 @@
 //!   binary; every test gets its own database name (jongodb cannot drop one).
 //! - [`s3`]: `S3_ENDPOINT` when set, otherwise an in-process s3s-fs server
 //!   that checks SigV4; every test gets its own bucket.
+//! - [`cloudfront`]: CloudFront's API (moto's server mode) for control-plane tests.
 //! - [`service`]: start a service's `Application` on port 0.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
+pub mod cloudfront;
 pub mod mongo;
+pub mod process;
 pub mod s3;
 pub mod service;
 pub mod users;

@@ -2,7 +2,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -36,43 +35,20 @@ fn jongodb_binary() -> anyhow::Result<PathBuf> {
     if let Ok(path) = std::env::var("JONGODB_BIN") {
         return Ok(PathBuf::from(path));
     }
-    let binary = crate::repo_root().join(".tools/jongodb/bin/jongodb");
-    if !binary.exists() {
-        let status = Command::new(crate::repo_root().join("scripts/bootstrap")).status()?;
-        anyhow::ensure!(status.success(), "scripts/bootstrap failed");
-    }
-    Ok(binary)
+    crate::process::tool(".tools/jongodb/bin/jongodb")
 }
 
-/// Starts jongodb and returns its replica-set URI once it is listening.
-///
-/// The server runs under a small shell that kills it when our end of its
-/// stdin closes, i.e. when this process exits however it exits: a test
-/// binary must not leave servers behind.
+/// Starts jongodb (tied to this process) and returns its replica-set URI
+/// once it is listening.
 pub fn start_jongodb() -> anyhow::Result<String> {
     start_jongodb_on(0)
 }
 
 pub fn start_jongodb_on(port: u16) -> anyhow::Result<String> {
     let binary = jongodb_binary()?;
-    let script = r#""$0" --port="$1" --topology-profile=singleNodeReplicaSet & child=$!
-read -r _ignored
-kill "$child" 2>/dev/null"#;
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg(&binary)
-        .arg(port.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-    // Keep the pipe open for the life of the process: closing it stops the server.
-    let stdin = child.stdin.take().ok_or_else(|| anyhow::anyhow!("no stdin"))?;
-    std::mem::forget(stdin);
-    std::mem::forget(child);
-
+    let port = format!("--port={port}");
+    let stdout =
+        crate::process::spawn_tied(&binary, &[&port, "--topology-profile=singleNodeReplicaSet"], true)?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut sent = false;

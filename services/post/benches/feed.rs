@@ -65,6 +65,7 @@ async fn signer(bucket: Duration) -> String {
         internal_secret: testkit::service::internal_secret(),
         keys: vec![("KBENCH".into(), PrivateKey::generate(KeyKind::Rsa).unwrap())],
         active_key_id: "KBENCH".into(),
+        manifest: None,
         hash: HashAlgorithm::Sha1,
         guards: url_signer::config::Guards::new(vec![DIST.into()], vec!["https".into()]),
         cache: url_signer::config::CacheSettings { bucket, capacity: 100_000 },

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use cloudfront_sign::policy::parse_ip_range;
@@ -38,6 +38,9 @@ enum Command {
         #[arg(long, value_parser = parse_time)]
         at: Option<u64>,
     },
+    /// CloudFront's key registry: register a public key, rotate the signing key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Write a new key pair (private_key.pem 0600, public_key.pem) and print the public key.
     Keygen {
         #[arg(long, default_value = "rsa")]
@@ -45,6 +48,48 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// CloudFront's API is AWS's unless `CLOUDFRONT_ENDPOINT_URL` names another;
+/// credentials come from the usual AWS variables or profile.
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create the public key in CloudFront (or find it), put it in the key group
+    /// (created when missing), and print its key id for url-signer's configuration.
+    Register {
+        #[arg(long)]
+        public_key: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        key_group: String,
+    },
+    /// Rotate the signing key with zero downtime, one resumable step at a time
+    /// (state in rotation.json beside the manifest). Run it again to go on.
+    Rotate {
+        /// The key manifest url-signer reads (SIGNER_KEY_MANIFEST).
+        #[arg(long)]
+        manifest: PathBuf,
+        #[arg(long)]
+        key_group: String,
+        /// Wait this long after publishing the new key before signing with it.
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
+        propagation_delay: Duration,
+        /// url-signer's SIGNER_MAX_TTL: how long URLs signed by the old key live.
+        #[arg(long, default_value = "1h", value_parser = parse_duration)]
+        max_url_lifetime: Duration,
+        #[arg(long, default_value = "rsa")]
+        kind: KeyKind,
+        #[arg(long, default_value = "shutter")]
+        name_prefix: String,
+        /// Sleep through the waits instead of stopping at them.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    text.parse::<common::config::Seconds>().map(|s| s.0).map_err(|err| err.to_string())
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => sign(args),
         Command::Verify { public_key, url, ip, at } => return verify_url(&public_key, &url, ip, at),
         Command::Keygen { kind, out } => keygen(kind, &out),
+        Command::Keys(command) => keys(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -152,4 +198,90 @@ fn keygen(kind: KeyKind, out: &Path) -> Result<(), String> {
     );
     print!("{public}");
     Ok(())
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+fn keys(command: KeysCommand) -> Result<(), String> {
+    use common::config::FromEnv;
+    common::telemetry::init("warn");
+    let settings = cloudfront_api::ApiSettings::from_env().map_err(|e| e.to_string())?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let api = cloudfront_api::CloudFront::new(&settings).await;
+        match command {
+            KeysCommand::Register { public_key, name, key_group } => {
+                let pem = std::fs::read_to_string(&public_key)
+                    .map_err(|e| format!("{}: {e}", public_key.display()))?;
+                PublicKey::from_pem(pem.as_bytes()).map_err(|e| format!("{}: {e}", public_key.display()))?;
+                let id = api.register_public_key(&name, &pem).await.map_err(|e| format!("{e:#}"))?;
+                let change = api.add_to_key_group(&key_group, &id).await.map_err(|e| format!("{e:#}"))?;
+                eprintln!("public key {name:?} is {id}; key group {key_group:?}: {change:?}");
+                println!("{id}");
+                Ok(())
+            }
+            KeysCommand::Rotate {
+                manifest,
+                key_group,
+                propagation_delay,
+                max_url_lifetime,
+                kind,
+                name_prefix,
+                wait,
+            } => {
+                let settings = crate::rotation::RotationSettings {
+                    manifest,
+                    key_group,
+                    name_prefix,
+                    kind,
+                    propagation_delay,
+                    max_url_lifetime,
+                    margin: crate::rotation::DEFAULT_MARGIN,
+                };
+                rotate(&api, &settings, wait).await
+            }
+        }
+    })
+}
+
+async fn rotate(
+    api: &cloudfront_api::CloudFront,
+    settings: &crate::rotation::RotationSettings,
+    wait: bool,
+) -> Result<(), String> {
+    use crate::rotation::{Progress, Step};
+    loop {
+        match crate::rotation::rotate(api, settings, unix_now()).await {
+            Ok(Progress::Done { new_key_id }) => {
+                println!("step 5/5 done: {new_key_id} is the only published key and signs every URL");
+                return Ok(());
+            }
+            Ok(Progress::Waiting { done, until }) => {
+                let next = match done {
+                    Step::Published => "the new key is in the key group and published; it becomes active",
+                    _ => "the new key is active; the old one is retired",
+                };
+                let at = chrono::DateTime::from_timestamp(until as i64, 0)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default();
+                println!("step {}/5 done: {next} at {at}", done.number());
+                if !wait {
+                    println!("run `url-signer keys rotate` again then (or pass --wait)");
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_secs(until.saturating_sub(unix_now()).max(1))).await;
+            }
+            Err(err) => {
+                let at = crate::rotation::load_state(&settings.manifest)
+                    .ok()
+                    .flatten()
+                    .map(|s| format!(" after step {}/5", s.step.number()))
+                    .unwrap_or_default();
+                return Err(format!("rotation stopped{at}: {err:#}; running it again resumes there"));
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! url-signer's configuration: keys, guard-rails, cache.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use cloudfront_sign::{HashAlgorithm, PrivateKey};
@@ -10,6 +11,7 @@ use common::secrecy::SecretString;
 use common::server::HttpSettings;
 
 use crate::keyring::{KeyFile, load_key_file};
+use crate::manifest::Manifest;
 
 pub const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8084);
@@ -62,35 +64,73 @@ pub struct Config {
     /// Every published key, by CloudFront key id. `PrivateKey`'s `Debug` is redacted.
     pub keys: Vec<(String, PrivateKey)>,
     pub active_key_id: String,
+    /// When the keys come from a manifest: reread it while running.
+    pub manifest: Option<ManifestWatch>,
     pub hash: HashAlgorithm,
     pub guards: Guards,
     pub cache: CacheSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManifestWatch {
+    pub path: PathBuf,
+    pub reload_every: Duration,
+}
+
+type Keys = (Vec<(String, PrivateKey)>, Option<String>, Option<ManifestWatch>);
+
+/// The keys, from `SIGNER_KEY_MANIFEST` (reloaded while running) or from
+/// `SIGNER_KEYS` + `SIGNER_ACTIVE_KEY_ID` (fixed until restart).
+fn read_keys(env: &mut Env) -> Keys {
+    let reload_every = env.or("SIGNER_KEY_RELOAD_INTERVAL", Seconds(Duration::from_secs(10)));
+    if let Some(path) = env.optional::<PathBuf>("SIGNER_KEY_MANIFEST") {
+        if env.is_set("SIGNER_KEYS") || env.is_set("SIGNER_ACTIVE_KEY_ID") {
+            env.problem(
+                "SIGNER_KEY_MANIFEST names the keys: leave SIGNER_KEYS and SIGNER_ACTIVE_KEY_ID unset",
+            );
+        }
+        let loaded = Manifest::read(&path).and_then(|m| Ok((m.load_keys(&path)?, m.active_key_id)));
+        return match (loaded, reload_every) {
+            (Ok((keys, active)), Some(Seconds(reload_every))) => {
+                (keys, Some(active), Some(ManifestWatch { path, reload_every }))
+            }
+            (Err(problem), _) => {
+                env.problem(format!("SIGNER_KEY_MANIFEST: {problem}"));
+                (Vec::new(), None, None)
+            }
+            (_, None) => (Vec::new(), None, None),
+        };
+    }
+    let key_files: Option<Vec<KeyFile>> = env.list("SIGNER_KEYS");
+    let mut keys = Vec::new();
+    for file in key_files.iter().flatten() {
+        match load_key_file(&file.path) {
+            Ok(key) => keys.push((file.key_id.clone(), key)),
+            Err(problem) => env.problem(format!("SIGNER_KEYS: {problem}")),
+        }
+    }
+    if key_files.as_ref().is_some_and(Vec::is_empty) {
+        env.problem(
+            "SIGNER_KEYS is required (KEY_ID=/path/to/private_key.pem, comma-separated), or SIGNER_KEY_MANIFEST",
+        );
+    }
+    let active_key_id = match env.optional::<String>("SIGNER_ACTIVE_KEY_ID") {
+        Some(id) => Some(id),
+        None => key_files.as_ref().and_then(|files| files.first()).map(|f| f.key_id.clone()),
+    };
+    if let (Some(active), Some(files)) = (&active_key_id, &key_files)
+        && !files.iter().any(|f| &f.key_id == active)
+    {
+        env.problem(format!("SIGNER_ACTIVE_KEY_ID {active} is not one of SIGNER_KEYS"));
+    }
+    (keys, active_key_id, None)
 }
 
 impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
         let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
         let internal_secret = internal_auth::secret_from_env(env);
-        let key_files: Option<Vec<KeyFile>> = env.list("SIGNER_KEYS");
-        let mut keys = Vec::new();
-        for file in key_files.iter().flatten() {
-            match load_key_file(&file.path) {
-                Ok(key) => keys.push((file.key_id.clone(), key)),
-                Err(problem) => env.problem(format!("SIGNER_KEYS: {problem}")),
-            }
-        }
-        if key_files.as_ref().is_some_and(Vec::is_empty) {
-            env.problem("SIGNER_KEYS is required (KEY_ID=/path/to/private_key.pem, comma-separated)");
-        }
-        let active_key_id = match env.optional::<String>("SIGNER_ACTIVE_KEY_ID") {
-            Some(id) => Some(id),
-            None => key_files.as_ref().and_then(|files| files.first()).map(|f| f.key_id.clone()),
-        };
-        if let (Some(active), Some(files)) = (&active_key_id, &key_files)
-            && !files.iter().any(|f| &f.key_id == active)
-        {
-            env.problem(format!("SIGNER_ACTIVE_KEY_ID {active} is not one of SIGNER_KEYS"));
-        }
+        let keys = read_keys(env);
         let hash = env.or("SIGNER_HASH_ALGORITHM", HashAlgorithm::Sha256);
         let hosts: Option<Vec<String>> = env.list("SIGNER_ALLOWED_HOSTS");
         if hosts.as_ref().is_some_and(Vec::is_empty) {
@@ -112,8 +152,9 @@ impl FromEnv for Config {
         Some(Self {
             http: http?,
             internal_secret: internal_secret?,
-            keys,
-            active_key_id: active_key_id?,
+            keys: keys.0,
+            active_key_id: keys.1?,
+            manifest: keys.2,
             hash: hash?,
             guards,
             cache: CacheSettings { bucket: bucket?.0, capacity: capacity? },

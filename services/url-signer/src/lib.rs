@@ -11,6 +11,8 @@ pub mod config;
 pub mod error;
 pub mod guard;
 pub mod keyring;
+pub mod manifest;
+pub mod rotation;
 pub mod routes;
 pub mod signing;
 
@@ -36,6 +38,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         "CloudFront keys loaded"
     );
     let signer = web::Data::new(signing::UrlSigner::new(keys, config.guards.clone(), &config.cache));
+    if let Some(watch) = &config.manifest {
+        manifest::watch(watch.path.clone(), signer.clone(), config.hash, watch.reload_every);
+    }
     let service_auth = web::Data::new(ServiceAuth::new(NAME, &config.internal_secret)?);
     server::start(NAME, &config.http, ReadinessChecks::default(), move |cfg| {
         cfg.app_data(service_auth.clone())

@@ -57,12 +57,10 @@ async fn sign(
     let count = request.items.len();
     // RSA is milliseconds of CPU per batch: keep it off the event loop.
     let worker = signer.clone();
-    let (items, key_id, cache_hits) = web::block(move || {
-        let key_id = request.key_id.clone().unwrap_or_else(|| worker.keys().active().key_id.clone());
-        worker.sign(Some(&key_id), &request.items).map(|(items, hits)| (items, key_id, hits))
-    })
-    .await
-    .map_err(|err| SignerError::Internal(anyhow::anyhow!("signing task failed: {err}")))??;
+    let signed = web::block(move || worker.sign(request.key_id.as_deref(), &request.items))
+        .await
+        .map_err(|err| SignerError::Internal(anyhow::anyhow!("signing task failed: {err}")))??;
+    let (items, key_id, cache_hits) = (signed.urls, signed.key_id, signed.cache_hits);
     tracing::info!(target: "audit", caller = caller.name, items = count, cache_hits, key_id, "signed urls");
     Ok(HttpResponse::Ok().json(SignResponse { items, key_id }))
 }
@@ -93,9 +91,9 @@ pub struct PublishedKey {
 }
 
 async fn public_keys(caller: ServiceCaller, signer: web::Data<UrlSigner>) -> HttpResponse {
-    let active = &signer.keys().active().key_id;
-    let keys: Vec<PublishedKey> = signer
-        .keys()
+    let ring = signer.keys();
+    let active = &ring.active().key_id;
+    let keys: Vec<PublishedKey> = ring
         .entries()
         .iter()
         .map(|entry| PublishedKey {

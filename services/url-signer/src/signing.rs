@@ -1,7 +1,7 @@
 //! Turning validated requests into signed URLs and cookies, with the
 //! signature cache in front of the private-key operation.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cloudfront_sign::policy::parse_ip_range;
@@ -42,8 +42,15 @@ struct CacheKey {
     hash: HashAlgorithm,
 }
 
+pub struct Signed {
+    pub urls: Vec<SignedUrl>,
+    pub cache_hits: usize,
+    pub key_id: String,
+}
+
 pub struct UrlSigner {
-    keys: KeyRing,
+    /// Swapped whole when the key manifest changes; readers hold a snapshot.
+    keys: RwLock<Arc<KeyRing>>,
     guards: Guards,
     bucket_s: u64,
     cache: Option<Cache<CacheKey, Arc<str>>>,
@@ -60,38 +67,40 @@ impl UrlSigner {
     pub fn new(keys: KeyRing, guards: Guards, cache: &CacheSettings) -> Self {
         let bucket_s = cache.bucket.as_secs();
         let cache = (bucket_s > 0 && cache.capacity > 0).then(|| Cache::new(cache.capacity));
-        Self { keys, guards, bucket_s, cache }
+        Self { keys: RwLock::new(Arc::new(keys)), guards, bucket_s, cache }
     }
 
-    pub fn keys(&self) -> &KeyRing {
-        &self.keys
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    pub fn replace_keys(&self, keys: Arc<KeyRing>) {
+        *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
     }
 
     pub fn max_batch(&self) -> usize {
         self.guards.max_batch
     }
 
-    fn key(&self, key_id: Option<&str>) -> Result<&KeyEntry, SignerError> {
+    fn key<'r>(ring: &'r KeyRing, key_id: Option<&str>) -> Result<&'r KeyEntry, SignerError> {
         match key_id {
-            None => Ok(self.keys.active()),
-            Some(id) => self.keys.get(id).ok_or_else(|| SignerError::UnknownKey(id.to_owned())),
+            None => Ok(ring.active()),
+            Some(id) => ring.get(id).ok_or_else(|| SignerError::UnknownKey(id.to_owned())),
         }
     }
 
     /// Signs every item or none: all are validated before any is signed.
-    /// Returns the URLs in request order and how many came from the cache.
-    pub fn sign(
-        &self,
-        key_id: Option<&str>,
-        items: &[SignItem],
-    ) -> Result<(Vec<SignedUrl>, usize), SignerError> {
+    /// Returns the URLs in request order, how many came from the cache, and
+    /// the key that signed them.
+    pub fn sign(&self, key_id: Option<&str>, items: &[SignItem]) -> Result<Signed, SignerError> {
         if items.is_empty() {
             return Err(SignerError::EmptyBatch);
         }
         if items.len() > self.guards.max_batch {
             return Err(SignerError::BatchTooLarge { max: self.guards.max_batch, got: items.len() });
         }
-        let key = self.key(key_id)?;
+        let ring = self.keys();
+        let key = Self::key(&ring, key_id)?;
         let now = now();
         let plans = items
             .iter()
@@ -122,7 +131,7 @@ impl UrlSigner {
             };
             signed.push(SignedUrl { url, expires_at });
         }
-        Ok((signed, hits))
+        Ok(Signed { urls: signed, cache_hits: hits, key_id: key.key_id.clone() })
     }
 
     fn plan<'a>(&self, item: &'a SignItem, now: u64) -> Result<Plan<'a>, String> {
@@ -168,7 +177,8 @@ impl UrlSigner {
         key_id: Option<&str>,
         request: &CookieRequest,
     ) -> Result<(SignedCookies, u64), SignerError> {
-        let key = self.key(key_id)?;
+        let ring = self.keys();
+        let key = Self::key(&ring, key_id)?;
         let policy = self
             .guards
             .pattern(&request.resource)

@@ -13,6 +13,7 @@ fn signer_config(port: u16, keys: Vec<(String, PrivateKey)>) -> url_signer::Conf
         http: HttpSettings { listen: ([127, 0, 0, 1], port).into(), workers: 1 },
         internal_secret: testkit::service::internal_secret(),
         active_key_id: keys[0].0.clone(),
+        manifest: None,
         keys,
         hash: HashAlgorithm::Sha256,
         guards: Guards::new(vec![DIST.into()], vec!["https".into()]),

@@ -68,6 +68,7 @@ pub async fn spawn_with(options: Options) -> Stack {
             internal_secret: secret.clone(),
             keys: vec![("KTEST".into(), cf_key)],
             active_key_id: "KTEST".into(),
+            manifest: None,
             hash: HashAlgorithm::Sha256,
             guards: url_signer::config::Guards::new(
                 vec!["d111111abcdef8.cloudfront.net".into()],

@@ -17,6 +17,7 @@ pub fn config(keys: Vec<(String, PrivateKey)>, bucket: Duration) -> Config {
         http: HttpSettings::ephemeral(),
         internal_secret: testkit::service::internal_secret(),
         active_key_id: keys[0].0.clone(),
+        manifest: None,
         keys,
         hash: HashAlgorithm::Sha256,
         guards: Guards { max_batch: 50, ..Guards::new(vec![HOST.into()], vec!["https".into()]) },

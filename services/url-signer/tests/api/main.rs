@@ -4,4 +4,5 @@
 mod auth;
 mod cookies;
 mod helpers;
+mod rotation;
 mod sign;

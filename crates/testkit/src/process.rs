@@ -1,0 +1,48 @@
+//! Test servers that run as other programs.
+
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdout, Command, Stdio};
+
+/// Starts `binary args…` tied to this process and answers its stdout; its
+/// stderr is ours when `show_stderr`, else discarded (request logs).
+///
+/// The server runs under a small shell that kills it when our end of its
+/// stdin closes, i.e. when this process exits however it exits: a test
+/// binary must not leave servers behind.
+pub fn spawn_tied(binary: &Path, args: &[&str], show_stderr: bool) -> anyhow::Result<ChildStdout> {
+    let script = r#"program="$1"; shift; "$program" "$@" & child=$!
+read -r _ignored
+kill "$child" 2>/dev/null"#;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("sh")
+        .arg(binary)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(if show_stderr { Stdio::inherit() } else { Stdio::null() })
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    // Keep the pipe open for the life of the process: closing it stops the server.
+    let stdin = child.stdin.take().ok_or_else(|| anyhow::anyhow!("no stdin"))?;
+    std::mem::forget(stdin);
+    std::mem::forget(child);
+    Ok(stdout)
+}
+
+/// A free port on loopback (for servers that cannot report the one they took).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A program `scripts/bootstrap` installs under the repository, installing it
+/// first when it is missing.
+pub fn tool(relative: &str) -> anyhow::Result<PathBuf> {
+    let binary = crate::repo_root().join(relative);
+    if !binary.exists() {
+        let status = Command::new(crate::repo_root().join("scripts/bootstrap")).status()?;
+        anyhow::ensure!(status.success(), "scripts/bootstrap failed");
+    }
+    Ok(binary)
+}

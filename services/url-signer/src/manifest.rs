@@ -1,0 +1,100 @@
+//! The key manifest: which private keys url-signer publishes and which one
+//! signs. `keys rotate` rewrites it; the service rereads it while running, so
+//! a rotation needs no restart.
+//!
+//! ```json
+//! { "active_key_id": "K2EXAMPLE", "keys": [ { "key_id": "K1EXAMPLE", "path": "key-1.pem" },
+//!                                           { "key_id": "K2EXAMPLE", "path": "key-2.pem" } ] }
+//! ```
+//! Relative paths are relative to the manifest's folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloudfront_sign::{HashAlgorithm, PrivateKey};
+use serde::{Deserialize, Serialize};
+
+use crate::keyring::{KeyRing, load_key_file};
+use crate::signing::UrlSigner;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub active_key_id: String,
+    pub keys: Vec<ManifestKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestKey {
+    pub key_id: String,
+    pub path: PathBuf,
+}
+
+impl Manifest {
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read(path)
+            .map_err(|err| format!("cannot read key manifest {}: {err}", path.display()))?;
+        serde_json::from_slice(&text).map_err(|err| format!("key manifest {}: {err}", path.display()))
+    }
+
+    /// Writes atomically (a reader sees the old or the new manifest, whole).
+    pub fn write(&self, path: &Path) -> Result<(), String> {
+        let json = serde_json::to_vec_pretty(self).map_err(|err| err.to_string())?;
+        let temporary = path.with_extension("json.tmp");
+        std::fs::write(&temporary, json)
+            .and_then(|()| std::fs::rename(&temporary, path))
+            .map_err(|err| format!("cannot write key manifest {}: {err}", path.display()))
+    }
+
+    pub fn key_path(&self, manifest_path: &Path, key_id: &str) -> Option<PathBuf> {
+        let folder = manifest_path.parent().unwrap_or(Path::new("."));
+        self.keys.iter().find(|k| k.key_id == key_id).map(|k| folder.join(&k.path))
+    }
+
+    /// Every key it names, loaded; the active one must be among them.
+    pub fn load_keys(&self, manifest_path: &Path) -> Result<Vec<(String, PrivateKey)>, String> {
+        if !self.keys.iter().any(|k| k.key_id == self.active_key_id) {
+            return Err(format!("the active key {} is not among the manifest's keys", self.active_key_id));
+        }
+        let folder = manifest_path.parent().unwrap_or(Path::new("."));
+        self.keys.iter().map(|k| Ok((k.key_id.clone(), load_key_file(&folder.join(&k.path))?))).collect()
+    }
+}
+
+/// Rereads the manifest every `interval` and swaps the keys in when it
+/// changed. A manifest that does not load keeps the keys in use, loudly.
+pub fn watch(
+    path: PathBuf,
+    signer: actix_web::web::Data<UrlSigner>,
+    hash: HashAlgorithm,
+    interval: Duration,
+) {
+    tokio::spawn(async move {
+        let mut last = std::fs::read(&path).ok();
+        loop {
+            tokio::time::sleep(interval).await;
+            let current = std::fs::read(&path).ok();
+            if current == last {
+                continue;
+            }
+            last = current;
+            let ring = Manifest::read(&path)
+                .and_then(|manifest| manifest.load_keys(&path).map(|keys| (manifest, keys)))
+                .and_then(|(manifest, keys)| {
+                    KeyRing::new(&keys, &manifest.active_key_id, hash).map_err(|err| err.to_string())
+                });
+            match ring {
+                Ok(ring) => {
+                    let ids: Vec<&str> = ring.entries().iter().map(|e| e.key_id.as_str()).collect();
+                    tracing::info!(keys = ?ids, active_key_id = ring.active().key_id, "key manifest reloaded");
+                    signer.replace_keys(Arc::new(ring));
+                }
+                Err(problem) => {
+                    tracing::error!(%problem, "key manifest not reloaded; keeping the keys in use")
+                }
+            }
+        }
+    });
+}
