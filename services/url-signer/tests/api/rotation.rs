@@ -134,7 +134,7 @@ async fn a_rotation_changes_the_signing_key_without_a_restart_or_a_broken_url() 
     // Step 5: once the old key's URLs have expired it is gone everywhere.
     let progress = rotation::rotate(&api, &settings, t0 + 600 + 3720).await.unwrap();
     assert_eq!(progress, Progress::Done { new_key_id: new_id.clone() });
-    assert_eq!(group_items(&api, &group).await, [new_id.clone()]);
+    assert_eq!(group_items(&api, &group).await, vec![new_id.clone()]);
     until_published(&signer, &[(new_id.clone(), true)]).await;
     let manifest_now = Manifest::read(&manifest).unwrap();
     assert_eq!(manifest_now.keys.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(), [new_id.as_str()]);
