@@ -29,6 +29,8 @@ pub struct StackOptions {
     pub mongodb_uri: Option<String>,
     /// A real S3 or MinIO bucket instead of the embedded s3s-fs server.
     pub s3: Option<S3Settings>,
+    /// A CloudFront distribution for media's cache invalidations (none locally).
+    pub invalidation: Option<media::config::InvalidationSettings>,
 }
 
 impl StackOptions {
@@ -37,7 +39,7 @@ impl StackOptions {
         Env::from_process().load(|env| {
             let mongodb_uri = env.optional::<String>("MONGODB_URI");
             let s3 = if env.is_set("S3_ENDPOINT") { Some(S3Settings::from_env(env)?) } else { None };
-            Some(Self { data_dir, listen, mongodb_uri, s3 })
+            Some(Self { data_dir, listen, mongodb_uri, s3, invalidation: None })
         })
     }
 }
@@ -55,6 +57,7 @@ pub struct Stack {
     pub url_signer: String,
     pub edge: String,
     pub mongo: MongoKind,
+    pub mongodb_uri: String,
     /// The bucket the stack serves photos from.
     pub s3: S3Settings,
     /// The services' shared secret, minted fresh for each run (for tools and tests).
@@ -72,6 +75,16 @@ fn http(public_port: u16, offset: u16) -> anyhow::Result<HttpSettings> {
             .ok_or_else(|| anyhow::anyhow!("port {port} leaves no room for the services"))?,
     };
     Ok(HttpSettings { listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port), workers: 1 })
+}
+
+/// `settings` with port 0 replaced by a port free now, for a service whose
+/// address another must know before it starts.
+fn with_known_port(mut settings: HttpSettings) -> anyhow::Result<HttpSettings> {
+    if settings.listen.port() == 0 {
+        let port = std::net::TcpListener::bind(settings.listen)?.local_addr()?.port();
+        settings.listen.set_port(port);
+    }
+    Ok(settings)
 }
 
 /// Where the stack's data lives.
@@ -195,14 +208,18 @@ impl Stack {
             issuer: "shutter-auth".into(),
             audience: "shutter".into(),
         };
-        let media = media::build(media::Config::new(
+        // media and post call each other: post's port is chosen first.
+        let post_http = with_known_port(http(base, 2)?)?;
+        let mut media_config = media::Config::new(
             http(base, 3)?,
             mongo("shutter_media"),
             s3.clone(),
             user_auth.clone(),
             internal_secret.clone(),
-        ))
-        .await?;
+        );
+        media_config.post_url = Some(format!("http://{}", post_http.listen));
+        media_config.invalidation = options.invalidation.clone();
+        let media = media::build(media_config).await?;
         let media_url = format!("http://127.0.0.1:{}", media.port());
         let signing_key = dev_signing_key(&options.data_dir)?;
         let edge_keys = edge::KeySource::Static(vec![(DEV_KEY_ID.to_owned(), signing_key.public_key()?)]);
@@ -222,7 +239,7 @@ impl Stack {
         })
         .await?;
         let mut post_config = post::Config::new(
-            http(base, 2)?,
+            post_http,
             mongo("shutter_post"),
             user_auth,
             internal_secret.clone(),
@@ -253,6 +270,7 @@ impl Stack {
             url_signer: testkit::service::spawn(url_signer),
             edge: edge_url,
             mongo: mongo_kind,
+            mongodb_uri: mongo_uri.clone(),
             s3,
             internal_secret,
         })

@@ -16,6 +16,7 @@ async fn every_service_of_the_stack_is_ready() {
         // the suite runs against a real replica set.
         mongodb_uri: std::env::var("MONGODB_URI").ok(),
         s3: None,
+        invalidation: None,
     };
     let stack = Stack::start(options).await.unwrap();
     let key_file = data_dir.join("keys/private_key.pem");
@@ -81,7 +82,7 @@ fn each_service_names_the_variables_it_is_missing() {
         assert!(post.contains(&format!("{var} is required")), "{post}");
     }
     let media = missing(media::Config::load(empty()).map(drop));
-    for var in ["MONGODB_URI", "S3_BUCKET", "AUTH_JWKS_URL", "INTERNAL_AUTH_SECRET"] {
+    for var in ["MONGODB_URI", "S3_BUCKET", "AUTH_JWKS_URL", "INTERNAL_AUTH_SECRET", "POST_URL"] {
         assert!(media.contains(&format!("{var} is required")), "{media}");
     }
     let signer = missing(url_signer::Config::load(empty()).map(drop));

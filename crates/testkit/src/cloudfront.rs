@@ -43,6 +43,61 @@ pub fn updates() -> Vec<KeyGroupUpdate> {
     UPDATES.get().map(|u| u.lock().unwrap().clone()).unwrap_or_default()
 }
 
+/// An SDK client for the test endpoint (dummy credentials: moto ignores them).
+pub async fn client() -> aws_sdk_cloudfront::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_cloudfront::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_cloudfront::Client::new(&config)
+}
+
+/// A new distribution in front of an S3 origin; answers its id.
+pub async fn distribution() -> String {
+    use aws_sdk_cloudfront::types::{
+        DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig, ViewerProtocolPolicy,
+    };
+    let origin = Origin::builder()
+        .id("s3")
+        .domain_name("shutter-media.s3.amazonaws.com")
+        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+        .build()
+        .unwrap();
+    let behaviour = DefaultCacheBehavior::builder()
+        .target_origin_id("s3")
+        .viewer_protocol_policy(ViewerProtocolPolicy::HttpsOnly)
+        .build()
+        .unwrap();
+    let config = DistributionConfig::builder()
+        .caller_reference(crate::unique_name("distribution"))
+        .comment("Shutter test")
+        .enabled(true)
+        .origins(Origins::builder().quantity(1).items(origin).build().unwrap())
+        .default_cache_behavior(behaviour)
+        .build()
+        .unwrap();
+    let created = client().await.create_distribution().distribution_config(config).send().await.unwrap();
+    created.distribution.unwrap().id
+}
+
+/// Every invalidation of `distribution_id`: (caller reference, paths).
+pub async fn invalidations(distribution_id: &str) -> Vec<(String, Vec<String>)> {
+    let client = client().await;
+    let listed = client.list_invalidations().distribution_id(distribution_id).send().await.unwrap();
+    let mut found = Vec::new();
+    for summary in listed.invalidation_list.and_then(|l| l.items).unwrap_or_default() {
+        let one =
+            client.get_invalidation().distribution_id(distribution_id).id(summary.id).send().await.unwrap();
+        let batch = one.invalidation.unwrap().invalidation_batch.unwrap();
+        found.push((batch.caller_reference, batch.paths.and_then(|p| p.items).unwrap_or_default()));
+    }
+    found
+}
+
 fn start() -> anyhow::Result<String> {
     let binary = crate::process::tool(".tools/moto/bin/moto_server")?;
     let port = crate::process::free_port()?;

@@ -80,10 +80,10 @@ impl From<&UserRecord> for Profile {
     }
 }
 
-async fn pair(auth: &Auth, user_id: &str, family: Option<String>) -> Result<TokenPair, AuthError> {
+async fn pair(auth: &Auth, user: &UserRecord, family: Option<String>) -> Result<TokenPair, AuthError> {
     Ok(TokenPair {
-        access_token: auth.access.issue(user_id)?,
-        refresh_token: auth.refresh.issue(user_id, family).await?,
+        access_token: auth.access.issue(&user.id, &user.roles)?,
+        refresh_token: auth.refresh.issue(&user.id, family).await?,
         token_type: "Bearer",
         expires_in: ACCESS_LIFETIME.as_secs(),
     })
@@ -102,6 +102,7 @@ async fn signup(auth: web::Data<Auth>, body: web::Json<SignupRequest>) -> Result
         email_lower: email.lower(),
         password_hash: auth.passwords.hash(password.into_inner()).await?,
         created_at: DateTime::now(),
+        roles: Vec::new(),
     };
     if let Err(err) = auth.users.insert(&user).await {
         if is_duplicate_key(&err) {
@@ -111,7 +112,7 @@ async fn signup(auth: web::Data<Auth>, body: web::Json<SignupRequest>) -> Result
         return Err(AuthError::Internal(err.into()));
     }
     tracing::info!(user_id = user.id, "account created");
-    let tokens = pair(&auth, &user.id, None).await?;
+    let tokens = pair(&auth, &user, None).await?;
     Ok(HttpResponse::Created().json(json!({ "user": Profile::from(&user), "tokens": tokens })))
 }
 
@@ -141,12 +142,16 @@ async fn login(
         tracing::info!(user_id = user.id, "password rehashed with current parameters");
     }
     auth.limiter.clear_account(&account).await?;
-    Ok(HttpResponse::Ok().json(pair(&auth, &user.id, None).await?))
+    Ok(HttpResponse::Ok().json(pair(&auth, &user, None).await?))
 }
 
 async fn refresh(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, AuthError> {
     match auth.refresh.consume(&body.refresh_token).await? {
-        Ok((user_id, family)) => Ok(HttpResponse::Ok().json(pair(&auth, &user_id, Some(family)).await?)),
+        Ok((user_id, family)) => {
+            // Roles are read again, so a granted or revoked role shows from the next refresh.
+            let user = auth.users.find(&user_id).await?.ok_or(AuthError::BadRefreshToken)?;
+            Ok(HttpResponse::Ok().json(pair(&auth, &user, Some(family)).await?))
+        }
         Err(refusal) => {
             if refusal == RefreshRefusal::Reused {
                 tracing::warn!("refresh token reused: its family is revoked");

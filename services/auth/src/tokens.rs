@@ -23,6 +23,8 @@ struct AccessClaims<'a> {
     iss: &'a str,
     aud: &'a str,
     sub: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    roles: &'a [String],
     jti: String,
     iat: u64,
     exp: u64,
@@ -35,12 +37,13 @@ pub struct AccessTokens {
 }
 
 impl AccessTokens {
-    pub fn issue(&self, user_id: &str) -> anyhow::Result<String> {
+    pub fn issue(&self, user_id: &str, roles: &[String]) -> anyhow::Result<String> {
         let iat = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
         let claims = AccessClaims {
             iss: &self.issuer,
             aud: &self.audience,
             sub: user_id,
+            roles,
             jti: uuid::Uuid::new_v4().simple().to_string(),
             iat,
             exp: iat + ACCESS_LIFETIME.as_secs(),

@@ -87,6 +87,9 @@ pub struct UserRecord {
     pub email_lower: String,
     pub password_hash: String,
     pub created_at: DateTime,
+    /// e.g. `admin` (moderation). Granted by operators in the database, never through the API.
+    #[serde(default)]
+    pub roles: Vec<String>,
 }
 
 #[derive(Clone)]

@@ -16,6 +16,12 @@ pub enum MediaError {
     NotFound,
     #[error("this upload is {0}, not pending")]
     NotPending(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("only a moderator may do this")]
+    NotModerator,
+    #[error("post is unavailable: {0}")]
+    PostUnavailable(String),
     #[error(transparent)]
     Storage(#[from] Unavailable),
     #[error(transparent)]
@@ -36,6 +42,15 @@ impl MediaError {
             MediaError::BadRequest(detail) => Problem::bad_request(detail.clone()),
             MediaError::NotFound => Problem::not_found("No such media."),
             MediaError::NotPending(_) => Problem::conflict(self.to_string()),
+            MediaError::Conflict(detail) => Problem::conflict(detail.clone()),
+            MediaError::NotModerator => {
+                Problem::forbidden("This needs a moderator: an admin's access token in X-Acting-User.")
+            }
+            MediaError::PostUnavailable(reason) => Problem::unavailable(
+                "Cannot check who has access to this photo right now; nothing was changed. Try again.",
+                5,
+            )
+            .with_cause(anyhow::anyhow!("post: {reason}")),
             MediaError::Storage(err) => {
                 Problem::unavailable("Storage is unavailable; nothing was kept. Try again.", 5)
                     .with_cause(anyhow::anyhow!("storage failed: {err}"))

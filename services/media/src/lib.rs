@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod pipeline;
 pub mod records;
+pub mod removal;
 pub mod routes;
 pub mod storage;
 
@@ -18,6 +19,7 @@ use std::time::Duration;
 use actix_web::web;
 use common::health::ReadinessChecks;
 use common::internal_auth::ServiceAuth;
+use common::internal_client::{ClientOptions, ServiceClient};
 use common::mongo::{self, MongoReady};
 use common::s3::{self, S3Ready};
 use common::server::{self, Application};
@@ -33,12 +35,29 @@ const CLEANUP_EVERY: Duration = Duration::from_secs(3600);
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
     let s3_client = s3::client(&config.s3).await;
+    let service_auth = ServiceAuth::new(NAME, &config.internal_secret)?;
+    let post = match &config.post_url {
+        Some(url) => {
+            Some(ServiceClient::new(service_auth.clone(), "post", url.clone(), ClientOptions::default())?)
+        }
+        None => None,
+    };
+    let invalidations = match &config.invalidation {
+        Some(settings) => Some(removal::Invalidations {
+            cloudfront: cloudfront_api::CloudFront::new(&settings.api).await,
+            distribution_id: settings.distribution_id.clone(),
+        }),
+        None => None,
+    };
+    let removals = removal::Removals::new(&db, post, invalidations).await?;
+    removals.start_worker();
     let media = web::Data::new(pipeline::Media {
         records: records::Records::new(&db).await?,
         storage: storage::Storage { client: s3_client.clone(), bucket: config.s3.bucket.clone() },
         limits: config.limits,
+        removals,
     });
-    let service_auth = web::Data::new(ServiceAuth::new(NAME, &config.internal_secret)?);
+    let service_auth = web::Data::new(service_auth);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
     let janitor = media.clone();
     let stale_after = config.stale_upload_after;

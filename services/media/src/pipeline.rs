@@ -10,7 +10,7 @@ use mongodb::bson::DateTime;
 
 use crate::error::MediaError;
 use crate::processing::{self, Format, Limits, Processed, Rejection};
-use crate::records::{MediaRecord, PendingUpload, Records, Status, Variant};
+use crate::records::{MediaRecord, PendingUpload, Records, Removal, Status, Variant};
 use crate::storage::{Keys, Storage, Uploaded};
 
 pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(600);
@@ -19,6 +19,7 @@ pub struct Media {
     pub records: Records,
     pub storage: Storage,
     pub limits: Limits,
+    pub removals: crate::removal::Removals,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -102,6 +103,7 @@ impl Media {
             variants,
             upload: None,
             created_at,
+            removal: None,
         };
         (record, derivatives)
     }
@@ -165,6 +167,7 @@ impl Media {
                 expires_at: DateTime::from_system_time(expires_at.into()),
             }),
             created_at,
+            removal: None,
         };
         self.records.insert(&record).await?;
         Ok((record, upload_url, expires_at))
@@ -242,5 +245,29 @@ impl Media {
             tracing::info!(removed = stale.len(), "stale uploads cleaned up");
         }
         Ok(stale.len())
+    }
+}
+
+impl Media {
+    /// Takes a media item down (`TakenDown`) or deletes it for its owner
+    /// (`Deleted`): the record first (nothing signs it any more), then the
+    /// follow-up work, then every object. Each part is idempotent, so when S3
+    /// fails (503) a retry finishes the job.
+    pub async fn remove(
+        &self,
+        id: &str,
+        status: Status,
+        removal: Removal,
+    ) -> Result<MediaRecord, MediaError> {
+        let current = self.records.get(id).await?.ok_or(MediaError::NotFound)?;
+        if current.status == Status::Pending {
+            return Err(MediaError::Conflict("This upload is not finished; nothing to remove yet.".into()));
+        }
+        let record = self.records.mark_removed(id, status, &removal).await?.ok_or(MediaError::NotFound)?;
+        self.removals.enqueue(&record).await?;
+        let keys: Vec<String> = record.variants.values().map(|v| v.key.clone()).collect();
+        self.storage.delete_each(&keys).await?;
+        tracing::info!(target: "audit", media_id = id, status = ?record.status, by = removal.by, reason = removal.reason, objects = keys.len(), "media removed");
+        Ok(record)
     }
 }

@@ -14,6 +14,24 @@ pub enum Status {
     Pending,
     Ready,
     Failed,
+    /// Removed by a moderator; its objects are deleted.
+    TakenDown,
+    /// Removed by its owner; its objects are deleted.
+    Deleted,
+}
+
+impl Status {
+    pub fn is_removed(self) -> bool {
+        matches!(self, Status::TakenDown | Status::Deleted)
+    }
+}
+
+/// Who removed a media item, when and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Removal {
+    pub by: String,
+    pub reason: String,
+    pub at: DateTime,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -55,6 +73,8 @@ pub struct MediaRecord {
     #[serde(default)]
     pub upload: Option<PendingUpload>,
     pub created_at: DateTime,
+    #[serde(default)]
+    pub removal: Option<Removal>,
 }
 
 #[derive(Clone)]
@@ -110,6 +130,23 @@ impl Records {
             .await?
             .try_collect()
             .await?)
+    }
+
+    /// Marks a ready or failed item removed and answers it; an item already
+    /// removed is answered as it is, so a retried removal finishes the job.
+    pub async fn mark_removed(
+        &self,
+        id: &str,
+        status: Status,
+        removal: &Removal,
+    ) -> anyhow::Result<Option<MediaRecord>> {
+        let update = doc! { "$set": {
+            "status": mongodb::bson::to_bson(&status)?,
+            "removal": mongodb::bson::to_bson(removal)?,
+        } };
+        let filter = doc! { "_id": id, "status": { "$in": ["ready", "failed"] } };
+        self.collection.update_one(filter, update).await?;
+        Ok(self.get(id).await?.filter(|record| record.status.is_removed()))
     }
 
     pub async fn delete_pending(&self, id: &str) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
 use common::internal_auth::{AllowedCallers, ServiceCaller};
-use common::user_auth::AuthUser;
+use common::user_auth::{AuthUser, UserTokenVerifier};
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -15,7 +15,14 @@ use serde_json::json;
 use crate::error::MediaError;
 use crate::pipeline::Media;
 use crate::processing::{Format, Rejection};
-use crate::records::{MediaRecord, Status};
+use crate::records::{MediaRecord, Removal, Status};
+
+/// Services that may take media down (the moderation console).
+pub const MODERATION_CALLERS: [&str; 1] = ["moderation"];
+/// The role a person needs, in the access token the caller forwards.
+pub const MODERATOR_ROLE: &str = "admin";
+/// The header carrying the acting moderator's own access token.
+pub const ACTING_USER: &str = "x-acting-user";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -23,12 +30,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::post().to(upload))
             .route("/uploads", web::post().to(start_upload))
             .route("/{id}/complete", web::post().to(complete))
-            .route("/{id}", web::get().to(get_own)),
+            .route("/{id}", web::get().to(get_own))
+            .route("/{id}", web::delete().to(delete_own)),
     )
     .service(
         web::resource("/internal/v1/media/{id}")
             .app_data(AllowedCallers::new(["post"]))
             .route(web::get().to(get_internal)),
+    )
+    .service(
+        web::resource("/internal/v1/media/{id}/takedown")
+            .app_data(AllowedCallers::new(MODERATION_CALLERS))
+            .route(web::post().to(takedown)),
     );
 }
 
@@ -170,6 +183,7 @@ async fn complete(
     match record.status {
         Status::Ready => Ok(HttpResponse::Ok().json(owner_view(&record))),
         Status::Failed => Err(MediaError::NotPending("failed")),
+        Status::TakenDown | Status::Deleted => Err(MediaError::NotPending("removed")),
         Status::Pending => Ok(HttpResponse::Created().json(owner_view(&media.complete(record).await?))),
     }
 }
@@ -197,4 +211,83 @@ async fn get_internal(
         "blurhash": record.blurhash,
         "variants": record.variants,
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TakedownRequest {
+    reason: String,
+}
+
+/// The moderator behind a takedown: a service credential alone is not
+/// enough, a person with the admin role must be named by their own token.
+async fn moderator(req: &HttpRequest, users: &UserTokenVerifier) -> Result<String, MediaError> {
+    let token =
+        req.headers().get(ACTING_USER).and_then(|v| v.to_str().ok()).ok_or(MediaError::NotModerator)?;
+    let token = token.strip_prefix("Bearer ").unwrap_or(token);
+    match users.verify(token).await {
+        Ok(claims) if claims.roles.iter().any(|role| role == MODERATOR_ROLE) => Ok(claims.sub),
+        _ => Err(MediaError::NotModerator),
+    }
+}
+
+async fn takedown(
+    caller: ServiceCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<TakedownRequest>,
+    media: web::Data<Media>,
+    users: web::Data<UserTokenVerifier>,
+) -> Result<HttpResponse, MediaError> {
+    let moderator = moderator(&req, &users).await?;
+    let reason = body.into_inner().reason;
+    if reason.trim().is_empty() || reason.chars().count() > 500 {
+        return Err(MediaError::BadRequest("`reason` must be 1 to 500 characters".into()));
+    }
+    let removal = Removal {
+        by: format!("{moderator} via {}", caller.name),
+        reason,
+        at: mongodb::bson::DateTime::now(),
+    };
+    let record = media.remove(&id, Status::TakenDown, removal).await?;
+    Ok(HttpResponse::Ok().json(json!({ "id": record.id, "status": record.status })))
+}
+
+/// `{has_buyers}` from post: whether anyone bought a post showing this photo.
+#[derive(Deserialize)]
+struct Access {
+    has_buyers: bool,
+}
+
+/// An owner deletes their photo, unless someone paid to see it.
+async fn delete_own(
+    user: AuthUser,
+    id: web::Path<String>,
+    media: web::Data<Media>,
+) -> Result<HttpResponse, MediaError> {
+    let record = owned(&media, &user, &id).await?;
+    if !record.status.is_removed() {
+        let post = media
+            .removals
+            .post
+            .as_ref()
+            .ok_or_else(|| MediaError::PostUnavailable("POST_URL is not configured".into()))?;
+        let access: Access = post
+            .get_json(&format!("/internal/v1/media/{}/access", record.id))
+            .await
+            .map_err(|err| MediaError::PostUnavailable(err.to_string()))?;
+        if access.has_buyers {
+            return Err(MediaError::Conflict(
+                "People who bought a post with this photo still have access to it, so it cannot be deleted."
+                    .into(),
+            ));
+        }
+    }
+    let removal = Removal {
+        by: user.user_id.clone(),
+        reason: "deleted by its owner".into(),
+        at: mongodb::bson::DateTime::now(),
+    };
+    media.remove(&record.id, Status::Deleted, removal).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -77,6 +77,21 @@ impl Storage {
         }
     }
 
+    /// Deletes every key or reports the first failure; deleting a key that
+    /// is already gone succeeds (S3's DeleteObject is idempotent).
+    pub async fn delete_each(&self, keys: &[String]) -> Result<(), Unavailable> {
+        for key in keys {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|err| Unavailable(format!("{}", aws_sdk_s3::error::DisplayErrorContext(err))))?;
+        }
+        Ok(())
+    }
+
     /// A presigned PUT for exactly this content type and length.
     pub async fn presign_put(
         &self,

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod config;
 pub mod error;
+pub mod media_events;
 pub mod money;
 pub mod pages;
 pub mod posts;
@@ -78,6 +79,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .app_data(service.clone())
             .configure(routes::configure)
             .configure(social_routes::configure)
+            .configure(media_events::configure)
             .route("/v1/payments/webhook", web::post().to(webhook::receive));
     })
 }

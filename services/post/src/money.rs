@@ -117,6 +117,11 @@ impl Money {
             .await?)
     }
 
+    /// Whether anyone has bought any of `post_ids`.
+    pub async fn any_buyer(&self, post_ids: &[String]) -> anyhow::Result<bool> {
+        Ok(self.entitlements.find_one(doc! { "post_id": { "$in": post_ids } }).await?.is_some())
+    }
+
     pub async fn entitled(&self, user_id: &str, post_id: &str) -> anyhow::Result<bool> {
         Ok(self.entitlements.find_one(doc! { "_id": entitlement_id(user_id, post_id) }).await?.is_some())
     }

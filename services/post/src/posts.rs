@@ -17,6 +17,10 @@ pub struct Photo {
     pub blurhash: Option<String>,
     pub width: u32,
     pub height: u32,
+    /// Taken down or deleted by its owner in media: shown as unavailable,
+    /// never signed.
+    #[serde(default)]
+    pub removed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,9 +58,10 @@ impl Posts {
     pub async fn new(db: &Database) -> anyhow::Result<Self> {
         let collection = db.collection::<PostRecord>("posts");
         collection
-            .create_index(
+            .create_indexes([
                 IndexModel::builder().keys(doc! { "author_id": 1, "created_at": -1, "_id": -1 }).build(),
-            )
+                IndexModel::builder().keys(doc! { "photos.media_id": 1 }).build(),
+            ])
             .await?;
         Ok(Self { collection })
     }
@@ -80,6 +85,26 @@ impl Posts {
     pub async fn count(&self, id: &str, field: &str, delta: i64) -> anyhow::Result<()> {
         self.collection.update_one(doc! { "_id": id }, doc! { "$inc": { field: delta } }).await?;
         Ok(())
+    }
+
+    /// Marks `media_id` removed in every post that shows it.
+    pub async fn mark_media_removed(&self, media_id: &str) -> anyhow::Result<u64> {
+        let updated = self
+            .collection
+            .update_many(
+                doc! { "photos.media_id": media_id },
+                doc! { "$set": { "photos.$[photo].removed": true } },
+            )
+            .array_filters(vec![doc! { "photo.media_id": media_id }])
+            .await?;
+        Ok(updated.modified_count)
+    }
+
+    /// The ids of every post (deleted ones included) showing `media_id`.
+    pub async fn showing_media(&self, media_id: &str) -> anyhow::Result<Vec<String>> {
+        let posts: Vec<PostRecord> =
+            self.collection.find(doc! { "photos.media_id": media_id }).await?.try_collect().await?;
+        Ok(posts.into_iter().map(|p| p.id).collect())
     }
 
     pub async fn mark_deleted(&self, id: &str) -> anyhow::Result<()> {

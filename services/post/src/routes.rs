@@ -92,6 +92,7 @@ async fn photo_for(
         blurhash: info.blurhash,
         width: info.width.unwrap_or_default(),
         height: info.height.unwrap_or_default(),
+        removed: false,
     })
 }
 

@@ -49,7 +49,7 @@ impl Renderer {
         let resources: Vec<String> = posts
             .iter()
             .filter(|v| v.entitled)
-            .flat_map(|v| v.post.photos.iter())
+            .flat_map(|v| v.post.photos.iter().filter(|photo| !photo.removed))
             .flat_map(|photo| [self.url_of(&photo.display_key), self.url_of(&photo.thumb_key)])
             .collect();
         let signed = if resources.is_empty() { Some(Vec::new()) } else { self.sign(&resources).await };
@@ -62,6 +62,10 @@ impl Renderer {
                     .photos
                     .iter()
                     .map(|photo| {
+                        if photo.removed {
+                            // Its objects are gone: say so rather than hand out a dead URL.
+                            return json!({ "media_id": photo.media_id, "unavailable": true });
+                        }
                         let base = json!({
                             "media_id": photo.media_id,
                             "width": photo.width,

@@ -123,6 +123,7 @@ async fn uploads_never_completed_are_cleaned_up() {
             bucket: stack.s3.bucket.clone(),
         },
         limits: Limits::default(),
+        removals: media::removal::Removals::new(&db, None, None).await.unwrap(),
     };
     assert_eq!(
         janitor.clean_stale_uploads(Duration::from_secs(3600)).await.unwrap(),

@@ -3,4 +3,5 @@
 
 mod direct;
 mod helpers;
+mod removal;
 mod upload;
