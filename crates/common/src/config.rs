@@ -15,6 +15,9 @@ use secrecy::SecretString;
 pub struct Env {
     vars: HashMap<String, String>,
     problems: Vec<String>,
+    /// Every name looked up, so deployment files can be checked against
+    /// what the services really read.
+    asked: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 /// Everything wrong with a configuration, one line per variable.
@@ -39,7 +42,11 @@ impl Env {
     }
 
     pub fn from_map<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self { vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(), problems: Vec::new() }
+        Self {
+            vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            problems: Vec::new(),
+            asked: Default::default(),
+        }
     }
 
     /// Runs `read` and returns its result, or every problem it recorded.
@@ -65,6 +72,7 @@ impl Env {
     }
 
     fn raw(&self, name: &str) -> Option<&str> {
+        self.asked.borrow_mut().insert(name.to_owned());
         self.vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
@@ -149,6 +157,16 @@ impl Env {
 
 /// A configuration read from environment variables. Implement [`FromEnv::read`];
 /// `from_env` (the process) and `load` (any [`Env`], for tests) come with it.
+/// The variables `T`'s configuration looks up when given `vars` (whether or
+/// not they make a valid configuration).
+pub fn variables_read<T: FromEnv>(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> std::collections::BTreeSet<String> {
+    let mut env = Env::from_map(vars);
+    let _ = T::read(&mut env);
+    env.asked.into_inner()
+}
+
 pub trait FromEnv: Sized {
     /// Reads every variable before combining them (see [`Env::load`]).
     fn read(env: &mut Env) -> Option<Self>;

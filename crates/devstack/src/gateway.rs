@@ -39,20 +39,18 @@ pub const ROUTES: &[(&str, Route)] = &[
     ("/v1/users/me", Route::Auth),
     ("/.well-known/jwks.json", Route::Auth),
     ("/v1/media", Route::Media),
+    ("/v1/media/", Route::Media),
     ("/v1/", Route::Post),
     ("/public/", Route::Edge),
     ("/private/", Route::Edge),
 ];
 
-/// The route of `path`: a prefix ending in `/` matches everything under it;
-/// any other entry matches itself and what lies under it.
+/// The route of `path`: an entry ending in `/` matches everything under it
+/// (nginx's `location /x/`), any other entry only itself (`location = /x`).
 pub fn route_of(path: &str) -> Route {
     ROUTES
         .iter()
-        .find(|(prefix, _)| {
-            path.strip_prefix(prefix)
-                .is_some_and(|rest| prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'))
-        })
+        .find(|(entry, _)| if entry.ends_with('/') { path.starts_with(entry) } else { path == *entry })
         .map_or(Route::Page, |(_, route)| *route)
 }
 
@@ -197,6 +195,7 @@ mod tests {
             ("/v1/mediafoo", Route::Post),
             ("/v1/users/alice/posts", Route::Post),
             ("/v1/users/meat/posts", Route::Post),
+            ("/v1/users/me/posts", Route::Post),
             ("/v1/feed", Route::Post),
             ("/public/previews/x.jpg", Route::Edge),
             ("/private/2026/01/01/x/display.jpg", Route::Edge),

@@ -31,6 +31,9 @@ pub struct StackOptions {
     pub s3: Option<S3Settings>,
     /// A CloudFront distribution for media's cache invalidations (none locally).
     pub invalidation: Option<media::config::InvalidationSettings>,
+    /// The address clients use when another proxy (nginx) stands in front
+    /// instead of the built-in gateway; photo URLs are signed for it.
+    pub public_url: Option<String>,
 }
 
 impl StackOptions {
@@ -39,7 +42,7 @@ impl StackOptions {
         Env::from_process().load(|env| {
             let mongodb_uri = env.optional::<String>("MONGODB_URI");
             let s3 = if env.is_set("S3_ENDPOINT") { Some(S3Settings::from_env(env)?) } else { None };
-            Some(Self { data_dir, listen, mongodb_uri, s3, invalidation: None })
+            Some(Self { data_dir, listen, mongodb_uri, s3, invalidation: None, public_url: None })
         })
     }
 }
@@ -190,7 +193,10 @@ impl Stack {
         let mongo = |database: &str| MongoSettings { uri: mongo_uri.clone(), database: database.into() };
         let public_listener = std::net::TcpListener::bind(options.listen)
             .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", options.listen))?;
-        let public_url = public_url(public_listener.local_addr()?);
+        let public_url = match &options.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => public_url(public_listener.local_addr()?),
+        };
         let public_authority = public_url.trim_start_matches("http://").to_owned();
         let base = options.listen.port();
 

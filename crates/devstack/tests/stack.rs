@@ -2,22 +2,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use common::config::{Env, FromEnv};
-use devstack::{Stack, StackOptions};
+use devstack::Stack;
+
+mod support;
 
 #[tokio::test]
 async fn every_service_of_the_stack_is_ready() {
-    testkit::init_logging();
-    let data_dir = tempfile_dir();
-    let data = data_dir.clone();
-    let options = StackOptions {
-        data_dir: data,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        // The embedded defaults, as `cargo run -p devstack` uses them, unless
-        // the suite runs against a real replica set.
-        mongodb_uri: std::env::var("MONGODB_URI").ok(),
-        s3: None,
-        invalidation: None,
-    };
+    // The embedded defaults, as `cargo run -p devstack` uses them, unless
+    // the suite runs against a real replica set.
+    let options = support::options();
+    let data_dir = options.data_dir.clone();
     let stack = Stack::start(options).await.unwrap();
     let key_file = data_dir.join("keys/private_key.pem");
     use std::os::unix::fs::PermissionsExt;
@@ -94,10 +88,4 @@ fn each_service_names_the_variables_it_is_missing() {
     let bad_port =
         missing(edge::Config::load(Env::from_map([("S3_BUCKET", "b"), ("LISTEN_ADDR", "nope")])).map(drop));
     assert!(bad_port.contains("LISTEN_ADDR is malformed"), "{bad_port}");
-}
-
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(testkit::unique_name("devstack"));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

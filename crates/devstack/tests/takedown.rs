@@ -135,7 +135,8 @@ async fn a_takedown_removes_the_photo_everywhere_and_invalidates_once() {
     };
     let invalidation =
         media::config::InvalidationSettings { distribution_id: distribution_id.clone(), api: api_settings };
-    let api = Api { stack: support::start_stack_with(Some(invalidation)).await, http: Client::new() };
+    let options = devstack::StackOptions { invalidation: Some(invalidation), ..support::options() };
+    let api = Api { stack: Stack::start(options).await.unwrap(), http: Client::new() };
     let alice = api.sign_up("alice").await;
     let bob = api.sign_up("bob").await;
     let moderator = api.moderator("mod").await;

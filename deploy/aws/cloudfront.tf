@@ -1,0 +1,91 @@
+# Photos: CloudFront in front of the private bucket. private/* needs a URL or
+# cookies signed by a key in the trusted key group (url-signer's); public/*
+# (blurred previews) is served unsigned.
+
+resource "aws_cloudfront_origin_access_control" "media" {
+  name                              = "${var.bucket_name}-oac"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+resource "aws_cloudfront_public_key" "url_signer" {
+  name        = "shutter-url-signer-initial"
+  comment     = "url-signer's first key; later keys come from `url-signer keys rotate`"
+  encoded_key = file(var.cloudfront_public_key_path)
+}
+
+resource "aws_cloudfront_key_group" "url_signer" {
+  name    = "shutter"
+  comment = "Keys whose signatures CloudFront accepts for private/*"
+  items   = [aws_cloudfront_public_key.url_signer.id]
+  # `url-signer keys rotate` adds and removes keys through the API: Terraform
+  # creates the group and then leaves its members alone.
+  lifecycle { ignore_changes = [items] }
+}
+
+locals {
+  s3_origin = "media-bucket"
+  # AWS managed policies: cache by path only (signatures and query strings are
+  # checked by CloudFront, not part of the cache key).
+  caching_optimized = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+}
+
+resource "aws_cloudfront_distribution" "photos" {
+  enabled         = true
+  comment         = "Shutter photos"
+  is_ipv6_enabled = true
+  http_version    = "http2and3"
+  price_class     = "PriceClass_100"
+  aliases         = var.photos_domain_aliases
+
+  origin {
+    origin_id                = local.s3_origin
+    domain_name              = aws_s3_bucket.media.bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.media.id
+  }
+
+  # Paid and free photos alike: signed URLs or cookies only.
+  ordered_cache_behavior {
+    path_pattern           = "private/*"
+    target_origin_id       = local.s3_origin
+    viewer_protocol_policy = "https-only"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = local.caching_optimized
+    compress               = false
+    trusted_key_groups     = [aws_cloudfront_key_group.url_signer.id]
+  }
+
+  # Blurred previews: anyone.
+  ordered_cache_behavior {
+    path_pattern           = "public/*"
+    target_origin_id       = local.s3_origin
+    viewer_protocol_policy = "redirect-to-https"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = local.caching_optimized
+    compress               = false
+  }
+
+  # Anything else in the bucket is not for viewers: signed, like private/*.
+  default_cache_behavior {
+    target_origin_id       = local.s3_origin
+    viewer_protocol_policy = "https-only"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = local.caching_optimized
+    trusted_key_groups     = [aws_cloudfront_key_group.url_signer.id]
+  }
+
+  restrictions {
+    geo_restriction { restriction_type = "none" }
+  }
+
+  viewer_certificate {
+    cloudfront_default_certificate = var.photos_certificate_arn == ""
+    acm_certificate_arn            = var.photos_certificate_arn == "" ? null : var.photos_certificate_arn
+    ssl_support_method             = var.photos_certificate_arn == "" ? null : "sni-only"
+    minimum_protocol_version       = var.photos_certificate_arn == "" ? "TLSv1" : "TLSv1.2_2021"
+  }
+}
