@@ -8,6 +8,7 @@ pub mod internal_auth;
 pub mod internal_client;
 pub mod metrics;
 pub mod mongo;
+pub mod openapi;
 pub mod private_file;
 pub mod problem;
 pub mod request_id;

@@ -16,7 +16,8 @@ use crate::request_id;
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
 /// The wire shape of a problem document.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = Problem)]
 pub struct ProblemBody {
     #[serde(rename = "type")]
     pub kind: String,
@@ -28,6 +29,7 @@ pub struct ProblemBody {
     pub request_id: Option<String>,
     /// Machine-readable specifics (e.g. which field or batch item was wrong).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
     pub errors: Option<serde_json::Value>,
 }
 

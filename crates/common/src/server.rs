@@ -147,3 +147,18 @@ where
         }
     }
 }
+
+/// Registers a service's public routes and lists them as `PUBLIC_ROUTES`, so
+/// its API document can be checked against what it really serves.
+#[macro_export]
+macro_rules! public_routes {
+    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
+        /// Every public route of this service: (method, path pattern).
+        pub const PUBLIC_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        /// Registers [`PUBLIC_ROUTES`].
+        pub fn configure_public(cfg: &mut actix_web::web::ServiceConfig) {
+            $( cfg.route($path, actix_web::web::$method().to($handler)); )*
+        }
+    };
+}

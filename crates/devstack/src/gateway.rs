@@ -83,17 +83,32 @@ fn is_hop_by_hop(name: &header::HeaderName) -> bool {
     HOP_BY_HOP.contains(&name.as_str())
 }
 
-pub fn build(listener: std::net::TcpListener, upstreams: Upstreams) -> anyhow::Result<Application> {
+pub fn build(
+    listener: std::net::TcpListener,
+    upstreams: Upstreams,
+    api: serde_json::Value,
+) -> anyhow::Result<Application> {
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let gateway = web::Data::new(Gateway { upstreams, client });
     common::server::start_on("gateway", listener, 2, ReadinessChecks::default(), move |cfg| {
-        cfg.app_data(gateway.clone())
-            // Uploads are limited by media; the gateway only passes them on.
-            .app_data(web::PayloadConfig::new(usize::MAX))
-            .route("/{path:.*}", web::route().to(forward));
+        // The API document and its viewer are the gateway's own, not a route to a service.
+        cfg.service(
+            utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                .external_url_unchecked("/openapi.json", api.clone()),
+        )
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish()
+            }),
+        )
+        .app_data(gateway.clone())
+        // Uploads are limited by media; the gateway only passes them on.
+        .app_data(web::PayloadConfig::new(usize::MAX))
+        .route("/{path:.*}", web::route().to(forward));
     })
 }
 

@@ -16,6 +16,7 @@ use rand::RngCore;
 
 pub mod gateway;
 mod mongod;
+pub mod openapi;
 pub mod seed;
 mod web_page;
 
@@ -266,7 +267,8 @@ impl Stack {
             media: media_url.clone(),
             edge: edge_url.clone(),
         };
-        testkit::service::spawn(gateway::build(public_listener, upstreams)?);
+        let api = openapi::document(&public_url);
+        testkit::service::spawn(gateway::build(public_listener, upstreams, api)?);
         Ok(Stack {
             public_url,
             data_dir: options.data_dir,

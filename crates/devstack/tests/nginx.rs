@@ -23,7 +23,14 @@ async fn the_public_api_works_through_nginx_with_the_production_routes() {
     let stack = devstack::Stack::start(options).await.unwrap();
 
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
-    std::fs::create_dir_all(&dir).unwrap();
+    // nginx's workers run as another user when started by root: give them a
+    // copy of the page where they may read it.
+    let web = dir.join("web");
+    std::fs::create_dir_all(&web).unwrap();
+    for page in std::fs::read_dir(repo.join("crates/devstack/web")).unwrap() {
+        let page = page.unwrap().path();
+        std::fs::copy(&page, web.join(page.file_name().unwrap())).unwrap();
+    }
     let temp = |name: &str| format!("{name}_temp_path {};", dir.join(name).display());
     let config = format!(
         "worker_processes 1;\npid {pid};\nevents {{ worker_connections 256; }}\n\
@@ -43,7 +50,7 @@ async fn the_public_api_works_through_nginx_with_the_production_routes() {
         post = authority(&stack.post),
         media = authority(&stack.media),
         edge = authority(&stack.edge),
-        web = repo.join("crates/devstack/web").display(),
+        web = web.display(),
         routes = repo.join("deploy/nginx/routes.conf").display(),
     );
     let conf = dir.join("nginx.conf");

@@ -44,17 +44,7 @@ impl Api {
     }
 
     async fn upload(&self, token: &str, scene: u32) -> String {
-        let response = self
-            .http
-            .post(format!("{}/v1/media", self.stack.public_url))
-            .bearer_auth(token)
-            .header("content-type", "image/jpeg")
-            .body(devstack::seed::scene_jpeg(scene, 320, 240).unwrap())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        support::story::upload(&self.http, &self.stack.public_url, token, scene).await
     }
 
     async fn post(&self, token: &str, media_id: &str, price_cents: u64) -> Value {

@@ -5,6 +5,7 @@
 //! reused one revokes its family. Passwords are argon2id; login failures are
 //! limited per account and per address, across replicas.
 
+pub mod api;
 pub mod config;
 pub mod error;
 pub mod keys;

@@ -14,55 +14,50 @@ use crate::users::{Email, Password, UserRecord, Username};
 use crate::{Auth, Jwks};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/v1/auth")
-            .route("/signup", web::post().to(signup))
-            .route("/login", web::post().to(login))
-            .route("/refresh", web::post().to(refresh))
-            .route("/logout", web::post().to(logout)),
-    )
-    .route("/v1/users/me", web::get().to(me))
-    .service(
+    cfg.configure(crate::api::configure_public).service(
         web::scope("/internal/v1/users")
             .app_data(common::internal_auth::AllowedCallers::new(["post"]))
             .route("/by-username/{username}", web::get().to(by_username))
             .route("/lookup", web::post().to(lookup)),
-    )
-    .route("/.well-known/jwks.json", web::get().to(jwks));
+    );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SignupRequest {
+pub(crate) struct SignupRequest {
+    /// 3 to 30 of a-z, 0-9, `_` and `.`; unique regardless of case.
+    #[schema(min_length = 3, max_length = 30, pattern = "^[A-Za-z0-9_.]+$")]
     username: String,
+    #[schema(format = "email", max_length = 254)]
     email: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+pub(crate) struct LoginRequest {
     /// Username or e-mail.
     login: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefreshRequest {
+pub(crate) struct RefreshRequest {
     refresh_token: String,
 }
 
-#[derive(Serialize)]
-struct TokenPair {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct TokenPair {
     access_token: String,
     refresh_token: String,
     token_type: &'static str,
     expires_in: u64,
 }
 
-#[derive(Serialize)]
-struct Profile {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Profile {
     id: String,
     username: String,
     email: String,
@@ -89,7 +84,15 @@ async fn pair(auth: &Auth, user: &UserRecord, family: Option<String>) -> Result<
     })
 }
 
-async fn signup(auth: web::Data<Auth>, body: web::Json<SignupRequest>) -> Result<HttpResponse, AuthError> {
+#[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignupRequest,
+    responses((status = 201, description = "The account and its first tokens", body = crate::api::SignedUp),
+              (status = 409, description = "The username or e-mail is taken (names the field)"),
+              (status = 413, description = "The body is over 16 KiB"),
+              (status = 422, description = "A username, e-mail or password out of bounds (names the field)")))]
+pub(crate) async fn signup(
+    auth: web::Data<Auth>,
+    body: web::Json<SignupRequest>,
+) -> Result<HttpResponse, AuthError> {
     let body = body.into_inner();
     let invalid = |field, message| AuthError::Invalid { field, message };
     let username = Username::parse(&body.username).map_err(|m| invalid("username", m))?;
@@ -113,10 +116,14 @@ async fn signup(auth: web::Data<Auth>, body: web::Json<SignupRequest>) -> Result
     }
     tracing::info!(user_id = user.id, "account created");
     let tokens = pair(&auth, &user, None).await?;
-    Ok(HttpResponse::Created().json(json!({ "user": Profile::from(&user), "tokens": tokens })))
+    Ok(HttpResponse::Created().json(crate::api::SignedUp { user: Profile::from(&user), tokens }))
 }
 
-async fn login(
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, description = "Tokens", body = TokenPair),
+              (status = 401, description = "Wrong login or password"),
+              (status = 429, description = "Too many failures for this account or address (see Retry-After)")))]
+pub(crate) async fn login(
     req: HttpRequest,
     auth: web::Data<Auth>,
     body: web::Json<LoginRequest>,
@@ -145,7 +152,13 @@ async fn login(
     Ok(HttpResponse::Ok().json(pair(&auth, &user, None).await?))
 }
 
-async fn refresh(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, AuthError> {
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, description = "New tokens; the refresh token given is used up", body = TokenPair),
+              (status = 401, description = "Unknown, expired, used or revoked refresh token")))]
+pub(crate) async fn refresh(
+    auth: web::Data<Auth>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, AuthError> {
     match auth.refresh.consume(&body.refresh_token).await? {
         Ok((user_id, family)) => {
             // Roles are read again, so a granted or revoked role shows from the next refresh.
@@ -163,14 +176,22 @@ async fn refresh(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> Resu
     }
 }
 
-async fn logout(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, AuthError> {
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "Every refresh token of this sign-in is revoked"),
+              (status = 401, description = "Unknown refresh token")))]
+pub(crate) async fn logout(
+    auth: web::Data<Auth>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, AuthError> {
     if !auth.refresh.revoke_family_of(&body.refresh_token).await? {
         return Err(AuthError::BadRefreshToken);
     }
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn me(user: AuthUser, auth: web::Data<Auth>) -> Result<HttpResponse, AuthError> {
+#[utoipa::path(get, path = "/v1/users/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "Your account", body = Profile), (status = 404, description = "The account is gone")))]
+pub(crate) async fn me(user: AuthUser, auth: web::Data<Auth>) -> Result<HttpResponse, AuthError> {
     let record = auth.users.find(&user.user_id).await?.ok_or(AuthError::NotFound)?;
     Ok(HttpResponse::Ok().json(Profile::from(&record)))
 }
@@ -208,6 +229,8 @@ async fn lookup(
     Ok(HttpResponse::Ok().json(json!({ "users": users })))
 }
 
-async fn jwks(keys: web::Data<Jwks>) -> HttpResponse {
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+    responses((status = 200, description = "The public keys access tokens are signed with (RFC 7517)", body = crate::api::KeySet)))]
+pub(crate) async fn jwks(keys: web::Data<Jwks>) -> HttpResponse {
     HttpResponse::Ok().insert_header(("cache-control", "public, max-age=300")).json(&keys.0)
 }

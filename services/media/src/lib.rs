@@ -6,6 +6,7 @@
 //! metadata and turned into `display` (1080 px), `thumb` (320 px) and a
 //! blurred public `preview` with a BlurHash.
 
+pub mod api;
 pub mod config;
 pub mod error;
 pub mod pipeline;

@@ -25,24 +25,17 @@ pub const MODERATOR_ROLE: &str = "admin";
 pub const ACTING_USER: &str = "x-acting-user";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/v1/media")
-            .route("", web::post().to(upload))
-            .route("/uploads", web::post().to(start_upload))
-            .route("/{id}/complete", web::post().to(complete))
-            .route("/{id}", web::get().to(get_own))
-            .route("/{id}", web::delete().to(delete_own)),
-    )
-    .service(
-        web::resource("/internal/v1/media/{id}")
-            .app_data(AllowedCallers::new(["post"]))
-            .route(web::get().to(get_internal)),
-    )
-    .service(
-        web::resource("/internal/v1/media/{id}/takedown")
-            .app_data(AllowedCallers::new(MODERATION_CALLERS))
-            .route(web::post().to(takedown)),
-    );
+    cfg.configure(crate::api::configure_public)
+        .service(
+            web::resource("/internal/v1/media/{id}")
+                .app_data(AllowedCallers::new(["post"]))
+                .route(web::get().to(get_internal)),
+        )
+        .service(
+            web::resource("/internal/v1/media/{id}/takedown")
+                .app_data(AllowedCallers::new(MODERATION_CALLERS))
+                .route(web::post().to(takedown)),
+        );
 }
 
 #[derive(Serialize)]
@@ -108,7 +101,14 @@ where
     Ok(body.freeze())
 }
 
-async fn upload(
+#[utoipa::path(post, path = "/v1/media", tag = "media", security(("bearer" = [])),
+    request_body(description = "The image itself (JPEG, PNG or WebP; identified by its bytes), or a form with field `file`",
+        content(("image/jpeg"), ("image/png"), ("image/webp"), (crate::api::UploadForm = "multipart/form-data"))),
+    responses((status = 201, description = "Processed and stored", body = crate::api::MediaView),
+              (status = 413, description = "Over MEDIA_MAX_BYTES"),
+              (status = 415, description = "Not a JPEG, PNG or WebP"),
+              (status = 422, description = "Too many pixels, truncated, or not the declared type")))]
+pub(crate) async fn upload(
     user: AuthUser,
     req: HttpRequest,
     payload: web::Payload,
@@ -143,14 +143,21 @@ async fn upload(
     Ok(HttpResponse::Created().json(owner_view(&record)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UploadRequest {
+pub(crate) struct UploadRequest {
+    /// `image/jpeg`, `image/png` or `image/webp`.
     content_type: String,
+    /// Bytes, at most MEDIA_MAX_BYTES.
+    #[schema(minimum = 1)]
     size: u64,
 }
 
-async fn start_upload(
+#[utoipa::path(post, path = "/v1/media/uploads", tag = "media", security(("bearer" = [])), request_body = UploadRequest,
+    responses((status = 201, description = "A presigned PUT straight to storage, 10 minutes", body = crate::api::DirectUpload),
+              (status = 413, description = "Over MEDIA_MAX_BYTES"),
+              (status = 415, description = "Not a JPEG, PNG or WebP type")))]
+pub(crate) async fn start_upload(
     user: AuthUser,
     body: web::Json<UploadRequest>,
     media: web::Data<Media>,
@@ -174,7 +181,14 @@ async fn owned(media: &Media, user: &AuthUser, id: &str) -> Result<MediaRecord, 
     }
 }
 
-async fn complete(
+#[utoipa::path(post, path = "/v1/media/{id}/complete", tag = "media", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The media id")),
+    responses((status = 201, description = "Processed", body = crate::api::MediaView),
+              (status = 200, description = "Already processed", body = crate::api::MediaView),
+              (status = 404, description = "No such upload of yours"),
+              (status = 409, description = "Failed or removed, not pending"),
+              (status = 422, description = "The uploaded object is missing, of another size, or not an acceptable image")))]
+pub(crate) async fn complete(
     user: AuthUser,
     id: web::Path<String>,
     media: web::Data<Media>,
@@ -188,7 +202,11 @@ async fn complete(
     }
 }
 
-async fn get_own(
+#[utoipa::path(get, path = "/v1/media/{id}", tag = "media", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The media id")),
+    responses((status = 200, description = "Your media item", body = crate::api::MediaView),
+              (status = 404, description = "No such media of yours")))]
+pub(crate) async fn get_own(
     user: AuthUser,
     id: web::Path<String>,
     media: web::Data<Media>,
@@ -260,7 +278,12 @@ struct Access {
 }
 
 /// An owner deletes their photo, unless someone paid to see it.
-async fn delete_own(
+#[utoipa::path(delete, path = "/v1/media/{id}", tag = "media", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The media id")),
+    responses((status = 204, description = "Deleted, with every stored object"),
+              (status = 404, description = "No such media of yours"),
+              (status = 409, description = "Someone who bought a post showing it still has access, or an unfinished upload")))]
+pub(crate) async fn delete_own(
     user: AuthUser,
     id: web::Path<String>,
     media: web::Data<Media>,

@@ -5,6 +5,7 @@
 //! or locked with its public blurred preview.
 
 pub mod accounts;
+pub mod api;
 pub mod config;
 pub mod error;
 pub mod media_events;
@@ -77,9 +78,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         cfg.app_data(service_auth.clone())
             .app_data(users.clone())
             .app_data(service.clone())
-            .configure(routes::configure)
-            .configure(social_routes::configure)
-            .configure(media_events::configure)
-            .route("/v1/payments/webhook", web::post().to(webhook::receive));
+            .configure(api::configure_public)
+            .configure(media_events::configure);
     })
 }

@@ -18,26 +18,19 @@ use crate::views::Visible;
 pub const MAX_CAPTION_CHARS: usize = 2200;
 pub const MAX_PHOTOS: usize = 10;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Plain resources, not scopes: a scope would claim every path under its
-    // prefix and hide the social routes under /v1/posts/{id}/.
-    cfg.route("/v1/posts", web::post().to(create))
-        .route("/v1/posts/{id}", web::get().to(get))
-        .route("/v1/posts/{id}", web::delete().to(delete))
-        .route("/v1/posts/{id}/purchase", web::post().to(purchase))
-        .route("/v1/wallet", web::get().to(wallet))
-        .route("/v1/wallet/dev-topup", web::post().to(dev_topup));
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreatePost {
+pub(crate) struct CreatePost {
     #[serde(default)]
+    #[schema(max_length = 2200)]
     caption: String,
+    /// Your own processed photos, 1 to 10, distinct.
+    #[schema(min_items = 1, max_items = 10)]
     media_ids: Vec<String>,
     /// Any JSON number, so a negative or fractional price is answered
     /// naming the field rather than as a parse error.
     #[serde(default)]
+    #[schema(value_type = Option<u64>, maximum = 100_000)]
     price_cents: Option<serde_json::Number>,
 }
 
@@ -96,7 +89,10 @@ async fn photo_for(
     })
 }
 
-async fn create(
+#[utoipa::path(post, path = "/v1/posts", tag = "posts", security(("bearer" = [])), request_body = CreatePost,
+    responses((status = 201, description = "The post, as its author sees it", body = crate::api::PostView),
+              (status = 422, description = "A caption, photo or price out of bounds (names the field)")))]
+pub(crate) async fn create(
     user: AuthUser,
     service: web::Data<Service>,
     body: web::Json<CreatePost>,
@@ -158,7 +154,11 @@ async fn entitled(
     Ok(post.entitles(viewer, bought))
 }
 
-async fn get(
+#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path, description = "The post id")), security((), ("bearer" = [])),
+    responses((status = 200, description = "The post, as this viewer may see it", body = crate::api::PostView),
+              (status = 401, description = "A token was given and is not valid"),
+              (status = 404, description = "No such post (or deleted, for anyone but its author and buyers)")))]
+pub(crate) async fn get(
     viewer: MaybeAuthUser,
     id: web::Path<String>,
     service: web::Data<Service>,
@@ -173,7 +173,9 @@ async fn get(
     Ok(HttpResponse::Ok().json(&rendered[0]))
 }
 
-async fn delete(
+#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
+    responses((status = 204, description = "Deleted (it stays visible to its buyers)"), (status = 404, description = "No such post of yours")))]
+pub(crate) async fn delete(
     user: AuthUser,
     id: web::Path<String>,
     service: web::Data<Service>,
@@ -186,7 +188,15 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn purchase(
+#[utoipa::path(post, path = "/v1/posts/{id}/purchase", tag = "posts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The post id"), ("Idempotency-Key" = String, Header, description = "Chosen by the client; a retry with the same key buys once")),
+    responses((status = 201, description = "Bought", body = crate::api::PurchaseView),
+              (status = 200, description = "Already bought: nothing charged again", body = crate::api::PurchaseView),
+              (status = 402, description = "Not enough money in the wallet"),
+              (status = 404, description = "No such post"),
+              (status = 409, description = "A free post, or your own"),
+              (status = 422, description = "The key was used for another post")))]
+pub(crate) async fn purchase(
     req: HttpRequest,
     user: AuthUser,
     id: web::Path<String>,
@@ -219,7 +229,9 @@ async fn purchase(
     })))
 }
 
-async fn wallet(user: AuthUser, service: web::Data<Service>) -> Result<HttpResponse, PostError> {
+#[utoipa::path(get, path = "/v1/wallet", tag = "wallet", security(("bearer" = [])),
+    responses((status = 200, description = "Your balance and newest ledger entries", body = crate::api::WalletView)))]
+pub(crate) async fn wallet(user: AuthUser, service: web::Data<Service>) -> Result<HttpResponse, PostError> {
     let balance_cents = service.money.balance(&user.user_id).await?;
     let ledger: Vec<_> = service
         .money
@@ -234,13 +246,18 @@ async fn wallet(user: AuthUser, service: web::Data<Service>) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(json!({ "balance_cents": balance_cents, "ledger": ledger })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TopUp {
+pub(crate) struct TopUp {
+    #[schema(minimum = 1, maximum = 1_000_000)]
     amount_cents: u64,
 }
 
-async fn dev_topup(
+#[utoipa::path(post, path = "/v1/wallet/dev-topup", tag = "wallet", security(("bearer" = [])), request_body = TopUp,
+    responses((status = 200, description = "The new balance", body = crate::api::Balance),
+              (status = 404, description = "Not enabled (POST_DEV_TOPUP)"),
+              (status = 422, description = "An amount of 0 or over the limit")))]
+pub(crate) async fn dev_topup(
     user: AuthUser,
     service: web::Data<Service>,
     body: web::Json<TopUp>,

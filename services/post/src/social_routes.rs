@@ -15,22 +15,8 @@ use crate::views::Visible;
 
 pub const MAX_COMMENT_CHARS: usize = 1000;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/users/{username}/follow", web::post().to(follow))
-        .route("/v1/users/{username}/follow", web::delete().to(unfollow))
-        .route("/v1/users/{username}/followers", web::get().to(followers))
-        .route("/v1/users/{username}/following", web::get().to(following))
-        .route("/v1/users/{username}/posts", web::get().to(profile))
-        .route("/v1/feed", web::get().to(feed))
-        .route("/v1/posts/{id}/like", web::post().to(like))
-        .route("/v1/posts/{id}/like", web::delete().to(unlike))
-        .route("/v1/posts/{id}/comments", web::get().to(comments))
-        .route("/v1/posts/{id}/comments", web::post().to(add_comment))
-        .route("/v1/posts/{id}/comments/{comment_id}", web::delete().to(delete_comment));
-}
-
 #[derive(Deserialize)]
-struct PageQuery {
+pub(crate) struct PageQuery {
     cursor: Option<String>,
 }
 
@@ -48,7 +34,10 @@ fn paginate<T>(mut items: Vec<T>, cursor_of: impl Fn(&T) -> Cursor) -> (Vec<T>, 
     (items, next)
 }
 
-async fn follow(
+#[utoipa::path(post, path = "/v1/users/{username}/follow", tag = "social", params(("username" = String, Path, description = "A username")), security(("bearer" = [])),
+    responses((status = 204, description = "Following (idempotent)"), (status = 404, description = "No such user"),
+              (status = 422, description = "Yourself")))]
+pub(crate) async fn follow(
     user: AuthUser,
     username: web::Path<String>,
     service: web::Data<Service>,
@@ -61,7 +50,9 @@ async fn follow(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn unfollow(
+#[utoipa::path(delete, path = "/v1/users/{username}/follow", tag = "social", params(("username" = String, Path, description = "A username")), security(("bearer" = [])),
+    responses((status = 204, description = "Not following (idempotent)"), (status = 404, description = "No such user")))]
+pub(crate) async fn unfollow(
     user: AuthUser,
     username: web::Path<String>,
     service: web::Data<Service>,
@@ -88,7 +79,9 @@ async fn follow_list(
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
 
-async fn followers(
+#[utoipa::path(get, path = "/v1/users/{username}/followers", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
+    responses((status = 200, description = "A page of followers", body = crate::api::UserPage), (status = 404, description = "No such user")))]
+pub(crate) async fn followers(
     username: web::Path<String>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
@@ -96,7 +89,9 @@ async fn followers(
     follow_list(&service, &username, &query, true).await
 }
 
-async fn following(
+#[utoipa::path(get, path = "/v1/users/{username}/following", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
+    responses((status = 200, description = "A page of followed users", body = crate::api::UserPage), (status = 404, description = "No such user")))]
+pub(crate) async fn following(
     username: web::Path<String>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
@@ -133,7 +128,10 @@ async fn render_page(
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
 
-async fn profile(
+#[utoipa::path(get, path = "/v1/users/{username}/posts", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")), security((), ("bearer" = [])),
+    responses((status = 200, description = "The user's posts, newest first, as this viewer may see them", body = crate::api::PostPage),
+              (status = 401, description = "A token was given and is not valid"), (status = 404, description = "No such user")))]
+pub(crate) async fn profile(
     viewer: MaybeAuthUser,
     username: web::Path<String>,
     query: web::Query<PageQuery>,
@@ -145,7 +143,9 @@ async fn profile(
     render_page(&service, viewer.0.as_ref(), posts, next).await
 }
 
-async fn feed(
+#[utoipa::path(get, path = "/v1/feed", tag = "social", params(("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")), security(("bearer" = [])),
+    responses((status = 200, description = "Posts of the people you follow and your own, newest first", body = crate::api::PostPage)))]
+pub(crate) async fn feed(
     user: AuthUser,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
@@ -161,7 +161,9 @@ async fn live_post(service: &Service, id: &str) -> Result<PostRecord, PostError>
     service.posts.get(id).await?.filter(|p| !p.deleted).ok_or(PostError::NotFound)
 }
 
-async fn like(
+#[utoipa::path(post, path = "/v1/posts/{id}/like", tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
+    responses((status = 204, description = "Liked (idempotent)"), (status = 404, description = "No such post")))]
+pub(crate) async fn like(
     user: AuthUser,
     id: web::Path<String>,
     service: web::Data<Service>,
@@ -173,7 +175,9 @@ async fn like(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn unlike(
+#[utoipa::path(delete, path = "/v1/posts/{id}/like", tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
+    responses((status = 204, description = "Not liked (idempotent)"), (status = 404, description = "No such post")))]
+pub(crate) async fn unlike(
     user: AuthUser,
     id: web::Path<String>,
     service: web::Data<Service>,
@@ -194,7 +198,9 @@ fn comment_view(comment: &Comment) -> Value {
     })
 }
 
-async fn comments(
+#[utoipa::path(get, path = "/v1/posts/{id}/comments", tag = "social", params(("id" = String, Path, description = "The post id"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
+    responses((status = 200, description = "A page of comments, newest first", body = crate::api::CommentPage), (status = 404, description = "No such post")))]
+pub(crate) async fn comments(
     id: web::Path<String>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
@@ -206,13 +212,17 @@ async fn comments(
         .json(json!({ "items": page.iter().map(comment_view).collect::<Vec<_>>(), "next_cursor": next })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewComment {
+pub(crate) struct NewComment {
+    #[schema(min_length = 1, max_length = 1000)]
     text: String,
 }
 
-async fn add_comment(
+#[utoipa::path(post, path = "/v1/posts/{id}/comments", tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])), request_body = NewComment,
+    responses((status = 201, description = "The comment", body = crate::api::CommentView), (status = 404, description = "No such post"),
+              (status = 422, description = "Empty or over 1,000 characters")))]
+pub(crate) async fn add_comment(
     user: AuthUser,
     id: web::Path<String>,
     body: web::Json<NewComment>,
@@ -236,7 +246,10 @@ async fn add_comment(
 }
 
 /// By the comment's author or the post's author; anyone else: 404.
-async fn delete_comment(
+#[utoipa::path(delete, path = "/v1/posts/{id}/comments/{comment_id}", tag = "social", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The post id"), ("comment_id" = String, Path, description = "The comment id")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such comment you may delete")))]
+pub(crate) async fn delete_comment(
     user: AuthUser,
     path: web::Path<(String, String)>,
     service: web::Data<Service>,

@@ -53,8 +53,8 @@ fn verify(secret: &SecretString, header: Option<&str>, body: &[u8], now: u64) ->
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct Event {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct Event {
     id: String,
     #[serde(rename = "type")]
     kind: String,
@@ -62,7 +62,13 @@ struct Event {
     amount_cents: u64,
 }
 
-pub async fn receive(
+#[utoipa::path(post, path = "/v1/payments/webhook", tag = "wallet", request_body = Event,
+    params(("Shutter-Signature" = String, Header, description = "`t={unix},v1={hex HMAC-SHA256(\"{t}.{body}\")}`")),
+    responses((status = 200, description = "Applied, a duplicate, or ignored", body = crate::api::WebhookOutcome),
+              (status = 401, description = "Unsigned, forged, or more than 5 minutes off"),
+              (status = 404, description = "No webhook secret configured"),
+              (status = 422, description = "An event without id or amount")))]
+pub(crate) async fn receive(
     req: HttpRequest,
     body: web::Bytes,
     service: web::Data<Service>,

@@ -6,26 +6,28 @@ use devstack::Stack;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-struct User {
-    token: String,
-}
-
-async fn sign_up(client: &Client, public: &str, name: &str) -> User {
-    let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": "password123" });
-    let response = client.post(format!("{public}/v1/auth/signup")).json(&body).send().await.unwrap();
+/// Uploads a generated photo (`scene`) as `token`; answers its media id.
+pub async fn upload(client: &Client, public: &str, token: &str, scene: u32) -> String {
+    let response = client
+        .post(format!("{public}/v1/media"))
+        .bearer_auth(token)
+        .header("content-type", "image/jpeg")
+        .body(devstack::seed::scene_jpeg(scene, 640, 480).unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.unwrap();
-    User { token: body["tokens"]["access_token"].as_str().unwrap().to_owned() }
+    response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
 }
 
 async fn call(
     client: &Client,
-    user: &User,
+    token: &str,
     method: reqwest::Method,
     url: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut request = client.request(method, url).bearer_auth(&user.token);
+    let mut request = client.request(method, url).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -60,25 +62,16 @@ pub async fn new_user_story(stack: &Stack) {
 
     // The page and the internal API's absence.
     let (status, content_type, _) = fetch(&client, &format!("{public}/")).await;
-    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "text/html; charset=utf-8"));
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "text/html; charset=utf-8"), "the page");
     assert_eq!(fetch(&client, &format!("{public}/internal/v1/public-keys")).await.0, 404);
 
-    let alice = sign_up(&client, &public, "alice").await;
-    let bob = sign_up(&client, &public, "bob").await;
+    let alice = testkit::users::sign_up(&public, "alice").await.token;
+    let bob = testkit::users::sign_up(&public, "bob").await.token;
 
     // Alice uploads two photos and posts one free, one paid.
     let mut media_ids = Vec::new();
     for scene in [1, 2] {
-        let response = client
-            .post(format!("{public}/v1/media"))
-            .bearer_auth(&alice.token)
-            .header("content-type", "image/jpeg")
-            .body(devstack::seed::scene_jpeg(scene, 640, 480).unwrap())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        media_ids.push(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+        media_ids.push(upload(&client, &public, &alice, scene).await);
     }
     let (status, free) = call(
         &client,
@@ -142,7 +135,7 @@ pub async fn new_user_story(stack: &Stack) {
     let purchase = |key: &'static str| {
         client
             .post(format!("{public}/v1/posts/{paid_id}/purchase"))
-            .bearer_auth(&bob.token)
+            .bearer_auth(&bob)
             .header("idempotency-key", key)
             .send()
     };
