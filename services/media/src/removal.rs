@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use cloudfront_api::CloudFront;
 use common::internal_client::ServiceClient;
-use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -73,6 +72,8 @@ fn backoff(attempts: u32) -> Duration {
 }
 
 const POLL_EVERY: Duration = Duration::from_secs(5);
+/// How long a claimed task is left to the replica working it.
+const LEASE: Duration = Duration::from_secs(120);
 
 impl Removals {
     pub async fn new(
@@ -128,18 +129,24 @@ impl Removals {
         });
     }
 
-    /// Runs every task that is due now.
+    /// Runs every task that is due now. Each is claimed first (its next
+    /// attempt pushed a lease ahead), so replicas never work one together.
     pub async fn run_due(&self) -> anyhow::Result<()> {
-        let due: Vec<RemovalTask> = self
-            .tasks
-            .find(doc! { "completed_at": null, "next_attempt_at": { "$lte": DateTime::now() } })
-            .await?
-            .try_collect()
-            .await?;
-        for task in due {
-            self.run(task).await?;
+        loop {
+            let now = DateTime::now();
+            let lease = DateTime::from_system_time(std::time::SystemTime::now() + LEASE);
+            let claimed = self
+                .tasks
+                .find_one_and_update(
+                    doc! { "completed_at": null, "next_attempt_at": { "$lte": now } },
+                    doc! { "$set": { "next_attempt_at": lease } },
+                )
+                .await?;
+            match claimed {
+                Some(task) => self.run(task).await?,
+                None => return Ok(()),
+            }
         }
-        Ok(())
     }
 
     async fn run(&self, mut task: RemovalTask) -> anyhow::Result<()> {

@@ -102,3 +102,26 @@ async fn without_a_distribution_the_invalidation_is_skipped() {
     assert_eq!(done.invalidation, Invalidation::Skipped);
     assert!(done.completed_at.is_some());
 }
+
+#[tokio::test]
+async fn two_replicas_never_work_one_task_together() {
+    let db = testkit::mongo::database("removal").await;
+    let distribution_id = testkit::cloudfront::distribution().await;
+    let id = testkit::unique_name("m");
+    let replica = || async {
+        Removals::new(
+            &db,
+            None,
+            Some(invalidations_to(testkit::cloudfront::endpoint(), &distribution_id).await),
+        )
+        .await
+        .unwrap()
+    };
+    let (first, second) = (replica().await, replica().await);
+    first.enqueue(&removed_record(&id)).await.unwrap();
+    let (a, b) = tokio::join!(first.run_due(), second.run_due());
+    a.unwrap();
+    b.unwrap();
+    assert!(task(&first, &id).await.completed_at.is_some());
+    assert_eq!(testkit::cloudfront::invalidations(&distribution_id).await.len(), 1, "claimed by one replica");
+}
