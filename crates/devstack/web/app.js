@@ -93,6 +93,14 @@ async function loadWallet() {
 function photoElement(post, photo) {
   const box = document.createElement("div");
   box.className = "photo";
+  if (photo.unavailable) {
+    // Taken down or deleted by its owner: nothing to load.
+    const note = document.createElement("span");
+    note.className = "unavailable";
+    note.textContent = "This photo is no longer available.";
+    box.append(note);
+    return box;
+  }
   const img = document.createElement("img");
   img.alt = post.caption || "photo";
   if (photo.locked) {
@@ -134,7 +142,7 @@ function postElement(post) {
   photos.className = "photos";
   photos.append(...post.photos.map((photo) => photoElement(post, photo)));
   item.append(meta, caption, photos);
-  if (post.photos.some((photo) => photo.locked)) {
+  if (post.photos.some((photo) => photo.locked && !photo.unavailable)) {
     const buy = document.createElement("button");
     buy.className = "buy";
     buy.type = "button";
