@@ -37,11 +37,16 @@ pub fn free_port() -> anyhow::Result<u16> {
 }
 
 /// A program `scripts/bootstrap` installs under the repository, installing it
-/// first when it is missing.
+/// first when it is missing (`--stack`: only what the dev stack needs, for
+/// jongodb; everything otherwise).
 pub fn tool(relative: &str) -> anyhow::Result<PathBuf> {
     let binary = crate::repo_root().join(relative);
     if !binary.exists() {
-        let status = Command::new(crate::repo_root().join("scripts/bootstrap")).status()?;
+        let mut bootstrap = Command::new(crate::repo_root().join("scripts/bootstrap"));
+        if relative.contains("jongodb") {
+            bootstrap.arg("--stack");
+        }
+        let status = bootstrap.status()?;
         anyhow::ensure!(status.success(), "scripts/bootstrap failed");
     }
     Ok(binary)
