@@ -41,16 +41,11 @@ impl Manifest {
 
     /// Writes atomically (a reader sees the old or the new manifest, whole).
     pub fn write(&self, path: &Path) -> Result<(), String> {
-        let json = serde_json::to_vec_pretty(self).map_err(|err| err.to_string())?;
-        let temporary = path.with_extension("json.tmp");
-        std::fs::write(&temporary, json)
-            .and_then(|()| std::fs::rename(&temporary, path))
-            .map_err(|err| format!("cannot write key manifest {}: {err}", path.display()))
+        write_json(path, self).map_err(|err| format!("cannot write key manifest {}: {err}", path.display()))
     }
 
     pub fn key_path(&self, manifest_path: &Path, key_id: &str) -> Option<PathBuf> {
-        let folder = manifest_path.parent().unwrap_or(Path::new("."));
-        self.keys.iter().find(|k| k.key_id == key_id).map(|k| folder.join(&k.path))
+        self.keys.iter().find(|k| k.key_id == key_id).map(|k| folder(manifest_path).join(&k.path))
     }
 
     /// Every key it names, loaded; the active one must be among them.
@@ -58,9 +53,22 @@ impl Manifest {
         if !self.keys.iter().any(|k| k.key_id == self.active_key_id) {
             return Err(format!("the active key {} is not among the manifest's keys", self.active_key_id));
         }
-        let folder = manifest_path.parent().unwrap_or(Path::new("."));
+        let folder = folder(manifest_path);
         self.keys.iter().map(|k| Ok((k.key_id.clone(), load_key_file(&folder.join(&k.path))?))).collect()
     }
+}
+
+/// The folder relative key paths (and the rotation's state) are taken from.
+pub fn folder(manifest_path: &Path) -> &Path {
+    manifest_path.parent().unwrap_or(Path::new("."))
+}
+
+/// Writes `value` as JSON through a temporary file and a rename, so a reader
+/// (url-signer rereading the manifest) never sees half of it.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let temporary = path.with_extension("json.tmp");
+    std::fs::write(&temporary, serde_json::to_vec_pretty(value)?)?;
+    std::fs::rename(&temporary, path)
 }
 
 /// Rereads the manifest every `interval` and swaps the keys in when it

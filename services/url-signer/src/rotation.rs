@@ -24,7 +24,7 @@ use cloudfront_sign::{KeyKind, PrivateKey};
 use serde::{Deserialize, Serialize};
 
 use crate::keyring::load_key_file;
-use crate::manifest::{Manifest, ManifestKey};
+use crate::manifest::{Manifest, ManifestKey, folder, write_json};
 
 /// url-signer's manifest reload interval plus its signature-cache bucket, rounded up.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(120);
@@ -90,15 +90,8 @@ fn state_path(manifest: &Path) -> PathBuf {
     manifest.with_file_name("rotation.json")
 }
 
-fn folder(manifest: &Path) -> &Path {
-    manifest.parent().unwrap_or(Path::new("."))
-}
-
 fn save(manifest: &Path, state: &RotationState) -> anyhow::Result<()> {
-    let path = state_path(manifest);
-    let temporary = path.with_extension("json.tmp");
-    std::fs::write(&temporary, serde_json::to_vec_pretty(state)?)?;
-    std::fs::rename(&temporary, &path)?;
+    write_json(&state_path(manifest), state)?;
     tracing::info!(step = ?state.step, "rotation step done");
     Ok(())
 }
