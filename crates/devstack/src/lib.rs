@@ -234,16 +234,12 @@ impl Stack {
         // The gateway in front of it says who the client is.
         edge_config.trusted_proxies = vec![loopback()];
         let edge = edge::build(edge_config).await?;
-        let url_signer = url_signer::build(url_signer::Config {
-            http: http(base, 4)?,
-            internal_secret: internal_secret.clone(),
-            keys: vec![(DEV_KEY_ID.to_owned(), signing_key)],
-            active_key_id: DEV_KEY_ID.to_owned(),
-            manifest: None,
-            hash: cloudfront_sign::HashAlgorithm::Sha256,
-            guards: url_signer::config::Guards::new(vec![public_authority], vec!["http".into()]),
-            cache: url_signer::config::CacheSettings::default(),
-        })
+        let url_signer = url_signer::build(url_signer::Config::new(
+            http(base, 4)?,
+            internal_secret.clone(),
+            vec![(DEV_KEY_ID.to_owned(), signing_key)],
+            url_signer::config::Guards::new(vec![public_authority], vec!["http".into()]),
+        ))
         .await?;
         let mut post_config = post::Config::new(
             post_http,

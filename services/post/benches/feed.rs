@@ -60,15 +60,13 @@ async fn load(url: String, token: String) -> String {
 }
 
 async fn signer(bucket: Duration) -> String {
+    let http = HttpSettings { workers: 1, ..HttpSettings::ephemeral() };
+    let keys = vec![("KBENCH".into(), PrivateKey::generate(KeyKind::Rsa).unwrap())];
+    let guards = url_signer::config::Guards::new(vec![DIST.into()], vec!["https".into()]);
     let config = url_signer::Config {
-        http: HttpSettings { workers: 1, ..HttpSettings::ephemeral() },
-        internal_secret: testkit::service::internal_secret(),
-        keys: vec![("KBENCH".into(), PrivateKey::generate(KeyKind::Rsa).unwrap())],
-        active_key_id: "KBENCH".into(),
-        manifest: None,
         hash: HashAlgorithm::Sha1,
-        guards: url_signer::config::Guards::new(vec![DIST.into()], vec!["https".into()]),
         cache: url_signer::config::CacheSettings { bucket, capacity: 100_000 },
+        ..url_signer::Config::new(http, testkit::service::internal_secret(), keys, guards)
     };
     testkit::service::spawn(url_signer::build(config).await.unwrap())
 }

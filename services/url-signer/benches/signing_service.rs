@@ -51,17 +51,11 @@ fn cache_hits(key: &PrivateKey) {
 }
 
 async fn http_latency(key: PrivateKey) {
+    let secret = common::secrecy::SecretString::from("bench-internal-secret-0123456789abcdef".to_owned());
+    let http = HttpSettings { workers: 1, ..HttpSettings::ephemeral() };
     let config = url_signer::Config {
-        http: HttpSettings { workers: 1, ..HttpSettings::ephemeral() },
-        internal_secret: common::secrecy::SecretString::from(
-            "bench-internal-secret-0123456789abcdef".to_owned(),
-        ),
-        keys: vec![("KBENCH".into(), key)],
-        active_key_id: "KBENCH".into(),
-        manifest: None,
         hash: HashAlgorithm::Sha1,
-        guards: guards(),
-        cache: CacheSettings::default(),
+        ..url_signer::Config::new(http, secret, vec![("KBENCH".into(), key)], guards())
     };
     let auth = common::internal_auth::ServiceAuth::new("post", &config.internal_secret).unwrap();
     let app = url_signer::build(config).await.unwrap();

@@ -71,6 +71,29 @@ pub struct Config {
     pub cache: CacheSettings,
 }
 
+impl Config {
+    /// Signing with the first of `keys` (SHA-256), the default cache, keys
+    /// fixed until restart; change the fields for anything else.
+    pub fn new(
+        http: HttpSettings,
+        internal_secret: SecretString,
+        keys: Vec<(String, PrivateKey)>,
+        guards: Guards,
+    ) -> Self {
+        let active_key_id = keys.first().map(|(id, _)| id.clone()).unwrap_or_default();
+        Self {
+            http,
+            internal_secret,
+            keys,
+            active_key_id,
+            manifest: None,
+            hash: HashAlgorithm::Sha256,
+            guards,
+            cache: CacheSettings::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ManifestWatch {
     pub path: PathBuf,

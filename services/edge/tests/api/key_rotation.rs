@@ -1,24 +1,21 @@
 use std::time::Duration;
 
-use cloudfront_sign::{HashAlgorithm, KeyKind, PrivateKey};
+use cloudfront_sign::{KeyKind, PrivateKey};
 use common::server::HttpSettings;
 use edge::KeySource;
 use serde_json::{Value, json};
-use url_signer::config::{CacheSettings, Guards};
+use url_signer::config::Guards;
 
 use crate::helpers::{DIST, bucket_with_objects, spawn};
 
 fn signer_config(port: u16, keys: Vec<(String, PrivateKey)>) -> url_signer::Config {
-    url_signer::Config {
-        http: HttpSettings { listen: ([127, 0, 0, 1], port).into(), workers: 1 },
-        internal_secret: testkit::service::internal_secret(),
-        active_key_id: keys[0].0.clone(),
-        manifest: None,
+    let http = HttpSettings { listen: ([127, 0, 0, 1], port).into(), workers: 1 };
+    url_signer::Config::new(
+        http,
+        testkit::service::internal_secret(),
         keys,
-        hash: HashAlgorithm::Sha256,
-        guards: Guards::new(vec![DIST.into()], vec!["https".into()]),
-        cache: CacheSettings::default(),
-    }
+        Guards::new(vec![DIST.into()], vec!["https".into()]),
+    )
 }
 
 async fn sign(signer_base: &str, key_id: &str) -> String {

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use auth::config::PasswordCost;
 use auth::keys::SigningKey;
-use cloudfront_sign::{HashAlgorithm, KeyGroup, KeyKind, PrivateKey};
+use cloudfront_sign::{KeyGroup, KeyKind, PrivateKey};
 use common::server::HttpSettings;
 use common::user_auth::UserAuthSettings;
 use serde_json::{Value, json};
@@ -63,19 +63,16 @@ pub async fn spawn_with(options: Options) -> Stack {
     let mut keys = KeyGroup::new();
     keys.insert("KTEST", cf_key.public_key().unwrap());
     let signer_url = if options.signer_up {
-        let config = url_signer::Config {
-            http: HttpSettings::ephemeral(),
-            internal_secret: secret.clone(),
-            keys: vec![("KTEST".into(), cf_key)],
-            active_key_id: "KTEST".into(),
-            manifest: None,
-            hash: HashAlgorithm::Sha256,
-            guards: url_signer::config::Guards::new(
-                vec!["d111111abcdef8.cloudfront.net".into()],
-                vec!["https".into()],
-            ),
-            cache: url_signer::config::CacheSettings::default(),
-        };
+        let guards = url_signer::config::Guards::new(
+            vec!["d111111abcdef8.cloudfront.net".into()],
+            vec!["https".into()],
+        );
+        let config = url_signer::Config::new(
+            HttpSettings::ephemeral(),
+            secret.clone(),
+            vec![("KTEST".into(), cf_key)],
+            guards,
+        );
         testkit::service::spawn(url_signer::build(config).await.unwrap())
     } else {
         "http://127.0.0.1:9".to_owned()

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use cloudfront_sign::{HashAlgorithm, KeyGroup, KeyKind, PrivateKey, PublicKey};
+use cloudfront_sign::{KeyGroup, KeyKind, PrivateKey, PublicKey};
 use common::server::HttpSettings;
 use serde_json::{Value, json};
 use url_signer::config::{CacheSettings, Config, Guards};
@@ -13,15 +13,10 @@ pub struct TestSigner {
 }
 
 pub fn config(keys: Vec<(String, PrivateKey)>, bucket: Duration) -> Config {
+    let guards = Guards { max_batch: 50, ..Guards::new(vec![HOST.into()], vec!["https".into()]) };
     Config {
-        http: HttpSettings::ephemeral(),
-        internal_secret: testkit::service::internal_secret(),
-        active_key_id: keys[0].0.clone(),
-        manifest: None,
-        keys,
-        hash: HashAlgorithm::Sha256,
-        guards: Guards { max_batch: 50, ..Guards::new(vec![HOST.into()], vec!["https".into()]) },
         cache: CacheSettings { bucket, capacity: 1000 },
+        ..Config::new(HttpSettings::ephemeral(), testkit::service::internal_secret(), keys, guards)
     }
 }
 
