@@ -265,7 +265,7 @@ impl Media {
         }
         let record = self.records.mark_removed(id, status, &removal).await?.ok_or(MediaError::NotFound)?;
         self.removals.enqueue(&record).await?;
-        let keys: Vec<String> = record.variants.values().map(|v| v.key.clone()).collect();
+        let keys: Vec<String> = record.object_keys().map(str::to_owned).collect();
         self.storage.delete_each(&keys).await?;
         tracing::info!(target: "audit", media_id = id, status = ?record.status, by = removal.by, reason = removal.reason, objects = keys.len(), "media removed");
         Ok(record)

@@ -77,6 +77,13 @@ pub struct MediaRecord {
     pub removal: Option<Removal>,
 }
 
+impl MediaRecord {
+    /// Every object it has in the bucket (private variants and the public preview).
+    pub fn object_keys(&self) -> impl Iterator<Item = &str> {
+        self.variants.values().map(|v| v.key.as_str())
+    }
+}
+
 #[derive(Clone)]
 pub struct Records {
     collection: Collection<MediaRecord>,

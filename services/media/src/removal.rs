@@ -93,7 +93,7 @@ impl Removals {
     /// Records the follow-up work for `record` (once, however often asked)
     /// and wakes the worker.
     pub async fn enqueue(&self, record: &MediaRecord) -> anyhow::Result<()> {
-        let paths: Vec<String> = record.variants.values().map(|v| format!("/{}", v.key)).collect();
+        let paths: Vec<String> = record.object_keys().map(|key| format!("/{key}")).collect();
         let now = DateTime::now();
         let task = RemovalTask {
             media_id: record.id.clone(),

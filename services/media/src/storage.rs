@@ -45,6 +45,10 @@ pub enum Uploaded {
 #[error("S3 is unavailable: {0}")]
 pub struct Unavailable(pub String);
 
+fn unavailable<E: std::error::Error>(err: E) -> Unavailable {
+    Unavailable(aws_sdk_s3::error::DisplayErrorContext(err).to_string())
+}
+
 impl Storage {
     /// Puts every object, or none: on failure the ones written are removed.
     pub async fn put_all(&self, objects: Vec<(String, &'static str, Bytes)>) -> Result<(), Unavailable> {
@@ -61,7 +65,7 @@ impl Storage {
                 .await;
             if let Err(err) = put {
                 self.delete_all(&written).await;
-                return Err(Unavailable(format!("{}", aws_sdk_s3::error::DisplayErrorContext(err))));
+                return Err(unavailable(err));
             }
             written.push(key);
         }
@@ -71,8 +75,8 @@ impl Storage {
     /// Best effort: a key that cannot be deleted now is logged.
     pub async fn delete_all(&self, keys: &[String]) {
         for key in keys {
-            if let Err(err) = self.client.delete_object().bucket(&self.bucket).key(key).send().await {
-                tracing::warn!(key, error = %aws_sdk_s3::error::DisplayErrorContext(err), "could not delete an object");
+            if let Err(err) = self.delete(key).await {
+                tracing::warn!(key, error = %err, "could not delete an object");
             }
         }
     }
@@ -81,15 +85,13 @@ impl Storage {
     /// is already gone succeeds (S3's DeleteObject is idempotent).
     pub async fn delete_each(&self, keys: &[String]) -> Result<(), Unavailable> {
         for key in keys {
-            self.client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|err| Unavailable(format!("{}", aws_sdk_s3::error::DisplayErrorContext(err))))?;
+            self.delete(key).await?;
         }
         Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Unavailable> {
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map(drop).map_err(unavailable)
     }
 
     /// A presigned PUT for exactly this content type and length.
@@ -119,7 +121,7 @@ impl Storage {
             Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
                 return Ok(Uploaded::Missing);
             }
-            Err(err) => return Err(Unavailable(format!("{}", aws_sdk_s3::error::DisplayErrorContext(err)))),
+            Err(err) => return Err(unavailable(err)),
         };
         let length = object.content_length.and_then(|len| u64::try_from(len).ok()).unwrap_or_default();
         if length != expected {
