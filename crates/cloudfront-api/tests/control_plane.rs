@@ -10,12 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use cloudfront_api::{ApiSettings, CloudFront, GroupChange};
 
 async fn cloudfront() -> CloudFront {
-    CloudFront::new(&ApiSettings {
-        endpoint: Some(testkit::cloudfront::endpoint().to_owned()),
-        credentials: Some(("testing".into(), "testing".into())),
-        max_attempts: 3,
-    })
-    .await
+    CloudFront::new(&testkit::cloudfront::settings()).await
 }
 
 fn new_public_pem() -> String {
@@ -145,11 +140,8 @@ fn throttling_server(throttled: usize) -> (String, Arc<AtomicUsize>) {
 
 #[tokio::test]
 async fn throttling_is_retried_with_backoff_and_then_reported() {
-    let settings = |endpoint: String| ApiSettings {
-        endpoint: Some(endpoint),
-        credentials: Some(("testing".into(), "testing".into())),
-        max_attempts: 3,
-    };
+    let settings =
+        |endpoint: String| ApiSettings { endpoint: Some(endpoint), ..testkit::cloudfront::settings() };
     let (url, calls) = throttling_server(2);
     let api = CloudFront::new(&settings(url)).await;
     assert_eq!(api.find_public_key("anything").await.unwrap(), None, "the third attempt succeeds");

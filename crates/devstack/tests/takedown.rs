@@ -118,13 +118,8 @@ impl Api {
 #[tokio::test]
 async fn a_takedown_removes_the_photo_everywhere_and_invalidates_once() {
     let distribution_id = testkit::cloudfront::distribution().await;
-    let api_settings = cloudfront_api::ApiSettings {
-        endpoint: Some(testkit::cloudfront::endpoint().to_owned()),
-        credentials: Some(("testing".into(), "testing".into())),
-        max_attempts: 3,
-    };
-    let invalidation =
-        media::config::InvalidationSettings { distribution_id: distribution_id.clone(), api: api_settings };
+    let api = testkit::cloudfront::settings();
+    let invalidation = media::config::InvalidationSettings { distribution_id: distribution_id.clone(), api };
     let options = devstack::StackOptions { invalidation: Some(invalidation), ..support::options() };
     let api = Api { stack: Stack::start(options).await.unwrap(), http: Client::new() };
     let alice = api.sign_up("alice").await;

@@ -43,17 +43,19 @@ pub fn updates() -> Vec<KeyGroupUpdate> {
     UPDATES.get().map(|u| u.lock().unwrap().clone()).unwrap_or_default()
 }
 
-/// An SDK client for the test endpoint (dummy credentials: moto ignores them).
+/// `cloudfront_api` settings for the test endpoint (dummy credentials: moto
+/// ignores them), three attempts per call.
+pub fn settings() -> cloudfront_api::ApiSettings {
+    cloudfront_api::ApiSettings {
+        endpoint: Some(endpoint().to_owned()),
+        credentials: Some(("testing".into(), "testing".into())),
+        max_attempts: 3,
+    }
+}
+
+/// An SDK client for the test endpoint, for what the tests read back.
 pub async fn client() -> aws_sdk_cloudfront::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .credentials_provider(aws_sdk_cloudfront::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_cloudfront::Client::new(&config)
+    cloudfront_api::CloudFront::new(&settings()).await.client().clone()
 }
 
 /// A new distribution in front of an S3 origin; answers its id.

@@ -9,8 +9,8 @@ use mongodb::bson::{DateTime, doc};
 async fn invalidations_to(endpoint: &str, distribution_id: &str) -> Invalidations {
     let api = ApiSettings {
         endpoint: Some(endpoint.to_owned()),
-        credentials: Some(("testing".into(), "testing".into())),
         max_attempts: 1,
+        ..testkit::cloudfront::settings()
     };
     Invalidations { cloudfront: CloudFront::new(&api).await, distribution_id: distribution_id.to_owned() }
 }

@@ -14,16 +14,8 @@ use url_signer::rotation::{self, Progress, RotationSettings, Step};
 
 use crate::helpers::{self, TestSigner, now, photo};
 
-fn api_settings(endpoint: &str, max_attempts: u32) -> ApiSettings {
-    ApiSettings {
-        endpoint: Some(endpoint.to_owned()),
-        credentials: Some(("testing".into(), "testing".into())),
-        max_attempts,
-    }
-}
-
 async fn cloudfront() -> CloudFront {
-    CloudFront::new(&api_settings(testkit::cloudfront::endpoint(), 3)).await
+    CloudFront::new(&testkit::cloudfront::settings()).await
 }
 
 /// A folder with one key in service: registered, in `group`, in the manifest.
@@ -151,7 +143,12 @@ async fn an_interrupted_rotation_resumes_where_it_stopped() {
     let settings = settings(&manifest, &group);
 
     // CloudFront unreachable: the key is made, the registration fails.
-    let unreachable = CloudFront::new(&api_settings("http://127.0.0.1:9", 1)).await;
+    let unreachable = ApiSettings {
+        endpoint: Some("http://127.0.0.1:9".into()),
+        max_attempts: 1,
+        ..testkit::cloudfront::settings()
+    };
+    let unreachable = CloudFront::new(&unreachable).await;
     let err = rotation::rotate(&unreachable, &settings, now()).await.unwrap_err();
     assert!(format!("{err:#}").contains("ListPublicKeys"), "{err:#}");
     let state = rotation::load_state(&manifest).unwrap().unwrap();
