@@ -19,8 +19,7 @@ fn installed() -> Option<std::path::PathBuf> {
 pub async fn start_if_installed(data_dir: &Path, port: u16) -> anyhow::Result<Option<String>> {
     let Some(binary) = installed() else { return Ok(None) };
     std::fs::create_dir_all(data_dir)?;
-    let port =
-        if port == 0 { std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port() } else { port };
+    let port = if port == 0 { testkit::process::free_port()? } else { port };
     let child = tokio::process::Command::new(&binary)
         .args(["--replSet", REPLICA_SET, "--bind_ip", "127.0.0.1", "--quiet", "--port"])
         .arg(port.to_string())
@@ -31,8 +30,9 @@ pub async fn start_if_installed(data_dir: &Path, port: u16) -> anyhow::Result<Op
         .spawn()
         .map_err(|err| anyhow::anyhow!("cannot start {}: {err}", binary.display()))?;
     // mongod stops with the stack: it shares the process group, so Ctrl-C
-    // reaches it and it shuts down cleanly on its own.
-    std::mem::forget(child);
+    // reaches it and it shuts down cleanly on its own. Dropping the handle
+    // leaves it running (and lets tokio reap it once it exits).
+    drop(child);
     let direct =
         mongodb::Client::with_uri_str(format!("mongodb://127.0.0.1:{port}/?directConnection=true")).await?;
     let admin = direct.database("admin");
