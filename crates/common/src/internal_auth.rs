@@ -1,11 +1,18 @@
 //! Service-to-service authentication.
 //!
-//! Every internal call carries a short-lived token (a JWT, HS256 over a
-//! secret shared by the services) naming the calling service (`iss`) and the
-//! service called (`aud`), so a token minted for one service cannot be
-//! replayed against another. An internal route states which callers it
-//! accepts with [`AllowedCallers`]; the [`ServiceCaller`] extractor enforces
-//! it and fails closed where a route forgot to say.
+//! Every internal call carries its own token (a JWT, HS256 over a secret
+//! shared by the services) naming the calling service (`iss`), the service
+//! called (`aud`), and the one request it is for (`htm` method, `htp` path
+//! and query), valid for seconds and accepted once (`jti`, remembered until
+//! it expires). A token seen on the wire opens nothing else: not another
+//! service, not another route or method, not the same call again. An
+//! internal route states which callers it accepts with [`AllowedCallers`];
+//! the [`ServiceCaller`] extractor enforces it and fails closed where a
+//! route forgot to say.
+//!
+//! What this does not do: the secret is shared, so a service that holds it
+//! could mint a token naming any caller. Each service's own key pair
+//! (asymmetric tokens) would close that; see docs/ARCHITECTURE.md.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -21,8 +28,9 @@ use serde::{Deserialize, Serialize};
 use crate::Problem;
 use crate::config::Env;
 
-/// How long a minted token is valid. Short: it only has to survive one call.
-const TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+/// How long a minted token is valid. Short: it only has to survive one call
+/// (each retry mints its own).
+const TOKEN_LIFETIME: Duration = Duration::from_secs(15);
 /// Clock skew tolerated between replicas.
 const LEEWAY_S: u64 = 5;
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -31,9 +39,33 @@ pub const MIN_SECRET_BYTES: usize = 32;
 struct ServiceClaims {
     iss: String,
     aud: String,
+    /// The request's method.
+    htm: String,
+    /// The request's path and query, as sent.
+    htp: String,
     iat: u64,
     exp: u64,
     jti: String,
+}
+
+/// The one request a token is for.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    pub target: &'a str,
+    pub method: &'a str,
+    /// Path and query, e.g. `/internal/v1/sign`.
+    pub path: &'a str,
+}
+
+/// Why a service token was refused (logged at debug level, never told).
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    Invalid(#[from] jsonwebtoken::errors::Error),
+    #[error("minted for {method} {path}")]
+    OtherRequest { method: String, path: String },
+    #[error("already used")]
+    Replayed,
 }
 
 /// Reads `INTERNAL_AUTH_SECRET`.
@@ -55,6 +87,8 @@ struct ServiceAuthInner {
     name: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Token ids accepted and not yet expired, with their expiry.
+    seen: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl ServiceAuth {
@@ -68,6 +102,7 @@ impl ServiceAuth {
                 name: name.into(),
                 encoding: EncodingKey::from_secret(bytes)?,
                 decoding: DecodingKey::from_secret(bytes)?,
+                seen: Default::default(),
             }),
         })
     }
@@ -76,16 +111,18 @@ impl ServiceAuth {
         &self.inner.name
     }
 
-    /// A token for a call from this service to `target`.
-    pub fn mint(&self, target: &str) -> anyhow::Result<String> {
-        self.mint_at(target, SystemTime::now())
+    /// A token for one call from this service.
+    pub fn mint(&self, call: Call<'_>) -> anyhow::Result<String> {
+        self.mint_at(call, SystemTime::now())
     }
 
-    fn mint_at(&self, target: &str, now: SystemTime) -> anyhow::Result<String> {
+    fn mint_at(&self, call: Call<'_>, now: SystemTime) -> anyhow::Result<String> {
         let iat = now.duration_since(UNIX_EPOCH)?.as_secs();
         let claims = ServiceClaims {
             iss: self.inner.name.clone(),
-            aud: target.to_owned(),
+            aud: call.target.to_owned(),
+            htm: call.method.to_owned(),
+            htp: call.path.to_owned(),
             iat,
             exp: iat + TOKEN_LIFETIME.as_secs(),
             jti: uuid::Uuid::new_v4().simple().to_string(),
@@ -93,14 +130,33 @@ impl ServiceAuth {
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.inner.encoding)?)
     }
 
-    /// The calling service's name, if the token is genuine, current and meant for us.
-    pub fn verify(&self, token: &str) -> Result<String, jsonwebtoken::errors::Error> {
+    /// The calling service's name, if the token is genuine, current, meant
+    /// for us and for this request (`method`, `path` with its query), and
+    /// not seen before.
+    pub fn verify(&self, token: &str, method: &str, path: &str) -> Result<String, Refusal> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[&self.inner.name]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.leeway = LEEWAY_S;
-        let data = jsonwebtoken::decode::<ServiceClaims>(token, &self.inner.decoding, &validation)?;
-        Ok(data.claims.iss)
+        let claims = jsonwebtoken::decode::<ServiceClaims>(token, &self.inner.decoding, &validation)?.claims;
+        if claims.htm != method || claims.htp != path {
+            return Err(Refusal::OtherRequest { method: claims.htm, path: claims.htp });
+        }
+        self.first_use(claims.jti, claims.exp)?;
+        Ok(claims.iss)
+    }
+
+    /// Remembers `jti` until it expires; a second use is refused.
+    fn first_use(&self, jti: String, exp: u64) -> Result<(), Refusal> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let mut seen = self.inner.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= 1024 && seen.len().is_power_of_two() {
+            seen.retain(|_, expires| *expires + LEEWAY_S >= now);
+        }
+        match seen.insert(jti, exp) {
+            Some(_) => Err(Refusal::Replayed),
+            None => Ok(()),
+        }
     }
 }
 
@@ -136,7 +192,8 @@ fn authenticate(req: &HttpRequest) -> Result<ServiceCaller, Problem> {
         tracing::debug!("internal call without a service credential");
         return Err(Problem::unauthorized("A service credential is required."));
     };
-    let caller = auth.verify(token).map_err(|err| {
+    let path = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let caller = auth.verify(token, req.method().as_str(), path).map_err(|err| {
         tracing::debug!(reason = %err, "service credential refused");
         Problem::unauthorized("The service credential is invalid or expired.")
     })?;
@@ -165,23 +222,56 @@ mod tests {
         SecretString::from(s.repeat(32))
     }
 
+    fn sign_call(target: &str) -> Call<'_> {
+        Call { target, method: "POST", path: "/internal/v1/sign" }
+    }
+
     #[test]
     fn a_token_names_its_caller_and_only_opens_its_target() {
         let post = ServiceAuth::new("post", &secret("k")).unwrap();
         let signer = ServiceAuth::new("url-signer", &secret("k")).unwrap();
         let media = ServiceAuth::new("media", &secret("k")).unwrap();
-        let token = post.mint("url-signer").unwrap();
-        assert_eq!(signer.verify(&token).unwrap(), "post");
-        assert!(media.verify(&token).is_err(), "a token for url-signer must not open media");
+        let token = post.mint(sign_call("url-signer")).unwrap();
+        assert!(
+            media.verify(&token, "POST", "/internal/v1/sign").is_err(),
+            "a token for url-signer must not open media"
+        );
+        assert_eq!(signer.verify(&token, "POST", "/internal/v1/sign").unwrap(), "post");
+    }
+
+    #[test]
+    fn a_token_opens_one_request_once() {
+        let post = ServiceAuth::new("post", &secret("k")).unwrap();
+        let signer = ServiceAuth::new("url-signer", &secret("k")).unwrap();
+        let token = post.mint(sign_call("url-signer")).unwrap();
+        assert!(matches!(
+            signer.verify(&token, "GET", "/internal/v1/sign"),
+            Err(Refusal::OtherRequest { .. })
+        ));
+        assert!(matches!(
+            signer.verify(&token, "POST", "/internal/v1/public-keys"),
+            Err(Refusal::OtherRequest { .. })
+        ));
+        assert!(matches!(
+            signer.verify(&token, "POST", "/internal/v1/sign?x=1"),
+            Err(Refusal::OtherRequest { .. })
+        ));
+        assert!(signer.verify(&token, "POST", "/internal/v1/sign").is_ok());
+        assert!(matches!(signer.verify(&token, "POST", "/internal/v1/sign"), Err(Refusal::Replayed)));
     }
 
     #[test]
     fn forged_and_expired_tokens_are_refused() {
         let signer = ServiceAuth::new("url-signer", &secret("k")).unwrap();
         let forger = ServiceAuth::new("post", &secret("x")).unwrap();
-        assert!(signer.verify(&forger.mint("url-signer").unwrap()).is_err());
+        assert!(
+            signer
+                .verify(&forger.mint(sign_call("url-signer")).unwrap(), "POST", "/internal/v1/sign")
+                .is_err()
+        );
         let post = ServiceAuth::new("post", &secret("k")).unwrap();
-        let old = post.mint_at("url-signer", SystemTime::now() - Duration::from_secs(600)).unwrap();
-        assert!(signer.verify(&old).is_err());
+        let old =
+            post.mint_at(sign_call("url-signer"), SystemTime::now() - Duration::from_secs(600)).unwrap();
+        assert!(signer.verify(&old, "POST", "/internal/v1/sign").is_err());
     }
 }

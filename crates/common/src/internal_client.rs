@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::internal_auth::ServiceAuth;
+use crate::internal_auth::{Call, ServiceAuth};
 use crate::problem::ProblemBody;
 use crate::request_id;
 
@@ -150,7 +150,8 @@ impl ServiceClient {
             if attempt > 0 {
                 tokio::time::sleep(self.backoff(attempt)).await;
             }
-            let token = self.auth.mint(&self.target).map_err(|err| CallError::Token(err.to_string()))?;
+            let call = Call { target: &self.target, method: method.as_str(), path };
+            let token = self.auth.mint(call).map_err(|err| CallError::Token(err.to_string()))?;
             let mut request = self
                 .http
                 .request(method.clone(), &url)

@@ -1,19 +1,22 @@
 //! What every Shutter service shares. Each module is one concern; a service
-//! composes them through [`server::ServiceServer`].
+//! composes them through [`server::start`] and [`server::run_main`].
 
 pub mod client_ip;
 pub mod config;
 pub mod health;
+pub mod ids;
 pub mod internal_auth;
 pub mod internal_client;
 pub mod metrics;
 pub mod mongo;
 pub mod openapi;
+pub mod path_guard;
 pub mod private_file;
 pub mod problem;
 pub mod request_id;
 pub mod s3;
 pub mod server;
+pub mod shutdown;
 pub mod telemetry;
 pub mod user_auth;
 
@@ -27,6 +30,12 @@ pub fn hex(bytes: &[u8]) -> String {
         out
     })
 }
+/// SHA-256 of `bytes`, as lower-case hex: how tokens are stored (never the
+/// tokens themselves) and objects fingerprinted.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&openssl::sha::sha256(bytes))
+}
+
 pub use request_id::RequestId;
 pub use secrecy;
 

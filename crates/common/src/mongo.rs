@@ -39,6 +39,21 @@ pub async fn connect(settings: &MongoSettings, app_name: &str) -> anyhow::Result
     Ok(client.database(&settings.database))
 }
 
+/// An index that deletes each document once the time in `field` is
+/// `after` in the past (MongoDB's TTL monitor runs about once a minute).
+pub fn expiring(field: &str, after: Duration) -> mongodb::IndexModel {
+    mongodb::IndexModel::builder()
+        .keys(doc! { field: 1 })
+        .options(mongodb::options::IndexOptions::builder().expire_after(after).build())
+        .build()
+}
+
+/// Closes the client behind `db` (its pools and server monitors), for a
+/// service that is stopping.
+pub async fn close(db: Database) {
+    db.client().clone().shutdown().await;
+}
+
 /// Readiness: the server answers a ping.
 pub struct MongoReady(pub Database);
 
@@ -53,6 +68,18 @@ impl ReadinessCheck for MongoReady {
             Ok(())
         })
     }
+}
+
+/// Whether `err` says the server cannot be reached now (no server
+/// selectable, the connection failed or was cut), rather than that the
+/// operation was wrong: callers answer 503 and the client tries again.
+pub fn is_unreachable(err: &mongodb::error::Error) -> bool {
+    use mongodb::error::ErrorKind;
+    matches!(
+        err.kind.as_ref(),
+        ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. }
+    ) || err.contains_label(mongodb::error::TRANSIENT_TRANSACTION_ERROR)
+        || err.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR)
 }
 
 /// MongoDB's duplicate-key error (11000), which callers turn into a 409.

@@ -104,6 +104,24 @@ impl Problem {
         .with_cause(cause)
     }
 
+    /// What an unexpected error is answered with: 503 with `Retry-After`
+    /// when some cause in its chain says the database cannot be reached now
+    /// (nothing is wrong that waiting will not fix), else a generic 500.
+    /// Either way the whole chain is logged, never sent.
+    pub fn from_internal(cause: &anyhow::Error) -> Self {
+        let unreachable = cause
+            .chain()
+            .any(|c| c.downcast_ref::<mongodb::error::Error>().is_some_and(crate::mongo::is_unreachable));
+        let problem = match unreachable {
+            true => Self::unavailable("The database is unavailable; nothing was changed. Try again.", 5),
+            false => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "An unexpected error occurred. Quote the request id when reporting it.",
+            ),
+        };
+        Self { cause: Some(format!("{cause:#}")), ..problem }
+    }
+
     /// Attaches an internal cause to log (not to send) when this is answered.
     pub fn with_cause(mut self, cause: impl Into<anyhow::Error>) -> Self {
         self.cause = Some(format!("{:#}", cause.into()));

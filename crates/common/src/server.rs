@@ -1,25 +1,38 @@
 //! The HTTP server every service runs: request ids, metrics, health,
-//! problem+json for every error actix itself would otherwise answer, and
-//! graceful shutdown on SIGTERM (actix's default).
+//! problem+json for every error actix itself would otherwise answer, and a
+//! graceful stop on SIGTERM or SIGINT: no new connections, requests in flight
+//! finish (within `SHUTDOWN_GRACE`), background work stops, clients close.
 
 use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
+use futures_util::future::BoxFuture;
 
-use crate::config::Env;
+use crate::config::{Env, Seconds};
 use crate::health::{self, ReadinessChecks};
 use crate::metrics::{self, Metrics};
-use crate::{problem, request_id};
+use crate::shutdown::Workers;
+use crate::{path_guard, problem, request_id};
 
 /// Default cap on JSON bodies; services lower or raise it per route.
 pub const DEFAULT_JSON_LIMIT: usize = 64 * 1024;
+/// How long requests in flight may take to finish once a stop is asked for.
+/// With the few seconds background work and clients get, a process is gone
+/// within the 10 s orchestrators usually allow.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(7);
+/// What background work and closing clients get after the server stopped.
+const AFTER_SERVER_STOPPED: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub listen: SocketAddr,
     pub workers: usize,
+    /// `SHUTDOWN_GRACE`: how long requests in flight may take after a stop
+    /// is asked for (whole seconds; actix counts no finer).
+    pub shutdown_grace: Duration,
 }
 
 impl HttpSettings {
@@ -27,12 +40,22 @@ impl HttpSettings {
         let default_workers = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
         let listen = env.or("LISTEN_ADDR", default_listen);
         let workers = env.or("HTTP_WORKERS", default_workers);
-        Some(Self { listen: listen?, workers: workers?.max(1) })
+        let grace = env.or("SHUTDOWN_GRACE", Seconds(DEFAULT_SHUTDOWN_GRACE));
+        Some(Self { listen: listen?, workers: workers?.max(1), shutdown_grace: grace?.0 })
+    }
+
+    /// Loopback, `port`, one worker.
+    pub fn loopback(port: u16) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], port)),
+            workers: 1,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
     }
 
     /// Settings for tests: loopback, any free port.
     pub fn ephemeral() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), workers: 1 }
+        Self::loopback(0)
     }
 }
 
@@ -40,6 +63,8 @@ impl HttpSettings {
 pub struct Application {
     port: u16,
     server: Server,
+    workers: Workers,
+    on_stop: Vec<BoxFuture<'static, ()>>,
 }
 
 impl Application {
@@ -51,8 +76,29 @@ impl Application {
         self.server.handle()
     }
 
+    /// Background work that stops when the server does.
+    pub fn with_workers(mut self, workers: Workers) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// Something to do once the server and its workers stopped (close a client).
+    pub fn on_stop(mut self, hook: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.on_stop.push(Box::pin(hook));
+        self
+    }
+
+    /// Serves until [`ServerHandle::stop`]; then stops the workers and runs
+    /// the stop hooks, each bounded.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.workers.stop(AFTER_SERVER_STOPPED).await;
+        for hook in self.on_stop {
+            if tokio::time::timeout(AFTER_SERVER_STOPPED, hook).await.is_err() {
+                tracing::warn!("a client did not close in time");
+            }
+        }
+        served
     }
 }
 
@@ -69,15 +115,52 @@ where
 {
     let listener = TcpListener::bind(settings.listen)
         .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", settings.listen))?;
-    start_on(name, listener, settings.workers, readiness, routes)
+    start_on(name, listener, settings, readiness, routes)
 }
 
-/// `start` on a listener bound beforehand (when its port must be known first).
+/// `start` on a listener bound beforehand (when its port must be known
+/// first); `settings.listen` is not used.
 pub fn start_on<F>(
     name: &'static str,
     listener: TcpListener,
-    workers: usize,
+    settings: &HttpSettings,
     readiness: ReadinessChecks,
+    routes: F,
+) -> anyhow::Result<Application>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
+    serve(name, listener, settings, readiness, Exposure::PrivateNetwork, routes)
+}
+
+/// `start_on` for a listener the public reaches directly (the dev stack's
+/// gateway): health checks, but no `/metrics`.
+pub fn start_public_on<F>(
+    name: &'static str,
+    listener: TcpListener,
+    settings: &HttpSettings,
+    routes: F,
+) -> anyhow::Result<Application>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
+    serve(name, listener, settings, ReadinessChecks::default(), Exposure::Public, routes)
+}
+
+/// Who can reach a listener, and so which operational endpoints it has.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Exposure {
+    /// Behind the load balancer: `/metrics` is for the scraper.
+    PrivateNetwork,
+    Public,
+}
+
+fn serve<F>(
+    name: &'static str,
+    listener: TcpListener,
+    settings: &HttpSettings,
+    readiness: ReadinessChecks,
+    exposure: Exposure,
     routes: F,
 ) -> anyhow::Result<Application>
 where
@@ -93,24 +176,33 @@ where
             .app_data(problem::json_config(DEFAULT_JSON_LIMIT))
             .app_data(problem::path_config())
             .app_data(problem::query_config())
+            .wrap(from_fn(path_guard::middleware))
             .wrap(from_fn(metrics::middleware))
             .wrap(from_fn(request_id::middleware))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
-            .route("/metrics", web::get().to(metrics::endpoint))
+            .configure(|cfg| {
+                if exposure == Exposure::PrivateNetwork {
+                    cfg.route("/metrics", web::get().to(metrics::endpoint));
+                }
+            })
             .configure(routes.clone())
             .default_service(web::to(problem::not_found))
     })
-    .workers(workers)
+    .workers(settings.workers)
+    // The process decides when to stop (run_main, the dev stack), so every
+    // signal means the same graceful stop.
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_grace.as_secs().max(1))
     .listen(listener)?
     .run();
     tracing::info!(service = name, port, "listening");
-    Ok(Application { port, server })
+    Ok(Application { port, server, workers: Workers::default(), on_stop: Vec::new() })
 }
 
 /// The whole of a service's `main`: telemetry, configuration (a bad one
 /// stops the process with every problem named, exit code 2), then serve
-/// until SIGTERM or Ctrl-C.
+/// until SIGTERM or SIGINT and stop gracefully (exit code 0).
 pub fn run_main<C, B, Fut>(
     name: &str,
     load: impl FnOnce() -> Result<C, crate::config::ConfigError>,
@@ -136,11 +228,24 @@ where
         }
     };
     let outcome: anyhow::Result<()> = runtime.block_on(async move {
-        build(config).await?.run_until_stopped().await?;
+        // Listening from the start: a signal while starting stops the service once started.
+        let stop_asked = tokio::spawn(crate::shutdown::signal());
+        let app = build(config).await?;
+        let server = app.handle();
+        tokio::spawn(async move {
+            let _ = stop_asked.await;
+            server.stop(true).await;
+        });
+        app.run_until_stopped().await?;
         Ok(())
     });
+    // Work still on the blocking pool (an image being decoded) is not waited for.
+    runtime.shutdown_timeout(Duration::from_secs(1));
     match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => {
+            tracing::info!("{name} stopped");
+            std::process::ExitCode::SUCCESS
+        }
         Err(err) => {
             tracing::error!(error = format!("{err:#}"), "{name} stopped with an error");
             std::process::ExitCode::FAILURE

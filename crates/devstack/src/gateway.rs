@@ -2,19 +2,25 @@
 //! owns it and photo paths to edge, as the production load balancer does
 //! (`deploy/nginx/` holds the same table), plus the web page at `/`.
 //!
+//! Paths are routed in their plain form (`common::path_guard`: a path with
+//! an encoded `/`, `.` or `\` or a dot segment is refused with 400, as nginx's
+//! routes refuse it), and the API services receive that form, so no upstream
+//! can see a path that would route differently from how it was routed here.
+//! Photo paths go to edge as the client wrote them: a signature covers the
+//! URL as requested.
+//!
 //! Request bodies are streamed to the upstream with backpressure; responses
 //! (photos, ranges) are streamed back. Hop-by-hop headers are dropped; `Host`
 //! is kept, because edge checks signatures against the URL the client asked
-//! for, and `X-Forwarded-For`/`-Proto` are added for the services that trust
-//! this proxy.
+//! for. This is the outermost proxy, so `X-Forwarded-For` is the client's
+//! socket address alone: whatever a client writes there itself is dropped.
 
 use std::time::Duration;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use common::health::ReadinessChecks;
 use common::problem::Problem;
-use common::server::Application;
+use common::server::{Application, HttpSettings};
 use futures_util::StreamExt;
 
 use crate::web_page;
@@ -93,7 +99,8 @@ pub fn build(
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let gateway = web::Data::new(Gateway { upstreams, client });
-    common::server::start_on("gateway", listener, 2, ReadinessChecks::default(), move |cfg| {
+    let settings = HttpSettings { workers: 2, ..HttpSettings::ephemeral() };
+    common::server::start_public_on("gateway", listener, &settings, move |cfg| {
         // The API document and its viewer are the gateway's own, not a route to a service.
         cfg.service(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
@@ -118,7 +125,11 @@ async fn forward(
     gateway: web::Data<Gateway>,
 ) -> Result<HttpResponse, Problem> {
     let upstreams = &gateway.upstreams;
-    let base = match route_of(req.path()) {
+    // The path guard middleware has refused every path without a plain form.
+    let path = common::path_guard::normalise(req.path())
+        .map_err(|refusal| Problem::bad_request(refusal.message()))?;
+    let route = route_of(&path);
+    let base = match route {
         Route::Auth => &upstreams.auth,
         Route::Post => &upstreams.post,
         Route::Media => &upstreams.media,
@@ -126,22 +137,23 @@ async fn forward(
         Route::Page => return Ok(web_page::serve(&req)),
         Route::Hidden => return Err(Problem::not_found("no such resource")),
     };
-    let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let target = match (route, req.uri().query()) {
+        (Route::Edge, _) => req.uri().path_and_query().map_or("/", |pq| pq.as_str()).to_owned(),
+        (_, Some(query)) => format!("{path}?{query}"),
+        (_, None) => path,
+    };
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|_| Problem::new(StatusCode::METHOD_NOT_ALLOWED, "unsupported method"))?;
-    let mut upstream = gateway.client.request(method, format!("{base}{path_and_query}"));
+    let mut upstream = gateway.client.request(method, format!("{base}{target}"));
     for (name, value) in req.headers() {
         if !is_hop_by_hop(name) && name != "x-forwarded-for" && name != "x-forwarded-proto" {
             upstream = upstream.header(name.as_str(), value.as_bytes());
         }
     }
-    let mut forwarded_for: Vec<String> =
-        req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
     if let Some(peer) = req.peer_addr() {
-        forwarded_for.push(peer.ip().to_string());
+        upstream = upstream.header("x-forwarded-for", peer.ip().to_string());
     }
-    upstream =
-        upstream.header("x-forwarded-for", forwarded_for.join(", ")).header("x-forwarded-proto", "http");
+    upstream = upstream.header("x-forwarded-proto", "http");
     if let Some(id) = common::request_id::current() {
         upstream = upstream.header(common::request_id::HEADER.as_str(), id);
     }

@@ -13,6 +13,10 @@ use common::secrecy::SecretString;
 use common::server::HttpSettings;
 use common::user_auth::UserAuthSettings;
 use rand::RngCore;
+use std::sync::{Arc, Mutex};
+
+use actix_web::dev::ServerHandle;
+use common::server::Application;
 
 pub mod gateway;
 mod mongod;
@@ -66,6 +70,54 @@ pub struct Stack {
     pub s3: S3Settings,
     /// The services' shared secret, minted fresh for each run (for tools and tests).
     pub internal_secret: SecretString,
+    running: Running,
+}
+
+/// What [`Stack::stop`] stops, in order: the gateway, the services, then the
+/// database server the stack started.
+#[derive(Clone, Default)]
+struct Running(Arc<Mutex<Option<RunningParts>>>);
+
+#[derive(Default)]
+struct RunningParts {
+    gateway: Option<Served>,
+    services: Vec<Served>,
+    /// Apart from the others: it can be stopped and started again alone.
+    url_signer: Option<Served>,
+    url_signer_config: Option<url_signer::Config>,
+    database: Option<Database>,
+}
+
+/// A server running on this runtime.
+struct Served {
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    fn spawn(app: Application) -> (String, Self) {
+        let url = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        (url, Self { handle, task: tokio::spawn(app.run_until_stopped()) })
+    }
+
+    /// Graceful: requests in flight finish, then workers stop and clients close.
+    async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.task.await;
+    }
+}
+
+/// The database server the stack started, if any.
+enum Database {
+    Jongodb(testkit::process::Tied),
+    Mongod(mongod::Mongod),
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Running")
+    }
 }
 
 const BUCKET: &str = "shutter-media";
@@ -78,7 +130,7 @@ fn http(public_port: u16, offset: u16) -> anyhow::Result<HttpSettings> {
             .checked_add(offset)
             .ok_or_else(|| anyhow::anyhow!("port {port} leaves no room for the services"))?,
     };
-    Ok(HttpSettings { listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port), workers: 1 })
+    Ok(HttpSettings::loopback(port))
 }
 
 /// `settings` with port 0 replaced by a port free now, for a service whose
@@ -102,18 +154,19 @@ pub enum MongoKind {
     InMemory,
 }
 
-async fn mongo(options: &StackOptions) -> anyhow::Result<(String, MongoKind)> {
+async fn mongo(options: &StackOptions) -> anyhow::Result<(String, MongoKind, Option<Database>)> {
     if let Some(uri) = &options.mongodb_uri {
-        return Ok((uri.clone(), MongoKind::Given));
+        return Ok((uri.clone(), MongoKind::Given, None));
     }
     let port = match options.listen.port() {
         0 => 0,
         port => port.saturating_add(6),
     };
-    if let Some(uri) = mongod::start_if_installed(&options.data_dir.join("mongo"), port).await? {
-        return Ok((uri, MongoKind::Local));
+    if let Some((uri, server)) = mongod::start_if_installed(&options.data_dir.join("mongo"), port).await? {
+        return Ok((uri, MongoKind::Local, Some(Database::Mongod(server))));
     }
-    Ok((testkit::mongo::start_jongodb()?, MongoKind::InMemory))
+    let (uri, server) = testkit::mongo::start_jongodb()?;
+    Ok((uri, MongoKind::InMemory, Some(Database::Jongodb(server))))
 }
 
 async fn s3(options: &StackOptions) -> anyhow::Result<S3Settings> {
@@ -125,7 +178,8 @@ async fn s3(options: &StackOptions) -> anyhow::Result<S3Settings> {
         &options.data_dir.join("s3"),
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         credentials.clone(),
-    )?;
+    )?
+    .addr;
     let settings = S3Settings {
         bucket: BUCKET.into(),
         region: "us-east-1".into(),
@@ -188,7 +242,8 @@ fn random_secret() -> String {
 
 impl Stack {
     pub async fn start(options: StackOptions) -> anyhow::Result<Stack> {
-        let (mongo_uri, mongo_kind) = mongo(&options).await?;
+        let (mongo_uri, mongo_kind, database) = mongo(&options).await?;
+        let mut running = RunningParts { database, ..RunningParts::default() };
         let s3 = s3(&options).await?;
         let internal_secret = SecretString::from(random_secret());
         let mongo = |database: &str| MongoSettings { uri: mongo_uri.clone(), database: database.into() };
@@ -208,8 +263,8 @@ impl Stack {
             internal_secret.clone(),
         );
         auth_config.trusted_proxies = vec![loopback()];
-        let auth = auth::build(auth_config).await?;
-        let auth_url = testkit::service::spawn(auth);
+        let (auth_url, auth) = Served::spawn(auth::build(auth_config).await?);
+        running.services.push(auth);
         let user_auth = UserAuthSettings {
             jwks_url: format!("{auth_url}/.well-known/jwks.json"),
             issuer: "shutter-auth".into(),
@@ -234,13 +289,15 @@ impl Stack {
         // The gateway in front of it says who the client is.
         edge_config.trusted_proxies = vec![loopback()];
         let edge = edge::build(edge_config).await?;
-        let url_signer = url_signer::build(url_signer::Config::new(
-            http(base, 4)?,
+        // A known port, so a restarted url-signer is where its callers look.
+        let url_signer_config = url_signer::Config::new(
+            with_known_port(http(base, 4)?)?,
             internal_secret.clone(),
             vec![(DEV_KEY_ID.to_owned(), signing_key)],
             url_signer::config::Guards::new(vec![public_authority], vec!["http".into()]),
-        ))
-        .await?;
+        );
+        let url_signer = url_signer::build(url_signer_config.clone()).await?;
+        running.url_signer_config = Some(url_signer_config);
         let mut post_config = post::Config::new(
             post_http,
             mongo("shutter_post"),
@@ -254,9 +311,12 @@ impl Stack {
             },
         );
         post_config.dev_topup = true;
-        let post = post::build(post_config).await?;
-        let post_url = testkit::service::spawn(post);
-        let edge_url = testkit::service::spawn(edge);
+        let (post_url, post) = Served::spawn(post::build(post_config).await?);
+        let (edge_url, edge) = Served::spawn(edge);
+        let (media_url, media) = Served::spawn(media);
+        let (url_signer_url, url_signer) = Served::spawn(url_signer);
+        running.services.extend([post, edge, media]);
+        running.url_signer = Some(url_signer);
         let upstreams = gateway::Upstreams {
             auth: auth_url.clone(),
             post: post_url.clone(),
@@ -264,20 +324,64 @@ impl Stack {
             edge: edge_url.clone(),
         };
         let api = openapi::document(&public_url);
-        testkit::service::spawn(gateway::build(public_listener, upstreams, api)?);
+        running.gateway = Some(Served::spawn(gateway::build(public_listener, upstreams, api)?).1);
         Ok(Stack {
             public_url,
             data_dir: options.data_dir,
             auth: auth_url,
             post: post_url,
-            media: testkit::service::spawn(media),
-            url_signer: testkit::service::spawn(url_signer),
+            media: media_url,
+            url_signer: url_signer_url,
             edge: edge_url,
             mongo: mongo_kind,
             mongodb_uri: mongo_uri.clone(),
             s3,
             internal_secret,
+            running: Running(Arc::new(Mutex::new(Some(running)))),
         })
+    }
+
+    /// Stops everything gracefully: the public address first (requests in
+    /// flight finish), then the services, then the database server the stack
+    /// started. A second call does nothing.
+    pub async fn stop(&self) {
+        let parts = self.running.0.lock().ok().and_then(|mut parts| parts.take());
+        let Some(parts) = parts else { return };
+        if let Some(gateway) = parts.gateway {
+            gateway.stop().await;
+        }
+        futures_util::future::join_all(parts.services.into_iter().chain(parts.url_signer).map(Served::stop))
+            .await;
+        match parts.database {
+            Some(Database::Jongodb(server)) => {
+                let _ = tokio::task::spawn_blocking(move || server.stop()).await;
+            }
+            Some(Database::Mongod(server)) => server.stop().await,
+            None => {}
+        }
+    }
+
+    /// Stops url-signer alone, as a crash would to its callers (its port
+    /// closes); photos then come without URLs until [`Stack::start_url_signer`].
+    pub async fn stop_url_signer(&self) {
+        let served = self.running.0.lock().ok().and_then(|mut parts| parts.as_mut()?.url_signer.take());
+        if let Some(served) = served {
+            served.handle.stop(false).await;
+            let _ = served.task.await;
+        }
+    }
+
+    /// Starts url-signer again on its port, after [`Stack::stop_url_signer`].
+    pub async fn start_url_signer(&self) -> anyhow::Result<()> {
+        let config = self.running.0.lock().ok().and_then(|parts| parts.as_ref()?.url_signer_config.clone());
+        let config = config.ok_or_else(|| anyhow::anyhow!("the stack is stopped"))?;
+        let (_, served) = Served::spawn(url_signer::build(config).await?);
+        if let Ok(mut parts) = self.running.0.lock()
+            && let Some(parts) = parts.as_mut()
+        {
+            parts.url_signer = Some(served);
+        }
+        Ok(())
     }
 
     pub fn services(&self) -> [(&'static str, &str); 5] {

@@ -23,6 +23,8 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     common::telemetry::init("info");
+    // Listening from the start: a signal while starting stops the stack once started.
+    let stop_asked = tokio::spawn(common::shutdown::signal());
     let options = match StackOptions::from_env(args.data_dir.clone(), args.listen) {
         Ok(options) => options,
         Err(err) => {
@@ -51,6 +53,8 @@ async fn main() -> anyhow::Result<()> {
         devstack::seed::run(&stack.public_url).await?;
     }
     println!("\nShutter is running at {}  (Ctrl-C stops everything)", stack.public_url);
-    tokio::signal::ctrl_c().await?;
+    let _ = stop_asked.await;
+    stack.stop().await;
+    println!("Shutter stopped.");
     Ok(())
 }

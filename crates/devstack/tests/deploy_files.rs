@@ -244,7 +244,15 @@ fn nginx_routes_are_the_gateway_routes() {
         if line.contains("return 404") {
             hidden.push(path.to_owned());
         } else if let Some(upstream) = line.split("proxy_pass http://shutter_").nth(1) {
-            routed.insert((path.to_owned(), exact, upstream.trim_end_matches([';', ' ', '}']).to_owned()));
+            let target = upstream.split(';').next().unwrap();
+            let (service, uri) = target.split_once('/').map_or((target, None), |(s, u)| (s, Some(u)));
+            // A URI, when given, is the location itself: nginx then forwards its
+            // normalised path, never the client's spelling (edge alone gets that).
+            match uri {
+                Some(uri) => assert_eq!(format!("/{uri}"), path, "{line}"),
+                None => assert_eq!(service, "edge", "{line}: the API services get the normalised path"),
+            }
+            routed.insert((path.to_owned(), exact, service.to_owned()));
         }
     }
     assert_eq!(routed, gateway_table(), "nginx and gateway disagree");

@@ -2,7 +2,7 @@
 //! second run adds nothing twice.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 mod support;
 
@@ -12,17 +12,7 @@ async fn seeding_twice_gives_one_set_of_demo_data() {
     devstack::seed::run(&stack.public_url).await.unwrap();
     devstack::seed::run(&stack.public_url).await.unwrap();
     let client = reqwest::Client::new();
-    let login = json!({ "login": "carol", "password": devstack::seed::DEMO_PASSWORD });
-    let tokens: Value = client
-        .post(format!("{}/v1/auth/login", stack.public_url))
-        .json(&login)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = tokens["access_token"].as_str().unwrap();
+    let token = &testkit::users::log_in(&stack.public_url, "carol", devstack::seed::DEMO_PASSWORD).await;
     let feed: Value = client
         .get(format!("{}/v1/feed", stack.public_url))
         .bearer_auth(token)

@@ -42,7 +42,14 @@ async fn every_service_of_the_stack_is_ready() {
     let post = common::internal_auth::ServiceAuth::new("post", &stack.internal_secret).unwrap();
     let signed: serde_json::Value = client
         .post(format!("{}/internal/v1/sign", stack.url_signer))
-        .bearer_auth(post.mint("url-signer").unwrap())
+        .bearer_auth(
+            post.mint(common::internal_auth::Call {
+                target: "url-signer",
+                method: "POST",
+                path: "/internal/v1/sign",
+            })
+            .unwrap(),
+        )
         .json(&serde_json::json!({ "items": [{ "resource": photo, "expires_in_s": 300 }] }))
         .send()
         .await

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use devstack::Stack;
-use mongodb::bson::doc;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -60,7 +59,14 @@ impl Api {
         let mut request = self
             .http
             .post(format!("{}/internal/v1/media/{media_id}/takedown", self.stack.media))
-            .bearer_auth(auth.mint("media").unwrap())
+            .bearer_auth(
+                auth.mint(common::internal_auth::Call {
+                    target: "media",
+                    method: "POST",
+                    path: &format!("/internal/v1/media/{media_id}/takedown"),
+                })
+                .unwrap(),
+            )
             .json(&json!({ "reason": "copyright claim #42" }));
         if let Some(token) = acting {
             request = request.header("x-acting-user", token);
@@ -83,22 +89,8 @@ impl Api {
 
     /// A moderator: an account given the admin role in auth's database, signed in again.
     async fn moderator(&self, name: &str) -> String {
-        self.sign_up(name).await;
         let mongo = mongodb::Client::with_uri_str(&self.stack.mongodb_uri).await.unwrap();
-        let users = mongo.database("shutter_auth").collection::<mongodb::bson::Document>("users");
-        users.update_one(doc! { "username": name }, doc! { "$set": { "roles": ["admin"] } }).await.unwrap();
-        let login = json!({ "login": name, "password": "password123" });
-        let tokens: Value = self
-            .http
-            .post(format!("{}/v1/auth/login", self.stack.public_url))
-            .json(&login)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        tokens["access_token"].as_str().unwrap().to_owned()
+        testkit::users::moderator(&self.stack.public_url, &mongo.database("shutter_auth"), name).await
     }
 
     /// Polls post until the photo of `post_id` shows as unavailable to `token`.

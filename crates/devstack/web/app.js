@@ -9,6 +9,16 @@ const store = {
     if (value) localStorage.setItem("shutter.tokens", JSON.stringify(value));
     else localStorage.removeItem("shutter.tokens");
   },
+  // A known device has its own sign-in budget: keep its token per login name.
+  deviceToken(login) {
+    return JSON.parse(localStorage.getItem("shutter.devices") || "{}")[login.trim().toLowerCase()];
+  },
+  rememberDevice(login, token) {
+    if (!token) return;
+    const devices = JSON.parse(localStorage.getItem("shutter.devices") || "{}");
+    devices[login.trim().toLowerCase()] = token;
+    localStorage.setItem("shutter.devices", JSON.stringify(devices));
+  },
 };
 // One key per post for the page's life: a double click buys once.
 const purchaseKeys = new Map();
@@ -184,6 +194,7 @@ $("signup").addEventListener("click", () => act(async () => {
     username: $("username").value, email: $("email").value, password: $("password").value,
   });
   store.tokens = body.tokens;
+  store.rememberDevice($("username").value, body.tokens.device_token);
   say("Welcome to Shutter.");
   await signedIn();
 }));
@@ -191,7 +202,11 @@ $("signup").addEventListener("click", () => act(async () => {
 $("auth-form").addEventListener("submit", (event) => {
   event.preventDefault();
   act(async () => {
-    store.tokens = await api("POST", "/v1/auth/login", { login: $("username").value, password: $("password").value });
+    const login = $("username").value;
+    const device_token = store.deviceToken(login);
+    const tokens = await api("POST", "/v1/auth/login", { login, password: $("password").value, ...(device_token ? { device_token } : {}) });
+    store.rememberDevice(login, tokens.device_token);
+    store.tokens = tokens;
     say("Signed in.");
     await signedIn();
   });

@@ -103,8 +103,12 @@ pub async fn invalidations(distribution_id: &str) -> Vec<(String, Vec<String>)> 
 fn start() -> anyhow::Result<String> {
     let binary = crate::process::tool(".tools/moto/bin/moto_server")?;
     let port = crate::process::free_port()?;
-    let stdout = crate::process::spawn_tied(&binary, &["-H", "127.0.0.1", "-p", &port.to_string()], false)?;
-    std::thread::spawn(move || for _ in BufReader::new(stdout).lines().map_while(Result::ok) {});
+    let mut server =
+        crate::process::spawn_tied(&binary, &["-H", "127.0.0.1", "-p", &port.to_string()], false)?;
+    if let Some(stdout) = server.stdout.take() {
+        std::thread::spawn(move || for _ in BufReader::new(stdout).lines().map_while(Result::ok) {});
+    }
+    server.keep();
     let moto = format!("http://127.0.0.1:{port}");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

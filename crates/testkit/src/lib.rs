@@ -7,13 +7,16 @@
 //!   that checks SigV4; every test gets its own bucket.
 //! - [`cloudfront`]: CloudFront's API (moto's server mode) for control-plane tests.
 //! - [`service`]: start a service's `Application` on port 0.
+//! - [`stopping`]: run a service binary and check it stops cleanly on a signal.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
 pub mod cloudfront;
+pub mod fault;
 pub mod mongo;
 pub mod process;
 pub mod s3;
 pub mod service;
+pub mod stopping;
 pub mod users;
 
 /// The shared internal secret used by services under test.

@@ -13,7 +13,11 @@ static URI: OnceLock<String> = OnceLock::new();
 pub fn uri() -> &'static str {
     URI.get_or_init(|| match std::env::var("MONGODB_URI") {
         Ok(uri) if !uri.trim().is_empty() => uri,
-        _ => start_jongodb().expect("cannot start jongodb; run scripts/bootstrap"),
+        _ => {
+            let (uri, server) = start_jongodb().expect("cannot start jongodb; run scripts/bootstrap");
+            server.keep();
+            uri
+        }
     })
 }
 
@@ -21,6 +25,12 @@ pub fn uri() -> &'static str {
 pub async fn database(prefix: &str) -> Database {
     let client = Client::with_uri_str(uri()).await.expect("MongoDB client");
     client.database(&crate::unique_name(prefix).replace('-', "_"))
+}
+
+/// The environment variables a service binary reads for its own, fresh database.
+pub fn env(prefix: &str) -> Vec<(&'static str, String)> {
+    let settings = settings(prefix);
+    vec![("MONGODB_URI", settings.uri), ("MONGODB_DATABASE", settings.database)]
 }
 
 /// The settings a service under test needs for its own, fresh database.
@@ -39,16 +49,17 @@ fn jongodb_binary() -> anyhow::Result<PathBuf> {
 }
 
 /// Starts jongodb (tied to this process) and returns its replica-set URI
-/// once it is listening.
-pub fn start_jongodb() -> anyhow::Result<String> {
+/// once it is listening, and the server.
+pub fn start_jongodb() -> anyhow::Result<(String, crate::process::Tied)> {
     start_jongodb_on(0)
 }
 
-pub fn start_jongodb_on(port: u16) -> anyhow::Result<String> {
+pub fn start_jongodb_on(port: u16) -> anyhow::Result<(String, crate::process::Tied)> {
     let binary = jongodb_binary()?;
     let port = format!("--port={port}");
-    let stdout =
+    let mut server =
         crate::process::spawn_tied(&binary, &[&port, "--topology-profile=singleNodeReplicaSet"], true)?;
+    let stdout = server.stdout.take().ok_or_else(|| anyhow::anyhow!("jongodb has no stdout"))?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut sent = false;
@@ -62,5 +73,18 @@ pub fn start_jongodb_on(port: u16) -> anyhow::Result<String> {
     let uri = rx
         .recv_timeout(Duration::from_secs(30))
         .map_err(|_| anyhow::anyhow!("jongodb did not report its URI within 30 s"))?;
-    Ok(uri)
+    Ok((polling_monitor(&uri), server))
+}
+
+/// `uri` with `serverMonitoringMode=poll`. The driver's default (streaming)
+/// monitor asks `hello` with `maxAwaitTimeMS` and expects the server to hold
+/// the answer until something changes; jongodb answers at once, so the
+/// driver would ask again in a tight loop (thousands a second, most of a
+/// core). Polling asks every `heartbeatFrequencyMS` (10 s) instead.
+pub fn polling_monitor(uri: &str) -> String {
+    if uri.contains("serverMonitoringMode=") {
+        return uri.to_owned();
+    }
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}serverMonitoringMode=poll")
 }

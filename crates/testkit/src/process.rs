@@ -1,19 +1,43 @@
 //! Test servers that run as other programs.
 
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-/// Starts `binary args…` tied to this process and answers its stdout; its
-/// stderr is ours when `show_stderr`, else discarded (request logs).
+/// A server started by [`spawn_tied`].
+pub struct Tied {
+    /// What the server prints (until taken).
+    pub stdout: Option<ChildStdout>,
+    stdin: ChildStdin,
+    shell: Child,
+}
+
+impl Tied {
+    /// Leaves the server running until this process exits.
+    pub fn keep(self) {
+        // Keep the pipe open for the life of the process: closing it stops the server.
+        std::mem::forget(self.stdin);
+        std::mem::forget(self.shell);
+    }
+
+    /// Stops the server now (SIGTERM) and waits for it to exit.
+    pub fn stop(mut self) {
+        drop(self.stdin);
+        let _ = self.shell.wait();
+    }
+}
+
+/// Starts `binary args…` tied to this process; its stderr is ours when
+/// `show_stderr`, else discarded (request logs).
 ///
-/// The server runs under a small shell that kills it when our end of its
-/// stdin closes, i.e. when this process exits however it exits: a test
-/// binary must not leave servers behind.
-pub fn spawn_tied(binary: &Path, args: &[&str], show_stderr: bool) -> anyhow::Result<ChildStdout> {
+/// The server runs under a small shell that stops it when our end of its
+/// stdin closes: at [`Tied::stop`], or when this process exits however it
+/// exits — a test binary must not leave servers behind.
+pub fn spawn_tied(binary: &Path, args: &[&str], show_stderr: bool) -> anyhow::Result<Tied> {
     let script = r#"program="$1"; shift; "$program" "$@" & child=$!
 read -r _ignored
-kill "$child" 2>/dev/null"#;
-    let mut child = Command::new("sh")
+kill "$child" 2>/dev/null
+wait "$child""#;
+    let mut shell = Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg("sh")
@@ -23,12 +47,9 @@ kill "$child" 2>/dev/null"#;
         .stdout(Stdio::piped())
         .stderr(if show_stderr { Stdio::inherit() } else { Stdio::null() })
         .spawn()?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-    // Keep the pipe open for the life of the process: closing it stops the server.
-    let stdin = child.stdin.take().ok_or_else(|| anyhow::anyhow!("no stdin"))?;
-    std::mem::forget(stdin);
-    std::mem::forget(child);
-    Ok(stdout)
+    let stdout = shell.stdout.take();
+    let stdin = shell.stdin.take().ok_or_else(|| anyhow::anyhow!("no stdin"))?;
+    Ok(Tied { stdout, stdin, shell })
 }
 
 /// A free port on loopback (for servers that cannot report the one they took).

@@ -22,6 +22,17 @@ pub struct S3Endpoint {
 }
 
 impl S3Endpoint {
+    /// The environment variables a service binary reads for `bucket` here.
+    pub fn env(&self, bucket: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("S3_BUCKET", bucket.to_owned()),
+            ("S3_REGION", self.region.clone()),
+            ("S3_ENDPOINT", self.endpoint.clone()),
+            ("S3_ACCESS_KEY_ID", self.access_key.clone()),
+            ("S3_SECRET_ACCESS_KEY", self.secret_key.clone()),
+        ]
+    }
+
     /// Settings for a service using `bucket` on this server.
     pub fn settings(&self, bucket: &str) -> S3Settings {
         S3Settings {
@@ -50,7 +61,8 @@ pub fn endpoint() -> &'static S3Endpoint {
             let root = tempfile::Builder::new().prefix("shutter-s3-").tempdir().expect("temp dir").keep();
             let credentials = ("test-access-key".to_owned(), "test-secret-key-0123456789".to_owned());
             let addr = start_in_background(&root, ([127, 0, 0, 1], 0).into(), credentials.clone())
-                .expect("in-process S3 server");
+                .expect("in-process S3 server")
+                .addr;
             S3Endpoint {
                 endpoint: format!("http://{addr}"),
                 region: "us-east-1".into(),
@@ -75,13 +87,20 @@ pub async fn client(settings: &S3Settings) -> Client {
     common::s3::client(settings).await
 }
 
-/// Runs an s3s-fs server storing under `root` on its own thread and runtime,
-/// so it outlives any one test's runtime. Returns the address it listens on.
+/// An s3s-fs server: running on its own thread and runtime (so it outlives
+/// any one test's runtime), storing under a folder, stoppable and
+/// restartable on its port with its objects intact.
+pub struct S3Server {
+    pub addr: SocketAddr,
+    pub switch: crate::fault::Switch,
+}
+
+/// Runs an s3s-fs server storing under `root`, listening on `listen`.
 pub fn start_in_background(
     root: &Path,
     listen: SocketAddr,
     (access_key, secret_key): (String, String),
-) -> anyhow::Result<SocketAddr> {
+) -> anyhow::Result<S3Server> {
     std::fs::create_dir_all(root)?;
     let fs = s3s_fs::FileSystem::new(root).map_err(|err| anyhow::anyhow!("s3s-fs: {err:?}"))?;
     let mut builder = S3ServiceBuilder::new(fs);
@@ -90,6 +109,7 @@ pub fn start_in_background(
     let listener = std::net::TcpListener::bind(listen)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    let (switch, up) = crate::fault::Switch::new();
     std::thread::Builder::new().name("s3s-fs".into()).spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -99,14 +119,19 @@ pub fn start_in_background(
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             let http = ConnBuilder::new(TokioExecutor::new());
-            loop {
-                let Ok((socket, _)) = listener.accept().await else { continue };
+            let watch_up = up.clone();
+            crate::fault::accept_while_up(listener, addr, up, move |socket| {
                 let connection = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+                let down = crate::fault::switched_down(watch_up.clone());
                 tokio::spawn(async move {
-                    let _ = connection.await;
+                    tokio::select! {
+                        _ = connection => {}
+                        () = down => {}
+                    }
                 });
-            }
+            })
+            .await;
         });
     })?;
-    Ok(addr)
+    Ok(S3Server { addr, switch })
 }

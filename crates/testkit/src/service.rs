@@ -1,6 +1,6 @@
 //! Starting services under test.
 
-use common::internal_auth::ServiceAuth;
+use common::internal_auth::{Call, ServiceAuth};
 use common::secrecy::SecretString;
 use common::server::Application;
 
@@ -19,4 +19,10 @@ pub fn internal_secret() -> SecretString {
 /// Credentials of a service named `name`, for calling services under test.
 pub fn service_auth(name: &str) -> ServiceAuth {
     ServiceAuth::new(name, &internal_secret()).expect("service auth")
+}
+
+/// A token for one internal call from `caller` to `target`: `method` `path`
+/// (with its query, if any).
+pub fn service_token(caller: &str, target: &str, method: &str, path: &str) -> String {
+    service_auth(caller).mint(Call { target, method, path }).expect("service token")
 }

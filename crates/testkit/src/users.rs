@@ -7,9 +7,37 @@ pub struct SignedUp {
     pub token: String,
 }
 
-/// Signs `name` up at the auth service at `auth_base` (password `password123`).
+/// The password every test account has.
+pub const PASSWORD: &str = "password123";
+
+/// An access token of `login` (username or e-mail) from the auth service at `auth_base`.
+pub async fn log_in(auth_base: &str, login: &str, password: &str) -> String {
+    let body = json!({ "login": login, "password": password });
+    let response =
+        reqwest::Client::new().post(format!("{auth_base}/v1/auth/login")).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200, "login of {login}");
+    let tokens: Value = response.json().await.unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A moderator: `name` signed up, given the admin role in auth's database
+/// (as an operator grants it), and signed in again; answers the access token.
+pub async fn moderator(auth_base: &str, auth_database: &mongodb::Database, name: &str) -> String {
+    sign_up(auth_base, name).await;
+    auth_database
+        .collection::<mongodb::bson::Document>("users")
+        .update_one(
+            mongodb::bson::doc! { "username": name },
+            mongodb::bson::doc! { "$set": { "roles": ["admin"] } },
+        )
+        .await
+        .unwrap();
+    log_in(auth_base, name, PASSWORD).await
+}
+
+/// Signs `name` up at the auth service at `auth_base` (password [`PASSWORD`]).
 pub async fn sign_up(auth_base: &str, name: &str) -> SignedUp {
-    let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": "password123" });
+    let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": PASSWORD });
     let response =
         reqwest::Client::new().post(format!("{auth_base}/v1/auth/signup")).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 201, "sign-up of {name}");

@@ -9,6 +9,9 @@ pub enum AuthError {
     Invalid { field: &'static str, message: &'static str },
     #[error("this {0} is already taken")]
     Taken(&'static str),
+    /// A taken e-mail, said without naming it.
+    #[error("an account cannot be created with these details")]
+    NotAvailable,
     #[error("wrong login or password")]
     BadCredentials,
     #[error("the refresh token is invalid, expired or revoked")]
@@ -29,12 +32,13 @@ impl AuthError {
             AuthError::Taken(field) => {
                 Problem::conflict(self.to_string()).with_errors(json!([{ "field": field }]))
             }
+            AuthError::NotAvailable => Problem::conflict(self.to_string()),
             AuthError::BadCredentials | AuthError::BadRefreshToken => Problem::unauthorized(self.to_string()),
             AuthError::RateLimited { retry_after_s } => {
                 Problem::too_many_requests(self.to_string(), *retry_after_s)
             }
             AuthError::NotFound => Problem::not_found("No such user."),
-            AuthError::Internal(err) => Problem::internal(anyhow::anyhow!("{err:#}")),
+            AuthError::Internal(err) => Problem::from_internal(err),
         }
     }
 }

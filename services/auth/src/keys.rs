@@ -23,9 +23,10 @@ impl fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    /// A PKCS#8 PEM Ed25519 private key. Errors name the file, never its content.
+    /// A PKCS#8 PEM Ed25519 private key from a file only its owner may
+    /// read (0600). Errors name the file, never its content.
     pub fn from_pem_file(kid: &str, path: &Path) -> Result<Self, String> {
-        let pem = std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        let pem = common::private_file::read(path)?;
         Self::from_pem(kid, &pem).map_err(|err| format!("{}: {err}", path.display()))
     }
 

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod config;
+pub mod devices;
 pub mod error;
 pub mod keys;
 pub mod limiter;
@@ -34,6 +35,7 @@ pub struct Auth {
     pub access: tokens::AccessTokens,
     pub refresh: tokens::RefreshTokens,
     pub limiter: limiter::LoginLimiter,
+    pub devices: devices::Devices,
     pub trusted_proxies: Vec<IpNet>,
 }
 
@@ -68,11 +70,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         },
         refresh: tokens::RefreshTokens::new(&db).await?,
         limiter: limiter::LoginLimiter::new(&db).await?,
+        devices: devices::Devices::new(&db).await?,
         trusted_proxies: config.trusted_proxies.clone(),
     });
     let service_auth =
         web::Data::new(common::internal_auth::ServiceAuth::new(NAME, &config.internal_secret)?);
-    let readiness = ReadinessChecks::default().with(MongoReady(db));
+    let readiness = ReadinessChecks::default().with(MongoReady(db.clone()));
     server::start(NAME, &config.http, readiness, move |cfg| {
         cfg.app_data(auth.clone())
             .app_data(service_auth.clone())
@@ -81,4 +84,5 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .app_data(common::problem::json_config(JSON_LIMIT))
             .configure(routes::configure);
     })
+    .map(|app| app.on_stop(mongo::close(db)))
 }

@@ -1,100 +1,202 @@
 //! Brute-force limits on login, kept in MongoDB so every replica sees the
-//! same counts: after 5 failures for one account, or 20 from one client
-//! address, within 15 minutes, further attempts get 429 until the oldest
-//! failure ages out. Unknown accounts count like real ones, so the limit
-//! reveals nothing.
+//! same counts. Each attempt is counted *before* its password is hashed, in
+//! one atomic step per budget, so a burst of parallel guesses cannot pass
+//! the limit; an attempt that succeeds is uncounted again.
+//!
+//! A budget is one record holding its recent attempts and a version; every
+//! change is a compare-and-swap on the version (read, change, write only if
+//! nobody wrote in between, else again), which any MongoDB-compatible server
+//! does atomically.
+//!
+//! The budgets, each over a sliding 15 minutes:
+//! - a login name as typed (username or e-mail, lower-cased): 5 — a
+//!   username and its e-mail have separate budgets, so a spent budget never
+//!   tells which e-mail belongs to which account;
+//! - a known device of an account (one that signed in before and presents
+//!   its device token): 5, its own — a stranger spending an account's login
+//!   budget does not lock its owner out of their own devices;
+//! - a client address: 20, whatever it tries.
+//!
+//! Unknown accounts count like real ones, so the limits reveal nothing.
 
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
-use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-pub const PER_ACCOUNT: usize = 5;
+pub const PER_LOGIN: usize = 5;
+pub const PER_DEVICE: usize = 5;
 pub const PER_ADDRESS: usize = 20;
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Failure {
+/// One limit: at most `limit` counted attempts under `key` in [`WINDOW`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
     key: String,
+    limit: usize,
+}
+
+impl Budget {
+    /// A login name as typed: `Alice ` and `alice` are one name.
+    pub fn login(login: &str) -> Self {
+        Self { key: format!("login:{}", login.trim().to_lowercase()), limit: PER_LOGIN }
+    }
+
+    /// One known device of one account (`device` is the device's stored id).
+    pub fn device(device: &str) -> Self {
+        Self { key: format!("device:{device}"), limit: PER_DEVICE }
+    }
+
+    pub fn address(ip: Option<IpAddr>) -> Self {
+        let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        Self { key: format!("ip:{ip}"), limit: PER_ADDRESS }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Attempt {
+    id: String,
     at: DateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Counted {
+    #[serde(rename = "_id")]
+    key: String,
+    version: i64,
+    attempts: Vec<Attempt>,
+    expires_at: DateTime,
+}
+
+/// Compare-and-swap rounds before giving up: each round, one contender wins.
+const MAX_ROUNDS: usize = 200;
+
+/// The attempt as counted in each of its budgets.
+#[derive(Debug)]
+pub struct Reservation {
+    id: String,
+    budgets: Vec<Budget>,
 }
 
 #[derive(Clone)]
 pub struct LoginLimiter {
-    collection: Collection<Failure>,
-}
-
-/// `account` is the user's id when the login names one, else the login
-/// itself lower-cased: both spellings of one account (username, e-mail)
-/// share a count.
-fn account_key(account: &str) -> String {
-    format!("account:{account}")
-}
-
-fn address_key(ip: Option<IpAddr>) -> String {
-    format!("ip:{}", ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()))
+    collection: Collection<Counted>,
 }
 
 impl LoginLimiter {
     pub async fn new(db: &Database) -> anyhow::Result<Self> {
-        let collection = db.collection::<Failure>("login_failures");
-        collection
-            .create_indexes([
-                IndexModel::builder().keys(doc! { "key": 1, "at": 1 }).build(),
-                IndexModel::builder()
-                    .keys(doc! { "at": 1 })
-                    .options(IndexOptions::builder().expire_after(WINDOW).build())
-                    .build(),
-            ])
-            .await?;
+        let collection = db.collection::<Counted>("login_budgets");
+        collection.create_index(common::mongo::expiring("expires_at", Duration::ZERO)).await?;
         Ok(Self { collection })
     }
 
-    /// `Some(seconds to wait)` when either limit is reached.
-    pub async fn blocked(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<Option<u64>> {
-        let mut wait = None;
-        for (key, limit) in [(account_key(account), PER_ACCOUNT), (address_key(ip), PER_ADDRESS)] {
-            if let Some(seconds) = self.wait_for(&key, limit).await? {
-                wait = Some(wait.map_or(seconds, |w: u64| w.max(seconds)));
+    /// Counts one attempt in every budget, or in none: `Err(seconds to
+    /// wait)` when one of them is spent.
+    pub async fn reserve(&self, budgets: Vec<Budget>) -> anyhow::Result<Result<Reservation, u64>> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let mut counted = Vec::new();
+        for budget in budgets {
+            match self.count(&budget, &id).await? {
+                Ok(()) => counted.push(budget),
+                Err(wait) => {
+                    self.uncount(&Reservation { id, budgets: counted }).await?;
+                    return Ok(Err(wait));
+                }
             }
         }
-        Ok(wait)
+        Ok(Ok(Reservation { id, budgets: counted }))
     }
 
-    async fn wait_for(&self, key: &str, limit: usize) -> anyhow::Result<Option<u64>> {
-        let since = DateTime::from_system_time(SystemTime::now() - WINDOW);
-        let failures: Vec<Failure> = self
-            .collection
-            .find(doc! { "key": key, "at": { "$gt": since } })
-            .sort(doc! { "at": -1 })
-            .limit(limit as i64)
-            .await?
-            .try_collect()
-            .await?;
-        if failures.len() < limit {
-            return Ok(None);
-        }
-        // The limit lifts when the oldest of the last `limit` failures leaves the window.
-        let oldest = failures.last().map_or(SystemTime::now(), |f| f.at.to_system_time());
-        let lifts = oldest + WINDOW;
-        Ok(Some(lifts.duration_since(SystemTime::now()).map_or(1, |d| d.as_secs().max(1))))
-    }
-
-    pub async fn record_failure(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<()> {
-        let at = DateTime::now();
+    /// The attempt succeeded: it no longer counts, and neither do the
+    /// earlier failures in `cleared` (the budget it signed in through).
+    pub async fn succeeded(&self, reservation: Reservation, cleared: &Budget) -> anyhow::Result<()> {
+        self.uncount(&reservation).await?;
         self.collection
-            .insert_many([Failure { key: account_key(account), at }, Failure { key: address_key(ip), at }])
+            .update_one(
+                doc! { "_id": &cleared.key },
+                doc! { "$set": { "attempts": [] }, "$inc": { "version": 1 } },
+            )
             .await?;
         Ok(())
     }
 
-    /// A successful sign-in clears the account's failures (not the address's).
-    pub async fn clear_account(&self, account: &str) -> anyhow::Result<()> {
-        self.collection.delete_many(doc! { "key": account_key(account) }).await?;
+    async fn uncount(&self, reservation: &Reservation) -> anyhow::Result<()> {
+        for budget in &reservation.budgets {
+            let removed: Result<(), std::convert::Infallible> = self
+                .change(budget, |attempts, _| {
+                    attempts.retain(|attempt| attempt.id != reservation.id);
+                    Ok(())
+                })
+                .await?;
+            let Ok(()) = removed;
+        }
         Ok(())
+    }
+
+    /// Adds attempt `id` to `budget` unless `limit` attempts are already in
+    /// the window; `Err(seconds until a place frees)` when they are.
+    async fn count(&self, budget: &Budget, id: &str) -> anyhow::Result<Result<(), u64>> {
+        self.change(budget, |attempts, now| {
+            if attempts.len() >= budget.limit {
+                let oldest = attempts.iter().map(|a| a.at.to_system_time()).min().unwrap_or(now);
+                let lifts = oldest + WINDOW;
+                return Err(lifts.duration_since(now).map_or(1, |d| d.as_secs().max(1)));
+            }
+            attempts.push(Attempt { id: id.to_owned(), at: DateTime::from_system_time(now) });
+            Ok(())
+        })
+        .await
+    }
+
+    /// Applies `edit` to the budget's attempts in the window (older ones are
+    /// dropped first) and writes the result only if nobody changed the
+    /// budget meanwhile; otherwise reads and edits again. An `Err` from
+    /// `edit` is answered as it is, nothing written.
+    async fn change<T>(
+        &self,
+        budget: &Budget,
+        edit: impl Fn(&mut Vec<Attempt>, SystemTime) -> Result<(), T>,
+    ) -> anyhow::Result<Result<(), T>> {
+        for _ in 0..MAX_ROUNDS {
+            let now = SystemTime::now();
+            let window_start = DateTime::from_system_time(now - WINDOW);
+            let current = self.collection.find_one(doc! { "_id": &budget.key }).await?;
+            let (version, mut attempts) = match current {
+                Some(counted) => (Some(counted.version), counted.attempts),
+                None => (None, Vec::new()),
+            };
+            attempts.retain(|attempt| attempt.at > window_start);
+            if let Err(refusal) = edit(&mut attempts, now) {
+                return Ok(Err(refusal));
+            }
+            let expires_at = DateTime::from_system_time(now + WINDOW);
+            let written = match version {
+                None => {
+                    let counted = Counted { key: budget.key.clone(), version: 0, attempts, expires_at };
+                    match self.collection.insert_one(&counted).await {
+                        Ok(_) => true,
+                        Err(err) if common::mongo::is_duplicate_key(&err) => false,
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+                Some(version) => {
+                    let attempts = mongodb::bson::to_bson(&attempts)?;
+                    let swapped = self
+                        .collection
+                        .update_one(
+                            doc! { "_id": &budget.key, "version": version },
+                            doc! { "$set": { "attempts": attempts, "version": version + 1, "expires_at": expires_at } },
+                        )
+                        .await?;
+                    swapped.matched_count == 1
+                }
+            };
+            if written {
+                return Ok(Ok(()));
+            }
+        }
+        anyhow::bail!("the login budget {} is too contended", budget.key)
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::AuthError;
+use crate::limiter::Budget;
 use crate::passwords::Checked;
 use crate::tokens::{ACCESS_LIFETIME, RefreshRefusal};
 use crate::users::{Email, Password, UserRecord, Username};
@@ -40,6 +41,10 @@ pub(crate) struct LoginRequest {
     /// Username or e-mail.
     login: String,
     password: String,
+    /// The `device_token` an earlier sign-in on this device received: a
+    /// known device keeps its own attempt budget.
+    #[serde(default)]
+    device_token: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -54,6 +59,10 @@ pub(crate) struct TokenPair {
     refresh_token: String,
     token_type: &'static str,
     expires_in: u64,
+    /// At sign-up and login: keep it on this device and send it with the
+    /// next login (see `LoginRequest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -75,18 +84,24 @@ impl From<&UserRecord> for Profile {
     }
 }
 
-async fn pair(auth: &Auth, user: &UserRecord, family: Option<String>) -> Result<TokenPair, AuthError> {
+async fn pair(
+    auth: &Auth,
+    user: &UserRecord,
+    family: Option<String>,
+    device_token: Option<String>,
+) -> Result<TokenPair, AuthError> {
     Ok(TokenPair {
         access_token: auth.access.issue(&user.id, &user.roles)?,
         refresh_token: auth.refresh.issue(&user.id, family).await?,
         token_type: "Bearer",
         expires_in: ACCESS_LIFETIME.as_secs(),
+        device_token,
     })
 }
 
 #[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignupRequest,
     responses((status = 201, description = "The account and its first tokens", body = crate::api::SignedUp),
-              (status = 409, description = "The username or e-mail is taken (names the field)"),
+              (status = 409, description = "The username is taken (names the field), or the account cannot be made with these details"),
               (status = 413, description = "The body is over 16 KiB"),
               (status = 422, description = "A username, e-mail or password out of bounds (names the field)")))]
 pub(crate) async fn signup(
@@ -109,20 +124,24 @@ pub(crate) async fn signup(
     };
     if let Err(err) = auth.users.insert(&user).await {
         if is_duplicate_key(&err) {
-            let field = if auth.users.username_taken(&username).await? { "username" } else { "email" };
-            return Err(AuthError::Taken(field));
+            // A taken username is public anyway; a taken e-mail is not named.
+            return Err(match auth.users.username_taken(&username).await? {
+                true => AuthError::Taken("username"),
+                false => AuthError::NotAvailable,
+            });
         }
         return Err(AuthError::Internal(err.into()));
     }
     tracing::info!(user_id = user.id, "account created");
-    let tokens = pair(&auth, &user, None).await?;
+    let device = auth.devices.issue(&user.id).await?;
+    let tokens = pair(&auth, &user, None, Some(device)).await?;
     Ok(HttpResponse::Created().json(crate::api::SignedUp { user: Profile::from(&user), tokens }))
 }
 
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, description = "Tokens", body = TokenPair),
               (status = 401, description = "Wrong login or password"),
-              (status = 429, description = "Too many failures for this account or address (see Retry-After)")))]
+              (status = 429, description = "Too many failures for this login name, device or address (see Retry-After)")))]
 pub(crate) async fn login(
     req: HttpRequest,
     auth: web::Data<Auth>,
@@ -131,25 +150,37 @@ pub(crate) async fn login(
     let body = body.into_inner();
     let ip = common::client_ip::client_ip(&req, &auth.trusted_proxies);
     let user = auth.users.find_by_login(&body.login).await?;
-    let account = user.as_ref().map_or_else(|| body.login.trim().to_lowercase(), |u| u.id.clone());
-    if let Some(retry_after_s) = auth.limiter.blocked(&account, ip).await? {
-        tracing::warn!(?ip, "login rate-limited");
-        return Err(AuthError::RateLimited { retry_after_s });
-    }
+    let device = match (&body.device_token, &user) {
+        (Some(token), Some(user)) => auth.devices.recognise(token, &user.id).await?,
+        _ => None,
+    };
+    let budget = device.as_ref().map_or_else(|| Budget::login(&body.login), |d| Budget::device(&d.id));
+    // Counted before hashing: parallel guesses cannot outrun the limit.
+    let reservation = match auth.limiter.reserve(vec![budget.clone(), Budget::address(ip)]).await? {
+        Ok(reservation) => reservation,
+        Err(retry_after_s) => {
+            tracing::warn!(?ip, known_device = device.is_some(), "login rate-limited");
+            return Err(AuthError::RateLimited { retry_after_s });
+        }
+    };
     // Too long to be anyone's password: refuse without hashing, but say no more than "wrong".
     let plausible = body.password.chars().count() <= 128;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let checked = if plausible { auth.passwords.check(body.password, stored).await? } else { Checked::Wrong };
     let (Checked::Right { rehash }, Some(user)) = (checked, user) else {
-        auth.limiter.record_failure(&account, ip).await?;
+        // The attempt stays counted: it was a failure.
         return Err(AuthError::BadCredentials);
     };
     if let Some(hash) = rehash {
         auth.users.set_password_hash(&user.id, &hash).await?;
         tracing::info!(user_id = user.id, "password rehashed with current parameters");
     }
-    auth.limiter.clear_account(&account).await?;
-    Ok(HttpResponse::Ok().json(pair(&auth, &user, None).await?))
+    auth.limiter.succeeded(reservation, &budget).await?;
+    let device_token = match device {
+        Some(device) => device.token,
+        None => auth.devices.issue(&user.id).await?,
+    };
+    Ok(HttpResponse::Ok().json(pair(&auth, &user, None, Some(device_token)).await?))
 }
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
@@ -163,7 +194,7 @@ pub(crate) async fn refresh(
         Ok((user_id, family)) => {
             // Roles are read again, so a granted or revoked role shows from the next refresh.
             let user = auth.users.find(&user_id).await?.ok_or(AuthError::BadRefreshToken)?;
-            Ok(HttpResponse::Ok().json(pair(&auth, &user, Some(family)).await?))
+            Ok(HttpResponse::Ok().json(pair(&auth, &user, Some(family), None).await?))
         }
         Err(refusal) => {
             if refusal == RefreshRefusal::Reused {
@@ -203,10 +234,8 @@ async fn by_username(
     auth: web::Data<Auth>,
 ) -> Result<HttpResponse, AuthError> {
     // By username only: an e-mail address is not a public handle.
-    if username.contains('@') {
-        return Err(AuthError::NotFound);
-    }
-    let user = auth.users.find_by_login(&username).await?.ok_or(AuthError::NotFound)?;
+    let username = Username::parse(&username).map_err(|_| AuthError::NotFound)?;
+    let user = auth.users.find_by_login(username.as_str()).await?.ok_or(AuthError::NotFound)?;
     Ok(HttpResponse::Ok().json(json!({ "id": user.id, "username": user.username })))
 }
 

@@ -1,6 +1,11 @@
 //! Access tokens (EdDSA JWTs, 15 minutes) and refresh tokens (256 random
 //! bits, stored only as their SHA-256, rotated on every use; a reused one
 //! revokes its whole family).
+//!
+//! A family's revocation is its own record, checked whenever a token of the
+//! family is used: when two requests present one token at once, the winner's
+//! successor may be written after the loser revoked the family, and it must
+//! die with the family all the same.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,7 +13,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Header};
 use mongodb::bson::{DateTime, doc};
-use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -77,13 +81,23 @@ pub enum RefreshRefusal {
     Reused,
 }
 
+/// A revoked family, kept as long as any of its tokens could still be valid.
+#[derive(Debug, Serialize, Deserialize)]
+struct RevokedFamily {
+    #[serde(rename = "_id")]
+    family_id: String,
+    revoked_at: DateTime,
+    expires_at: DateTime,
+}
+
 #[derive(Clone)]
 pub struct RefreshTokens {
     collection: Collection<RefreshRecord>,
+    revoked: Collection<RevokedFamily>,
 }
 
 fn digest(token: &str) -> String {
-    common::hex(&openssl::sha::sha256(token.as_bytes()))
+    common::sha256_hex(token.as_bytes())
 }
 
 impl RefreshTokens {
@@ -91,14 +105,13 @@ impl RefreshTokens {
         let collection = db.collection::<RefreshRecord>("refresh_tokens");
         collection
             .create_indexes([
-                IndexModel::builder()
-                    .keys(doc! { "expires_at": 1 })
-                    .options(IndexOptions::builder().expire_after(Duration::ZERO).build())
-                    .build(),
+                common::mongo::expiring("expires_at", Duration::ZERO),
                 IndexModel::builder().keys(doc! { "family_id": 1 }).build(),
             ])
             .await?;
-        Ok(Self { collection })
+        let revoked = db.collection::<RevokedFamily>("refresh_families_revoked");
+        revoked.create_index(common::mongo::expiring("expires_at", Duration::ZERO)).await?;
+        Ok(Self { collection, revoked })
     }
 
     /// A new token for `user_id`, in `family_id` (a new family at sign-in).
@@ -121,21 +134,29 @@ impl RefreshTokens {
     }
 
     /// Marks `token` used and returns its user and family, atomically: of two
-    /// concurrent uses, one wins and the other counts as reuse.
+    /// concurrent uses, one wins and the other counts as reuse. (The claim is
+    /// a conditional update, not a find-and-modify: every MongoDB-compatible
+    /// server we test on applies the former atomically.)
     pub async fn consume(&self, token: &str) -> anyhow::Result<Result<(String, String), RefreshRefusal>> {
         let hash = digest(token);
         let now = DateTime::now();
         let claimed = self
             .collection
-            .find_one_and_update(
+            .update_one(
                 doc! { "_id": &hash, "used": false, "revoked": false, "expires_at": { "$gt": now } },
                 doc! { "$set": { "used": true } },
             )
-            .await?;
-        if let Some(record) = claimed {
+            .await?
+            .modified_count
+            == 1;
+        let record = self.collection.find_one(doc! { "_id": &hash }).await?;
+        if claimed && let Some(record) = record {
+            if self.revoked.find_one(doc! { "_id": &record.family_id }).await?.is_some() {
+                return Ok(Err(RefreshRefusal::Revoked));
+            }
             return Ok(Ok((record.user_id, record.family_id)));
         }
-        let Some(record) = self.collection.find_one(doc! { "_id": &hash }).await? else {
+        let Some(record) = record else {
             return Ok(Err(RefreshRefusal::Unknown));
         };
         if record.revoked {
@@ -160,6 +181,18 @@ impl RefreshTokens {
     }
 
     async fn revoke_family(&self, family_id: &str) -> anyhow::Result<()> {
+        let now = SystemTime::now();
+        // Outlives every token of the family, even one written just after this.
+        let record = RevokedFamily {
+            family_id: family_id.to_owned(),
+            revoked_at: DateTime::from_system_time(now),
+            expires_at: DateTime::from_system_time(now + REFRESH_LIFETIME + Duration::from_secs(24 * 3600)),
+        };
+        match self.revoked.insert_one(&record).await {
+            Ok(_) => {}
+            Err(err) if common::mongo::is_duplicate_key(&err) => {}
+            Err(err) => return Err(err.into()),
+        }
         self.collection
             .update_many(doc! { "family_id": family_id }, doc! { "$set": { "revoked": true } })
             .await?;

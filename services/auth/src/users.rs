@@ -6,27 +6,7 @@ use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
-/// 3–30 of `[a-z0-9_.]`. Input is lower-cased first, so `Alice` is `alice`
-/// and usernames are unique regardless of case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Username(String);
-
-impl Username {
-    pub fn parse(input: &str) -> Result<Self, &'static str> {
-        let lower = input.trim().to_ascii_lowercase();
-        if !(3..=30).contains(&lower.len()) {
-            return Err("must be 3 to 30 characters");
-        }
-        if !lower.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.') {
-            return Err("may only contain a-z, 0-9, '_' and '.'");
-        }
-        Ok(Self(lower))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use common::ids::Username;
 
 /// An address with one `@`, a local part and a dotted domain; compared
 /// case-insensitively.
@@ -149,14 +129,6 @@ impl Users {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn usernames() {
-        assert_eq!(Username::parse("Alice_01").unwrap().as_str(), "alice_01");
-        for bad in ["ab", &"a".repeat(31), "al ice", "al-ice", "ålice", ""] {
-            assert!(Username::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn emails() {

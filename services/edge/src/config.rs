@@ -58,6 +58,22 @@ impl Config {
 }
 
 const DEFAULT_PUBLIC_PREFIX: &str = "public/";
+
+/// The unsigned prefix must name a folder of its own: empty (or `/`) would
+/// serve every object without a signature.
+pub fn check_public_prefix(prefix: &str) -> Result<(), String> {
+    let folder = prefix.strip_suffix('/').ok_or("EDGE_PUBLIC_PREFIX must end with '/' (a folder)")?;
+    if folder.is_empty() || folder.starts_with('/') {
+        return Err(
+            "EDGE_PUBLIC_PREFIX must name a folder, e.g. public/ (empty would serve every object unsigned)"
+                .into(),
+        );
+    }
+    if folder.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
+        return Err("EDGE_PUBLIC_PREFIX must be a plain folder path".into());
+    }
+    Ok(())
+}
 const DEFAULT_PUBLIC_CACHE_CONTROL: &str = "public, max-age=86400";
 const DEFAULT_PRIVATE_CACHE_CONTROL: &str = "private, max-age=3600";
 
@@ -113,6 +129,9 @@ impl FromEnv for Config {
         };
         let trusted_proxies = env.list::<IpNet>("EDGE_TRUSTED_PROXIES");
         let public_prefix = env.or("EDGE_PUBLIC_PREFIX", DEFAULT_PUBLIC_PREFIX.to_owned());
+        if let Some(Err(problem)) = public_prefix.as_deref().map(check_public_prefix) {
+            env.problem(problem);
+        }
         let public_cache_control =
             env.or("EDGE_PUBLIC_CACHE_CONTROL", DEFAULT_PUBLIC_CACHE_CONTROL.to_owned());
         let private_cache_control =

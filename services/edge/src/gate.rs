@@ -13,6 +13,13 @@ use crate::client::{client_ip, requested_url};
 use crate::denied;
 
 pub async fn serve(req: HttpRequest, edge: web::Data<Edge>) -> HttpResponse {
+    // The signature is checked against Host + path while the object is named
+    // by the path alone: a Host that could carry a path of its own
+    // (`d1.net/private/other`) must not reach the check.
+    if req.headers().get(header::HOST).is_some_and(|host| !is_plain_host(host.as_bytes())) {
+        tracing::info!("request with a malformed Host refused");
+        return denied::xml(StatusCode::BAD_REQUEST, "InvalidArgument", "The Host header is malformed");
+    }
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         let mut response =
             denied::xml(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only GET and HEAD are allowed");
@@ -76,6 +83,14 @@ fn check_signature(req: &HttpRequest, edge: &Edge) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// A host name, IPv4 address or bracketed IPv6 address, with an optional
+/// port: nothing that could end the authority (`/ ? # @ \`), no spaces.
+pub fn is_plain_host(host: &[u8]) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host.iter().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(b))
+}
+
 /// The S3 key a path names: percent-decoded once, UTF-8, no dot segments in
 /// any encoding, no control characters.
 pub fn object_key(path: &str) -> Result<String, &'static str> {
@@ -93,6 +108,16 @@ pub fn object_key(path: &str) -> Result<String, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_are_names_or_addresses_with_a_port_and_nothing_more() {
+        for good in ["d111111abcdef8.cloudfront.net", "127.0.0.1:8080", "[::1]:8085", "localhost"] {
+            assert!(is_plain_host(good.as_bytes()), "{good}");
+        }
+        for bad in ["", "d1.net/private/x", "d1.net?x", "d1.net#x", "user@d1.net", "d1.net\\x", "d1 .net"] {
+            assert!(!is_plain_host(bad.as_bytes()), "{bad}");
+        }
+    }
 
     #[test]
     fn paths_become_keys_only_when_plain() {

@@ -34,8 +34,10 @@ pub struct Edge {
 }
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
+    config::check_public_prefix(&config.public_prefix).map_err(anyhow::Error::msg)?;
     let client = s3::client(&config.s3).await;
-    let keys = trusted_keys::TrustedKeys::start(&config.keys).await?;
+    let workers = common::shutdown::Workers::default();
+    let keys = trusted_keys::TrustedKeys::start(&config.keys, &workers).await?;
     let readiness = ReadinessChecks::default()
         .with(S3Ready { client: client.clone(), bucket: config.s3.bucket.clone() })
         .with(trusted_keys::KeysReady(keys.clone()));
@@ -50,4 +52,5 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     server::start(NAME, &config.http, readiness, move |cfg| {
         cfg.app_data(edge.clone()).route("/{object_key:.*}", web::route().to(gate::serve));
     })
+    .map(|app| app.with_workers(workers))
 }

@@ -43,7 +43,7 @@ impl TrustedKeys {
     }
 
     /// Loads the keys and, for url-signer, keeps them fresh in the background.
-    pub async fn start(source: &KeySource) -> anyhow::Result<Self> {
+    pub async fn start(source: &KeySource, workers: &common::shutdown::Workers) -> anyhow::Result<Self> {
         let keys = Self::default();
         match source {
             KeySource::Static(list) => {
@@ -59,7 +59,7 @@ impl TrustedKeys {
                     ServiceClient::new(auth, "url-signer", base_url.clone(), ClientOptions::default())?;
                 keys.refresh(&client).await;
                 let (keys, refresh) = (keys.clone(), *refresh);
-                tokio::spawn(async move {
+                workers.spawn("key group refresh", async move {
                     loop {
                         tokio::time::sleep(refresh).await;
                         keys.refresh(&client).await;

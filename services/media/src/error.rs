@@ -55,7 +55,7 @@ impl MediaError {
                 Problem::unavailable("Storage is unavailable; nothing was kept. Try again.", 5)
                     .with_cause(anyhow::anyhow!("storage failed: {err}"))
             }
-            MediaError::Internal(err) => Problem::internal(anyhow::anyhow!("{err:#}")),
+            MediaError::Internal(err) => Problem::from_internal(err),
         }
     }
 }

@@ -50,8 +50,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         }),
         None => None,
     };
+    let workers = common::shutdown::Workers::default();
     let removals = removal::Removals::new(&db, post, invalidations).await?;
-    removals.start_worker();
+    removals.start_worker(&workers);
     let media = web::Data::new(pipeline::Media {
         records: records::Records::new(&db).await?,
         storage: storage::Storage { client: s3_client.clone(), bucket: config.s3.bucket.clone() },
@@ -62,7 +63,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
     let janitor = media.clone();
     let stale_after = config.stale_upload_after;
-    tokio::spawn(async move {
+    workers.spawn("stale-upload cleanup", async move {
         loop {
             if let Err(err) = janitor.clean_stale_uploads(stale_after).await {
                 tracing::warn!(error = format!("{err:#}"), "stale-upload cleanup failed; will retry");
@@ -71,7 +72,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         }
     });
     let readiness = ReadinessChecks::default()
-        .with(MongoReady(db))
+        .with(MongoReady(db.clone()))
         .with(S3Ready { client: s3_client, bucket: config.s3.bucket.clone() });
     server::start(NAME, &config.http, readiness, move |cfg| {
         cfg.app_data(service_auth.clone())
@@ -79,4 +80,5 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .app_data(media.clone())
             .configure(routes::configure);
     })
+    .map(|app| app.with_workers(workers).on_stop(mongo::close(db)))
 }

@@ -11,19 +11,18 @@ use mongodb::bson::DateTime;
 use crate::error::MediaError;
 use crate::processing::{self, Format, Limits, Processed, Rejection};
 use crate::records::{MediaRecord, PendingUpload, Records, Removal, Status, Variant};
-use crate::storage::{Keys, Storage, Uploaded};
+use crate::storage::{INCOMING_PREFIX, Keys, Storage, Uploaded, incoming_id, incoming_key};
 
 pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(600);
+/// How long one `complete` may hold an upload (decoding a 50 MP photo takes
+/// seconds, not minutes).
+const COMPLETION_LEASE: Duration = Duration::from_secs(120);
 
 pub struct Media {
     pub records: Records,
     pub storage: Storage,
     pub limits: Limits,
     pub removals: crate::removal::Removals,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    common::hex(&openssl::sha::sha256(bytes))
 }
 
 fn chrono_of(time: DateTime) -> ChronoTime<Utc> {
@@ -99,11 +98,12 @@ impl Media {
             width: Some(processed.width),
             height: Some(processed.height),
             blurhash: Some(processed.blurhash.clone()),
-            sha256: Some(sha256_hex(original)),
+            sha256: Some(common::sha256_hex(original)),
             variants,
             upload: None,
             created_at,
             removal: None,
+            completing_until: None,
         };
         (record, derivatives)
     }
@@ -145,9 +145,9 @@ impl Media {
         if size > self.limits.max_bytes as u64 {
             return Err(Rejection::TooManyBytes { max: self.limits.max_bytes }.into());
         }
-        let id = uuid::Uuid::now_v7().simple().to_string();
+        let id = common::ids::MediaId::mint().into_string();
         let created_at = DateTime::now();
-        let key = Keys::new(&id, chrono_of(created_at)).object("original", format.extension());
+        let key = incoming_key(&id, format.extension());
         let expires_at = Utc::now() + UPLOAD_URL_LIFETIME;
         let upload_url =
             self.storage.presign_put(&key, format.content_type(), size, UPLOAD_URL_LIFETIME).await?;
@@ -168,81 +168,101 @@ impl Media {
             }),
             created_at,
             removal: None,
+            completing_until: None,
         };
         self.records.insert(&record).await?;
         Ok((record, upload_url, expires_at))
     }
 
-    /// Processes what a direct upload put in S3.
+    /// Processes what a direct upload put in S3: claimed first, so two
+    /// overlapping calls never work on one upload; the bytes checked are the
+    /// bytes stored, under the media's own keys.
     pub async fn complete(&self, pending: MediaRecord) -> Result<MediaRecord, MediaError> {
+        if !self.records.claim_completion(&pending.id, COMPLETION_LEASE).await? {
+            return Err(MediaError::Conflict(
+                "This upload is being completed; ask again in a moment.".into(),
+            ));
+        }
+        let outcome = self.complete_claimed(&pending).await;
+        if outcome.as_ref().is_err_and(|err| !matches!(err, MediaError::Rejected(_))) {
+            // Not the upload's fault: another `complete` may try again.
+            self.records.release_completion(&pending.id).await?;
+        }
+        outcome
+    }
+
+    async fn complete_claimed(&self, pending: &MediaRecord) -> Result<MediaRecord, MediaError> {
         let upload = pending.upload.clone().ok_or(MediaError::NotPending("missing its upload"))?;
         let format = Format::from_content_type(&upload.content_type).ok_or(Rejection::Unsupported)?;
-        let original_key =
-            Keys::new(&pending.id, chrono_of(pending.created_at)).object("original", format.extension());
-        let bytes = match self.storage.read_exact(&original_key, upload.size).await? {
+        let staged = incoming_key(&pending.id, format.extension());
+        let bytes = match self.storage.read_exact(&staged, upload.size).await? {
             Uploaded::Found(bytes) => bytes,
             Uploaded::Missing => {
                 return Err(MediaError::BadRequest("Nothing was uploaded to the upload URL yet.".into()));
             }
             Uploaded::WrongSize(actual) => {
-                return self
-                    .fail(
-                        &pending,
-                        &original_key,
-                        format!("{actual} bytes were uploaded, {} declared", upload.size),
-                    )
-                    .await;
+                let reason = format!("{actual} bytes were uploaded, {} declared", upload.size);
+                return self.fail(pending, &staged, reason).await;
             }
         };
         let processed = match self.process(bytes.clone(), Some(format)).await {
             Ok(processed) => processed,
             Err(MediaError::Rejected(rejection)) => {
-                return self.fail(&pending, &original_key, rejection.to_string()).await;
+                return self.fail(pending, &staged, rejection.to_string()).await;
             }
             Err(other) => return Err(other),
         };
-        let (record, objects) = Self::ready_record(
+        let (record, mut objects) = Self::ready_record(
             pending.id.clone(),
             pending.owner_id.clone(),
             pending.created_at,
             &bytes,
             &processed,
         );
-        let keys: Vec<String> = objects.iter().map(|(key, _, _)| key.clone()).collect();
+        let original = &record.variants["original"];
+        objects.insert(0, (original.key.clone(), processed.format.content_type(), bytes));
         self.storage.put_all(objects).await?;
         if !self.records.finish_pending(&record).await? {
-            self.storage.delete_all(&keys).await;
+            // Only a lease that ran out lets another finish first; it wrote
+            // the same keys, which stay.
             return Err(MediaError::NotPending("already completed"));
         }
+        self.storage.delete_all(&[staged]).await;
         Ok(record)
     }
 
-    async fn fail<T>(
-        &self,
-        pending: &MediaRecord,
-        original_key: &str,
-        reason: String,
-    ) -> Result<T, MediaError> {
-        self.storage.delete_all(&[original_key.to_owned()]).await;
+    async fn fail<T>(&self, pending: &MediaRecord, staged: &str, reason: String) -> Result<T, MediaError> {
+        self.storage.delete_all(&[staged.to_owned()]).await;
         self.records.mark_failed(&pending.id, &reason).await?;
         Err(MediaError::Rejected(Rejection::Corrupt(reason)))
     }
 
-    /// Removes uploads never completed within `older_than`: object and record.
+    /// Removes uploads never completed within `older_than` (object and
+    /// record), and whatever was PUT through an upload URL after its upload
+    /// stopped being pending.
     pub async fn clean_stale_uploads(&self, older_than: Duration) -> anyhow::Result<usize> {
         let stale = self.records.stale_pending(older_than).await?;
         for record in &stale {
             if let Some(upload) = &record.upload
                 && let Some(format) = Format::from_content_type(&upload.content_type)
             {
-                let key = Keys::new(&record.id, chrono_of(record.created_at))
-                    .object("original", format.extension());
-                self.storage.delete_all(&[key]).await;
+                self.storage.delete_all(&[incoming_key(&record.id, format.extension())]).await;
             }
             self.records.delete_pending(&record.id).await?;
         }
         if !stale.is_empty() {
             tracing::info!(removed = stale.len(), "stale uploads cleaned up");
+        }
+        // An upload URL works until it expires: anything it wrote since is litter.
+        let written_before = std::time::SystemTime::now() - UPLOAD_URL_LIFETIME;
+        for key in self.storage.listed_before(INCOMING_PREFIX, written_before).await? {
+            let pending = match incoming_id(&key) {
+                Some(id) => self.records.get(id).await?.is_some_and(|r| r.status == Status::Pending),
+                None => false,
+            };
+            if !pending {
+                self.storage.delete_all(&[key]).await;
+            }
         }
         Ok(stale.len())
     }

@@ -75,6 +75,9 @@ pub struct MediaRecord {
     pub created_at: DateTime,
     #[serde(default)]
     pub removal: Option<Removal>,
+    /// While a `complete` works on a pending upload: until when it may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completing_until: Option<DateTime>,
 }
 
 impl MediaRecord {
@@ -118,11 +121,47 @@ impl Records {
         Ok(result.modified_count == 1)
     }
 
+    /// Claims a pending upload for one `complete`, for `lease`: a second
+    /// `complete` meanwhile is refused rather than racing the first. One
+    /// conditional update, so two claims cannot both succeed.
+    pub async fn claim_completion(&self, id: &str, lease: Duration) -> anyhow::Result<bool> {
+        let now = SystemTime::now();
+        let claimed = self
+            .collection
+            .update_one(
+                doc! {
+                    "_id": id,
+                    "status": "pending",
+                    "$or": [
+                        { "completing_until": null },
+                        { "completing_until": { "$lt": DateTime::from_system_time(now) } },
+                    ],
+                },
+                doc! { "$set": { "completing_until": DateTime::from_system_time(now + lease) } },
+            )
+            .await?;
+        Ok(claimed.modified_count == 1)
+    }
+
+    /// Gives a claimed upload back (the attempt could not finish; another may).
+    pub async fn release_completion(&self, id: &str) -> anyhow::Result<()> {
+        self.collection
+            .update_one(
+                doc! { "_id": id, "status": "pending" },
+                doc! { "$unset": { "completing_until": "" } },
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn mark_failed(&self, id: &str, reason: &str) -> anyhow::Result<()> {
         self.collection
             .update_one(
                 doc! { "_id": id, "status": "pending" },
-                doc! { "$set": { "status": "failed", "failure": reason }, "$unset": { "upload": "" } },
+                doc! {
+                    "$set": { "status": "failed", "failure": reason },
+                    "$unset": { "upload": "", "completing_until": "" },
+                },
             )
             .await?;
         Ok(())

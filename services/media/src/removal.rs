@@ -114,9 +114,9 @@ impl Removals {
 
     /// Works the outbox until the process stops: woken by `enqueue`, and
     /// every few seconds for retries that have come due.
-    pub fn start_worker(&self) {
+    pub fn start_worker(&self, workers: &common::shutdown::Workers) {
         let removals = self.clone();
-        tokio::spawn(async move {
+        workers.spawn("removal outbox", async move {
             loop {
                 if let Err(err) = removals.run_due().await {
                     tracing::warn!(error = format!("{err:#}"), "removal outbox unavailable; will retry");

@@ -29,6 +29,21 @@ impl Keys {
     }
 }
 
+/// Where a presigned PUT lands: outside every served prefix, read once by
+/// `complete` (which stores what it checked under the media's own keys) and
+/// deleted. A PUT through the same URL later lands here again, where
+/// nothing reads it, and the janitor removes it.
+pub const INCOMING_PREFIX: &str = "incoming/";
+
+pub fn incoming_key(id: &str, extension: &str) -> String {
+    format!("{INCOMING_PREFIX}{id}.{extension}")
+}
+
+/// The media id an incoming key belongs to.
+pub fn incoming_id(key: &str) -> Option<&str> {
+    key.strip_prefix(INCOMING_PREFIX)?.split('.').next().filter(|id| !id.is_empty())
+}
+
 #[derive(Clone)]
 pub struct Storage {
     pub client: Client,
@@ -112,6 +127,30 @@ impl Storage {
             .presigned(PresigningConfig::expires_in(ttl)?)
             .await?;
         Ok(request.uri().to_owned())
+    }
+
+    /// Keys under `prefix` last written before `before`.
+    pub async fn listed_before(
+        &self,
+        prefix: &str,
+        before: std::time::SystemTime,
+    ) -> Result<Vec<String>, Unavailable> {
+        let mut keys = Vec::new();
+        let mut pages =
+            self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(unavailable)?;
+            for object in page.contents() {
+                let old = object
+                    .last_modified()
+                    .and_then(|at| std::time::SystemTime::try_from(*at).ok())
+                    .is_some_and(|at| at < before);
+                if let (true, Some(key)) = (old, object.key()) {
+                    keys.push(key.to_owned());
+                }
+            }
+        }
+        Ok(keys)
     }
 
     /// Reads an uploaded object of exactly `expected` bytes.

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use common::ids::Username;
 use common::internal_client::ServiceClient;
 use serde::Deserialize;
 use serde_json::json;
@@ -24,8 +25,12 @@ pub struct Accounts {
 }
 
 impl Accounts {
+    /// The account named `username` as a client wrote it: a name that could
+    /// not be anyone's is not looked up.
     pub async fn by_username(&self, username: &str) -> Result<Account, PostError> {
-        let path = format!("/internal/v1/users/by-username/{}", username.to_ascii_lowercase());
+        let username = Username::parse(username).map_err(|_| PostError::UserNotFound)?;
+        // A parsed username is plain [a-z0-9_.]: safe as a path segment.
+        let path = format!("/internal/v1/users/by-username/{username}");
         match self.client.get_json::<Account>(&path).await {
             Ok(account) => Ok(account),
             Err(err) if err.status().is_some_and(|s| s.as_u16() == 404) => Err(PostError::UserNotFound),

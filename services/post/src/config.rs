@@ -23,6 +23,8 @@ pub struct Config {
     /// How long post waits for url-signer before answering without URLs.
     pub signer_timeout: Duration,
     pub url_lifetime: Duration,
+    /// The most URLs in one signing call: url-signer's `SIGNER_MAX_BATCH`.
+    pub sign_batch: usize,
     pub max_price_cents: u64,
     /// Platform fee in basis points of the price (0 = the creator gets all).
     pub fee_bps: u64,
@@ -59,6 +61,7 @@ impl Config {
             upstreams,
             signer_timeout: Duration::from_millis(300),
             url_lifetime: Duration::from_secs(600),
+            sign_batch: 100,
             max_price_cents: 100_000,
             fee_bps: 0,
             dev_topup: false,
@@ -80,6 +83,7 @@ impl FromEnv for Config {
         let photo_base = env.required("PHOTO_BASE_URL", "the distribution photos are served from");
         let timeout = env.or("POST_SIGNER_TIMEOUT", Seconds(Duration::from_millis(300)));
         let lifetime = env.or("POST_URL_LIFETIME", Seconds(Duration::from_secs(600)));
+        let sign_batch = env.or("POST_SIGN_BATCH", 100usize);
         let max_price = env.or("POST_MAX_PRICE_CENTS", 100_000u64);
         let fee_bps = env.or("POST_FEE_BPS", 0u64);
         let dev_topup = env.or("POST_DEV_TOPUP", false);
@@ -93,6 +97,7 @@ impl FromEnv for Config {
         let mut config = Self::new(http?, mongo?, user_auth?, internal_secret?, upstreams);
         config.signer_timeout = timeout?.0;
         config.url_lifetime = lifetime?.0;
+        config.sign_batch = sign_batch?.max(1);
         config.max_price_cents = max_price?;
         config.fee_bps = fee_bps?;
         config.dev_topup = dev_topup?;

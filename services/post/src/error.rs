@@ -47,7 +47,7 @@ impl PostError {
                 Problem::new(StatusCode::PAYMENT_REQUIRED, self.to_string())
             }
             PostError::Unavailable(_) => Problem::unavailable(self.to_string(), 2),
-            PostError::Internal(err) => Problem::internal(anyhow::anyhow!("{err:#}")),
+            PostError::Internal(err) => Problem::from_internal(err),
         }
     }
 }

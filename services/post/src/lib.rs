@@ -66,6 +66,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             signer,
             photo_base_url: up.photos.clone(),
             url_lifetime_s: config.url_lifetime.as_secs(),
+            sign_batch: config.sign_batch,
         },
         max_price_cents: config.max_price_cents,
         dev_topup: config.dev_topup,
@@ -73,7 +74,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     });
     let service_auth = web::Data::new(auth);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
-    let readiness = ReadinessChecks::default().with(MongoReady(db));
+    let readiness = ReadinessChecks::default().with(MongoReady(db.clone()));
     server::start(NAME, &config.http, readiness, move |cfg| {
         cfg.app_data(service_auth.clone())
             .app_data(users.clone())
@@ -81,4 +82,5 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .configure(api::configure_public)
             .configure(media_events::configure);
     })
+    .map(|app| app.on_stop(mongo::close(db)))
 }

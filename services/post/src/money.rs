@@ -49,6 +49,10 @@ pub struct Entitlement {
 
 /// How often a transaction (or its commit) is retried before giving up with 503.
 const MAX_ATTEMPTS: usize = 50;
+/// How long a transaction may keep being retried: a client waiting longer
+/// than this is better told 503 and to come back (its Idempotency-Key makes
+/// that safe).
+const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub fn entitlement_id(user_id: &str, post_id: &str) -> String {
     format!("{user_id}:{post_id}")
@@ -150,7 +154,11 @@ impl Money {
     ) -> Result<Option<i64>, PostError> {
         let amount =
             i64::try_from(amount_cents).map_err(|_| PostError::invalid("amount_cents", "is too large"))?;
+        let deadline = std::time::Instant::now() + RETRY_BUDGET;
         for _attempt in 0..MAX_ATTEMPTS {
+            if std::time::Instant::now() > deadline {
+                break;
+            }
             let mut session = self.client.start_session().await?;
             session.start_transaction().await?;
             let outcome = async {
@@ -179,7 +187,7 @@ impl Money {
                 Ok::<_, mongodb::error::Error>(wallet.map_or(amount, |w| w.balance_cents))
             }
             .await;
-            match finish(&mut session, outcome).await {
+            match finish(&mut session, outcome, deadline).await {
                 Ok(Some(balance)) => return Ok(Some(balance)),
                 Ok(None) => continue,
                 Err(PostError::Internal(err)) if is_duplicate(&err) => return Ok(None),
@@ -217,7 +225,11 @@ impl Money {
         let id = entitlement_id(buyer, &post.id);
         let price = i64::try_from(post.price_cents).map_err(|_| PostError::Conflict("price out of range"))?;
         let fee = price * i64::try_from(self.fee_bps).unwrap_or(0) / 10_000;
+        let deadline = std::time::Instant::now() + RETRY_BUDGET;
         for _attempt in 0..MAX_ATTEMPTS {
+            if std::time::Instant::now() > deadline {
+                break;
+            }
             if let Some(existing) = self.entitlements.find_one(doc! { "_id": &id }).await? {
                 return Ok(Purchase::Existing(existing));
             }
@@ -273,7 +285,7 @@ impl Money {
                 Ok(Ok(true))
             }
             .await;
-            match finish(&mut session, outcome).await {
+            match finish(&mut session, outcome, deadline).await {
                 Ok(Some(Ok(true))) => {
                     let bought = self.entitlements.find_one(doc! { "_id": &id }).await?;
                     return bought
@@ -314,10 +326,14 @@ fn is_duplicate(err: &anyhow::Error) -> bool {
 async fn finish<T>(
     session: &mut ClientSession,
     outcome: Result<T, mongodb::error::Error>,
+    deadline: std::time::Instant,
 ) -> Result<Option<T>, PostError> {
     match outcome {
         Ok(value) => {
             for _attempt in 0..MAX_ATTEMPTS {
+                if std::time::Instant::now() > deadline {
+                    break;
+                }
                 match session.commit_transaction().await {
                     Ok(()) => return Ok(Some(value)),
                     Err(err) if err.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,

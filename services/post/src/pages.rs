@@ -28,7 +28,8 @@ impl Cursor {
         let text = String::from_utf8(bytes).map_err(|_| malformed())?;
         let (millis, id) = text.split_once('.').ok_or_else(malformed)?;
         let millis: i64 = millis.parse().map_err(|_| malformed())?;
-        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        // Ids are hex, or `{follower}:{followee}` for follows.
+        if id.is_empty() || id.len() > 80 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == ':') {
             return Err(malformed());
         }
         Ok(Self { created_at: DateTime::from_millis(millis), id: id.to_owned() })
@@ -61,6 +62,8 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_refused() {
         let cursor = Cursor { created_at: DateTime::from_millis(1_700_000_000_123), id: "abc123".into() };
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+        let follow = Cursor { created_at: DateTime::from_millis(1_700_000_000_123), id: "a1:b2".into() };
+        assert_eq!(Cursor::decode(&follow.encode()).unwrap(), follow, "a follow's id keeps its ':'");
         for bad in ["", "!!!", "bm9kb3Q", &URL_SAFE_NO_PAD.encode("x.abc"), &URL_SAFE_NO_PAD.encode("1.a$b")]
         {
             assert!(Cursor::decode(bad).is_err(), "{bad}");

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use common::ids::MediaId;
 use common::internal_client::CallError;
 use common::user_auth::{AuthUser, MaybeAuthUser};
 use mongodb::bson::DateTime;
@@ -53,7 +54,7 @@ async fn photo_for(
     service: &Service,
     user: &AuthUser,
     index: usize,
-    media_id: &str,
+    media_id: &MediaId,
 ) -> Result<Photo, PostError> {
     let field = format!("media_ids[{index}]");
     let info: MediaInfo = match service.media.get_json(&format!("/internal/v1/media/{media_id}")).await {
@@ -78,7 +79,7 @@ async fn photo_for(
             .ok_or_else(|| PostError::invalid(&field, "has no derivatives"))
     };
     Ok(Photo {
-        media_id: media_id.to_owned(),
+        media_id: media_id.to_string(),
         display_key: key("display")?,
         thumb_key: key("thumb")?,
         preview_key: key("preview")?,
@@ -104,7 +105,17 @@ pub(crate) async fn create(
     if body.media_ids.is_empty() || body.media_ids.len() > MAX_PHOTOS {
         return Err(PostError::invalid("media_ids", format!("must name 1 to {MAX_PHOTOS} photos")));
     }
-    if body.media_ids.iter().collect::<HashSet<_>>().len() != body.media_ids.len() {
+    // Parsed into their one spelling before anything else sees them.
+    let media_ids = body
+        .media_ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| {
+            MediaId::parse(id)
+                .map_err(|err| PostError::invalid(format!("media_ids[{index}]"), err.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if media_ids.iter().collect::<HashSet<_>>().len() != media_ids.len() {
         return Err(PostError::invalid("media_ids", "names a photo twice"));
     }
     let price_cents = match &body.price_cents {
@@ -119,8 +130,8 @@ pub(crate) async fn create(
             format!("is over the maximum of {}", service.max_price_cents),
         ));
     }
-    let mut photos = Vec::with_capacity(body.media_ids.len());
-    for (index, media_id) in body.media_ids.iter().enumerate() {
+    let mut photos = Vec::with_capacity(media_ids.len());
+    for (index, media_id) in media_ids.iter().enumerate() {
         photos.push(photo_for(&service, &user, index, media_id).await?);
     }
     let post = PostRecord {

@@ -71,7 +71,7 @@ async fn follow_list(
     let account = service.accounts.by_username(username).await?;
     let (field, other) = if followers { ("followee_id", true) } else { ("follower_id", false) };
     let page = service.social.page(field, &account.id, query.cursor()?.as_ref()).await?;
-    let (page, next) = paginate(page, |f| Cursor { created_at: f.created_at, id: f.id.replace(':', "") });
+    let (page, next) = paginate(page, |f| Cursor { created_at: f.created_at, id: f.id.clone() });
     let ids: Vec<String> =
         page.iter().map(|f| if other { f.follower_id.clone() } else { f.followee_id.clone() }).collect();
     let names = service.accounts.usernames(&ids).await?;

@@ -1,8 +1,9 @@
 //! What a viewer sees of posts. Every photo is private: an entitled viewer
 //! (free post, the author, a buyer) gets CloudFront signed URLs, fetched
-//! from url-signer in one batched call per response; anyone else gets the
-//! locked form with the public blurred preview. When url-signer is slow or
-//! down the answer is still 200, with `url: null` and an error per photo.
+//! from url-signer in batches of at most `sign_batch` URLs (its
+//! `SIGNER_MAX_BATCH`), sent at once; anyone else gets the locked form with
+//! the public blurred preview. When url-signer is slow or down the answer is
+//! still 200, with `url: null` and an error per photo.
 
 use common::internal_client::ServiceClient;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,8 @@ pub struct Renderer {
     pub signer: ServiceClient,
     pub photo_base_url: String,
     pub url_lifetime_s: u64,
+    /// The most URLs one signing call asks for (url-signer refuses more).
+    pub sign_batch: usize,
 }
 
 /// A post as one viewer may see it, before URLs are filled in.
@@ -110,8 +113,15 @@ impl Renderer {
             .collect()
     }
 
-    /// One call for the whole response; `None` when url-signer cannot help now.
+    /// Every URL of a response, in batches sent together; `None` when
+    /// url-signer cannot help now.
     async fn sign(&self, resources: &[String]) -> Option<Vec<Signed>> {
+        let batches = resources.chunks(self.sign_batch.max(1)).map(|batch| self.sign_batch_of(batch));
+        let signed = futures_util::future::join_all(batches).await;
+        signed.into_iter().collect::<Option<Vec<_>>>().map(|batches| batches.into_iter().flatten().collect())
+    }
+
+    async fn sign_batch_of(&self, resources: &[String]) -> Option<Vec<Signed>> {
         let items: Vec<SignItem> = resources
             .iter()
             .map(|resource| SignItem { resource: resource.clone(), expires_in_s: self.url_lifetime_s })

@@ -68,7 +68,9 @@ async fn http_latency(key: PrivateKey) {
         // Fresh resources every time: nothing comes from the cache.
         let items: Vec<SignItem> = (next..next + 20).map(item).collect();
         next += 20;
-        let token = auth.mint("url-signer").unwrap();
+        let call =
+            common::internal_auth::Call { target: "url-signer", method: "POST", path: "/internal/v1/sign" };
+        let token = auth.mint(call).unwrap();
         let started = Instant::now();
         let response =
             client.post(&url).bearer_auth(token).json(&json!({ "items": items })).send().await.unwrap();

@@ -33,7 +33,7 @@ impl SignerError {
             }
             SignerError::UnknownKey(_) => Problem::unprocessable(self.to_string()),
             SignerError::Signing(err) => Problem::internal(anyhow::anyhow!("signing failed: {err}")),
-            SignerError::Internal(err) => Problem::internal(anyhow::anyhow!("{err:#}")),
+            SignerError::Internal(err) => Problem::from_internal(err),
         }
     }
 }

@@ -1,6 +1,5 @@
 //! The CloudFront private keys: loaded once, from files only url-signer can read.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -30,16 +29,8 @@ impl FromStr for KeyFile {
 /// Reads a private key, refusing files that group or others may read. The
 /// message names the file; it never quotes the file's content.
 pub fn load_key_file(path: &Path) -> Result<PrivateKey, String> {
-    let name = path.display();
-    let metadata = std::fs::metadata(path).map_err(|err| format!("cannot read key file {name}: {err}"))?;
-    let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "key file {name} is readable by group or others (mode {mode:03o}); chmod 600 it"
-        ));
-    }
-    let pem = std::fs::read(path).map_err(|err| format!("cannot read key file {name}: {err}"))?;
-    PrivateKey::from_pem(&pem).map_err(|err| format!("key file {name}: {err}"))
+    let pem = common::private_file::read(path)?;
+    PrivateKey::from_pem(&pem).map_err(|err| format!("key file {}: {err}", path.display()))
 }
 
 /// Generates a key pair into `dir`: `private_key.pem` (created 0600, never

@@ -38,8 +38,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         "CloudFront keys loaded"
     );
     let signer = web::Data::new(signing::UrlSigner::new(keys, config.guards.clone(), &config.cache));
+    let workers = common::shutdown::Workers::default();
     if let Some(watch) = &config.manifest {
-        manifest::watch(watch.path.clone(), signer.clone(), config.hash, watch.reload_every);
+        manifest::watch(&workers, watch.path.clone(), signer.clone(), config.hash, watch.reload_every);
     }
     let service_auth = web::Data::new(ServiceAuth::new(NAME, &config.internal_secret)?);
     server::start(NAME, &config.http, ReadinessChecks::default(), move |cfg| {
@@ -48,4 +49,5 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .app_data(common::problem::json_config(JSON_LIMIT))
             .configure(routes::configure);
     })
+    .map(|app| app.with_workers(workers))
 }

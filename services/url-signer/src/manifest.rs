@@ -74,12 +74,13 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
 /// Rereads the manifest every `interval` and swaps the keys in when it
 /// changed. A manifest that does not load keeps the keys in use, loudly.
 pub fn watch(
+    workers: &common::shutdown::Workers,
     path: PathBuf,
     signer: actix_web::web::Data<UrlSigner>,
     hash: HashAlgorithm,
     interval: Duration,
 ) {
-    tokio::spawn(async move {
+    workers.spawn("key manifest watch", async move {
         let mut last = std::fs::read(&path).ok();
         loop {
             tokio::time::sleep(interval).await;

@@ -109,7 +109,7 @@ async fn the_key_appears_in_no_log_debug_output_or_response() {
 
     let client = reqwest::Client::new();
     let call = |caller: &str, path: &str, body: serde_json::Value| {
-        let token = testkit::service::service_auth(caller).mint("url-signer").unwrap();
+        let token = testkit::service::service_token(caller, "url-signer", "POST", path);
         client.post(format!("{base}{path}")).bearer_auth(token).json(&body).send()
     };
     let mut bodies = String::new();
@@ -134,7 +134,7 @@ async fn the_key_appears_in_no_log_debug_output_or_response() {
     ] {
         bodies.push_str(&call(caller, path, body).await.unwrap().text().await.unwrap());
     }
-    let token = testkit::service::service_auth("edge").mint("url-signer").unwrap();
+    let token = testkit::service::service_token("edge", "url-signer", "GET", "/internal/v1/public-keys");
     let keys = client.get(format!("{base}/internal/v1/public-keys")).bearer_auth(token).send().await.unwrap();
     bodies.push_str(&keys.text().await.unwrap());
 

@@ -22,9 +22,11 @@ fn signer(cfg: &mut web::ServiceConfig) {
         .route("/internal/forgotten", web::get().to(whoami));
 }
 
+/// A token for `GET /internal/sign`, made by hand.
 fn token(secret: &str, iss: &str, aud: &str, exp_offset_s: i64) -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
-    let claims = json!({ "iss": iss, "aud": aud, "iat": now, "exp": now + exp_offset_s, "jti": "t" });
+    let claims = json!({ "iss": iss, "aud": aud, "htm": "GET", "htp": "/internal/sign", "iat": now,
+                         "exp": now + exp_offset_s, "jti": uuid::Uuid::new_v4().simple().to_string() });
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
@@ -37,7 +39,10 @@ fn token(secret: &str, iss: &str, aud: &str, exp_offset_s: i64) -> String {
 async fn internal_routes_admit_only_genuine_current_allowed_callers() {
     let base = spawn_service("url-signer", ReadinessChecks::default(), signer);
     let secret = testkit::INTERNAL_SECRET;
-    let valid = testkit::service::service_auth("post").mint("url-signer").unwrap();
+    let valid = || testkit::service::service_token("post", "url-signer", "GET", "/internal/sign");
+    let replayed = valid();
+    let forgotten = testkit::service::service_token("post", "url-signer", "GET", "/internal/forgotten");
+    let posted = testkit::service::service_token("post", "url-signer", "POST", "/internal/sign");
     let cases: Vec<(&str, Option<String>, &str, u16)> = vec![
         ("missing credential", None, "/internal/sign", 401),
         ("not a bearer token", Some("Basic cG9zdDpwYXNz".into()), "/internal/sign", 401),
@@ -69,8 +74,12 @@ async fn internal_routes_admit_only_genuine_current_allowed_callers() {
             "/internal/sign",
             403,
         ),
-        ("route that names no callers", Some(format!("Bearer {valid}")), "/internal/forgotten", 403),
-        ("allowed caller", Some(format!("Bearer {valid}")), "/internal/sign", 200),
+        ("route that names no callers", Some(format!("Bearer {forgotten}")), "/internal/forgotten", 403),
+        ("minted for another route", Some(format!("Bearer {}", valid())), "/internal/forgotten", 401),
+        ("minted for another method", Some(format!("Bearer {posted}")), "/internal/sign", 401),
+        ("allowed caller", Some(format!("Bearer {replayed}")), "/internal/sign", 200),
+        ("the same token again", Some(format!("Bearer {replayed}")), "/internal/sign", 401),
+        ("allowed caller, a new token", Some(format!("Bearer {}", valid())), "/internal/sign", 200),
     ];
     for (case, authorization, path, expected) in cases {
         let mut request = http().get(format!("{base}{path}"));

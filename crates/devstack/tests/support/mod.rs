@@ -3,6 +3,7 @@
 
 use devstack::{Stack, StackOptions};
 
+pub mod nginx;
 pub mod story;
 
 /// The whole stack's options: any free ports, a fresh data directory, the

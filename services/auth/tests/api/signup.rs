@@ -26,7 +26,9 @@ async fn usernames_and_emails_are_unique_regardless_of_case() {
     assert_eq!(TestAuth::json(again).await["errors"][0]["field"], "username");
     let email = auth.signup("bobby", "BOB@EXAMPLE.COM", "password123").await;
     assert_eq!(email.status(), 409);
-    assert_eq!(TestAuth::json(email).await["errors"][0]["field"], "email");
+    let answer = TestAuth::json(email).await;
+    let text = answer.to_string().to_lowercase();
+    assert!(!text.contains("email") && !text.contains("e-mail"), "a taken e-mail is not named: {answer}");
 }
 
 #[tokio::test]

@@ -28,6 +28,35 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family() {
 }
 
 #[tokio::test]
+async fn a_token_presented_twice_at_once_leaves_no_token_of_its_family_alive() {
+    let auth = spawn().await;
+    // The race is narrow: try it many times; every round must end with the family dead.
+    for round in 0..15 {
+        let name = format!("racer{round}");
+        let body =
+            TestAuth::json(auth.signup(&name, &format!("{name}@example.com"), "password123").await).await;
+        let token = body["tokens"]["refresh_token"].clone();
+        let (a, b) = futures_util::join!(
+            auth.post("/v1/auth/refresh", json!({ "refresh_token": token })),
+            auth.post("/v1/auth/refresh", json!({ "refresh_token": token })),
+        );
+        let mut successors = Vec::new();
+        for response in [a, b] {
+            if response.status() == 200 {
+                successors.push(TestAuth::json(response).await["refresh_token"].clone());
+            } else {
+                assert_eq!(response.status(), 401);
+            }
+        }
+        assert!(successors.len() <= 1, "round {round}: one use wins at most");
+        for successor in successors {
+            let next = auth.post("/v1/auth/refresh", json!({ "refresh_token": successor })).await;
+            assert_eq!(next.status(), 401, "round {round}: the winner's successor died with the family");
+        }
+    }
+}
+
+#[tokio::test]
 async fn logout_revokes_the_family() {
     let auth = spawn().await;
     let refresh = signed_up(&auth).await["refresh_token"].as_str().unwrap().to_owned();

@@ -9,7 +9,7 @@ use url_signer::config::Guards;
 use crate::helpers::{DIST, bucket_with_objects, spawn};
 
 fn signer_config(port: u16, keys: Vec<(String, PrivateKey)>) -> url_signer::Config {
-    let http = HttpSettings { listen: ([127, 0, 0, 1], port).into(), workers: 1 };
+    let http = HttpSettings::loopback(port);
     url_signer::Config::new(
         http,
         testkit::service::internal_secret(),
@@ -19,7 +19,7 @@ fn signer_config(port: u16, keys: Vec<(String, PrivateKey)>) -> url_signer::Conf
 }
 
 async fn sign(signer_base: &str, key_id: &str) -> String {
-    let token = testkit::service::service_auth("post").mint("url-signer").unwrap();
+    let token = testkit::service::service_token("post", "url-signer", "POST", "/internal/v1/sign");
     let body = json!({ "items": [{ "resource": format!("https://{DIST}/private/photo.jpg"), "expires_in_s": 600 }], "key_id": key_id });
     let response: Value = reqwest::Client::new()
         .post(format!("{signer_base}/internal/v1/sign"))

@@ -5,4 +5,5 @@ mod adversarial;
 mod helpers;
 mod key_rotation;
 mod serving;
+mod shutdown;
 mod vectors;

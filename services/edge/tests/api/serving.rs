@@ -114,3 +114,25 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     let forged = direct.get(&url, "203.0.113.7").send().await.unwrap();
     assert_eq!(forged.status(), 403);
 }
+
+#[tokio::test]
+async fn a_public_prefix_that_would_open_every_object_is_refused_at_start() {
+    use common::config::{Env, FromEnv};
+    let s3 = testkit::s3::bucket("edge-prefix").await;
+    let keys = KeySource::Static(vec![(KEY_ID.to_owned(), vector_public_key("rsa"))]);
+    for prefix in ["", "/", "public", "/public/", "public//", "../public/"] {
+        let mut config =
+            edge::Config::new(common::server::HttpSettings::ephemeral(), s3.clone(), keys.clone());
+        config.public_prefix = prefix.to_owned();
+        assert!(edge::build(config).await.is_err(), "{prefix:?} must be refused");
+    }
+    let refused = edge::Config::load(Env::from_map([
+        ("S3_BUCKET", "b"),
+        ("EDGE_KEYS_URL", "http://url-signer:8084"),
+        ("INTERNAL_AUTH_SECRET", testkit::INTERNAL_SECRET),
+        ("EDGE_PUBLIC_PREFIX", "/"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(refused.contains("EDGE_PUBLIC_PREFIX"), "{refused}");
+}

@@ -64,11 +64,13 @@ async fn the_presigned_put_admits_only_the_declared_type_and_length() {
     let photo = samples::jpeg(300, 200);
     let upload = start(&stack, &token, "image/jpeg", photo.len()).await;
     let url = upload["upload_url"].as_str().unwrap();
+    // The server may close a connection after refusing its body: each PUT on a new one.
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
     let longer = [photo.clone(), vec![0; 100]].concat();
-    let refused = stack.http.put(url).header("content-type", "image/jpeg").body(longer).send().await.unwrap();
+    let refused = http.put(url).header("content-type", "image/jpeg").body(longer).send().await.unwrap();
     assert!(refused.status().is_client_error(), "a longer body is refused: {}", refused.status());
     let wrong_type =
-        stack.http.put(url).header("content-type", "image/png").body(photo.clone()).send().await.unwrap();
+        http.put(url).header("content-type", "image/png").body(photo.clone()).send().await.unwrap();
     assert!(wrong_type.status().is_client_error(), "another type is refused: {}", wrong_type.status());
     let nothing_yet = complete(&stack, &token, upload["id"].as_str().unwrap()).await;
     assert_eq!(nothing_yet.status(), 400);
@@ -145,4 +147,70 @@ async fn uploads_never_completed_are_cleaned_up() {
             .status(),
         404
     );
+}
+
+async fn put(stack: &Stack, url: &str, bytes: Vec<u8>) -> reqwest::StatusCode {
+    stack.http.put(url).header("content-type", "image/jpeg").body(bytes).send().await.unwrap().status()
+}
+
+/// The stored objects of a media item: (variant name, key, bytes).
+async fn stored(stack: &Stack, id: &str) -> Vec<(String, String, Option<Vec<u8>>)> {
+    let record: Value = stack.internal("post", id).await.json().await.unwrap();
+    let mut objects = Vec::new();
+    for (name, variant) in record["variants"].as_object().unwrap() {
+        let key = variant["key"].as_str().unwrap().to_owned();
+        objects.push((name.clone(), key.clone(), stack.object(&key).await));
+    }
+    objects
+}
+
+#[tokio::test]
+async fn overlapping_completes_leave_every_derivative_in_place() {
+    let stack = spawn().await;
+    let token = stack.user("lou").await;
+    for round in 0..4 {
+        let photo = samples::jpeg(800, 600);
+        let upload = start(&stack, &token, "image/jpeg", photo.len()).await;
+        assert!(put(&stack, upload["upload_url"].as_str().unwrap(), photo).await.is_success());
+        let id = upload["id"].as_str().unwrap();
+        let (first, second) = tokio::join!(complete(&stack, &token, id), complete(&stack, &token, id));
+        let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+        statuses.sort();
+        assert!(matches!(statuses, [200, 201] | [201, 409]), "round {round}: {statuses:?}");
+        let objects = stored(&stack, id).await;
+        assert_eq!(objects.len(), 4, "original, display, thumb, preview");
+        for (name, key, bytes) in objects {
+            assert!(bytes.is_some_and(|b| !b.is_empty()), "round {round}: {name} ({key}) is missing");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_upload_url_cannot_touch_the_photo_after_complete_or_a_takedown() {
+    let stack = spawn().await;
+    let token = stack.user("max").await;
+    let photo = samples::jpeg(640, 480);
+    let upload = start(&stack, &token, "image/jpeg", photo.len()).await;
+    let url = upload["upload_url"].as_str().unwrap();
+    let id = upload["id"].as_str().unwrap();
+    assert!(put(&stack, url, photo.clone()).await.is_success());
+    assert_eq!(complete(&stack, &token, id).await.status(), 201);
+    let before = stored(&stack, id).await;
+    assert_eq!(before.iter().find(|(name, _, _)| name == "original").unwrap().2.as_deref(), Some(&photo[..]));
+
+    // The same URL, still unexpired, with other bytes of the declared length.
+    let mut other = photo.clone();
+    let middle = other.len() / 2;
+    other[middle..middle + 64].fill(0x55);
+    let _ = put(&stack, url, other.clone()).await;
+    assert_eq!(complete(&stack, &token, id).await.status(), 200);
+    assert_eq!(stored(&stack, id).await, before, "every object is as complete left it");
+
+    // Taken down: the URL cannot bring the original back either.
+    let removal = stack.takedown(id).await;
+    assert_eq!(removal.status(), 200);
+    let _ = put(&stack, url, photo.clone()).await;
+    for (name, key, _) in before {
+        assert_eq!(stack.object(&key).await, None, "{name} stays removed");
+    }
 }

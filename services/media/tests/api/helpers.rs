@@ -7,6 +7,8 @@ use media::processing::Limits;
 
 pub struct Stack {
     pub auth: String,
+    /// auth's database, where an operator grants the admin role.
+    pub auth_db: common::mongo::MongoSettings,
     pub media: String,
     pub s3: S3Settings,
     pub mongo: common::mongo::MongoSettings,
@@ -14,13 +16,13 @@ pub struct Stack {
 }
 
 pub async fn spawn_auth() -> String {
+    spawn_auth_on(testkit::mongo::settings("media-auth")).await
+}
+
+async fn spawn_auth_on(database: common::mongo::MongoSettings) -> String {
     let key = SigningKey::from_pem("k1", &SigningKey::generate_pem().unwrap()).unwrap();
-    let mut config = AuthConfig::new(
-        HttpSettings::ephemeral(),
-        testkit::mongo::settings("media-auth"),
-        vec![key],
-        testkit::service::internal_secret(),
-    );
+    let mut config =
+        AuthConfig::new(HttpSettings::ephemeral(), database, vec![key], testkit::service::internal_secret());
     config.password_cost = PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 };
     testkit::service::spawn(auth::build(config).await.unwrap())
 }
@@ -44,18 +46,41 @@ pub fn media_config(auth: &str, s3: S3Settings, mongo: common::mongo::MongoSetti
 
 pub async fn spawn() -> Stack {
     testkit::init_logging();
-    let auth = spawn_auth().await;
+    let auth_db = testkit::mongo::settings("media-auth");
+    let auth = spawn_auth_on(auth_db.clone()).await;
     let s3 = testkit::s3::bucket("media").await;
     let mongo = testkit::mongo::settings("media");
     let media =
         testkit::service::spawn(media::build(media_config(&auth, s3.clone(), mongo.clone())).await.unwrap());
-    Stack { auth, media, s3, mongo, http: reqwest::Client::new() }
+    Stack { auth, auth_db, media, s3, mongo, http: reqwest::Client::new() }
 }
 
 impl Stack {
     /// A new user's access token.
     pub async fn user(&self, name: &str) -> String {
         testkit::users::sign_up(&self.auth, name).await.token
+    }
+
+    /// A moderator's access token.
+    pub async fn moderator(&self, name: &str) -> String {
+        let db =
+            mongodb::Client::with_uri_str(&self.auth_db.uri).await.unwrap().database(&self.auth_db.database);
+        testkit::users::moderator(&self.auth, &db, name).await
+    }
+
+    /// Takes `id` down, as the moderation service acting for a new moderator.
+    pub async fn takedown(&self, id: &str) -> reqwest::Response {
+        let moderator = self.moderator(&testkit::unique_name("mod").replace('-', "_")[..20]).await;
+        let path = format!("/internal/v1/media/{id}/takedown");
+        let token = testkit::service::service_token("moderation", "media", "POST", &path);
+        self.http
+            .post(format!("{}/internal/v1/media/{id}/takedown", self.media))
+            .bearer_auth(token)
+            .header("x-acting-user", moderator)
+            .json(&serde_json::json!({ "reason": "test takedown" }))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn upload(&self, token: &str, content_type: &str, bytes: Vec<u8>) -> reqwest::Response {
@@ -82,7 +107,8 @@ impl Stack {
     }
 
     pub async fn internal(&self, caller: &str, id: &str) -> reqwest::Response {
-        let token = testkit::service::service_auth(caller).mint("media").unwrap();
+        let token =
+            testkit::service::service_token(caller, "media", "GET", &format!("/internal/v1/media/{id}"));
         self.http
             .get(format!("{}/internal/v1/media/{id}", self.media))
             .bearer_auth(token)

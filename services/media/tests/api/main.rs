@@ -4,4 +4,5 @@
 mod direct;
 mod helpers;
 mod removal;
+mod shutdown;
 mod upload;

@@ -36,6 +36,7 @@ fn removed_record(id: &str) -> MediaRecord {
         upload: None,
         created_at: DateTime::now(),
         removal: None,
+        completing_until: None,
     }
 }
 

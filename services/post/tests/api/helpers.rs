@@ -12,6 +12,8 @@ pub const WEBHOOK_SECRET: &str = "whsec-test-0123456789abcdef";
 
 pub struct Stack {
     pub post: String,
+    /// post's own database, for tests that must arrange what the API cannot.
+    pub post_db: common::mongo::MongoSettings,
     pub media: String,
     pub auth: String,
     pub keys: KeyGroup,
@@ -32,8 +34,8 @@ pub async fn spawn() -> Stack {
     spawn_with(Options { signer_up: true, dev_topup: true }).await
 }
 
-pub async fn spawn_with(options: Options) -> Stack {
-    testkit::init_logging();
+/// An auth service with cheap password hashing; answers its base URL.
+pub async fn spawn_auth() -> String {
     let token_key = SigningKey::from_pem("k1", &SigningKey::generate_pem().unwrap()).unwrap();
     let mut auth_config = auth::Config::new(
         HttpSettings::ephemeral(),
@@ -42,8 +44,12 @@ pub async fn spawn_with(options: Options) -> Stack {
         testkit::service::internal_secret(),
     );
     auth_config.password_cost = PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 };
-    let auth = auth::build(auth_config).await.unwrap();
-    let auth = testkit::service::spawn(auth);
+    testkit::service::spawn(auth::build(auth_config).await.unwrap())
+}
+
+pub async fn spawn_with(options: Options) -> Stack {
+    testkit::init_logging();
+    let auth = spawn_auth().await;
     let user_auth = UserAuthSettings {
         jwks_url: format!("{auth}/.well-known/jwks.json"),
         issuer: "shutter-auth".into(),
@@ -77,9 +83,10 @@ pub async fn spawn_with(options: Options) -> Stack {
     } else {
         "http://127.0.0.1:9".to_owned()
     };
+    let post_db = testkit::mongo::settings("post");
     let mut config = post::Config::new(
         HttpSettings::ephemeral(),
-        testkit::mongo::settings("post"),
+        post_db.clone(),
         user_auth,
         secret,
         post::Upstreams {
@@ -93,10 +100,14 @@ pub async fn spawn_with(options: Options) -> Stack {
     config.webhook_secret = Some(common::secrecy::SecretString::from(WEBHOOK_SECRET.to_owned()));
     config.signer_timeout = Duration::from_millis(300);
     let post = testkit::service::spawn(post::build(config).await.unwrap());
-    Stack { post, media, auth, keys, http: reqwest::Client::new() }
+    Stack { post, post_db, media, auth, keys, http: reqwest::Client::new() }
 }
 
 impl Stack {
+    pub async fn database(&self) -> mongodb::Database {
+        mongodb::Client::with_uri_str(&self.post_db.uri).await.unwrap().database(&self.post_db.database)
+    }
+
     pub async fn user(&self, name: &str) -> User {
         let signed_up = testkit::users::sign_up(&self.auth, name).await;
         User { token: signed_up.token, id: signed_up.id }

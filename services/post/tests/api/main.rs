@@ -4,5 +4,6 @@
 mod helpers;
 mod money;
 mod posts;
+mod shutdown;
 mod social;
 mod webhook;

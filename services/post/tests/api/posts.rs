@@ -71,6 +71,14 @@ async fn bad_posts_are_refused_naming_the_field() {
         ("someone else's photo", json!({ "media_ids": [theirs] }), 422, "media_ids[0]"),
         ("unknown photo", json!({ "media_ids": [mine, "nope"] }), 422, "media_ids[1]"),
         ("the same photo twice", json!({ "media_ids": [mine, mine] }), 422, "media_ids"),
+        (
+            "the same photo spelled twice",
+            json!({ "media_ids": [mine, mine.to_uppercase()] }),
+            422,
+            "media_ids",
+        ),
+        ("a photo with a query", json!({ "media_ids": [format!("{mine}?x")] }), 422, "media_ids[0]"),
+        ("a photo with a path", json!({ "media_ids": [format!("{mine}/../x")] }), 422, "media_ids[0]"),
         ("negative price", json!({ "media_ids": [mine], "price_cents": -1 }), 422, "price_cents"),
         ("fractional price", json!({ "media_ids": [mine], "price_cents": 1.5 }), 422, "price_cents"),
         ("price as text", json!({ "media_ids": [mine], "price_cents": "5" }), 400, "number"),
@@ -89,6 +97,17 @@ async fn bad_posts_are_refused_naming_the_field() {
     }
     let malformed = stack.get_post(Some(&dan), "no-such-post").await;
     assert_eq!(malformed.status(), 404);
+
+    // Another spelling of one's own photo is that photo, stored as its one spelling.
+    let shouting = stack.create_post(&dan, json!({ "media_ids": [mine.to_uppercase()] })).await;
+    assert_eq!(shouting.status(), 201);
+    assert_eq!(shouting.json::<Value>().await.unwrap()["photos"][0]["media_id"], mine.as_str());
+    // A username that could be nobody's is not looked up (nor spliced into a URL).
+    for (name, status) in [("dan%3Fx", 404), ("d", 404), ("dan%40example.com", 404), ("dan%2F..%2Fx", 400)] {
+        let response =
+            stack.send(reqwest::Method::POST, &eve, &format!("/v1/users/{name}/follow"), None).await;
+        assert_eq!(response.status(), status, "{name}");
+    }
 }
 
 #[tokio::test]
@@ -118,4 +137,27 @@ async fn deleted_posts_stay_with_their_buyers_only() {
     assert!(stack.opens(buyer["photos"][0]["url"].as_str().unwrap()), "the buyer keeps what they paid for");
     assert_eq!(stack.get_post(Some(&hal), &id).await.status(), 404);
     assert_eq!(stack.buy(&hal, &id, "k").await.status(), 404, "a deleted post cannot be bought");
+}
+
+#[tokio::test]
+async fn a_page_of_ten_posts_of_ten_photos_comes_with_every_photo_signed() {
+    let stack = spawn().await;
+    let (kim, leo) = (stack.user("kim").await, stack.user("leo").await);
+    let mut photos = Vec::new();
+    for _ in 0..post::routes::MAX_PHOTOS {
+        photos.push(stack.photo(&kim).await);
+    }
+    for _ in 0..10 {
+        let response = stack.create_post(&kim, json!({ "caption": "album", "media_ids": photos })).await;
+        assert_eq!(response.status(), 201);
+    }
+    // 200 URLs: more than one signing call may carry.
+    let page = stack.get(Some(&leo), "/v1/users/kim/posts").await;
+    let shown: Vec<&Value> =
+        page["items"].as_array().unwrap().iter().flat_map(|p| p["photos"].as_array().unwrap()).collect();
+    assert_eq!(shown.len(), 100);
+    for photo in shown {
+        assert!(photo["url"].is_string() && photo["thumb_url"].is_string(), "{photo}");
+        assert!(stack.opens(photo["url"].as_str().unwrap()));
+    }
 }

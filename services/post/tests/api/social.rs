@@ -133,3 +133,49 @@ async fn comments_are_paginated_and_deletable_by_their_author_or_the_posts() {
     );
     assert_eq!(stack.get(None, &format!("/v1/posts/{id}")).await["comment_count"], 19);
 }
+
+/// Every user id on every page of `path`, following `next_cursor`.
+async fn every_page(stack: &crate::helpers::Stack, viewer: &crate::helpers::User, path: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut next = path.to_owned();
+    loop {
+        let page = stack.get(Some(viewer), &next).await;
+        seen.extend(page["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => next = format!("{path}?cursor={cursor}"),
+            None => return seen,
+        }
+    }
+}
+
+#[tokio::test]
+async fn follow_pages_neither_skip_nor_repeat_follows_made_in_the_same_millisecond() {
+    let stack = spawn().await;
+    let star = stack.user("star").await;
+    let mut fans = Vec::new();
+    for n in 0..25 {
+        let fan = stack.user(&format!("fan{n:02}")).await;
+        assert_eq!(stack.send(Method::POST, &fan, "/v1/users/star/follow", None).await.status(), 204);
+        let path = format!("/v1/users/fan{n:02}/follow");
+        assert_eq!(stack.send(Method::POST, &star, &path, None).await.status(), 204);
+        fans.push(fan.id);
+    }
+    // Every follow at one instant: only the id orders them.
+    let same_instant = mongodb::bson::DateTime::from_millis(1_800_000_000_000);
+    stack
+        .database()
+        .await
+        .collection::<mongodb::bson::Document>("follows")
+        .update_many(mongodb::bson::doc! {}, mongodb::bson::doc! { "$set": { "created_at": same_instant } })
+        .await
+        .unwrap();
+    fans.sort();
+    for list in ["followers", "following"] {
+        let seen = every_page(&stack, &star, &format!("/v1/users/star/{list}")).await;
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "{list}: nobody twice");
+        assert_eq!(unique, fans, "{list}: everybody once");
+    }
+}

@@ -46,7 +46,7 @@ impl TestSigner {
         path: &str,
         body: Option<Value>,
     ) -> reqwest::Response {
-        let token = testkit::service::service_auth(caller).mint("url-signer").unwrap();
+        let token = testkit::service::service_token(caller, "url-signer", method.as_str(), path);
         let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);

@@ -5,4 +5,5 @@ mod auth;
 mod cookies;
 mod helpers;
 mod rotation;
+mod shutdown;
 mod sign;

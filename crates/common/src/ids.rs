@@ -1,0 +1,150 @@
+//! Identifiers, parsed once at the boundary into their one canonical form:
+//! a client's `"<id>?x"` or `"<ID>"` never reaches a query, a stored
+//! document or another service's URL as anything but the id it names.
+
+use std::fmt;
+
+/// Why a string is not an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("is not a valid {0}")]
+pub struct NotAnId(pub &'static str);
+
+/// Declares an id minted as a UUID (v7: time-ordered) and written as 32
+/// lower-case hex digits. Parsing accepts any spelling of a UUID (upper
+/// case, hyphens) and gives the canonical one.
+#[macro_export]
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new id, ordered after every id minted before it.
+            pub fn mint() -> Self {
+                Self(uuid::Uuid::now_v7().simple().to_string())
+            }
+
+            pub fn parse(input: &str) -> Result<Self, $crate::ids::NotAnId> {
+                uuid::Uuid::try_parse(input.trim())
+                    .map(|id| Self(id.simple().to_string()))
+                    .map_err(|_| $crate::ids::NotAnId($what))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::ids::NotAnId;
+
+            fn from_str(input: &str) -> Result<Self, Self::Err> {
+                Self::parse(input)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some("^[0-9a-f]{32}$"))
+                    .description(Some(concat!("A ", $what, ": 32 lower-case hex digits")))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+uuid_id!(
+    /// An account, as auth mints it.
+    UserId,
+    "user id"
+);
+uuid_id!(
+    /// A media item (a photo), as media mints it.
+    MediaId,
+    "media id"
+);
+uuid_id!(
+    /// A post, as post mints it.
+    PostId,
+    "post id"
+);
+
+/// 3–30 of `[a-z0-9_.]`. Input is trimmed and lower-cased first, so `Alice`
+/// is `alice` and usernames are unique regardless of case. Every character
+/// is safe in a URL path segment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let lower = input.trim().to_ascii_lowercase();
+        if !(3..=30).contains(&lower.len()) {
+            return Err("must be 3 to 30 characters");
+        }
+        if !lower.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.') {
+            return Err("may only contain a-z, 0-9, '_' and '.'");
+        }
+        Ok(Self(lower))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_one_spelling() {
+        let id = MediaId::mint();
+        assert_eq!(id.as_str().len(), 32);
+        assert_eq!(MediaId::parse(&id.as_str().to_uppercase()).unwrap(), id);
+        let hyphenated = uuid::Uuid::try_parse(id.as_str()).unwrap().hyphenated().to_string();
+        assert_eq!(MediaId::parse(&hyphenated).unwrap(), id);
+        for bad in ["", "x", &format!("{id}?x"), &format!("{id}/"), &format!("../{id}"), &format!("{id}0")] {
+            assert_eq!(MediaId::parse(bad), Err(NotAnId("media id")), "{bad}");
+        }
+        let json: Result<PostId, _> = serde_json::from_str(&format!("\"{id}#x\""));
+        assert!(json.is_err());
+    }
+
+    #[test]
+    fn usernames() {
+        assert_eq!(Username::parse("Alice_01").unwrap().as_str(), "alice_01");
+        for bad in ["ab", &"a".repeat(31), "al ice", "al-ice", "ålice", "", "alice/../x", "alice?x"] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Debian's nginx with production's `deploy/nginx/routes.conf`, in front of
+//! a running stack's services.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use devstack::Stack;
+
+fn authority(url: &str) -> &str {
+    url.trim_start_matches("http://")
+}
+
+/// A stack whose public address is nginx's, and that address.
+pub struct BehindNginx {
+    pub stack: Stack,
+    /// nginx's error log, for assertion messages.
+    pub errors: PathBuf,
+}
+
+/// Starts a stack and nginx in front of it with the production routes.
+pub async fn start() -> BehindNginx {
+    let nginx = std::env::var("NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into());
+    assert!(Path::new(&nginx).exists(), "{nginx} is missing: run scripts/bootstrap (or set NGINX)");
+    let port = testkit::process::free_port().unwrap();
+    let public = format!("http://127.0.0.1:{port}");
+    let options = devstack::StackOptions { public_url: Some(public.clone()), ..super::options() };
+    let dir = options.data_dir.join("nginx");
+    let stack = devstack::Stack::start(options).await.unwrap();
+
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
+    // nginx's workers run as another user when started by root: give them a
+    // copy of the page where they may read it.
+    let web = dir.join("web");
+    std::fs::create_dir_all(&web).unwrap();
+    for page in std::fs::read_dir(repo.join("crates/devstack/web")).unwrap() {
+        let page = page.unwrap().path();
+        std::fs::copy(&page, web.join(page.file_name().unwrap())).unwrap();
+    }
+    let temp = |name: &str| format!("{name}_temp_path {};", dir.join(name).display());
+    let config = format!(
+        "worker_processes 1;\npid {pid};\nevents {{ worker_connections 256; }}\n\
+         http {{\n  include /etc/nginx/mime.types;\n  access_log off;\n  {body}\n  {proxy}\n  {fastcgi}\n  {uwsgi}\n  {scgi}\n\
+         upstream shutter_auth {{ server {auth}; keepalive 4; }}\n\
+         upstream shutter_post {{ server {post}; keepalive 4; }}\n\
+         upstream shutter_media {{ server {media}; keepalive 4; }}\n\
+         upstream shutter_edge {{ server {edge}; keepalive 4; }}\n\
+         server {{\n    listen 127.0.0.1:{port};\n    set $shutter_web_root {web};\n    include {routes};\n  }}\n}}\n",
+        pid = dir.join("nginx.pid").display(),
+        body = temp("client_body"),
+        proxy = temp("proxy"),
+        fastcgi = temp("fastcgi"),
+        uwsgi = temp("uwsgi"),
+        scgi = temp("scgi"),
+        auth = authority(&stack.auth),
+        post = authority(&stack.post),
+        media = authority(&stack.media),
+        edge = authority(&stack.edge),
+        web = web.display(),
+        routes = repo.join("deploy/nginx/routes.conf").display(),
+    );
+    let conf = dir.join("nginx.conf");
+    std::fs::write(&conf, config).unwrap();
+    let (prefix, conf, errors) =
+        (dir.display().to_string(), conf.display().to_string(), dir.join("error.log"));
+    let args = ["-p", &prefix, "-c", &conf, "-e", &errors.display().to_string(), "-g", "daemon off;"];
+    testkit::process::spawn_tied(Path::new(&nginx), &args, true).unwrap().keep();
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    BehindNginx { stack, errors }
+}
