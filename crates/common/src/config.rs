@@ -180,6 +180,31 @@ pub trait FromEnv: Sized {
     }
 }
 
+/// `KEY_ID=/path/to/key.pem`: one entry of a key list (`AUTH_SIGNING_KEYS`,
+/// `SIGNER_KEYS`, `EDGE_PUBLIC_KEYS`). Ids are letters, digits, `_`, `.`, `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFile {
+    pub key_id: String,
+    pub path: std::path::PathBuf,
+}
+
+impl FromStr for KeyFile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (key_id, path) =
+            s.split_once('=').ok_or_else(|| format!("{s:?} is not KEY_ID=/path/to/key.pem"))?;
+        let (key_id, path) = (key_id.trim(), path.trim());
+        if key_id.is_empty() || !key_id.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+            return Err(format!("{key_id:?} is not a key id (letters, digits, '_', '.', '-')"));
+        }
+        if path.is_empty() {
+            return Err(format!("key {key_id} names no file"));
+        }
+        Ok(Self { key_id: key_id.to_owned(), path: path.into() })
+    }
+}
+
 /// A duration given in whole seconds (`30`) or with a unit (`250ms`, `30s`, `5m`, `1h`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seconds(pub std::time::Duration);
@@ -243,6 +268,15 @@ mod tests {
         assert_eq!(sample.port, 8080);
         assert_eq!(sample.name, "shutter");
         assert!(!format!("{:?}", sample.secret).contains("sss"));
+    }
+
+    #[test]
+    fn key_lists_name_an_id_and_a_file() {
+        let parsed: KeyFile = " K1EXAMPLE = /keys/a.pem ".parse().unwrap();
+        assert_eq!(parsed, KeyFile { key_id: "K1EXAMPLE".into(), path: "/keys/a.pem".into() });
+        for bad in ["/keys/a.pem", "=/keys/a.pem", "K1=", "K 1=/a.pem", "K/1=/a.pem"] {
+            assert!(bad.parse::<KeyFile>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -91,6 +91,11 @@ uuid_id!(
     PostId,
     "post id"
 );
+uuid_id!(
+    /// A comment on a post, as post mints it.
+    CommentId,
+    "comment id"
+);
 
 /// 3–30 of `[a-z0-9_.]`. Input is trimmed and lower-cased first, so `Alice`
 /// is `alice` and usernames are unique regardless of case. Every character

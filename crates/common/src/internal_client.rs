@@ -133,6 +133,7 @@ impl ServiceClient {
     }
 
     /// Sends a request; 2xx comes back as the response, anything else as an error.
+    #[tracing::instrument(skip_all, fields(target_service = %self.target, %method, path))]
     pub async fn send<B: Serialize>(
         &self,
         method: Method,

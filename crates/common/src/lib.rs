@@ -3,17 +3,21 @@
 
 pub mod client_ip;
 pub mod config;
+pub mod contract;
 pub mod health;
 pub mod ids;
 pub mod internal_auth;
 pub mod internal_client;
 pub mod metrics;
+#[cfg(feature = "mongo")]
 pub mod mongo;
 pub mod openapi;
 pub mod path_guard;
 pub mod private_file;
 pub mod problem;
 pub mod request_id;
+pub mod respond;
+#[cfg(feature = "s3")]
 pub mod s3;
 pub mod server;
 pub mod shutdown;

@@ -109,9 +109,12 @@ impl Problem {
     /// (nothing is wrong that waiting will not fix), else a generic 500.
     /// Either way the whole chain is logged, never sent.
     pub fn from_internal(cause: &anyhow::Error) -> Self {
+        #[cfg(feature = "mongo")]
         let unreachable = cause
             .chain()
             .any(|c| c.downcast_ref::<mongodb::error::Error>().is_some_and(crate::mongo::is_unreachable));
+        #[cfg(not(feature = "mongo"))]
+        let unreachable = false;
         let problem = match unreachable {
             true => Self::unavailable("The database is unavailable; nothing was changed. Try again.", 5),
             false => Self::new(

@@ -115,26 +115,11 @@ where
 {
     let listener = TcpListener::bind(settings.listen)
         .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", settings.listen))?;
-    start_on(name, listener, settings, readiness, routes)
-}
-
-/// `start` on a listener bound beforehand (when its port must be known
-/// first); `settings.listen` is not used.
-pub fn start_on<F>(
-    name: &'static str,
-    listener: TcpListener,
-    settings: &HttpSettings,
-    readiness: ReadinessChecks,
-    routes: F,
-) -> anyhow::Result<Application>
-where
-    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
-{
     serve(name, listener, settings, readiness, Exposure::PrivateNetwork, routes)
 }
 
-/// `start_on` for a listener the public reaches directly (the dev stack's
-/// gateway): health checks, but no `/metrics`.
+/// `start` on a listener bound beforehand, which the public reaches
+/// directly (the dev stack's gateway): health checks, but no `/metrics`.
 pub fn start_public_on<F>(
     name: &'static str,
     listener: TcpListener,
@@ -251,19 +236,4 @@ where
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// Registers a service's public routes and lists them as `PUBLIC_ROUTES`, so
-/// its API document can be checked against what it really serves.
-#[macro_export]
-macro_rules! public_routes {
-    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
-        /// Every public route of this service: (method, path pattern).
-        pub const PUBLIC_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
-
-        /// Registers [`PUBLIC_ROUTES`].
-        pub fn configure_public(cfg: &mut actix_web::web::ServiceConfig) {
-            $( cfg.route($path, actix_web::web::$method().to($handler)); )*
-        }
-    };
 }

@@ -220,18 +220,27 @@ async fn authenticate(
     }
 }
 
+/// The signed-in user, if the request names one; a token that is given and
+/// not valid is refused either way.
+fn signed_in(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<AuthUser>, Problem>> {
+    let token = bearer_token(req);
+    let verifier = req.app_data::<web::Data<UserTokenVerifier>>().cloned();
+    Box::pin(async move {
+        match token? {
+            Some(token) => Ok(Some(authenticate(verifier, token).await?)),
+            None => Ok(None),
+        }
+    })
+}
+
 impl FromRequest for AuthUser {
     type Error = Problem;
     type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let verifier = req.app_data::<web::Data<UserTokenVerifier>>().cloned();
+        let user = signed_in(req);
         Box::pin(async move {
-            match token? {
-                Some(token) => authenticate(verifier, token).await,
-                None => Err(Problem::unauthorized("Missing or invalid access token.")),
-            }
+            user.await?.ok_or_else(|| Problem::unauthorized("Missing or invalid access token."))
         })
     }
 }
@@ -241,13 +250,7 @@ impl FromRequest for MaybeAuthUser {
     type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let verifier = req.app_data::<web::Data<UserTokenVerifier>>().cloned();
-        Box::pin(async move {
-            match token? {
-                Some(token) => Ok(MaybeAuthUser(Some(authenticate(verifier, token).await?))),
-                None => Ok(MaybeAuthUser(None)),
-            }
-        })
+        let user = signed_in(req);
+        Box::pin(async move { Ok(MaybeAuthUser(user.await?)) })
     }
 }

@@ -4,6 +4,7 @@
 //! derivatives. Re-encoding is what strips metadata: nothing but pixels is
 //! carried into a derivative.
 
+#[cfg(feature = "samples")]
 pub mod samples;
 
 use std::io::Cursor;

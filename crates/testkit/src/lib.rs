@@ -12,6 +12,7 @@
 
 pub mod cloudfront;
 pub mod fault;
+pub mod http;
 pub mod mongo;
 pub mod process;
 pub mod s3;

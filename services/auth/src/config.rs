@@ -1,10 +1,8 @@
 //! auth's configuration.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::str::FromStr;
 
-use common::config::{Env, FromEnv};
+use common::config::{Env, FromEnv, KeyFile};
 use common::internal_auth;
 use common::mongo::MongoSettings;
 use common::secrecy::SecretString;
@@ -70,22 +68,6 @@ impl Config {
     }
 }
 
-/// `KID=/path/to/ed25519.pem`, one entry of `AUTH_SIGNING_KEYS`.
-struct KeyFile {
-    kid: String,
-    path: PathBuf,
-}
-
-impl FromStr for KeyFile {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kid, path) =
-            s.split_once('=').ok_or_else(|| format!("{s:?} is not KID=/path/to/ed25519.pem"))?;
-        Ok(Self { kid: kid.trim().to_owned(), path: PathBuf::from(path.trim()) })
-    }
-}
-
 impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
         let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
@@ -93,7 +75,7 @@ impl FromEnv for Config {
         let files: Option<Vec<KeyFile>> = env.list("AUTH_SIGNING_KEYS");
         let mut signing_keys = Vec::new();
         for file in files.iter().flatten() {
-            match SigningKey::from_pem_file(&file.kid, &file.path) {
+            match SigningKey::from_pem_file(&file.key_id, &file.path) {
                 Ok(key) => signing_keys.push(key),
                 Err(err) => env.problem(format!("AUTH_SIGNING_KEYS: {err}")),
             }
@@ -101,7 +83,7 @@ impl FromEnv for Config {
         if files.as_ref().is_some_and(Vec::is_empty) {
             env.problem("AUTH_SIGNING_KEYS is required (KID=/path/to/ed25519.pem, comma-separated)");
         }
-        let first = files.as_ref().and_then(|f| f.first()).map(|f| f.kid.clone());
+        let first = files.as_ref().and_then(|f| f.first()).map(|f| f.key_id.clone());
         let active_key_id = env.optional::<String>("AUTH_ACTIVE_KEY_ID").or(first);
         let issuer = env.or("AUTH_ISSUER", "shutter-auth".to_owned());
         let audience = env.or("AUTH_AUDIENCE", "shutter".to_owned());

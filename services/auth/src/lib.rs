@@ -9,11 +9,13 @@ pub mod api;
 pub mod config;
 pub mod devices;
 pub mod error;
+pub mod internal;
 pub mod keys;
 pub mod limiter;
 pub mod passwords;
 pub mod routes;
 pub mod tokens;
+pub mod types;
 pub mod users;
 
 use actix_web::web;
@@ -82,7 +84,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .app_data(jwks.clone())
             .app_data(verifier.clone())
             .app_data(common::problem::json_config(JSON_LIMIT))
-            .configure(routes::configure);
+            .configure(api::configure_public)
+            .configure(internal::configure);
     })
     .map(|app| app.on_stop(mongo::close(db)))
 }

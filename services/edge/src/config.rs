@@ -2,12 +2,10 @@
 //! which peers may speak for the client.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use cloudfront_sign::PublicKey;
-use common::config::{Env, FromEnv, Seconds};
+use common::config::{Env, FromEnv, KeyFile, Seconds};
 use common::internal_auth;
 use common::s3::S3Settings;
 use common::secrecy::SecretString;
@@ -77,27 +75,11 @@ pub fn check_public_prefix(prefix: &str) -> Result<(), String> {
 const DEFAULT_PUBLIC_CACHE_CONTROL: &str = "public, max-age=86400";
 const DEFAULT_PRIVATE_CACHE_CONTROL: &str = "private, max-age=3600";
 
-/// `KEYID=/path/to/public_key.pem`, one entry of `EDGE_PUBLIC_KEYS`.
-struct PublicKeyFile {
-    key_id: String,
-    path: PathBuf,
-}
-
-impl FromStr for PublicKeyFile {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (key_id, path) =
-            s.split_once('=').ok_or_else(|| format!("{s:?} is not KEY_ID=/path/to/public_key.pem"))?;
-        Ok(Self { key_id: key_id.trim().to_owned(), path: PathBuf::from(path.trim()) })
-    }
-}
-
 impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
         let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
         let s3 = S3Settings::from_env(env);
-        let files: Option<Vec<PublicKeyFile>> = env.list("EDGE_PUBLIC_KEYS");
+        let files: Option<Vec<KeyFile>> = env.list("EDGE_PUBLIC_KEYS");
         let signer_url: Option<String> = env.optional("EDGE_KEYS_URL");
         let refresh = env.or("EDGE_KEYS_REFRESH", Seconds(Duration::from_secs(60)));
         let keys = match (files, signer_url) {

@@ -12,6 +12,7 @@ use crate::Edge;
 use crate::client::{client_ip, requested_url};
 use crate::denied;
 
+#[tracing::instrument(skip_all, fields(path = req.path()))]
 pub async fn serve(req: HttpRequest, edge: web::Data<Edge>) -> HttpResponse {
     // The signature is checked against Host + path while the object is named
     // by the path alone: a Host that could carry a path of its own

@@ -4,27 +4,16 @@
 use std::sync::{Arc, RwLock};
 
 use cloudfront_sign::{KeyGroup, PublicKey};
+use common::contract::signing::{PUBLIC_KEYS_PATH, PublicKeys};
 use common::health::ReadinessCheck;
 use common::internal_auth::ServiceAuth;
 use common::internal_client::{ClientOptions, ServiceClient};
 use futures_util::future::BoxFuture;
-use serde::Deserialize;
 
 use crate::config::KeySource;
 
 #[derive(Clone, Default)]
 pub struct TrustedKeys(Arc<RwLock<Arc<KeyGroup>>>);
-
-#[derive(Deserialize)]
-struct PublishedKeys {
-    keys: Vec<PublishedKey>,
-}
-
-#[derive(Deserialize)]
-struct PublishedKey {
-    id: String,
-    public_key_pem: String,
-}
 
 impl TrustedKeys {
     /// The group as of now; verification works on this snapshot.
@@ -71,7 +60,7 @@ impl TrustedKeys {
     }
 
     async fn refresh(&self, client: &ServiceClient) {
-        let published: PublishedKeys = match client.get_json("/internal/v1/public-keys").await {
+        let published: PublicKeys = match client.get_json(PUBLIC_KEYS_PATH).await {
             Ok(published) => published,
             Err(err) => {
                 tracing::warn!(error = %err, "cannot refresh the key group; keeping the last one");

@@ -9,11 +9,13 @@
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod internal;
 pub mod pipeline;
 pub mod records;
 pub mod removal;
 pub mod routes;
 pub mod storage;
+pub mod types;
 
 use std::time::Duration;
 
@@ -78,7 +80,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         cfg.app_data(service_auth.clone())
             .app_data(users.clone())
             .app_data(media.clone())
-            .configure(routes::configure);
+            .configure(api::configure_public)
+            .configure(internal::configure);
     })
     .map(|app| app.with_workers(workers).on_stop(mongo::close(db)))
 }

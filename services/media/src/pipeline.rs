@@ -10,7 +10,7 @@ use mongodb::bson::DateTime;
 
 use crate::error::MediaError;
 use crate::processing::{self, Format, Limits, Processed, Rejection};
-use crate::records::{MediaRecord, PendingUpload, Records, Removal, Status, Variant};
+use crate::records::{MediaRecord, MediaStatus, PendingUpload, Records, Removal, Variant};
 use crate::storage::{INCOMING_PREFIX, Keys, Storage, Uploaded, incoming_id, incoming_key};
 
 pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(600);
@@ -93,7 +93,7 @@ impl Media {
         let record = MediaRecord {
             id,
             owner_id,
-            status: Status::Ready,
+            status: MediaStatus::Ready,
             failure: None,
             width: Some(processed.width),
             height: Some(processed.height),
@@ -154,7 +154,7 @@ impl Media {
         let record = MediaRecord {
             id,
             owner_id: owner_id.to_owned(),
-            status: Status::Pending,
+            status: MediaStatus::Pending,
             failure: None,
             width: None,
             height: None,
@@ -257,7 +257,7 @@ impl Media {
         let written_before = std::time::SystemTime::now() - UPLOAD_URL_LIFETIME;
         for key in self.storage.listed_before(INCOMING_PREFIX, written_before).await? {
             let pending = match incoming_id(&key) {
-                Some(id) => self.records.get(id).await?.is_some_and(|r| r.status == Status::Pending),
+                Some(id) => self.records.get(id).await?.is_some_and(|r| r.status == MediaStatus::Pending),
                 None => false,
             };
             if !pending {
@@ -276,11 +276,11 @@ impl Media {
     pub async fn remove(
         &self,
         id: &str,
-        status: Status,
+        status: MediaStatus,
         removal: Removal,
     ) -> Result<MediaRecord, MediaError> {
         let current = self.records.get(id).await?.ok_or(MediaError::NotFound)?;
-        if current.status == Status::Pending {
+        if current.status == MediaStatus::Pending {
             return Err(MediaError::Conflict("This upload is not finished; nothing to remove yet.".into()));
         }
         let record = self.records.mark_removed(id, status, &removal).await?.ok_or(MediaError::NotFound)?;

@@ -8,23 +8,7 @@ use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Pending,
-    Ready,
-    Failed,
-    /// Removed by a moderator; its objects are deleted.
-    TakenDown,
-    /// Removed by its owner; its objects are deleted.
-    Deleted,
-}
-
-impl Status {
-    pub fn is_removed(self) -> bool {
-        matches!(self, Status::TakenDown | Status::Deleted)
-    }
-}
+pub use common::contract::media::{MediaStatus, Variant};
 
 /// Who removed a media item, when and why.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -32,15 +16,6 @@ pub struct Removal {
     pub by: String,
     pub reason: String,
     pub at: DateTime,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Variant {
-    pub key: String,
-    pub width: u32,
-    pub height: u32,
-    pub bytes: u64,
-    pub content_type: String,
 }
 
 /// A direct-to-S3 upload not yet completed.
@@ -56,7 +31,7 @@ pub struct MediaRecord {
     #[serde(rename = "_id")]
     pub id: String,
     pub owner_id: String,
-    pub status: Status,
+    pub status: MediaStatus,
     #[serde(default)]
     pub failure: Option<String>,
     #[serde(default)]
@@ -183,7 +158,7 @@ impl Records {
     pub async fn mark_removed(
         &self,
         id: &str,
-        status: Status,
+        status: MediaStatus,
         removal: &Removal,
     ) -> anyhow::Result<Option<MediaRecord>> {
         let update = doc! { "$set": {

@@ -13,11 +13,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cloudfront_api::CloudFront;
+use common::contract::photos::{PhotoRemoved, removed_path};
+use common::ids::MediaId;
 use common::internal_client::ServiceClient;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::records::MediaRecord;
@@ -190,8 +192,8 @@ impl Removals {
             tracing::warn!(media_id, "no POST_URL configured: posts are not told this photo is gone");
             return Ok(());
         };
-        let _: Value =
-            post.post_json_idempotent(&format!("/internal/v1/media/{media_id}/removed"), &json!({})).await?;
+        let _: PhotoRemoved =
+            post.post_json_idempotent(&removed_path(&MediaId::parse(media_id)?), &json!({})).await?;
         Ok(())
     }
 

@@ -1,79 +1,21 @@
-//! The public upload API and the internal lookup for post.
-
-use std::collections::BTreeMap;
+//! The public API: uploads (in the body or straight to storage), an
+//! uploader's own photos, and their deletion.
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
-use common::internal_auth::{AllowedCallers, ServiceCaller};
-use common::user_auth::{AuthUser, UserTokenVerifier};
+use common::contract::photos::{PhotoAccess, access_path};
+use common::ids::MediaId;
+use common::respond::{Created, Made};
+use common::user_auth::AuthUser;
 use futures_util::{Stream, StreamExt};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::error::MediaError;
 use crate::pipeline::Media;
 use crate::processing::{Format, Rejection};
-use crate::records::{MediaRecord, Removal, Status};
-
-/// Services that may take media down (the moderation console).
-pub const MODERATION_CALLERS: [&str; 1] = ["moderation"];
-/// The role a person needs, in the access token the caller forwards.
-pub const MODERATOR_ROLE: &str = "admin";
-/// The header carrying the acting moderator's own access token.
-pub const ACTING_USER: &str = "x-acting-user";
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(crate::api::configure_public)
-        .service(
-            web::resource("/internal/v1/media/{id}")
-                .app_data(AllowedCallers::new(["post"]))
-                .route(web::get().to(get_internal)),
-        )
-        .service(
-            web::resource("/internal/v1/media/{id}/takedown")
-                .app_data(AllowedCallers::new(MODERATION_CALLERS))
-                .route(web::post().to(takedown)),
-        );
-}
-
-#[derive(Serialize)]
-struct VariantView {
-    width: u32,
-    height: u32,
-    bytes: u64,
-    content_type: String,
-}
-
-/// What the owner sees: no storage keys.
-fn owner_view(record: &MediaRecord) -> serde_json::Value {
-    let variants: BTreeMap<&str, VariantView> = record
-        .variants
-        .iter()
-        .map(|(name, v)| {
-            (
-                name.as_str(),
-                VariantView {
-                    width: v.width,
-                    height: v.height,
-                    bytes: v.bytes,
-                    content_type: v.content_type.clone(),
-                },
-            )
-        })
-        .collect();
-    json!({
-        "id": record.id,
-        "status": record.status,
-        "failure": record.failure,
-        "width": record.width,
-        "height": record.height,
-        "blurhash": record.blurhash,
-        "variants": variants,
-        "created_at": record.created_at.try_to_rfc3339_string().unwrap_or_default(),
-    })
-}
+use crate::records::{MediaRecord, MediaStatus, Removal};
+use crate::types::{DirectUpload, MediaView, UploadForm, UploadHeaders, UploadRequest};
 
 /// Reads a body of at most `max` bytes into one buffer, refusing early when
 /// `Content-Length` already says it is too large.
@@ -103,17 +45,18 @@ where
 
 #[utoipa::path(post, path = "/v1/media", tag = "media", security(("bearer" = [])),
     request_body(description = "The image itself (JPEG, PNG or WebP; identified by its bytes), or a form with field `file`",
-        content(("image/jpeg"), ("image/png"), ("image/webp"), (crate::api::UploadForm = "multipart/form-data"))),
-    responses((status = 201, description = "Processed and stored", body = crate::api::MediaView),
+        content(("image/jpeg"), ("image/png"), ("image/webp"), (UploadForm = "multipart/form-data"))),
+    responses((status = 201, description = "Processed and stored", body = MediaView),
               (status = 413, description = "Over MEDIA_MAX_BYTES"),
               (status = 415, description = "Not a JPEG, PNG or WebP"),
               (status = 422, description = "Too many pixels, truncated, or not the declared type")))]
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 pub(crate) async fn upload(
     user: AuthUser,
     req: HttpRequest,
     payload: web::Payload,
     media: web::Data<Media>,
-) -> Result<HttpResponse, MediaError> {
+) -> Result<Created<MediaView>, MediaError> {
     let max = media.limits.max_bytes;
     let content_type =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -140,42 +83,41 @@ pub(crate) async fn upload(
         (read_limited(payload, declared_len, max).await?, Some(declared))
     };
     let record = media.ingest(&user.user_id, bytes, declared).await?;
-    Ok(HttpResponse::Created().json(owner_view(&record)))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UploadRequest {
-    /// `image/jpeg`, `image/png` or `image/webp`.
-    content_type: String,
-    /// Bytes, at most MEDIA_MAX_BYTES.
-    #[schema(minimum = 1)]
-    size: u64,
+    Ok(Created(MediaView::from(&record)))
 }
 
 #[utoipa::path(post, path = "/v1/media/uploads", tag = "media", security(("bearer" = [])), request_body = UploadRequest,
-    responses((status = 201, description = "A presigned PUT straight to storage, 10 minutes", body = crate::api::DirectUpload),
+    responses((status = 201, description = "A presigned PUT straight to storage, 10 minutes", body = DirectUpload),
               (status = 413, description = "Over MEDIA_MAX_BYTES"),
               (status = 415, description = "Not a JPEG, PNG or WebP type")))]
 pub(crate) async fn start_upload(
     user: AuthUser,
     body: web::Json<UploadRequest>,
     media: web::Data<Media>,
-) -> Result<HttpResponse, MediaError> {
+) -> Result<Created<DirectUpload>, MediaError> {
     let (record, upload_url, expires_at) =
         media.start_upload(&user.user_id, &body.content_type, body.size).await?;
-    Ok(HttpResponse::Created().json(json!({
-        "id": record.id,
-        "upload_url": upload_url,
-        "method": "PUT",
-        "headers": { "content-type": record.upload.as_ref().map(|u| u.content_type.clone()) },
-        "expires_at": expires_at.to_rfc3339(),
-    })))
+    let content_type = record.upload.as_ref().map(|u| u.content_type.clone()).unwrap_or_default();
+    Ok(Created(DirectUpload {
+        id: record.id,
+        upload_url,
+        method: "PUT",
+        headers: UploadHeaders { content_type },
+        expires_at: expires_at.to_rfc3339(),
+    }))
 }
 
-/// The caller's own media item; anyone else's does not exist for them.
+/// A stored record's id, parsed (records hold ids media minted).
+fn media_id(record: &MediaRecord) -> Result<MediaId, MediaError> {
+    MediaId::parse(&record.id)
+        .map_err(|err| MediaError::Internal(anyhow::anyhow!("record {}: {err}", record.id)))
+}
+
+/// The caller's own media item; anyone else's does not exist for them, nor
+/// does an id that could be no media's.
 async fn owned(media: &Media, user: &AuthUser, id: &str) -> Result<MediaRecord, MediaError> {
-    match media.records.get(id).await? {
+    let id = MediaId::parse(id).map_err(|_| MediaError::NotFound)?;
+    match media.records.get(id.as_str()).await? {
         Some(record) if record.owner_id == user.user_id => Ok(record),
         _ => Err(MediaError::NotFound),
     }
@@ -183,8 +125,8 @@ async fn owned(media: &Media, user: &AuthUser, id: &str) -> Result<MediaRecord, 
 
 #[utoipa::path(post, path = "/v1/media/{id}/complete", tag = "media", security(("bearer" = [])),
     params(("id" = String, Path, description = "The media id")),
-    responses((status = 201, description = "Processed", body = crate::api::MediaView),
-              (status = 200, description = "Already processed", body = crate::api::MediaView),
+    responses((status = 201, description = "Processed", body = MediaView),
+              (status = 200, description = "Already processed", body = MediaView),
               (status = 404, description = "No such upload of yours"),
               (status = 409, description = "Failed or removed, not pending"),
               (status = 422, description = "The uploaded object is missing, of another size, or not an acceptable image")))]
@@ -192,89 +134,26 @@ pub(crate) async fn complete(
     user: AuthUser,
     id: web::Path<String>,
     media: web::Data<Media>,
-) -> Result<HttpResponse, MediaError> {
+) -> Result<Made<MediaView>, MediaError> {
     let record = owned(&media, &user, &id).await?;
     match record.status {
-        Status::Ready => Ok(HttpResponse::Ok().json(owner_view(&record))),
-        Status::Failed => Err(MediaError::NotPending("failed")),
-        Status::TakenDown | Status::Deleted => Err(MediaError::NotPending("removed")),
-        Status::Pending => Ok(HttpResponse::Created().json(owner_view(&media.complete(record).await?))),
+        MediaStatus::Ready => Ok(Made::Existing(MediaView::from(&record))),
+        MediaStatus::Failed => Err(MediaError::NotPending("failed")),
+        MediaStatus::TakenDown | MediaStatus::Deleted => Err(MediaError::NotPending("removed")),
+        MediaStatus::Pending => Ok(Made::New(MediaView::from(&media.complete(record).await?))),
     }
 }
 
 #[utoipa::path(get, path = "/v1/media/{id}", tag = "media", security(("bearer" = [])),
     params(("id" = String, Path, description = "The media id")),
-    responses((status = 200, description = "Your media item", body = crate::api::MediaView),
+    responses((status = 200, description = "Your media item", body = MediaView),
               (status = 404, description = "No such media of yours")))]
 pub(crate) async fn get_own(
     user: AuthUser,
     id: web::Path<String>,
     media: web::Data<Media>,
-) -> Result<HttpResponse, MediaError> {
-    Ok(HttpResponse::Ok().json(owner_view(&owned(&media, &user, &id).await?)))
-}
-
-async fn get_internal(
-    _caller: ServiceCaller,
-    id: web::Path<String>,
-    media: web::Data<Media>,
-) -> Result<HttpResponse, MediaError> {
-    let record = media.records.get(&id).await?.ok_or(MediaError::NotFound)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "id": record.id,
-        "owner_id": record.owner_id,
-        "status": record.status,
-        "width": record.width,
-        "height": record.height,
-        "blurhash": record.blurhash,
-        "variants": record.variants,
-    })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TakedownRequest {
-    reason: String,
-}
-
-/// The moderator behind a takedown: a service credential alone is not
-/// enough, a person with the admin role must be named by their own token.
-async fn moderator(req: &HttpRequest, users: &UserTokenVerifier) -> Result<String, MediaError> {
-    let token =
-        req.headers().get(ACTING_USER).and_then(|v| v.to_str().ok()).ok_or(MediaError::NotModerator)?;
-    let token = token.strip_prefix("Bearer ").unwrap_or(token);
-    match users.verify(token).await {
-        Ok(claims) if claims.roles.iter().any(|role| role == MODERATOR_ROLE) => Ok(claims.sub),
-        _ => Err(MediaError::NotModerator),
-    }
-}
-
-async fn takedown(
-    caller: ServiceCaller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: web::Json<TakedownRequest>,
-    media: web::Data<Media>,
-    users: web::Data<UserTokenVerifier>,
-) -> Result<HttpResponse, MediaError> {
-    let moderator = moderator(&req, &users).await?;
-    let reason = body.into_inner().reason;
-    if reason.trim().is_empty() || reason.chars().count() > 500 {
-        return Err(MediaError::BadRequest("`reason` must be 1 to 500 characters".into()));
-    }
-    let removal = Removal {
-        by: format!("{moderator} via {}", caller.name),
-        reason,
-        at: mongodb::bson::DateTime::now(),
-    };
-    let record = media.remove(&id, Status::TakenDown, removal).await?;
-    Ok(HttpResponse::Ok().json(json!({ "id": record.id, "status": record.status })))
-}
-
-/// `{has_buyers}` from post: whether anyone bought a post showing this photo.
-#[derive(Deserialize)]
-struct Access {
-    has_buyers: bool,
+) -> Result<web::Json<MediaView>, MediaError> {
+    Ok(web::Json(MediaView::from(&owned(&media, &user, &id).await?)))
 }
 
 /// An owner deletes their photo, unless someone paid to see it.
@@ -295,8 +174,8 @@ pub(crate) async fn delete_own(
             .post
             .as_ref()
             .ok_or_else(|| MediaError::PostUnavailable("POST_URL is not configured".into()))?;
-        let access: Access = post
-            .get_json(&format!("/internal/v1/media/{}/access", record.id))
+        let access: PhotoAccess = post
+            .get_json(&access_path(&media_id(&record)?))
             .await
             .map_err(|err| MediaError::PostUnavailable(err.to_string()))?;
         if access.has_buyers {
@@ -311,6 +190,6 @@ pub(crate) async fn delete_own(
         reason: "deleted by its owner".into(),
         at: mongodb::bson::DateTime::now(),
     };
-    media.remove(&record.id, Status::Deleted, removal).await?;
+    media.remove(&record.id, MediaStatus::Deleted, removal).await?;
     Ok(HttpResponse::NoContent().finish())
 }

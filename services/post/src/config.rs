@@ -12,6 +12,12 @@ use common::user_auth::UserAuthSettings;
 
 pub const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8082);
+/// A page must not wait long for URLs: it answers without them instead.
+pub const DEFAULT_SIGNER_TIMEOUT: Duration = Duration::from_millis(300);
+pub const DEFAULT_URL_LIFETIME: Duration = Duration::from_secs(600);
+/// url-signer's own default `SIGNER_MAX_BATCH`.
+pub const DEFAULT_SIGN_BATCH: usize = 100;
+pub const DEFAULT_MAX_PRICE_CENTS: u64 = 100_000;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -59,10 +65,10 @@ impl Config {
             user_auth,
             internal_secret,
             upstreams,
-            signer_timeout: Duration::from_millis(300),
-            url_lifetime: Duration::from_secs(600),
-            sign_batch: 100,
-            max_price_cents: 100_000,
+            signer_timeout: DEFAULT_SIGNER_TIMEOUT,
+            url_lifetime: DEFAULT_URL_LIFETIME,
+            sign_batch: DEFAULT_SIGN_BATCH,
+            max_price_cents: DEFAULT_MAX_PRICE_CENTS,
             fee_bps: 0,
             dev_topup: false,
             webhook_secret: None,
@@ -81,10 +87,10 @@ impl FromEnv for Config {
         let signer_url =
             env.required("URL_SIGNER_URL", "url-signer's internal address, e.g. http://url-signer:8084");
         let photo_base = env.required("PHOTO_BASE_URL", "the distribution photos are served from");
-        let timeout = env.or("POST_SIGNER_TIMEOUT", Seconds(Duration::from_millis(300)));
-        let lifetime = env.or("POST_URL_LIFETIME", Seconds(Duration::from_secs(600)));
-        let sign_batch = env.or("POST_SIGN_BATCH", 100usize);
-        let max_price = env.or("POST_MAX_PRICE_CENTS", 100_000u64);
+        let timeout = env.or("POST_SIGNER_TIMEOUT", Seconds(DEFAULT_SIGNER_TIMEOUT));
+        let lifetime = env.or("POST_URL_LIFETIME", Seconds(DEFAULT_URL_LIFETIME));
+        let sign_batch = env.or("POST_SIGN_BATCH", DEFAULT_SIGN_BATCH);
+        let max_price = env.or("POST_MAX_PRICE_CENTS", DEFAULT_MAX_PRICE_CENTS);
         let fee_bps = env.or("POST_FEE_BPS", 0u64);
         let dev_topup = env.or("POST_DEV_TOPUP", false);
         let webhook_secret =

@@ -8,15 +8,11 @@ pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod error;
-pub mod media_events;
 pub mod money;
 pub mod pages;
+pub mod photos;
 pub mod posts;
-pub mod routes;
 pub mod social;
-pub mod social_routes;
-pub mod views;
-pub mod webhook;
 
 use actix_web::web;
 use common::health::ReadinessChecks;
@@ -33,10 +29,10 @@ pub const NAME: &str = "post";
 pub struct Service {
     pub posts: posts::Posts,
     pub social: social::Social,
-    pub accounts: accounts::Accounts,
+    pub accounts: accounts::AccountDirectory,
     pub money: money::Money,
     pub media: ServiceClient,
-    pub renderer: views::Renderer,
+    pub renderer: posts::views::Renderer,
     pub max_price_cents: u64,
     pub dev_topup: bool,
     pub webhook_secret: Option<common::secrecy::SecretString>,
@@ -59,10 +55,10 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let service = web::Data::new(Service {
         posts: posts::Posts::new(&db).await?,
         social: social::Social::new(&db).await?,
-        accounts: accounts::Accounts { client: auth_client },
+        accounts: accounts::AccountDirectory { client: auth_client },
         money: money::Money::new(&db, config.fee_bps).await?,
         media,
-        renderer: views::Renderer {
+        renderer: posts::views::Renderer {
             signer,
             photo_base_url: up.photos.clone(),
             url_lifetime_s: config.url_lifetime.as_secs(),
@@ -80,7 +76,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .app_data(users.clone())
             .app_data(service.clone())
             .configure(api::configure_public)
-            .configure(media_events::configure);
+            .configure(photos::configure);
     })
     .map(|app| app.on_stop(mongo::close(db)))
 }

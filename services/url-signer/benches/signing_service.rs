@@ -7,11 +7,12 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use cloudfront_sign::{HashAlgorithm, KeyKind, PrivateKey};
+use common::contract::signing::SignItem;
 use common::server::HttpSettings;
 use serde_json::json;
 use url_signer::config::{CacheSettings, Guards};
 use url_signer::keyring::KeyRing;
-use url_signer::signing::{SignItem, UrlSigner};
+use url_signer::signing::UrlSigner;
 
 const HOST: &str = "d111111abcdef8.cloudfront.net";
 

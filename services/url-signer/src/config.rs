@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cloudfront_sign::{HashAlgorithm, PrivateKey};
-use common::config::{Env, FromEnv, Seconds};
+use common::config::{Env, FromEnv, KeyFile, Seconds};
 use common::internal_auth;
 use common::secrecy::SecretString;
 use common::server::HttpSettings;
 
-use crate::keyring::{KeyFile, load_key_file};
+use crate::keyring::load_key_file;
 use crate::manifest::Manifest;
 
 pub const DEFAULT_LISTEN: SocketAddr =
@@ -29,6 +29,16 @@ pub struct Guards {
     pub max_batch: usize,
 }
 
+pub const DEFAULT_SCHEME: &str = "https";
+pub const DEFAULT_PATH_PREFIX: &str = "/private/";
+pub const DEFAULT_MAX_TTL: Duration = Duration::from_secs(3600);
+pub const DEFAULT_MAX_BATCH: usize = 100;
+pub const DEFAULT_CACHE_BUCKET: Duration = Duration::from_secs(60);
+pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
+pub const DEFAULT_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+/// CloudFront's default is SHA-1; SHA-256 is the stronger one it also takes.
+pub const DEFAULT_HASH: HashAlgorithm = HashAlgorithm::Sha256;
+
 impl Guards {
     /// Signing for `hosts` over `schemes`, with the default prefix
     /// (`/private/`), lifetime (1 h) and batch size (100).
@@ -36,9 +46,9 @@ impl Guards {
         Self {
             hosts,
             schemes,
-            path_prefixes: vec!["/private/".into()],
-            max_ttl: Duration::from_secs(3600),
-            max_batch: 100,
+            path_prefixes: vec![DEFAULT_PATH_PREFIX.into()],
+            max_ttl: DEFAULT_MAX_TTL,
+            max_batch: DEFAULT_MAX_BATCH,
         }
     }
 }
@@ -53,7 +63,7 @@ pub struct CacheSettings {
 
 impl Default for CacheSettings {
     fn default() -> Self {
-        Self { bucket: Duration::from_secs(60), capacity: 100_000 }
+        Self { bucket: DEFAULT_CACHE_BUCKET, capacity: DEFAULT_CACHE_CAPACITY }
     }
 }
 
@@ -87,7 +97,7 @@ impl Config {
             keys,
             active_key_id,
             manifest: None,
-            hash: HashAlgorithm::Sha256,
+            hash: DEFAULT_HASH,
             guards,
             cache: CacheSettings::default(),
         }
@@ -100,12 +110,23 @@ pub struct ManifestWatch {
     pub reload_every: Duration,
 }
 
-type Keys = (Vec<(String, PrivateKey)>, Option<String>, Option<ManifestWatch>);
+/// The keys as configured: which, which one signs, and whether to follow a manifest.
+struct Keys {
+    keys: Vec<(String, PrivateKey)>,
+    active_key_id: Option<String>,
+    manifest: Option<ManifestWatch>,
+}
+
+impl Keys {
+    fn none() -> Self {
+        Self { keys: Vec::new(), active_key_id: None, manifest: None }
+    }
+}
 
 /// The keys, from `SIGNER_KEY_MANIFEST` (reloaded while running) or from
 /// `SIGNER_KEYS` + `SIGNER_ACTIVE_KEY_ID` (fixed until restart).
 fn read_keys(env: &mut Env) -> Keys {
-    let reload_every = env.or("SIGNER_KEY_RELOAD_INTERVAL", Seconds(Duration::from_secs(10)));
+    let reload_every = env.or("SIGNER_KEY_RELOAD_INTERVAL", Seconds(DEFAULT_RELOAD_INTERVAL));
     if let Some(path) = env.optional::<PathBuf>("SIGNER_KEY_MANIFEST") {
         if env.is_set("SIGNER_KEYS") || env.is_set("SIGNER_ACTIVE_KEY_ID") {
             env.problem(
@@ -114,19 +135,27 @@ fn read_keys(env: &mut Env) -> Keys {
         }
         let loaded = Manifest::read(&path).and_then(|m| Ok((m.load_keys(&path)?, m.active_key_id)));
         return match (loaded, reload_every) {
-            (Ok((keys, active)), Some(Seconds(reload_every))) => {
-                (keys, Some(active), Some(ManifestWatch { path, reload_every }))
-            }
+            (Ok((keys, active)), Some(Seconds(reload_every))) => Keys {
+                keys,
+                active_key_id: Some(active),
+                manifest: Some(ManifestWatch { path, reload_every }),
+            },
             (Err(problem), _) => {
                 env.problem(format!("SIGNER_KEY_MANIFEST: {problem}"));
-                (Vec::new(), None, None)
+                Keys::none()
             }
-            (_, None) => (Vec::new(), None, None),
+            (_, None) => Keys::none(),
         };
     }
     let key_files: Option<Vec<KeyFile>> = env.list("SIGNER_KEYS");
     let mut keys = Vec::new();
     for file in key_files.iter().flatten() {
+        if !file.key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            env.problem(format!(
+                "SIGNER_KEYS: {:?} is not a CloudFront key id (letters and digits)",
+                file.key_id
+            ));
+        }
         match load_key_file(&file.path) {
             Ok(key) => keys.push((file.key_id.clone(), key)),
             Err(problem) => env.problem(format!("SIGNER_KEYS: {problem}")),
@@ -146,7 +175,7 @@ fn read_keys(env: &mut Env) -> Keys {
     {
         env.problem(format!("SIGNER_ACTIVE_KEY_ID {active} is not one of SIGNER_KEYS"));
     }
-    (keys, active_key_id, None)
+    Keys { keys, active_key_id, manifest: None }
 }
 
 impl FromEnv for Config {
@@ -154,30 +183,30 @@ impl FromEnv for Config {
         let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
         let internal_secret = internal_auth::secret_from_env(env);
         let keys = read_keys(env);
-        let hash = env.or("SIGNER_HASH_ALGORITHM", HashAlgorithm::Sha256);
+        let hash = env.or("SIGNER_HASH_ALGORITHM", DEFAULT_HASH);
         let hosts: Option<Vec<String>> = env.list("SIGNER_ALLOWED_HOSTS");
         if hosts.as_ref().is_some_and(Vec::is_empty) {
             env.problem("SIGNER_ALLOWED_HOSTS is required (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)");
         }
         let schemes: Option<Vec<String>> = env.list("SIGNER_ALLOWED_SCHEMES");
         let prefixes: Option<Vec<String>> = env.list("SIGNER_ALLOWED_PATH_PREFIXES");
-        let max_ttl = env.or("SIGNER_MAX_TTL", Seconds(Duration::from_secs(3600)));
-        let max_batch = env.or("SIGNER_MAX_BATCH", 100usize);
-        let bucket = env.or("SIGNER_CACHE_BUCKET", Seconds(Duration::from_secs(60)));
-        let capacity = env.or("SIGNER_CACHE_CAPACITY", 100_000usize);
+        let max_ttl = env.or("SIGNER_MAX_TTL", Seconds(DEFAULT_MAX_TTL));
+        let max_batch = env.or("SIGNER_MAX_BATCH", DEFAULT_MAX_BATCH);
+        let bucket = env.or("SIGNER_CACHE_BUCKET", Seconds(DEFAULT_CACHE_BUCKET));
+        let capacity = env.or("SIGNER_CACHE_CAPACITY", DEFAULT_CACHE_CAPACITY);
         let guards = Guards {
             hosts: hosts?.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
-            schemes: non_empty_or(schemes?, &["https"]),
-            path_prefixes: non_empty_or(prefixes?, &["/private/"]),
+            schemes: non_empty_or(schemes?, DEFAULT_SCHEME),
+            path_prefixes: non_empty_or(prefixes?, DEFAULT_PATH_PREFIX),
             max_ttl: max_ttl?.0,
             max_batch: max_batch?,
         };
         Some(Self {
             http: http?,
             internal_secret: internal_secret?,
-            keys: keys.0,
-            active_key_id: keys.1?,
-            manifest: keys.2,
+            keys: keys.keys,
+            active_key_id: keys.active_key_id?,
+            manifest: keys.manifest,
             hash: hash?,
             guards,
             cache: CacheSettings { bucket: bucket?.0, capacity: capacity? },
@@ -185,6 +214,6 @@ impl FromEnv for Config {
     }
 }
 
-fn non_empty_or(values: Vec<String>, default: &[&str]) -> Vec<String> {
-    if values.is_empty() { default.iter().map(|s| (*s).to_owned()).collect() } else { values }
+fn non_empty_or(values: Vec<String>, default: &str) -> Vec<String> {
+    if values.is_empty() { vec![default.to_owned()] } else { values }
 }

@@ -1,30 +1,8 @@
 //! The CloudFront private keys: loaded once, from files only url-signer can read.
 
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 
 use cloudfront_sign::{HashAlgorithm, KeyKind, PrivateKey, PublicKey, Signer};
-
-/// `KEYID=/path/to/key.pem`, one entry of `SIGNER_KEYS`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyFile {
-    pub key_id: String,
-    pub path: PathBuf,
-}
-
-impl FromStr for KeyFile {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (key_id, path) =
-            s.split_once('=').ok_or_else(|| format!("{s:?} is not KEY_ID=/path/to/private_key.pem"))?;
-        let key_id = key_id.trim();
-        if key_id.is_empty() || !key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(format!("{key_id:?} is not a CloudFront key id (letters and digits)"));
-        }
-        Ok(Self { key_id: key_id.to_owned(), path: PathBuf::from(path.trim()) })
-    }
-}
 
 /// Reads a private key, refusing files that group or others may read. The
 /// message names the file; it never quotes the file's content.

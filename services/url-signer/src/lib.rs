@@ -12,6 +12,7 @@ pub mod error;
 pub mod guard;
 pub mod keyring;
 pub mod manifest;
+pub mod reload;
 pub mod rotation;
 pub mod routes;
 pub mod signing;
@@ -40,7 +41,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let signer = web::Data::new(signing::UrlSigner::new(keys, config.guards.clone(), &config.cache));
     let workers = common::shutdown::Workers::default();
     if let Some(watch) = &config.manifest {
-        manifest::watch(&workers, watch.path.clone(), signer.clone(), config.hash, watch.reload_every);
+        reload::watch(&workers, watch.path.clone(), signer.clone(), config.hash, watch.reload_every);
     }
     let service_auth = web::Data::new(ServiceAuth::new(NAME, &config.internal_secret)?);
     server::start(NAME, &config.http, ReadinessChecks::default(), move |cfg| {

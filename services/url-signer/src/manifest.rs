@@ -9,14 +9,11 @@
 //! Relative paths are relative to the manifest's folder.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
-use cloudfront_sign::{HashAlgorithm, PrivateKey};
+use cloudfront_sign::PrivateKey;
 use serde::{Deserialize, Serialize};
 
-use crate::keyring::{KeyRing, load_key_file};
-use crate::signing::UrlSigner;
+use crate::keyring::load_key_file;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,41 +66,4 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     let temporary = path.with_extension("json.tmp");
     std::fs::write(&temporary, serde_json::to_vec_pretty(value)?)?;
     std::fs::rename(&temporary, path)
-}
-
-/// Rereads the manifest every `interval` and swaps the keys in when it
-/// changed. A manifest that does not load keeps the keys in use, loudly.
-pub fn watch(
-    workers: &common::shutdown::Workers,
-    path: PathBuf,
-    signer: actix_web::web::Data<UrlSigner>,
-    hash: HashAlgorithm,
-    interval: Duration,
-) {
-    workers.spawn("key manifest watch", async move {
-        let mut last = std::fs::read(&path).ok();
-        loop {
-            tokio::time::sleep(interval).await;
-            let current = std::fs::read(&path).ok();
-            if current == last {
-                continue;
-            }
-            last = current;
-            let ring = Manifest::read(&path)
-                .and_then(|manifest| manifest.load_keys(&path).map(|keys| (manifest, keys)))
-                .and_then(|(manifest, keys)| {
-                    KeyRing::new(&keys, &manifest.active_key_id, hash).map_err(|err| err.to_string())
-                });
-            match ring {
-                Ok(ring) => {
-                    let ids: Vec<&str> = ring.entries().iter().map(|e| e.key_id.as_str()).collect();
-                    tracing::info!(keys = ?ids, active_key_id = ring.active().key_id, "key manifest reloaded");
-                    signer.replace_keys(Arc::new(ring));
-                }
-                Err(problem) => {
-                    tracing::error!(%problem, "key manifest not reloaded; keeping the keys in use")
-                }
-            }
-        }
-    });
 }

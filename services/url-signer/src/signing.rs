@@ -6,33 +6,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cloudfront_sign::policy::parse_ip_range;
 use cloudfront_sign::{HashAlgorithm, Policy, SignedCookies};
+use common::contract::signing::{CookieRequest, SignItem, SignedUrl};
 use quick_cache::sync::Cache;
-use serde::{Deserialize, Serialize};
 
 use crate::config::{CacheSettings, Guards};
 use crate::error::SignerError;
 use crate::keyring::{KeyEntry, KeyRing};
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignItem {
-    /// The URL to sign, exactly as it will be requested.
-    pub resource: String,
-    pub expires_in_s: u64,
-    /// Restrict to one address or CIDR range (custom policy, never cached).
-    #[serde(default)]
-    pub ip: Option<String>,
-    /// Epoch seconds before which the URL does not work (custom policy).
-    #[serde(default)]
-    pub not_before: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SignedUrl {
-    pub url: Arc<str>,
-    /// Epoch seconds; never earlier than asked for.
-    pub expires_at: u64,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CacheKey {
@@ -181,33 +160,19 @@ impl UrlSigner {
         let key = Self::key(&ring, key_id)?;
         let policy = self
             .guards
-            .pattern(&request.resource)
+            .pattern(&request.item.resource)
             .and_then(|_| {
                 self.conditions(
-                    &request.resource,
-                    request.expires_in_s,
-                    request.ip.as_deref(),
-                    request.not_before,
+                    &request.item.resource,
+                    request.item.expires_in_s,
+                    request.item.ip.as_deref(),
+                    request.item.not_before,
                     now(),
                 )
             })
             .map_err(|reason| SignerError::Item { index: 0, reason })?;
         Ok((key.signer.cookies(&policy)?, policy.date_less_than))
     }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct CookieRequest {
-    /// A URL pattern; `*` after an allowed prefix matches the rest.
-    pub resource: String,
-    pub expires_in_s: u64,
-    #[serde(default)]
-    pub ip: Option<String>,
-    #[serde(default)]
-    pub not_before: Option<u64>,
-    #[serde(default)]
-    pub key_id: Option<String>,
 }
 
 fn now() -> u64 {

@@ -1,5 +1,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
+use testkit::http::JsonAnswer;
 
 use actix_web::{HttpResponse, web};
 use aws_lc_rs::rand::SystemRandom;
@@ -192,17 +193,10 @@ async fn optional_sign_in_accepts_anonymous_but_not_bad_tokens() {
     jwks.keys.lock().unwrap().push(key.jwk());
     let base = spawn_protected(format!("{}/.well-known/jwks.json", spawn_jwks(jwks)));
 
-    let anonymous: Value = http().get(format!("{base}/maybe")).send().await.unwrap().json().await.unwrap();
+    let anonymous: Value = http().get(format!("{base}/maybe")).json_answer().await;
     assert_eq!(anonymous["sub"], Value::Null);
-    let signed_in: Value = http()
-        .get(format!("{base}/maybe"))
-        .bearer_auth(key.sign(&claims(600)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let signed_in: Value =
+        http().get(format!("{base}/maybe")).bearer_auth(key.sign(&claims(600))).json_answer().await;
     assert_eq!(signed_in["sub"], "user-1");
     let bad = http().get(format!("{base}/maybe")).bearer_auth(key.sign(&claims(-3600))).send().await.unwrap();
     assert_eq!(bad.status(), 401);

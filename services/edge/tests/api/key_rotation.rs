@@ -1,4 +1,5 @@
 use std::time::Duration;
+use testkit::http::JsonAnswer;
 
 use cloudfront_sign::{KeyKind, PrivateKey};
 use common::server::HttpSettings;
@@ -25,12 +26,8 @@ async fn sign(signer_base: &str, key_id: &str) -> String {
         .post(format!("{signer_base}/internal/v1/sign"))
         .bearer_auth(token)
         .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     response["items"][0]["url"].as_str().unwrap().to_owned()
 }
 

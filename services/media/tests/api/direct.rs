@@ -1,4 +1,5 @@
 use std::time::Duration;
+use testkit::http::JsonAnswer;
 
 use imaging::samples;
 use media::pipeline::Media;
@@ -88,16 +89,8 @@ async fn a_direct_upload_that_is_not_an_image_fails_and_leaves_nothing() {
     let response = complete(&stack, &token, id).await;
     assert!(response.status().is_client_error(), "{}", response.status());
     assert_eq!(stack.object_count().await, 0, "the upload was removed");
-    let record: Value = stack
-        .http
-        .get(format!("{}/v1/media/{id}", stack.media))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let record: Value =
+        stack.http.get(format!("{}/v1/media/{id}", stack.media)).bearer_auth(&token).json_answer().await;
     assert_eq!(record["status"], "failed");
 }
 

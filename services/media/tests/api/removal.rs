@@ -2,7 +2,7 @@
 //! retried with backoff until it succeeds, once.
 
 use cloudfront_api::{ApiSettings, CloudFront};
-use media::records::{MediaRecord, Status, Variant};
+use media::records::{MediaRecord, MediaStatus, Variant};
 use media::removal::{Invalidation, Invalidations, RemovalTask, Removals};
 use mongodb::bson::{DateTime, doc};
 
@@ -26,7 +26,7 @@ fn removed_record(id: &str) -> MediaRecord {
     MediaRecord {
         id: id.to_owned(),
         owner_id: "u1".into(),
-        status: Status::TakenDown,
+        status: MediaStatus::TakenDown,
         failure: None,
         width: Some(10),
         height: Some(10),

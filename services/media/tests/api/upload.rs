@@ -1,5 +1,6 @@
 use imaging::samples;
 use serde_json::Value;
+use testkit::http::JsonAnswer;
 
 use crate::helpers::{media_config, spawn, spawn_auth};
 
@@ -115,8 +116,7 @@ async fn when_s3_is_down_uploads_get_503_and_nothing_is_recorded() {
     let http = reqwest::Client::new();
     let body =
         serde_json::json!({ "username": "fay", "email": "fay@example.com", "password": "password123" });
-    let signup: Value =
-        http.post(format!("{auth}/v1/auth/signup")).json(&body).send().await.unwrap().json().await.unwrap();
+    let signup: Value = http.post(format!("{auth}/v1/auth/signup")).json(&body).json_answer().await;
     let token = signup["tokens"]["access_token"].as_str().unwrap();
     let response = http
         .post(format!("{media}/v1/media"))

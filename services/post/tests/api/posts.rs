@@ -144,7 +144,7 @@ async fn a_page_of_ten_posts_of_ten_photos_comes_with_every_photo_signed() {
     let stack = spawn().await;
     let (kim, leo) = (stack.user("kim").await, stack.user("leo").await);
     let mut photos = Vec::new();
-    for _ in 0..post::routes::MAX_PHOTOS {
+    for _ in 0..post::posts::routes::MAX_PHOTOS {
         photos.push(stack.photo(&kim).await);
     }
     for _ in 0..10 {

@@ -7,12 +7,13 @@ use crate::helpers::{Stack, WEBHOOK_SECRET, spawn};
 
 async fn deliver(stack: &Stack, body: &Value, timestamp: u64, secret: &str) -> reqwest::Response {
     let bytes = serde_json::to_vec(body).unwrap();
-    let signature = post::webhook::sign(&SecretString::from(secret.to_owned()), timestamp, &bytes).unwrap();
+    let signature =
+        post::money::webhook::sign(&SecretString::from(secret.to_owned()), timestamp, &bytes).unwrap();
     stack
         .http
         .post(format!("{}/v1/payments/webhook", stack.post))
         .header("content-type", "application/json")
-        .header(post::webhook::HEADER, format!("t={timestamp},v1={signature}"))
+        .header(post::money::webhook::HEADER, format!("t={timestamp},v1={signature}"))
         .body(bytes)
         .send()
         .await

@@ -82,7 +82,7 @@ async fn custom_conditions_are_signed_into_the_policy() {
 async fn a_published_key_other_than_the_active_one_can_be_asked_for() {
     let signer = spawn().await;
     let body = json!({ "items": [{ "resource": photo(3), "expires_in_s": 60 }], "key_id": "KOLDEC" });
-    let response = signer.call("media", reqwest::Method::POST, "/internal/v1/sign", Some(body)).await;
+    let response = signer.call("post", reqwest::Method::POST, "/internal/v1/sign", Some(body)).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["key_id"], "KOLDEC");

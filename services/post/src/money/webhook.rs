@@ -7,16 +7,16 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, web};
 use common::secrecy::{ExposeSecret, SecretString};
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::Service;
 use crate::error::PostError;
+use crate::money::store::TopUp;
 
 pub const REPLAY_WINDOW_S: u64 = 300;
 pub const HEADER: &str = "shutter-signature";
@@ -53,6 +53,12 @@ fn verify(secret: &SecretString, header: Option<&str>, body: &[u8], now: u64) ->
     Ok(())
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WebhookOutcome {
+    /// `applied`, `duplicate` (an event seen before) or `ignored` (another type).
+    pub status: &'static str,
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct Event {
     id: String,
@@ -64,7 +70,7 @@ pub(crate) struct Event {
 
 #[utoipa::path(post, path = "/v1/payments/webhook", tag = "wallet", request_body = Event,
     params(("Shutter-Signature" = String, Header, description = "`t={unix},v1={hex HMAC-SHA256(\"{t}.{body}\")}`")),
-    responses((status = 200, description = "Applied, a duplicate, or ignored", body = crate::api::WebhookOutcome),
+    responses((status = 200, description = "Applied, a duplicate, or ignored", body = WebhookOutcome),
               (status = 401, description = "Unsigned, forged, or more than 5 minutes off"),
               (status = 404, description = "No webhook secret configured"),
               (status = 422, description = "An event without id or amount")))]
@@ -72,7 +78,7 @@ pub(crate) async fn receive(
     req: HttpRequest,
     body: web::Bytes,
     service: web::Data<Service>,
-) -> Result<HttpResponse, PostError> {
+) -> Result<web::Json<WebhookOutcome>, PostError> {
     let Some(secret) = &service.webhook_secret else { return Err(PostError::NotFound) };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(anyhow::Error::from)?.as_secs();
     verify(secret, req.headers().get(HEADER).and_then(|v| v.to_str().ok()), &body, now)?;
@@ -80,14 +86,14 @@ pub(crate) async fn receive(
         .map_err(|err| PostError::BadRequest(format!("The event is not accepted: {err}")))?;
     if event.kind != "topup.succeeded" {
         // Acknowledged so the provider stops sending it; nothing to do.
-        return Ok(HttpResponse::Ok().json(json!({ "status": "ignored" })));
+        return Ok(web::Json(WebhookOutcome { status: "ignored" }));
     }
     if event.amount_cents == 0 || event.id.is_empty() || event.id.len() > 128 {
         return Err(PostError::invalid("amount_cents", "an event needs an id and a positive amount"));
     }
     let reference = format!("payment:{}", event.id);
     match service.money.top_up(&event.user_id, event.amount_cents, &reference, Some(&event.id)).await? {
-        Some(_) => Ok(HttpResponse::Ok().json(json!({ "status": "applied" }))),
-        None => Ok(HttpResponse::Ok().json(json!({ "status": "duplicate" }))),
+        TopUp::Credited { .. } => Ok(web::Json(WebhookOutcome { status: "applied" })),
+        TopUp::AlreadyApplied => Ok(web::Json(WebhookOutcome { status: "duplicate" })),
     }
 }

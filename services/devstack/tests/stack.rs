@@ -3,6 +3,7 @@
 
 use common::config::{Env, FromEnv};
 use devstack::Stack;
+use testkit::http::JsonAnswer;
 
 mod support;
 
@@ -51,12 +52,8 @@ async fn every_service_of_the_stack_is_ready() {
             .unwrap(),
         )
         .json(&serde_json::json!({ "items": [{ "resource": photo, "expires_in_s": 300 }] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     let url = signed["items"][0]["url"].as_str().unwrap();
     let response = client.get(url).send().await.unwrap();
     assert_eq!(response.status(), 200);

@@ -1,17 +1,21 @@
 //! Follows, profile grid, home feed, likes and comments.
 
 use actix_web::{HttpResponse, web};
+use common::ids::CommentId;
+use common::respond::Created;
 use common::user_auth::{AuthUser, MaybeAuthUser};
 use mongodb::bson::{DateTime, doc};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::Service;
 use crate::error::PostError;
 use crate::pages::{Cursor, PAGE_SIZE};
 use crate::posts::PostRecord;
-use crate::social::Comment;
-use crate::views::Visible;
+use crate::posts::routes::post_id;
+use crate::posts::types::{PostPage, UserRef};
+use crate::posts::views::Visible;
+use crate::social::store::Comment;
+use crate::social::types::{CommentPage, CommentView, NewComment, UserPage};
 
 pub const MAX_COMMENT_CHARS: usize = 1000;
 
@@ -67,7 +71,7 @@ async fn follow_list(
     username: &str,
     query: &PageQuery,
     followers: bool,
-) -> Result<HttpResponse, PostError> {
+) -> Result<web::Json<UserPage>, PostError> {
     let account = service.accounts.by_username(username).await?;
     let (field, other) = if followers { ("followee_id", true) } else { ("follower_id", false) };
     let page = service.social.page(field, &account.id, query.cursor()?.as_ref()).await?;
@@ -75,27 +79,27 @@ async fn follow_list(
     let ids: Vec<String> =
         page.iter().map(|f| if other { f.follower_id.clone() } else { f.followee_id.clone() }).collect();
     let names = service.accounts.usernames(&ids).await?;
-    let items: Vec<Value> = ids.iter().map(|id| json!({ "id": id, "username": names.get(id) })).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+    let items = ids.into_iter().map(|id| UserRef { username: names.get(&id).cloned(), id }).collect();
+    Ok(web::Json(UserPage { items, next_cursor: next }))
 }
 
 #[utoipa::path(get, path = "/v1/users/{username}/followers", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
-    responses((status = 200, description = "A page of followers", body = crate::api::UserPage), (status = 404, description = "No such user")))]
+    responses((status = 200, description = "A page of followers", body = UserPage), (status = 404, description = "No such user")))]
 pub(crate) async fn followers(
     username: web::Path<String>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
-) -> Result<HttpResponse, PostError> {
+) -> Result<web::Json<UserPage>, PostError> {
     follow_list(&service, &username, &query, true).await
 }
 
 #[utoipa::path(get, path = "/v1/users/{username}/following", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
-    responses((status = 200, description = "A page of followed users", body = crate::api::UserPage), (status = 404, description = "No such user")))]
+    responses((status = 200, description = "A page of followed users", body = UserPage), (status = 404, description = "No such user")))]
 pub(crate) async fn following(
     username: web::Path<String>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
-) -> Result<HttpResponse, PostError> {
+) -> Result<web::Json<UserPage>, PostError> {
     follow_list(&service, &username, &query, false).await
 }
 
@@ -105,7 +109,7 @@ async fn render_page(
     viewer: Option<&AuthUser>,
     posts: Vec<PostRecord>,
     next: Option<String>,
-) -> Result<HttpResponse, PostError> {
+) -> Result<web::Json<PostPage>, PostError> {
     let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
     let bought = match viewer {
         Some(viewer) => service.money.bought(&viewer.user_id, &ids).await?,
@@ -123,20 +127,21 @@ async fn render_page(
     let names = service.accounts.usernames(&authors).await?;
     let mut items = service.renderer.render(&visible).await;
     for (item, post) in items.iter_mut().zip(&posts) {
-        item["author"] = json!({ "id": post.author_id, "username": names.get(&post.author_id) });
+        item.author =
+            Some(UserRef { id: post.author_id.clone(), username: names.get(&post.author_id).cloned() });
     }
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+    Ok(web::Json(PostPage { items, next_cursor: next }))
 }
 
 #[utoipa::path(get, path = "/v1/users/{username}/posts", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")), security((), ("bearer" = [])),
-    responses((status = 200, description = "The user's posts, newest first, as this viewer may see them", body = crate::api::PostPage),
+    responses((status = 200, description = "The user's posts, newest first, as this viewer may see them", body = PostPage),
               (status = 401, description = "A token was given and is not valid"), (status = 404, description = "No such user")))]
 pub(crate) async fn profile(
     viewer: MaybeAuthUser,
     username: web::Path<String>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
-) -> Result<HttpResponse, PostError> {
+) -> Result<web::Json<PostPage>, PostError> {
     let account = service.accounts.by_username(&username).await?;
     let page = service.posts.page(&[account.id], query.cursor()?.as_ref()).await?;
     let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, id: p.id.clone() });
@@ -144,12 +149,12 @@ pub(crate) async fn profile(
 }
 
 #[utoipa::path(get, path = "/v1/feed", tag = "social", params(("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")), security(("bearer" = [])),
-    responses((status = 200, description = "Posts of the people you follow and your own, newest first", body = crate::api::PostPage)))]
+    responses((status = 200, description = "Posts of the people you follow and your own, newest first", body = PostPage)))]
 pub(crate) async fn feed(
     user: AuthUser,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
-) -> Result<HttpResponse, PostError> {
+) -> Result<web::Json<PostPage>, PostError> {
     let mut authors = service.social.following_ids(&user.user_id).await?;
     authors.push(user.user_id.clone());
     let page = service.posts.page(&authors, query.cursor()?.as_ref()).await?;
@@ -158,7 +163,7 @@ pub(crate) async fn feed(
 }
 
 async fn live_post(service: &Service, id: &str) -> Result<PostRecord, PostError> {
-    service.posts.get(id).await?.filter(|p| !p.deleted).ok_or(PostError::NotFound)
+    service.posts.live(&post_id(id)?).await
 }
 
 #[utoipa::path(post, path = "/v1/posts/{id}/like", tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
@@ -189,52 +194,44 @@ pub(crate) async fn unlike(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn comment_view(comment: &Comment) -> Value {
-    json!({
-        "id": comment.id,
-        "author_id": comment.author_id,
-        "text": comment.text,
-        "created_at": comment.created_at.try_to_rfc3339_string().unwrap_or_default(),
-    })
+fn comment_view(comment: &Comment) -> CommentView {
+    CommentView {
+        id: comment.id.clone(),
+        author_id: comment.author_id.clone(),
+        text: comment.text.clone(),
+        created_at: comment.created_at.try_to_rfc3339_string().unwrap_or_default(),
+    }
 }
 
 #[utoipa::path(get, path = "/v1/posts/{id}/comments", tag = "social", params(("id" = String, Path, description = "The post id"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
-    responses((status = 200, description = "A page of comments, newest first", body = crate::api::CommentPage), (status = 404, description = "No such post")))]
+    responses((status = 200, description = "A page of comments, newest first", body = CommentPage), (status = 404, description = "No such post")))]
 pub(crate) async fn comments(
     id: web::Path<String>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
-) -> Result<HttpResponse, PostError> {
+) -> Result<web::Json<CommentPage>, PostError> {
     let post = live_post(&service, &id).await?;
     let page = service.social.comment_page(&post.id, query.cursor()?.as_ref()).await?;
     let (page, next) = paginate(page, |c| Cursor { created_at: c.created_at, id: c.id.clone() });
-    Ok(HttpResponse::Ok()
-        .json(json!({ "items": page.iter().map(comment_view).collect::<Vec<_>>(), "next_cursor": next })))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewComment {
-    #[schema(min_length = 1, max_length = 1000)]
-    text: String,
+    Ok(web::Json(CommentPage { items: page.iter().map(comment_view).collect(), next_cursor: next }))
 }
 
 #[utoipa::path(post, path = "/v1/posts/{id}/comments", tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])), request_body = NewComment,
-    responses((status = 201, description = "The comment", body = crate::api::CommentView), (status = 404, description = "No such post"),
+    responses((status = 201, description = "The comment", body = CommentView), (status = 404, description = "No such post"),
               (status = 422, description = "Empty or over 1,000 characters")))]
 pub(crate) async fn add_comment(
     user: AuthUser,
     id: web::Path<String>,
     body: web::Json<NewComment>,
     service: web::Data<Service>,
-) -> Result<HttpResponse, PostError> {
+) -> Result<Created<CommentView>, PostError> {
     let post = live_post(&service, &id).await?;
     let text = body.text.trim();
     if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
         return Err(PostError::invalid("text", format!("must be 1 to {MAX_COMMENT_CHARS} characters")));
     }
     let comment = Comment {
-        id: uuid::Uuid::now_v7().simple().to_string(),
+        id: CommentId::mint().into_string(),
         post_id: post.id.clone(),
         author_id: user.user_id.clone(),
         text: text.to_owned(),
@@ -242,7 +239,7 @@ pub(crate) async fn add_comment(
     };
     service.social.comments.insert_one(&comment).await?;
     service.posts.count(&post.id, "comment_count", 1).await?;
-    Ok(HttpResponse::Created().json(comment_view(&comment)))
+    Ok(Created(comment_view(&comment)))
 }
 
 /// By the comment's author or the post's author; anyone else: 404.
@@ -255,6 +252,8 @@ pub(crate) async fn delete_comment(
     service: web::Data<Service>,
 ) -> Result<HttpResponse, PostError> {
     let (post_id, comment_id) = path.into_inner();
+    let post_id = self::post_id(&post_id)?.into_string();
+    let comment_id = CommentId::parse(&comment_id).map_err(|_| PostError::CommentNotFound)?.into_string();
     let post = service.posts.get(&post_id).await?.ok_or(PostError::NotFound)?;
     let filter = doc! { "_id": &comment_id, "post_id": &post_id };
     let comment =

@@ -22,6 +22,16 @@ pub struct Wallet {
     pub balance_cents: i64,
 }
 
+/// Why money moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    Topup,
+    Purchase,
+    Sale,
+    Fee,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LedgerEntry {
     #[serde(rename = "_id")]
@@ -29,8 +39,7 @@ pub struct LedgerEntry {
     pub user_id: String,
     /// Positive in, negative out.
     pub amount_cents: i64,
-    /// `topup`, `purchase`, `sale`, `fee`.
-    pub kind: String,
+    pub kind: LedgerKind,
     pub reference: String,
     pub created_at: DateTime,
 }
@@ -76,12 +85,35 @@ pub enum Purchase {
     Existing(Entitlement),
 }
 
-fn entry(user_id: &str, amount_cents: i64, kind: &str, reference: &str) -> LedgerEntry {
+/// What a top-up did.
+pub enum TopUp {
+    Credited {
+        balance_cents: i64,
+    },
+    /// A provider event applied before: nothing credited again.
+    AlreadyApplied,
+}
+
+/// What one run of a purchase's transaction found.
+enum Attempt {
+    Bought,
+    NotEnoughMoney,
+    AlreadyBought(Entitlement),
+}
+
+/// How a transaction ended.
+enum Commit<T> {
+    Committed(T),
+    /// Transient: run the whole transaction again, as MongoDB's retry protocol asks.
+    Retry,
+}
+
+fn entry(user_id: &str, amount_cents: i64, kind: LedgerKind, reference: &str) -> LedgerEntry {
     LedgerEntry {
         id: uuid::Uuid::now_v7().simple().to_string(),
         user_id: user_id.to_owned(),
         amount_cents,
-        kind: kind.to_owned(),
+        kind,
         reference: reference.to_owned(),
         created_at: DateTime::now(),
     }
@@ -144,14 +176,14 @@ impl Money {
 
     /// Credits `amount_cents` and writes the ledger entry, in one transaction.
     /// With `event_id` (a payment provider's), the event is recorded in the
-    /// same transaction and a replay credits nothing: `Ok(None)`.
+    /// same transaction and a replay credits nothing.
     pub async fn top_up(
         &self,
         user_id: &str,
         amount_cents: u64,
         reference: &str,
         event_id: Option<&str>,
-    ) -> Result<Option<i64>, PostError> {
+    ) -> Result<TopUp, PostError> {
         let amount =
             i64::try_from(amount_cents).map_err(|_| PostError::invalid("amount_cents", "is too large"))?;
         let deadline = std::time::Instant::now() + RETRY_BUDGET;
@@ -181,16 +213,16 @@ impl Money {
                     .session(&mut session)
                     .await?;
                 self.ledger
-                    .insert_one(entry(user_id, amount, "topup", reference))
+                    .insert_one(entry(user_id, amount, LedgerKind::Topup, reference))
                     .session(&mut session)
                     .await?;
                 Ok::<_, mongodb::error::Error>(wallet.map_or(amount, |w| w.balance_cents))
             }
             .await;
             match finish(&mut session, outcome, deadline).await {
-                Ok(Some(balance)) => return Ok(Some(balance)),
-                Ok(None) => continue,
-                Err(PostError::Internal(err)) if is_duplicate(&err) => return Ok(None),
+                Ok(Commit::Committed(balance_cents)) => return Ok(TopUp::Credited { balance_cents }),
+                Ok(Commit::Retry) => continue,
+                Err(PostError::Internal(err)) if is_duplicate(&err) => return Ok(TopUp::AlreadyApplied),
                 Err(err) => return Err(err),
             }
         }
@@ -239,7 +271,7 @@ impl Money {
                 if let Some(existing) =
                     self.entitlements.find_one(doc! { "_id": &id }).session(&mut session).await?
                 {
-                    return Ok(Err(Purchase::Existing(existing)));
+                    return Ok(Attempt::AlreadyBought(existing));
                 }
                 let debited = self
                     .wallets
@@ -250,7 +282,7 @@ impl Money {
                     .session(&mut session)
                     .await?;
                 if debited.matched_count == 0 {
-                    return Ok(Ok(false));
+                    return Ok(Attempt::NotEnoughMoney);
                 }
                 self.wallets
                     .update_one(
@@ -261,11 +293,11 @@ impl Money {
                     .session(&mut session)
                     .await?;
                 let mut entries = vec![
-                    entry(buyer, -price, "purchase", &post.id),
-                    entry(&post.author_id, price - fee, "sale", &post.id),
+                    entry(buyer, -price, LedgerKind::Purchase, &post.id),
+                    entry(&post.author_id, price - fee, LedgerKind::Sale, &post.id),
                 ];
                 if fee > 0 {
-                    entries.push(entry("platform", fee, "fee", &post.id));
+                    entries.push(entry("platform", fee, LedgerKind::Fee, &post.id));
                     self.wallets
                         .update_one(doc! { "_id": "platform" }, doc! { "$inc": { "balance_cents": fee } })
                         .upsert(true)
@@ -282,25 +314,27 @@ impl Money {
                     created_at: DateTime::now(),
                 };
                 self.entitlements.insert_one(&entitlement).session(&mut session).await?;
-                Ok(Ok(true))
+                Ok(Attempt::Bought)
             }
             .await;
             match finish(&mut session, outcome, deadline).await {
-                Ok(Some(Ok(true))) => {
+                Ok(Commit::Committed(Attempt::Bought)) => {
                     let bought = self.entitlements.find_one(doc! { "_id": &id }).await?;
                     return bought
                         .map(Purchase::New)
                         .ok_or_else(|| PostError::Internal(anyhow::anyhow!("entitlement vanished")));
                 }
-                Ok(Some(Ok(false))) => {
+                Ok(Commit::Committed(Attempt::NotEnoughMoney)) => {
                     let balance_cents = self.balance(buyer).await?;
                     return Err(PostError::InsufficientFunds {
                         balance_cents,
                         price_cents: post.price_cents,
                     });
                 }
-                Ok(Some(Err(existing))) => return Ok(existing),
-                Ok(None) => continue,
+                Ok(Commit::Committed(Attempt::AlreadyBought(existing))) => {
+                    return Ok(Purchase::Existing(existing));
+                }
+                Ok(Commit::Retry) => continue,
                 // A concurrent twin inserted the entitlement first.
                 Err(PostError::Internal(err)) if is_duplicate(&err) => continue,
                 Err(err) => return Err(err),
@@ -321,13 +355,12 @@ fn is_duplicate(err: &anyhow::Error) -> bool {
     err.downcast_ref::<mongodb::error::Error>().is_some_and(common::mongo::is_duplicate_key)
 }
 
-/// Commits (or aborts) a transaction. `Ok(None)` means "transient: run the
-/// whole transaction again", as MongoDB's retry protocol asks.
+/// Commits (or aborts) a transaction.
 async fn finish<T>(
     session: &mut ClientSession,
     outcome: Result<T, mongodb::error::Error>,
     deadline: std::time::Instant,
-) -> Result<Option<T>, PostError> {
+) -> Result<Commit<T>, PostError> {
     match outcome {
         Ok(value) => {
             for _attempt in 0..MAX_ATTEMPTS {
@@ -335,9 +368,9 @@ async fn finish<T>(
                     break;
                 }
                 match session.commit_transaction().await {
-                    Ok(()) => return Ok(Some(value)),
+                    Ok(()) => return Ok(Commit::Committed(value)),
                     Err(err) if err.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
-                    Err(err) if is_transient(&err) => return Ok(None),
+                    Err(err) if is_transient(&err) => return Ok(Commit::Retry),
                     Err(err) => return Err(PostError::Internal(err.into())),
                 }
             }
@@ -346,7 +379,7 @@ async fn finish<T>(
         Err(err) => {
             let _ = session.abort_transaction().await;
             if is_transient(&err) {
-                return Ok(None);
+                return Ok(Commit::Retry);
             }
             Err(PostError::Internal(err.into()))
         }

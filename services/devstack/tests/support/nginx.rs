@@ -32,7 +32,7 @@ pub async fn start() -> BehindNginx {
     // copy of the page where they may read it.
     let web = dir.join("web");
     std::fs::create_dir_all(&web).unwrap();
-    for page in std::fs::read_dir(repo.join("crates/devstack/web")).unwrap() {
+    for page in std::fs::read_dir(repo.join("services/devstack/web")).unwrap() {
         let page = page.unwrap().path();
         std::fs::copy(&page, web.join(page.file_name().unwrap())).unwrap();
     }

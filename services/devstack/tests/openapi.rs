@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use testkit::http::JsonAnswer;
 
 use reqwest::Client;
 use serde_json::{Value, json};
@@ -50,8 +51,7 @@ async fn the_document_lists_exactly_the_routes_served() {
     }
 
     // The stack serves it, OpenAPI 3.1, with problem+json errors and the bearer scheme.
-    let served: Value =
-        client.get(format!("{}/openapi.json", stack.public_url)).send().await.unwrap().json().await.unwrap();
+    let served: Value = client.get(format!("{}/openapi.json", stack.public_url)).json_answer().await;
     assert_eq!(served["openapi"], "3.1.0");
     assert_eq!(served["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     let purchase = &served["paths"]["/v1/posts/{id}/purchase"]["post"];
@@ -111,16 +111,8 @@ async fn schemathesis_finds_no_server_error_and_no_answer_off_the_document() {
     for price in [0, 150] {
         let photo = support::story::upload(&client, &public, &author, price as u32 + 1).await;
         let body = json!({ "caption": "seed", "media_ids": [photo], "price_cents": price });
-        let post: Value = client
-            .post(format!("{public}/v1/posts"))
-            .bearer_auth(&author)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let post: Value =
+            client.post(format!("{public}/v1/posts")).bearer_auth(&author).json(&body).json_answer().await;
         posts.push(post["id"].as_str().unwrap().to_owned());
     }
     let media = support::story::upload(&client, &public, &fuzzer, 9).await;
@@ -137,7 +129,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_off_the_document() {
         std::time::Duration::from_secs(600),
         tokio::process::Command::new(&schemathesis)
             .arg("--config-file")
-            .arg(root.join("crates/devstack/tests/schemathesis.toml"))
+            .arg(root.join("services/devstack/tests/schemathesis.toml"))
             .args(["run", &format!("{public}/openapi.json")])
             .args(["--header", &format!("Authorization: Bearer {fuzzer}")])
             .args(["--checks", "not_a_server_error,response_schema_conformance"])

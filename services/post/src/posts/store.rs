@@ -6,6 +6,9 @@ use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
+use common::ids::PostId;
+
+use crate::error::PostError;
 use crate::pages::{self, Cursor, PAGE_SIZE};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +76,11 @@ impl Posts {
 
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<PostRecord>> {
         Ok(self.collection.find_one(doc! { "_id": id }).await?)
+    }
+
+    /// A post that is not deleted, or 404.
+    pub async fn live(&self, id: &PostId) -> Result<PostRecord, PostError> {
+        self.get(id.as_str()).await?.filter(|p| !p.deleted).ok_or(PostError::NotFound)
     }
 
     /// A page of live posts by any of `authors`, newest first.

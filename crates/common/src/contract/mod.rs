@@ -1,0 +1,15 @@
+//! The internal API's wire types, written once and used by the service that
+//! answers and the service that asks: a field renamed on one side is a
+//! compile error on the other, not a runtime surprise.
+//!
+//! | module | served by | asked by |
+//! |---|---|---|
+//! | [`signing`] | url-signer | post (URLs), edge (public keys) |
+//! | [`media`] | media | post (a photo's record), the moderation console (takedowns) |
+//! | [`photos`] | post | media (who bought a photo; a photo is gone) |
+//! | [`users`] | auth | post (usernames) |
+
+pub mod media;
+pub mod photos;
+pub mod signing;
+pub mod users;

@@ -1,0 +1,84 @@
+//! The internal API: a photo's record for post, takedowns for the
+//! moderation console (`common::contract::media`).
+
+use actix_web::{HttpRequest, web};
+use common::contract::media::{ACTING_USER, MediaInfo, MediaStatus, TakedownOutcome, TakedownRequest};
+use common::ids::MediaId;
+use common::internal_auth::{AllowedCallers, ServiceCaller};
+use common::user_auth::UserTokenVerifier;
+
+use crate::error::MediaError;
+use crate::pipeline::Media;
+use crate::records::Removal;
+
+/// Services that may take media down (the moderation console).
+pub const MODERATION_CALLERS: [&str; 1] = ["moderation"];
+/// The role a person needs, in the access token the caller forwards.
+pub const MODERATOR_ROLE: &str = "admin";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/internal/v1/media/{id}")
+            .app_data(AllowedCallers::new(["post"]))
+            .route(web::get().to(media_info)),
+    )
+    .service(
+        web::resource("/internal/v1/media/{id}/takedown")
+            .app_data(AllowedCallers::new(MODERATION_CALLERS))
+            .route(web::post().to(takedown)),
+    );
+}
+
+async fn media_info(
+    _caller: ServiceCaller,
+    id: web::Path<String>,
+    media: web::Data<Media>,
+) -> Result<web::Json<MediaInfo>, MediaError> {
+    let id = MediaId::parse(&id).map_err(|_| MediaError::NotFound)?;
+    let record = media.records.get(id.as_str()).await?.ok_or(MediaError::NotFound)?;
+    Ok(web::Json(MediaInfo {
+        id: record.id,
+        owner_id: record.owner_id,
+        status: record.status,
+        width: record.width,
+        height: record.height,
+        blurhash: record.blurhash,
+        variants: record.variants,
+    }))
+}
+
+/// The moderator behind a takedown: a service credential alone is not
+/// enough, a person with the admin role must be named by their own token.
+async fn moderator(req: &HttpRequest, users: &UserTokenVerifier) -> Result<String, MediaError> {
+    let token =
+        req.headers().get(ACTING_USER).and_then(|v| v.to_str().ok()).ok_or(MediaError::NotModerator)?;
+    let token = token.strip_prefix("Bearer ").unwrap_or(token);
+    match users.verify(token).await {
+        Ok(claims) if claims.roles.iter().any(|role| role == MODERATOR_ROLE) => Ok(claims.sub),
+        _ => Err(MediaError::NotModerator),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(caller = caller.name, media_id = %id))]
+async fn takedown(
+    caller: ServiceCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<TakedownRequest>,
+    media: web::Data<Media>,
+    users: web::Data<UserTokenVerifier>,
+) -> Result<web::Json<TakedownOutcome>, MediaError> {
+    let id = MediaId::parse(&id).map_err(|_| MediaError::NotFound)?;
+    let moderator = moderator(&req, &users).await?;
+    let reason = body.into_inner().reason;
+    if reason.trim().is_empty() || reason.chars().count() > 500 {
+        return Err(MediaError::BadRequest("`reason` must be 1 to 500 characters".into()));
+    }
+    let removal = Removal {
+        by: format!("{moderator} via {}", caller.name),
+        reason,
+        at: mongodb::bson::DateTime::now(),
+    };
+    let record = media.remove(id.as_str(), MediaStatus::TakenDown, removal).await?;
+    Ok(web::Json(TakedownOutcome { id: record.id, status: record.status }))
+}

@@ -1,0 +1,97 @@
+//! The public API's request and answer bodies: what the handlers read and
+//! write, and what the API document describes.
+
+use std::collections::BTreeMap;
+
+use common::contract::media::MediaStatus;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::records::MediaRecord;
+
+/// `POST /v1/media` as a form.
+#[derive(ToSchema)]
+pub struct UploadForm {
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequest {
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub(crate) content_type: String,
+    /// Bytes, at most MEDIA_MAX_BYTES.
+    #[schema(minimum = 1)]
+    pub(crate) size: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VariantView {
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub content_type: String,
+}
+
+/// A media item as its uploader sees it (storage keys are never shown).
+#[derive(Serialize, ToSchema)]
+pub struct MediaView {
+    pub id: String,
+    pub status: MediaStatus,
+    pub failure: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub blurhash: Option<String>,
+    /// `original`, `display`, `thumb`, `preview`.
+    pub variants: BTreeMap<String, VariantView>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&MediaRecord> for MediaView {
+    fn from(record: &MediaRecord) -> Self {
+        let variants = record
+            .variants
+            .iter()
+            .map(|(name, v)| {
+                let view = VariantView {
+                    width: v.width,
+                    height: v.height,
+                    bytes: v.bytes,
+                    content_type: v.content_type.clone(),
+                };
+                (name.clone(), view)
+            })
+            .collect();
+        Self {
+            id: record.id.clone(),
+            status: record.status,
+            failure: record.failure.clone(),
+            width: record.width,
+            height: record.height,
+            blurhash: record.blurhash.clone(),
+            variants,
+            created_at: record.created_at.try_to_rfc3339_string().unwrap_or_default(),
+        }
+    }
+}
+
+/// The headers the presigned PUT must carry.
+#[derive(Serialize, ToSchema)]
+pub struct UploadHeaders {
+    #[serde(rename = "content-type")]
+    pub content_type: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DirectUpload {
+    pub id: String,
+    /// PUT the image here with the headers below.
+    pub upload_url: String,
+    /// `PUT`.
+    pub method: &'static str,
+    pub headers: UploadHeaders,
+    /// RFC 3339.
+    pub expires_at: String,
+}

@@ -1,0 +1,51 @@
+//! What media asks post about photos (`common::contract::photos`): who
+//! still has access to one (an owner may delete it only when nobody bought
+//! it), and that one is gone.
+
+use actix_web::web;
+use common::contract::photos::{PhotoAccess, PhotoRemoved};
+use common::ids::MediaId;
+use common::internal_auth::{AllowedCallers, ServiceCaller};
+
+use crate::Service;
+use crate::error::PostError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/internal/v1/media/{id}/access")
+            .app_data(AllowedCallers::new(["media"]))
+            .route(web::get().to(access)),
+    )
+    .service(
+        web::resource("/internal/v1/media/{id}/removed")
+            .app_data(AllowedCallers::new(["media"]))
+            .route(web::post().to(removed)),
+    );
+}
+
+fn media_id(id: &str) -> Result<MediaId, PostError> {
+    MediaId::parse(id).map_err(|_| PostError::NotFound)
+}
+
+/// The posts showing the photo and whether anyone bought one.
+async fn access(
+    _caller: ServiceCaller,
+    id: web::Path<String>,
+    service: web::Data<Service>,
+) -> Result<web::Json<PhotoAccess>, PostError> {
+    let posts = service.posts.showing_media(media_id(&id)?.as_str()).await?;
+    let has_buyers = !posts.is_empty() && service.money.any_buyer(&posts).await?;
+    Ok(web::Json(PhotoAccess { posts: posts.len() as u64, has_buyers }))
+}
+
+/// Idempotent: marks the photo unavailable in every post showing it.
+async fn removed(
+    caller: ServiceCaller,
+    id: web::Path<String>,
+    service: web::Data<Service>,
+) -> Result<web::Json<PhotoRemoved>, PostError> {
+    let media_id = media_id(&id)?;
+    let posts = service.posts.mark_media_removed(media_id.as_str()).await?;
+    tracing::info!(target: "audit", caller = caller.name, media_id = %media_id, posts, "photo removed from posts");
+    Ok(web::Json(PhotoRemoved { posts }))
+}

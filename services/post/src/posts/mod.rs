@@ -1,0 +1,8 @@
+//! Posts and the photos they show, as each viewer may see them.
+
+pub mod routes;
+pub mod store;
+pub mod types;
+pub mod views;
+
+pub use store::{Photo, PostRecord, Posts};

@@ -1,0 +1,172 @@
+//! Posts: making one, seeing one as its viewer may, deleting one.
+
+use std::collections::HashSet;
+
+use actix_web::{HttpResponse, web};
+use common::contract::media::{MediaInfo, MediaStatus, media_path};
+use common::ids::{MediaId, PostId};
+use common::internal_client::CallError;
+use common::respond::Created;
+use common::user_auth::{AuthUser, MaybeAuthUser};
+use mongodb::bson::DateTime;
+
+use crate::Service;
+use crate::error::PostError;
+use crate::posts::store::{Photo, PostRecord};
+use crate::posts::types::{CreatePost, PostView};
+
+pub const MAX_CAPTION_CHARS: usize = 2200;
+pub const MAX_PHOTOS: usize = 10;
+
+async fn photo_for(
+    service: &Service,
+    user: &AuthUser,
+    index: usize,
+    media_id: &MediaId,
+) -> Result<Photo, PostError> {
+    let field = format!("media_ids[{index}]");
+    let info: MediaInfo = match service.media.get_json(&media_path(media_id)).await {
+        Ok(info) => info,
+        Err(err) if err.status().is_some_and(|s| s.as_u16() == 404) => {
+            return Err(PostError::invalid(field, "no such media"));
+        }
+        Err(CallError::Unavailable { .. }) => return Err(PostError::Unavailable("media")),
+        Err(err) => return Err(PostError::Internal(err.into())),
+    };
+    if info.owner_id != user.user_id {
+        // Someone else's media is reported exactly like a missing one.
+        return Err(PostError::invalid(field, "no such media"));
+    }
+    if info.status != MediaStatus::Ready {
+        return Err(PostError::invalid(field, "is not processed yet"));
+    }
+    let key = |name: &str| {
+        info.variants
+            .get(name)
+            .map(|v| v.key.clone())
+            .ok_or_else(|| PostError::invalid(&field, "has no derivatives"))
+    };
+    Ok(Photo {
+        media_id: media_id.to_string(),
+        display_key: key("display")?,
+        thumb_key: key("thumb")?,
+        preview_key: key("preview")?,
+        blurhash: info.blurhash,
+        width: info.width.unwrap_or_default(),
+        height: info.height.unwrap_or_default(),
+        removed: false,
+    })
+}
+
+#[utoipa::path(post, path = "/v1/posts", tag = "posts", security(("bearer" = [])), request_body = CreatePost,
+    responses((status = 201, description = "The post, as its author sees it", body = PostView),
+              (status = 422, description = "A caption, photo or price out of bounds (names the field)")))]
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
+pub(crate) async fn create(
+    user: AuthUser,
+    service: web::Data<Service>,
+    body: web::Json<CreatePost>,
+) -> Result<Created<PostView>, PostError> {
+    let body = body.into_inner();
+    if body.caption.chars().count() > MAX_CAPTION_CHARS {
+        return Err(PostError::invalid("caption", format!("is longer than {MAX_CAPTION_CHARS} characters")));
+    }
+    if body.media_ids.is_empty() || body.media_ids.len() > MAX_PHOTOS {
+        return Err(PostError::invalid("media_ids", format!("must name 1 to {MAX_PHOTOS} photos")));
+    }
+    // Parsed into their one spelling before anything else sees them.
+    let media_ids = body
+        .media_ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| {
+            MediaId::parse(id)
+                .map_err(|err| PostError::invalid(format!("media_ids[{index}]"), err.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if media_ids.iter().collect::<HashSet<_>>().len() != media_ids.len() {
+        return Err(PostError::invalid("media_ids", "names a photo twice"));
+    }
+    let price_cents = match &body.price_cents {
+        None => 0,
+        Some(number) => number
+            .as_u64()
+            .ok_or_else(|| PostError::invalid("price_cents", "must be a whole number of cents, 0 or more"))?,
+    };
+    if price_cents > service.max_price_cents {
+        return Err(PostError::invalid(
+            "price_cents",
+            format!("is over the maximum of {}", service.max_price_cents),
+        ));
+    }
+    let mut photos = Vec::with_capacity(media_ids.len());
+    for (index, media_id) in media_ids.iter().enumerate() {
+        photos.push(photo_for(&service, &user, index, media_id).await?);
+    }
+    let post = PostRecord {
+        id: PostId::mint().into_string(),
+        author_id: user.user_id.clone(),
+        caption: body.caption,
+        price_cents,
+        photos,
+        created_at: DateTime::now(),
+        deleted: false,
+        like_count: 0,
+        comment_count: 0,
+    };
+    service.posts.insert(&post).await?;
+    Ok(Created(service.renderer.render_one(&post, true).await))
+}
+
+/// A post id from a path: one that could be no post's is no post.
+pub fn post_id(id: &str) -> Result<PostId, PostError> {
+    PostId::parse(id).map_err(|_| PostError::NotFound)
+}
+
+/// Whether `viewer` may see `post`'s photos: free, theirs, or bought.
+async fn entitled(
+    service: &Service,
+    viewer: Option<&AuthUser>,
+    post: &PostRecord,
+) -> Result<bool, PostError> {
+    let viewer = viewer.map(|v| v.user_id.as_str());
+    // Only a viewer other than the author needs the entitlement lookup.
+    let bought = match viewer {
+        Some(id) if id != post.author_id => service.money.entitled(id, &post.id).await?,
+        _ => false,
+    };
+    Ok(post.entitles(viewer, bought))
+}
+
+#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path, description = "The post id")), security((), ("bearer" = [])),
+    responses((status = 200, description = "The post, as this viewer may see it", body = PostView),
+              (status = 401, description = "A token was given and is not valid"),
+              (status = 404, description = "No such post (or deleted, for anyone but its author and buyers)")))]
+pub(crate) async fn get(
+    viewer: MaybeAuthUser,
+    id: web::Path<String>,
+    service: web::Data<Service>,
+) -> Result<web::Json<PostView>, PostError> {
+    let post = service.posts.get(post_id(&id)?.as_str()).await?.ok_or(PostError::NotFound)?;
+    let entitled = entitled(&service, viewer.0.as_ref(), &post).await?;
+    // A deleted post exists only for its author and its buyers.
+    if post.deleted && !entitled {
+        return Err(PostError::NotFound);
+    }
+    Ok(web::Json(service.renderer.render_one(&post, entitled).await))
+}
+
+#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
+    responses((status = 204, description = "Deleted (it stays visible to its buyers)"), (status = 404, description = "No such post of yours")))]
+pub(crate) async fn delete(
+    user: AuthUser,
+    id: web::Path<String>,
+    service: web::Data<Service>,
+) -> Result<HttpResponse, PostError> {
+    let post = service.posts.live(&post_id(&id)?).await?;
+    if post.author_id != user.user_id {
+        return Err(PostError::NotFound);
+    }
+    service.posts.mark_deleted(&post.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
