@@ -1,11 +1,14 @@
 # syntax=docker/dockerfile:1.7
-# Every Shutter service from one build. Pick a service with --target:
-#   docker build --target post -t shutter/post .
-# The dependency layer (cargo-chef) is rebuilt only when Cargo.toml/Cargo.lock change.
+# Every Shutter service from one build; the last stage is one service's image
+# (SERVICE, PORT build arguments). The dependency layer (cargo-chef) is
+# rebuilt only when Cargo.toml/Cargo.lock change.
 
 ARG RUST_VERSION=1.95.0
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS chef
+# Debian's current packages of the pinned release, security fixes included:
+# exact versions would break the build each time the mirror moves on.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends pkg-config libssl-dev \
  && rm -rf /var/lib/apt/lists/* \
@@ -25,46 +28,26 @@ RUN cargo build --release --locked -p auth -p post -p media -p url-signer -p edg
  && mkdir -p /out \
  && cp target/release/auth target/release/post target/release/media target/release/url-signer target/release/edge /out/
 
-# Slim, non-root, nothing but the binary, CA roots, libssl and curl for the health check.
-FROM debian:bookworm-slim AS runtime
-RUN apt-get update \
+# One service's image: slim, non-root, nothing but its binary, CA roots,
+# libssl and curl for the health check. Pick the service with build arguments:
+#   docker build --build-arg SERVICE=post --build-arg PORT=8082 -t shutter/post:0.1.0 .
+FROM debian:bookworm-slim AS service
+ARG SERVICE
+ARG PORT
+# (Unpinned apt packages: see the chef stage.)
+# hadolint ignore=DL3008
+RUN test -n "$SERVICE" && test -n "$PORT" \
+ && apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libssl3 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin shutter
-ENV LOG_FORMAT=json
+COPY --from=builder /out/${SERVICE} /usr/local/bin/${SERVICE}
+# A fixed name for the entrypoint; the binary keeps its own for its CLI.
+RUN ln -s /usr/local/bin/${SERVICE} /usr/local/bin/service
+ENV LOG_FORMAT=json LISTEN_ADDR=0.0.0.0:${PORT} SERVICE_PORT=${PORT}
+EXPOSE ${PORT}
 USER 10001:10001
-
-FROM runtime AS auth
-COPY --from=builder /out/auth /usr/local/bin/auth
-ENV LISTEN_ADDR=0.0.0.0:8081
-EXPOSE 8081
-HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD curl -fsS http://127.0.0.1:8081/healthz || exit 1
-ENTRYPOINT ["/usr/local/bin/auth"]
-
-FROM runtime AS post
-COPY --from=builder /out/post /usr/local/bin/post
-ENV LISTEN_ADDR=0.0.0.0:8082
-EXPOSE 8082
-HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD curl -fsS http://127.0.0.1:8082/healthz || exit 1
-ENTRYPOINT ["/usr/local/bin/post"]
-
-FROM runtime AS media
-COPY --from=builder /out/media /usr/local/bin/media
-ENV LISTEN_ADDR=0.0.0.0:8083
-EXPOSE 8083
-HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD curl -fsS http://127.0.0.1:8083/healthz || exit 1
-ENTRYPOINT ["/usr/local/bin/media"]
-
-FROM runtime AS url-signer
-COPY --from=builder /out/url-signer /usr/local/bin/url-signer
-ENV LISTEN_ADDR=0.0.0.0:8084
-EXPOSE 8084
-HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD curl -fsS http://127.0.0.1:8084/healthz || exit 1
-ENTRYPOINT ["/usr/local/bin/url-signer"]
-
-FROM runtime AS edge
-COPY --from=builder /out/edge /usr/local/bin/edge
-ENV LISTEN_ADDR=0.0.0.0:8085
-EXPOSE 8085
-HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD curl -fsS http://127.0.0.1:8085/healthz || exit 1
-ENTRYPOINT ["/usr/local/bin/edge"]
+# Shell form: the port is the image's own, known only when it is built.
+# hadolint ignore=DL3025
+HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD curl -fsS "http://127.0.0.1:${SERVICE_PORT}/healthz" || exit 1
+ENTRYPOINT ["/usr/local/bin/service"]

@@ -18,15 +18,18 @@ locals {
 }
 
 resource "aws_security_group" "alb" {
-  name   = "shutter-alb"
-  vpc_id = var.vpc_id
+  name        = "shutter-alb"
+  description = "The API's load balancer: HTTPS in, the services out"
+  vpc_id      = var.vpc_id
   ingress {
+    description = "Clients, over HTTPS"
     from_port   = 443
     to_port     = 443
     protocol    = "tcp"
     cidr_blocks = ["0.0.0.0/0"]
   }
   egress {
+    description = "The services' targets (their own security groups admit the ALB)"
     from_port   = 0
     to_port     = 0
     protocol    = "-1"
@@ -40,6 +43,9 @@ resource "aws_lb" "api" {
   subnets            = var.public_subnet_ids
   security_groups    = [aws_security_group.alb.id]
   idle_timeout       = 60
+  # A header the ALB cannot parse is dropped, not passed to the services.
+  drop_invalid_header_fields = true
+  enable_deletion_protection = true
 }
 
 resource "aws_lb_target_group" "service" {

@@ -24,8 +24,9 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "media" {
   }
 }
 
-# Unfinished direct uploads are removed by media itself; this only catches
-# multipart uploads an interrupted client abandoned.
+# Unfinished direct uploads are removed by media itself; this catches
+# multipart uploads an interrupted client abandoned, and whatever a presigned
+# PUT left in incoming/ (the upload landing place) after its upload was done.
 resource "aws_s3_bucket_lifecycle_configuration" "media" {
   bucket = aws_s3_bucket.media.id
   rule {
@@ -33,6 +34,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "media" {
     status = "Enabled"
     filter {}
     abort_incomplete_multipart_upload { days_after_initiation = 1 }
+  }
+  rule {
+    id     = "incoming-leftovers"
+    status = "Enabled"
+    filter { prefix = "incoming/" }
+    expiration { days = 1 }
   }
 }
 

@@ -14,6 +14,12 @@ variable "cloudfront_public_key_path" {
   type        = string
 }
 
+variable "initial_key_managed" {
+  description = "Whether Terraform owns url-signer's first public key: true until `url-signer keys rotate` retires it (then see cloudfront.tf)."
+  type        = bool
+  default     = true
+}
+
 variable "photos_domain_aliases" {
   description = "Optional custom domains for photos (needs photos_certificate_arn, in us-east-1)."
   type        = list(string)

@@ -39,6 +39,9 @@ pub struct StackOptions {
     /// The address clients use when another proxy (nginx) stands in front
     /// instead of the built-in gateway; photo URLs are signed for it.
     pub public_url: Option<String>,
+    /// Where clients reach the bucket for presigned uploads, when not at
+    /// the S3 server itself (a proxy in front of it).
+    pub s3_presign_endpoint: Option<String>,
 }
 
 impl StackOptions {
@@ -47,7 +50,15 @@ impl StackOptions {
         Env::from_process().load(|env| {
             let mongodb_uri = env.optional::<String>("MONGODB_URI");
             let s3 = if env.is_set("S3_ENDPOINT") { Some(S3Settings::from_env(env)?) } else { None };
-            Some(Self { data_dir, listen, mongodb_uri, s3, invalidation: None, public_url: None })
+            Some(Self {
+                data_dir,
+                listen,
+                mongodb_uri,
+                s3,
+                invalidation: None,
+                public_url: None,
+                s3_presign_endpoint: None,
+            })
         })
     }
 }
@@ -281,6 +292,7 @@ impl Stack {
         );
         media_config.post_url = Some(format!("http://{}", post_http.listen));
         media_config.invalidation = options.invalidation.clone();
+        media_config.presign_endpoint = options.s3_presign_endpoint.clone();
         let media = media::build(media_config).await?;
         let media_url = format!("http://127.0.0.1:{}", media.port());
         let signing_key = dev_signing_key(&options.data_dir)?;

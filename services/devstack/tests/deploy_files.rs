@@ -76,8 +76,21 @@ fn docker_compose_sets_only_what_the_services_read_and_probes_what_exists() {
         for name in unread(service, &vars) {
             problems.push(format!("compose {service}: {name} is not read by {service}"));
         }
-        if listen_port(&vars) != Some(port) {
-            problems.push(format!("compose {service}: LISTEN_ADDR is not port {port}"));
+        // The image listens where its build says (the Dockerfile's SERVICE and PORT).
+        let args = &definition["build"]["args"];
+        if text(&args["SERVICE"]) != service || text(&args["PORT"]) != port.to_string() {
+            problems.push(format!("compose {service}: not built as {service} on {port}"));
+        }
+        for (dependency, _) in definition["depends_on"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter(|(_, c)| c["condition"] == "service_started")
+        {
+            problems.push(format!(
+                "compose {service}: waits only for {} to start, not to be healthy",
+                text(dependency)
+            ));
         }
         let health: Vec<String> =
             definition["healthcheck"]["test"].as_sequence().unwrap().iter().map(text).collect();
@@ -96,11 +109,33 @@ fn docker_compose_sets_only_what_the_services_read_and_probes_what_exists() {
             problems.push(format!("compose {name} mounts the CloudFront private key"));
         }
     }
+    // Every long-running container says when it is healthy; no secret has a default.
+    for (name, definition) in compose["services"].as_mapping().unwrap() {
+        let (name, once) = (text(name), definition["restart"] == "no");
+        if !once && definition["healthcheck"]["test"].is_null() {
+            problems.push(format!("compose {name} has no health check"));
+        }
+        for port in definition["ports"].as_sequence().into_iter().flatten().map(text) {
+            if name != "nginx" && !port.starts_with("127.0.0.1:") {
+                problems.push(format!("compose {name} publishes {port} beyond this machine's loopback"));
+            }
+        }
+    }
+    let source = read("docker-compose.yml");
+    for secret in ["INTERNAL_AUTH_SECRET", "MINIO_ROOT_PASSWORD"] {
+        assert!(source.contains(&format!("${{{secret}:?")), "{secret} must be required, not defaulted");
+    }
+    assert!(!source.contains("POST_DEV_TOPUP"), "the development top-up stays in the dev stack");
     // nginx's upstreams name the services' ports.
-    let nginx = read("deploy/nginx/nginx.conf");
+    let nginx = read("deploy/nginx/nginx.conf") + &read("deploy/nginx/k8s.conf");
     for (service, port) in SERVICES.iter().filter(|(s, _)| *s != "url-signer") {
-        if !nginx.contains(&format!("server {service}:{port} resolve;")) {
-            problems.push(format!("nginx.conf has no upstream {service}:{port}"));
+        for upstream in [
+            format!("server {service}:{port} resolve;"),
+            format!("server {service}.shutter.svc.cluster.local:{port};"),
+        ] {
+            if !nginx.contains(&upstream) {
+                problems.push(format!("nginx has no upstream `{upstream}`"));
+            }
         }
     }
     assert!(problems.is_empty(), "{problems:#?}");
@@ -136,11 +171,49 @@ fn name(document: &Value) -> String {
 fn kubernetes_manifests_set_only_what_the_services_read_and_probe_what_exists() {
     let documents = manifests();
     let mut problems = Vec::new();
-    let deployments = of_kind(&documents, "Deployment");
+    let deployments: Vec<&Value> =
+        of_kind(&documents, "Deployment").into_iter().filter(|d| name(d) != "gateway").collect();
     assert_eq!(
         deployments.iter().map(|d| name(d)).collect::<BTreeSet<_>>(),
         SERVICES.iter().map(|(s, _)| (*s).to_owned()).collect::<BTreeSet<_>>()
     );
+    for deployment in of_kind(&documents, "Deployment") {
+        let name = name(deployment);
+        let spec = &deployment["spec"]["template"]["spec"];
+        // The restricted Pod Security Standard, for every container, init ones too.
+        if spec["securityContext"]["runAsNonRoot"] != true
+            || spec["securityContext"]["seccompProfile"]["type"] != "RuntimeDefault"
+        {
+            problems.push(format!("k8s {name}: the pod is not non-root with the runtime's seccomp profile"));
+        }
+        let containers =
+            spec["containers"].as_sequence().into_iter().chain(spec["initContainers"].as_sequence());
+        for container in containers.flatten() {
+            let context = &container["securityContext"];
+            let dropped =
+                context["capabilities"]["drop"].as_sequence().is_some_and(|d| d.iter().any(|c| c == "ALL"));
+            if context["allowPrivilegeEscalation"] != false
+                || !dropped
+                || context["readOnlyRootFilesystem"] != true
+            {
+                problems.push(format!("k8s {name}/{}: not restricted", text(&container["name"])));
+            }
+            let image = text(&container["image"]);
+            if image.ends_with(":latest") || !image.contains(':') {
+                problems.push(format!("k8s {name}: image {image} is not pinned"));
+            }
+            let resources = &container["resources"];
+            if ["requests", "limits"]
+                .iter()
+                .any(|k| resources[k]["cpu"].is_null() || resources[k]["memory"].is_null())
+            {
+                problems.push(format!(
+                    "k8s {name}/{}: no cpu and memory requests and limits",
+                    text(&container["name"])
+                ));
+            }
+        }
+    }
     for deployment in &deployments {
         let service = name(deployment);
         let port = port_of(&service);
@@ -150,7 +223,14 @@ fn kubernetes_manifests_set_only_what_the_services_read_and_probe_what_exists() 
             .as_sequence()
             .unwrap()
             .iter()
-            .map(|e| (text(&e["name"]), e.get("value").map(text).unwrap_or_else(|| "from-a-secret".into())))
+            .map(|e| {
+                (
+                    text(&e["name"]),
+                    e.get("value")
+                        .map(text)
+                        .unwrap_or_else(|| "a-value-from-a-secret-long-enough-for-any-secret".into()),
+                )
+            })
             .collect();
         if container.get("envFrom").is_some() {
             problems.push(format!("k8s {service}: envFrom hides which variables are set"));
@@ -169,10 +249,11 @@ fn kubernetes_manifests_set_only_what_the_services_read_and_probe_what_exists() 
                 problems.push(format!("k8s {service}: {probe} is not {path} on {port}"));
             }
         }
-        if container["resources"]["requests"]["cpu"].is_null()
-            || container["resources"]["requests"]["memory"].is_null()
+        for secret in container["env"].as_sequence().unwrap().iter().map(|e| &e["valueFrom"]["secretKeyRef"])
         {
-            problems.push(format!("k8s {service}: no resource requests"));
+            if secret["name"] == "shutter-s3" && secret["optional"] != true {
+                problems.push(format!("k8s {service}: S3 keys must be optional (IRSA needs none)"));
+            }
         }
         let secrets = serde_yaml_ng::to_string(&spec["volumes"]).unwrap();
         if secrets.contains("shutter-cloudfront-key") != (service == "url-signer") {
@@ -190,29 +271,46 @@ fn kubernetes_manifests_set_only_what_the_services_read_and_probe_what_exists() 
         .map(|h| text(&h["spec"]["scaleTargetRef"]["name"]))
         .collect();
     assert_eq!(scaled, ["media".to_owned(), "post".to_owned()].into());
-    // Only post and media may reach url-signer.
-    let policy =
-        of_kind(&documents, "NetworkPolicy").into_iter().find(|p| name(p) == "url-signer-callers").unwrap();
-    let callers: BTreeSet<String> = policy["spec"]["ingress"][0]["from"]
+    // Internal calls are admitted only from the services that make them.
+    let callers_of = |service: &str| -> BTreeSet<String> {
+        let policy = of_kind(&documents, "NetworkPolicy")
+            .into_iter()
+            .find(|p| name(p) == format!("{service}-callers"))
+            .unwrap_or_else(|| panic!("no NetworkPolicy {service}-callers"));
+        policy["spec"]["ingress"][0]["from"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|f| {
+                f["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str().map(str::to_owned)
+            })
+            .collect()
+    };
+    let set = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<BTreeSet<_>>();
+    assert_eq!(callers_of("url-signer"), set(&["edge", "post"]), "the private key's callers");
+    assert_eq!(callers_of("auth"), set(&["gateway", "media", "post"]));
+    assert_eq!(callers_of("post"), set(&["gateway", "media"]));
+    assert_eq!(callers_of("media"), set(&["gateway", "post"]));
+    assert_eq!(callers_of("edge"), set(&["gateway"]));
+    assert!(of_kind(&documents, "NetworkPolicy").iter().any(|p| name(p) == "default-deny-ingress"));
+    // The Ingress terminates TLS for every host it serves and hands all to the gateway.
+    let ingress = of_kind(&documents, "Ingress")[0];
+    let tls_hosts: BTreeSet<String> = ingress["spec"]["tls"]
         .as_sequence()
         .unwrap()
         .iter()
-        .map(|f| text(&f["podSelector"]["matchLabels"]["app.kubernetes.io/name"]))
+        .flat_map(|t| t["hosts"].as_sequence().unwrap().iter().map(text))
         .collect();
-    assert_eq!(callers, ["media".to_owned(), "post".to_owned()].into());
-    // The Ingress routes exactly the gateway's table.
-    let ingress = of_kind(&documents, "Ingress")[0];
-    let mut routed = BTreeSet::new();
     for rule in ingress["spec"]["rules"].as_sequence().unwrap() {
+        assert!(tls_hosts.contains(&text(&rule["host"])), "no TLS for {}", text(&rule["host"]));
         for path in rule["http"]["paths"].as_sequence().unwrap() {
-            let backend = text(&path["backend"]["service"]["name"]);
-            let port = path["backend"]["service"]["port"]["number"].as_u64().unwrap();
-            assert_eq!(port, u64::from(port_of(&backend)), "Ingress port of {backend}");
-            let exact = path["pathType"] == "Exact";
-            routed.insert((text(&path["path"]), exact, backend));
+            assert_eq!(
+                text(&path["backend"]["service"]["name"]),
+                "gateway",
+                "the Ingress routes only to the gateway"
+            );
         }
     }
-    assert_eq!(routed, gateway_table(), "Ingress and gateway disagree");
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
@@ -262,17 +360,110 @@ fn nginx_routes_are_the_gateway_routes() {
 }
 
 #[test]
-fn every_image_listens_where_its_health_check_looks() {
+fn one_image_stage_listens_where_its_health_check_looks() {
     let dockerfile = read("Dockerfile");
-    for (service, port) in SERVICES {
-        let stage = dockerfile
-            .split(&format!("AS {service}\n"))
-            .nth(1)
-            .unwrap_or_else(|| panic!("no stage {service}"));
-        let stage = stage.split("\nFROM ").next().unwrap();
-        assert!(stage.contains(&format!("ENV LISTEN_ADDR=0.0.0.0:{port}")), "{service}");
-        assert!(stage.contains(&format!("http://127.0.0.1:{port}/healthz")), "{service}");
-        assert!(stage.contains(&format!("ENTRYPOINT [\"/usr/local/bin/{service}\"]")), "{service}");
+    let stage = dockerfile.split("AS service\n").nth(1).expect("a service stage");
+    for line in [
+        "ARG SERVICE",
+        "ARG PORT",
+        "ENV LOG_FORMAT=json LISTEN_ADDR=0.0.0.0:${PORT} SERVICE_PORT=${PORT}",
+        "USER 10001:10001",
+        "ENTRYPOINT [\"/usr/local/bin/service\"]",
+    ] {
+        assert!(stage.contains(line), "the service stage lacks `{line}`");
     }
-    assert!(dockerfile.contains("USER 10001:10001"), "images run as non-root");
+    assert!(
+        stage.contains("http://127.0.0.1:${SERVICE_PORT}/healthz"),
+        "the health check probes its own port"
+    );
+    for (service, _) in SERVICES {
+        assert!(dockerfile.contains(&format!("target/release/{service}")), "{service} is built");
+    }
+}
+
+/// What the Kubernetes install commands in deploy/README.md create, in order.
+fn install_commands() -> Vec<String> {
+    let readme = read("deploy/README.md");
+    let section = readme.split("## Kubernetes").nth(1).unwrap().split("\n## ").next().unwrap();
+    let block = section.split("```sh").nth(1).unwrap().split("```").next().unwrap();
+    block
+        .replace("\\\n", " ")
+        .lines()
+        .flat_map(|line| line.split("&&").map(str::trim).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|command| command.starts_with("kubectl"))
+        .collect()
+}
+
+#[test]
+fn kubernetes_installs_from_nothing_in_the_documented_order() {
+    let commands = install_commands();
+    let created = |kind: &str| -> BTreeSet<String> {
+        commands
+            .iter()
+            .filter_map(|c| c.split(&format!("create {kind} ")).nth(1))
+            .map(|rest| {
+                rest.split_whitespace().find(|w| !w.starts_with('-') && *w != "generic").unwrap().to_owned()
+            })
+            .collect()
+    };
+    let (secrets, config_maps) = (created("secret"), created("configmap"));
+    assert!(
+        commands.first().is_some_and(|c| c.contains("k8s/namespace.yaml")),
+        "the namespace first: {commands:#?}"
+    );
+    assert!(
+        commands.last().is_some_and(|c| c.ends_with("apply -f k8s/")),
+        "the manifests last: {commands:#?}"
+    );
+    let documents = manifests();
+    for kind in ["Secret", "ConfigMap"] {
+        for defined in of_kind(&documents, kind) {
+            let name = name(defined);
+            assert!(
+                !secrets.contains(&name) && !config_maps.contains(&name),
+                "applying k8s/ would overwrite {name}"
+            );
+        }
+    }
+    // Every Secret and ConfigMap a pod needs exists before the pod does.
+    for deployment in of_kind(&documents, "Deployment") {
+        let spec = &deployment["spec"]["template"]["spec"];
+        for volume in spec["volumes"].as_sequence().into_iter().flatten() {
+            if let Some(secret) = volume["secret"]["secretName"].as_str() {
+                assert!(secrets.contains(secret), "{}: Secret {secret} is never created", name(deployment));
+            }
+            if let Some(map) = volume["configMap"]["name"].as_str() {
+                assert!(config_maps.contains(map), "{}: ConfigMap {map} is never created", name(deployment));
+            }
+        }
+        for env in spec["containers"][0]["env"].as_sequence().into_iter().flatten() {
+            let secret = &env["valueFrom"]["secretKeyRef"];
+            if let (Some(secret), false) = (secret["name"].as_str(), secret["optional"] == true) {
+                assert!(secrets.contains(secret), "{}: Secret {secret} is never created", name(deployment));
+            }
+        }
+    }
+    // The key flow: the manifest and the private key reach url-signer alone;
+    // edge trusts what url-signer publishes, so a rotation needs nothing of it.
+    let cloudfront =
+        commands.iter().find(|c| c.contains("create secret generic shutter-cloudfront-key")).unwrap();
+    assert!(cloudfront.contains("keys.json") && cloudfront.contains(".pem"), "{cloudfront}");
+    let deployment =
+        |name: &str| of_kind(&documents, "Deployment").into_iter().find(|d| self::name(d) == name).unwrap();
+    let env = |service: &str, var: &str| -> String {
+        let container = &deployment(service)["spec"]["template"]["spec"]["containers"][0];
+        container["env"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == var)
+            .map(|e| text(&e["value"]))
+            .unwrap_or_default()
+    };
+    assert_eq!(env("url-signer", "SIGNER_KEY_MANIFEST"), "/keys/keys.json");
+    assert!(env("edge", "EDGE_KEYS_URL").starts_with("http://url-signer."), "edge follows url-signer's keys");
+    let gateway = commands.iter().find(|c| c.contains("create configmap shutter-gateway")).unwrap();
+    for file in ["nginx/routes.conf", "nginx/k8s.conf"] {
+        assert!(gateway.contains(file), "the gateway's ConfigMap holds {file}: {gateway}");
+    }
 }

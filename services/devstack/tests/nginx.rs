@@ -3,6 +3,8 @@
 //! the new user's story driven through it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use testkit::http::JsonAnswer;
+
 mod support;
 
 #[tokio::test]
@@ -17,4 +19,25 @@ async fn the_public_api_works_through_nginx_with_the_production_routes() {
     let id = jwks.headers().get("x-request-id").unwrap().to_str().unwrap();
     assert_eq!(id.len(), 32, "nginx's $request_id: {id}");
     support::story::new_user_story(&nginx.stack).await;
+
+    // A presigned upload, made for and sent through nginx (clients cannot reach the bucket).
+    let token = testkit::users::sign_up(public, "uploader").await.token;
+    let photo = devstack::seed::scene_jpeg(4, 640, 480).unwrap();
+    let http = reqwest::Client::new();
+    let upload: serde_json::Value = http
+        .post(format!("{public}/v1/media/uploads"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "content_type": "image/jpeg", "size": photo.len() }))
+        .json_answer()
+        .await;
+    let url = upload["upload_url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{public}/shutter-media/incoming/")), "{url}");
+    let put = http.put(url).header("content-type", "image/jpeg").body(photo).send().await.unwrap();
+    assert!(put.status().is_success(), "PUT through nginx: {}", put.text().await.unwrap());
+    let id = upload["id"].as_str().unwrap();
+    let complete =
+        http.post(format!("{public}/v1/media/{id}/complete")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(complete.status(), 201);
+    // nginx passes uploads only: no reading the bucket through it.
+    assert_eq!(http.get(url).send().await.unwrap().status(), 403);
 }

@@ -15,6 +15,10 @@ use crate::processing::Limits;
 
 pub const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8083);
+pub const DEFAULT_STALE_UPLOAD_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Images decoded at once. A 50-megapixel decode and its derivatives peak
+/// near 300 MiB, so two slots fit a 768 MiB container with room for the rest.
+pub const DEFAULT_PROCESSING_SLOTS: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -31,6 +35,11 @@ pub struct Config {
     pub post_url: Option<String>,
     /// CloudFront distribution whose caches a removal purges; none locally.
     pub invalidation: Option<InvalidationSettings>,
+    /// Where clients reach the bucket, when not at the endpoint media uses
+    /// (MinIO behind a proxy): presigned upload URLs are made for it.
+    pub presign_endpoint: Option<String>,
+    /// At most this many images are decoded at once (memory: see the default).
+    pub processing_slots: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -54,9 +63,11 @@ impl Config {
             user_auth,
             internal_secret,
             limits: Limits::default(),
-            stale_upload_after: Duration::from_secs(24 * 3600),
+            stale_upload_after: DEFAULT_STALE_UPLOAD_AFTER,
             post_url: None,
             invalidation: None,
+            presign_endpoint: None,
+            processing_slots: DEFAULT_PROCESSING_SLOTS,
         }
     }
 }
@@ -71,7 +82,9 @@ impl FromEnv for Config {
         let defaults = Limits::default();
         let max_pixels = env.or("MEDIA_MAX_PIXELS", defaults.max_pixels);
         let max_bytes = env.or("MEDIA_MAX_BYTES", defaults.max_bytes);
-        let stale = env.or("MEDIA_STALE_UPLOAD_AFTER", Seconds(Duration::from_secs(24 * 3600)));
+        let stale = env.or("MEDIA_STALE_UPLOAD_AFTER", Seconds(DEFAULT_STALE_UPLOAD_AFTER));
+        let presign_endpoint = env.optional::<String>("S3_PRESIGN_ENDPOINT");
+        let slots = env.or("MEDIA_PROCESSING_SLOTS", DEFAULT_PROCESSING_SLOTS);
         let post_url = env.required::<String>("POST_URL", "post's internal address, e.g. http://post:8082");
         let distribution_id = env.optional::<String>("CLOUDFRONT_DISTRIBUTION_ID");
         let api = cloudfront_api::ApiSettings::read(env);
@@ -83,6 +96,8 @@ impl FromEnv for Config {
         };
         config.limits = Limits { max_pixels: max_pixels?, max_bytes: max_bytes? };
         config.stale_upload_after = stale?.0;
+        config.presign_endpoint = presign_endpoint;
+        config.processing_slots = slots?.max(1);
         Some(config)
     }
 }

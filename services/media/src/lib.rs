@@ -35,6 +35,12 @@ pub use imaging as processing;
 pub const NAME: &str = "media";
 const CLEANUP_EVERY: Duration = Duration::from_secs(3600);
 
+/// A client for `S3_PRESIGN_ENDPOINT`, when clients reach the bucket elsewhere.
+async fn presigner(config: &Config) -> Option<aws_sdk_s3::Client> {
+    let endpoint = config.presign_endpoint.clone()?;
+    Some(s3::client(&common::s3::S3Settings { endpoint: Some(endpoint), ..config.s3.clone() }).await)
+}
+
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
     let s3_client = s3::client(&config.s3).await;
@@ -57,8 +63,13 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     removals.start_worker(&workers);
     let media = web::Data::new(pipeline::Media {
         records: records::Records::new(&db).await?,
-        storage: storage::Storage { client: s3_client.clone(), bucket: config.s3.bucket.clone() },
+        storage: storage::Storage {
+            client: s3_client.clone(),
+            bucket: config.s3.bucket.clone(),
+            presigner: presigner(&config).await.unwrap_or_else(|| s3_client.clone()),
+        },
         limits: config.limits,
+        processing: tokio::sync::Semaphore::new(config.processing_slots),
         removals,
     });
     let service_auth = web::Data::new(service_auth);

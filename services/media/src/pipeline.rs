@@ -23,6 +23,8 @@ pub struct Media {
     pub storage: Storage,
     pub limits: Limits,
     pub removals: crate::removal::Removals,
+    /// One permit per image being decoded (memory is what bounds them).
+    pub processing: tokio::sync::Semaphore,
 }
 
 fn chrono_of(time: DateTime) -> ChronoTime<Utc> {
@@ -47,6 +49,12 @@ impl Media {
             .into());
         }
         let limits = self.limits;
+        // Waits for a slot rather than decoding past the memory it is sized for.
+        let _slot = self
+            .processing
+            .acquire()
+            .await
+            .map_err(|err| MediaError::Internal(anyhow::anyhow!("processing slots closed: {err}")))?;
         let processed = web::block(move || processing::process(&bytes, &limits))
             .await
             .map_err(|err| MediaError::Internal(anyhow::anyhow!("processing task failed: {err}")))??;

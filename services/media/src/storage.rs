@@ -48,6 +48,8 @@ pub fn incoming_id(key: &str) -> Option<&str> {
 pub struct Storage {
     pub client: Client,
     pub bucket: String,
+    /// Signs upload URLs for the address clients use (may be `client`).
+    pub presigner: Client,
 }
 
 pub enum Uploaded {
@@ -118,7 +120,7 @@ impl Storage {
         ttl: Duration,
     ) -> anyhow::Result<String> {
         let request = self
-            .client
+            .presigner
             .put_object()
             .bucket(&self.bucket)
             .key(key)

@@ -66,18 +66,22 @@ enum KeysCommand {
     },
     /// Rotate the signing key with zero downtime, one resumable step at a time
     /// (state in rotation.json beside the manifest). Run it again to go on.
+    /// How long URLs signed by the old key live is url-signer's own
+    /// SIGNER_MAX_TTL (read from the environment, 1h by default).
     Rotate {
         /// The key manifest url-signer reads (SIGNER_KEY_MANIFEST).
         #[arg(long)]
         manifest: PathBuf,
+        /// The CloudFront key group that trusts url-signer's keys.
+        #[arg(long, required_unless_present = "self_hosted", conflicts_with = "self_hosted")]
+        key_group: Option<String>,
+        /// No CloudFront: edge trusts the keys url-signer publishes.
         #[arg(long)]
-        key_group: String,
-        /// Wait this long after publishing the new key before signing with it.
+        self_hosted: bool,
+        /// Wait this long after publishing the new key before signing with it
+        /// (CloudFront's propagation; self-hosted, edge's EDGE_KEYS_REFRESH).
         #[arg(long, default_value = "10m", value_parser = parse_duration)]
         propagation_delay: Duration,
-        /// url-signer's SIGNER_MAX_TTL: how long URLs signed by the old key live.
-        #[arg(long, default_value = "1h", value_parser = parse_duration)]
-        max_url_lifetime: Duration,
         #[arg(long, default_value = "rsa")]
         kind: KeyKind,
         #[arg(long, default_value = "shutter")]
@@ -85,6 +89,10 @@ enum KeysCommand {
         /// Sleep through the waits instead of stopping at them.
         #[arg(long)]
         wait: bool,
+        /// The manifest of the step done last has just finished rolling out
+        /// (a Kubernetes Secret): count its wait from now, and do nothing else.
+        #[arg(long)]
+        deployed: bool,
     },
 }
 
@@ -226,35 +234,53 @@ fn keys(command: KeysCommand) -> Result<(), String> {
             KeysCommand::Rotate {
                 manifest,
                 key_group,
+                self_hosted: _,
                 propagation_delay,
-                max_url_lifetime,
                 kind,
                 name_prefix,
                 wait,
+                deployed,
             } => {
+                if deployed {
+                    let step = crate::rotation::mark_deployed(&manifest, unix_now())
+                        .map_err(|e| format!("{e:#}"))?;
+                    println!("step {}/5 is deployed: its wait counts from now", step.number());
+                    return Ok(());
+                }
                 let settings = crate::rotation::RotationSettings {
                     manifest,
-                    key_group,
                     name_prefix,
                     kind,
                     propagation_delay,
-                    max_url_lifetime,
+                    max_url_lifetime: max_url_lifetime()?,
                     margin: crate::rotation::DEFAULT_MARGIN,
                 };
-                rotate(&api, &settings, wait).await
+                let trust = match &key_group {
+                    Some(key_group) => crate::rotation::Trust::CloudFront { api: &api, key_group },
+                    None => crate::rotation::Trust::Published,
+                };
+                rotate(trust, &settings, wait).await
             }
         }
     })
 }
 
+/// url-signer's own `SIGNER_MAX_TTL`: the one source of a URL's longest life.
+fn max_url_lifetime() -> Result<Duration, String> {
+    let mut env = common::config::Env::from_process();
+    env.or("SIGNER_MAX_TTL", common::config::Seconds(crate::config::DEFAULT_MAX_TTL))
+        .map(|ttl| ttl.0)
+        .ok_or_else(|| "SIGNER_MAX_TTL is malformed".to_owned())
+}
+
 async fn rotate(
-    api: &cloudfront_api::CloudFront,
+    trust: crate::rotation::Trust<'_>,
     settings: &crate::rotation::RotationSettings,
     wait: bool,
 ) -> Result<(), String> {
     use crate::rotation::{Progress, Step};
     loop {
-        match crate::rotation::rotate(api, settings, unix_now()).await {
+        match crate::rotation::rotate(trust, settings, unix_now()).await {
             Ok(Progress::Done { new_key_id }) => {
                 println!("step 5/5 done: {new_key_id} is the only published key and signs every URL");
                 return Ok(());

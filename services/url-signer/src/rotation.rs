@@ -15,6 +15,12 @@
 //!
 //! Progress lives in `rotation.json` beside the manifest, written after every
 //! step, so a rotation interrupted anywhere resumes where it stopped.
+//!
+//! Self-hosted (edge follows the keys url-signer publishes, no CloudFront),
+//! steps 2, 3 and 5 touch the manifest only. Where the manifest reaches the
+//! running url-signer only through a rollout (a Kubernetes Secret), the
+//! operator marks the moment the rollout finished (`mark_deployed`), and the
+//! waits count from then.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,10 +35,18 @@ use crate::manifest::{Manifest, ManifestKey, folder, write_json};
 /// url-signer's manifest reload interval plus its signature-cache bucket, rounded up.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(120);
 
+/// Who must trust a new key before anything is signed with it.
+#[derive(Clone, Copy)]
+pub enum Trust<'a> {
+    /// CloudFront: the key is registered and put in the key group.
+    CloudFront { api: &'a CloudFront, key_group: &'a str },
+    /// Self-hosted: edge trusts what url-signer publishes.
+    Published,
+}
+
 #[derive(Debug, Clone)]
 pub struct RotationSettings {
     pub manifest: PathBuf,
-    pub key_group: String,
     /// New public keys are named `{prefix}-{unix time}` in CloudFront.
     pub name_prefix: String,
     pub kind: KeyKind,
@@ -109,8 +123,31 @@ fn public_pem(manifest: &Path, state: &RotationState) -> anyhow::Result<String> 
     Ok(key.public_key()?.to_pem()?)
 }
 
+/// The step done last took effect only now (the rollout carrying its
+/// manifest finished): the wait after it counts from `now`.
+pub fn mark_deployed(manifest: &Path, now: u64) -> anyhow::Result<Step> {
+    let mut state = load_state(manifest)?.ok_or_else(|| anyhow::anyhow!("no rotation is under way"))?;
+    match state.step {
+        Step::Published => state.published_at = Some(now),
+        Step::Activated => state.activated_at = Some(now),
+        other => anyhow::bail!("step {} has no wait to count from its deployment", other.number()),
+    }
+    save(manifest, &state)?;
+    Ok(state.step)
+}
+
+/// A key id in CloudFront's form (`K` and 13 capitals or digits), for keys
+/// only url-signer and edge ever see.
+fn local_key_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    let tail: String = (0..13).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect();
+    format!("K{tail}")
+}
+
 /// Runs every step that may run at `now` (unix seconds) and says where it stopped.
-pub async fn rotate(api: &CloudFront, settings: &RotationSettings, now: u64) -> anyhow::Result<Progress> {
+pub async fn rotate(trust: Trust<'_>, settings: &RotationSettings, now: u64) -> anyhow::Result<Progress> {
     let manifest_path = settings.manifest.as_path();
     let mut state = match load_state(manifest_path)? {
         Some(state) => state,
@@ -119,14 +156,21 @@ pub async fn rotate(api: &CloudFront, settings: &RotationSettings, now: u64) -> 
     loop {
         match state.step {
             Step::Generated => {
-                let id =
-                    api.register_public_key(&state.new_key_name, &public_pem(manifest_path, &state)?).await?;
+                let id = match trust {
+                    Trust::CloudFront { api, .. } => {
+                        api.register_public_key(&state.new_key_name, &public_pem(manifest_path, &state)?)
+                            .await?
+                    }
+                    Trust::Published => local_key_id(),
+                };
                 state.new_key_id = Some(id);
                 state.step = Step::Registered;
             }
             Step::Registered => {
                 let new_id = new_key_id(&state)?;
-                api.add_to_key_group(&settings.key_group, &new_id).await?;
+                if let Trust::CloudFront { api, key_group } = trust {
+                    api.add_to_key_group(key_group, &new_id).await?;
+                }
                 let mut manifest = Manifest::read(manifest_path).map_err(anyhow::Error::msg)?;
                 if !manifest.keys.iter().any(|k| k.key_id == new_id) {
                     manifest.keys.push(ManifestKey { key_id: new_id, path: state.new_key_file.clone() });
@@ -152,7 +196,7 @@ pub async fn rotate(api: &CloudFront, settings: &RotationSettings, now: u64) -> 
                 if now < until {
                     return Ok(Progress::Waiting { done: Step::Activated, until });
                 }
-                retire_old_key(api, settings, &state).await?;
+                retire_old_key(trust, settings, &state).await?;
                 state.step = Step::Retired;
             }
             Step::Retired => {
@@ -190,17 +234,21 @@ fn generate(settings: &RotationSettings, now: u64) -> anyhow::Result<RotationSta
 
 /// Step 5: the old key leaves CloudFront's group, the manifest and the disk.
 async fn retire_old_key(
-    api: &CloudFront,
+    trust: Trust<'_>,
     settings: &RotationSettings,
     state: &RotationState,
 ) -> anyhow::Result<()> {
     let old = &state.old_key_id;
-    api.remove_from_key_group(&settings.key_group, old).await?;
+    if let Trust::CloudFront { api, key_group } = trust {
+        api.remove_from_key_group(key_group, old).await?;
+    }
     let mut manifest = Manifest::read(&settings.manifest).map_err(anyhow::Error::msg)?;
     let old_file = manifest.key_path(&settings.manifest, old);
     manifest.keys.retain(|k| &k.key_id != old);
     manifest.write(&settings.manifest).map_err(anyhow::Error::msg)?;
-    api.delete_public_key(old).await?;
+    if let Trust::CloudFront { api, .. } = trust {
+        api.delete_public_key(old).await?;
+    }
     if let Some(file) = old_file {
         match std::fs::remove_file(&file) {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err.into()),

@@ -19,6 +19,7 @@ pub fn options() -> StackOptions {
         s3: None,
         invalidation: None,
         public_url: None,
+        s3_presign_endpoint: None,
     }
 }
 

@@ -23,7 +23,12 @@ pub async fn start() -> BehindNginx {
     assert!(Path::new(&nginx).exists(), "{nginx} is missing: run scripts/bootstrap (or set NGINX)");
     let port = testkit::process::free_port().unwrap();
     let public = format!("http://127.0.0.1:{port}");
-    let options = devstack::StackOptions { public_url: Some(public.clone()), ..super::options() };
+    // Presigned uploads go through nginx too (nginx/uploads.conf), as in compose.
+    let options = devstack::StackOptions {
+        public_url: Some(public.clone()),
+        s3_presign_endpoint: Some(public.clone()),
+        ..super::options()
+    };
     let dir = options.data_dir.join("nginx");
     let stack = devstack::Stack::start(options).await.unwrap();
 
@@ -44,7 +49,8 @@ pub async fn start() -> BehindNginx {
          upstream shutter_post {{ server {post}; keepalive 4; }}\n\
          upstream shutter_media {{ server {media}; keepalive 4; }}\n\
          upstream shutter_edge {{ server {edge}; keepalive 4; }}\n\
-         server {{\n    listen 127.0.0.1:{port};\n    set $shutter_web_root {web};\n    include {routes};\n  }}\n}}\n",
+         upstream shutter_s3 {{ server {s3}; keepalive 4; }}\n\
+         server {{\n    listen 127.0.0.1:{port};\n    set $shutter_web_root {web};\n    include {routes};\n    include {uploads};\n  }}\n}}\n",
         pid = dir.join("nginx.pid").display(),
         body = temp("client_body"),
         proxy = temp("proxy"),
@@ -55,8 +61,10 @@ pub async fn start() -> BehindNginx {
         post = authority(&stack.post),
         media = authority(&stack.media),
         edge = authority(&stack.edge),
+        s3 = authority(stack.s3.endpoint.as_deref().unwrap()),
         web = web.display(),
         routes = repo.join("deploy/nginx/routes.conf").display(),
+        uploads = repo.join("deploy/nginx/uploads.conf").display(),
     );
     let conf = dir.join("nginx.conf");
     std::fs::write(&conf, config).unwrap();

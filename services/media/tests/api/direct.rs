@@ -111,14 +111,17 @@ async fn uploads_never_completed_are_cleaned_up() {
     assert_eq!(stack.object_count().await, 1);
 
     let db = mongodb::Client::with_uri_str(&stack.mongo.uri).await.unwrap().database(&stack.mongo.database);
+    let client = testkit::s3::client(&stack.s3).await;
     let janitor = Media {
         records: media::records::Records::new(&db).await.unwrap(),
         storage: media::storage::Storage {
-            client: testkit::s3::client(&stack.s3).await,
+            client: client.clone(),
             bucket: stack.s3.bucket.clone(),
+            presigner: client,
         },
         limits: Limits::default(),
         removals: media::removal::Removals::new(&db, None, None).await.unwrap(),
+        processing: tokio::sync::Semaphore::new(1),
     };
     assert_eq!(
         janitor.clean_stale_uploads(Duration::from_secs(3600)).await.unwrap(),

@@ -10,7 +10,7 @@ use cloudfront_sign::{KeyKind, PrivateKey, SignedRequest};
 use serde_json::{Value, json};
 use url_signer::config::ManifestWatch;
 use url_signer::manifest::{Manifest, ManifestKey};
-use url_signer::rotation::{self, Progress, RotationSettings, Step};
+use url_signer::rotation::{self, Progress, RotationSettings, Step, Trust};
 
 use crate::helpers::{self, TestSigner, now, photo};
 
@@ -37,10 +37,9 @@ async fn key_in_service(api: &CloudFront, group: &str) -> (PathBuf, String) {
     (manifest, old_id)
 }
 
-fn settings(manifest: &Path, group: &str) -> RotationSettings {
+fn settings(manifest: &Path) -> RotationSettings {
     RotationSettings {
         manifest: manifest.to_owned(),
-        key_group: group.to_owned(),
         name_prefix: testkit::unique_name("new"),
         kind: KeyKind::Rsa,
         propagation_delay: Duration::from_secs(600),
@@ -91,11 +90,12 @@ async fn a_rotation_changes_the_signing_key_without_a_restart_or_a_broken_url() 
     let mut config = helpers::config(loaded, Duration::from_secs(60));
     config.manifest = Some(ManifestWatch { path: manifest.clone(), reload_every: Duration::from_millis(50) });
     let signer = helpers::spawn_with(config).await;
-    let settings = settings(&manifest, &group);
+    let settings = settings(&manifest);
     let t0 = now();
 
     // Steps 1-3: a new key, registered, in the group and published, not yet signing.
-    let progress = rotation::rotate(&api, &settings, t0).await.unwrap();
+    let progress =
+        rotation::rotate(Trust::CloudFront { api: &api, key_group: &group }, &settings, t0).await.unwrap();
     assert_eq!(progress, Progress::Waiting { done: Step::Published, until: t0 + 600 });
     let new_id = rotation::load_state(&manifest).unwrap().unwrap().new_key_id.unwrap();
     assert_eq!(group_items(&api, &group).await, [old_id.clone(), new_id.clone()]);
@@ -105,11 +105,18 @@ async fn a_rotation_changes_the_signing_key_without_a_restart_or_a_broken_url() 
 
     // Running again before the delay changes nothing.
     let updates = testkit::cloudfront::updates().len();
-    assert_eq!(rotation::rotate(&api, &settings, t0 + 599).await.unwrap(), progress);
+    assert_eq!(
+        rotation::rotate(Trust::CloudFront { api: &api, key_group: &group }, &settings, t0 + 599)
+            .await
+            .unwrap(),
+        progress
+    );
     assert_eq!(testkit::cloudfront::updates().len(), updates, "no CloudFront change while waiting");
 
     // Step 4: active after the propagation delay; URLs signed before still verify.
-    let progress = rotation::rotate(&api, &settings, t0 + 600).await.unwrap();
+    let progress = rotation::rotate(Trust::CloudFront { api: &api, key_group: &group }, &settings, t0 + 600)
+        .await
+        .unwrap();
     assert_eq!(progress, Progress::Waiting { done: Step::Activated, until: t0 + 600 + 3720 });
     until_published(&signer, &[(old_id.clone(), false), (new_id.clone(), true)]).await;
     let (new_url, signed_by) = sign_one(&signer).await;
@@ -124,7 +131,10 @@ async fn a_rotation_changes_the_signing_key_without_a_restart_or_a_broken_url() 
     }
 
     // Step 5: once the old key's URLs have expired it is gone everywhere.
-    let progress = rotation::rotate(&api, &settings, t0 + 600 + 3720).await.unwrap();
+    let progress =
+        rotation::rotate(Trust::CloudFront { api: &api, key_group: &group }, &settings, t0 + 600 + 3720)
+            .await
+            .unwrap();
     assert_eq!(progress, Progress::Done { new_key_id: new_id.clone() });
     assert_eq!(group_items(&api, &group).await, vec![new_id.clone()]);
     until_published(&signer, &[(new_id.clone(), true)]).await;
@@ -140,7 +150,7 @@ async fn an_interrupted_rotation_resumes_where_it_stopped() {
     let api = cloudfront().await;
     let group = testkit::unique_name("group");
     let (manifest, old_id) = key_in_service(&api, &group).await;
-    let settings = settings(&manifest, &group);
+    let settings = settings(&manifest);
 
     // CloudFront unreachable: the key is made, the registration fails.
     let unreachable = ApiSettings {
@@ -149,12 +159,15 @@ async fn an_interrupted_rotation_resumes_where_it_stopped() {
         ..testkit::cloudfront::settings()
     };
     let unreachable = CloudFront::new(&unreachable).await;
-    let err = rotation::rotate(&unreachable, &settings, now()).await.unwrap_err();
+    let err = rotation::rotate(Trust::CloudFront { api: &unreachable, key_group: &group }, &settings, now())
+        .await
+        .unwrap_err();
     assert!(format!("{err:#}").contains("ListPublicKeys"), "{err:#}");
     let state = rotation::load_state(&manifest).unwrap().unwrap();
     assert_eq!(state.step, Step::Generated);
 
-    let progress = rotation::rotate(&api, &settings, now()).await.unwrap();
+    let progress =
+        rotation::rotate(Trust::CloudFront { api: &api, key_group: &group }, &settings, now()).await.unwrap();
     assert!(matches!(progress, Progress::Waiting { done: Step::Published, .. }), "{progress:?}");
     let resumed = rotation::load_state(&manifest).unwrap().unwrap();
     assert_eq!(resumed.new_key_file, state.new_key_file, "the same new key, not a second one");
@@ -193,4 +206,36 @@ fn keys_register_prints_the_key_id_and_fills_the_group() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let items = runtime.block_on(async { group_items(&cloudfront().await, &group).await });
     assert_eq!(items, [id]);
+}
+
+#[tokio::test]
+async fn a_self_hosted_rotation_needs_no_cloudfront_and_counts_waits_from_the_rollout() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("key-0.pem");
+    let pem = PrivateKey::generate(KeyKind::Ecdsa).unwrap().to_pkcs8_pem().unwrap();
+    common::private_file::create(&old, &pem).unwrap();
+    let manifest = dir.path().join("keys.json");
+    let first = ManifestKey { key_id: "KSELFHOSTED01".into(), path: "key-0.pem".into() };
+    Manifest { active_key_id: first.key_id.clone(), keys: vec![first] }.write(&manifest).unwrap();
+    let settings = settings(&manifest);
+    let t0 = now();
+
+    let progress = rotation::rotate(Trust::Published, &settings, t0).await.unwrap();
+    assert_eq!(progress, Progress::Waiting { done: Step::Published, until: t0 + 600 });
+    let new_id = rotation::load_state(&manifest).unwrap().unwrap().new_key_id.unwrap();
+    assert!(new_id.starts_with('K') && new_id.len() == 14, "a key id in CloudFront's form: {new_id}");
+    assert_eq!(Manifest::read(&manifest).unwrap().keys.len(), 2, "published beside the old key");
+
+    // The manifest reached the pods only at t0 + 300 (a rollout): the wait counts from then.
+    assert_eq!(rotation::mark_deployed(&manifest, t0 + 300).unwrap(), Step::Published);
+    let progress = rotation::rotate(Trust::Published, &settings, t0 + 600).await.unwrap();
+    assert_eq!(progress, Progress::Waiting { done: Step::Published, until: t0 + 900 });
+    let progress = rotation::rotate(Trust::Published, &settings, t0 + 900).await.unwrap();
+    assert_eq!(progress, Progress::Waiting { done: Step::Activated, until: t0 + 900 + 3720 });
+    assert_eq!(Manifest::read(&manifest).unwrap().active_key_id, new_id);
+    let progress = rotation::rotate(Trust::Published, &settings, t0 + 900 + 3720).await.unwrap();
+    assert_eq!(progress, Progress::Done { new_key_id: new_id.clone() });
+    let keys = Manifest::read(&manifest).unwrap().keys;
+    assert_eq!(keys.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(), [new_id.as_str()]);
+    assert!(!old.exists(), "the old private key file is deleted");
 }
