@@ -1,7 +1,9 @@
 //! `GET /v1/feed` under load on loopback: 20 posts per page, 1–4 photos per
 //! post, real auth and url-signer behind post, with the signature cache on
-//! and off. Beside it, the raw rate of the MongoDB-compatible server for the
-//! same queries, which bounds everything here. `cargo bench -p post`.
+//! and off; and a profile page of ten ten-photo posts (200 URLs, more than one
+//! signing call carries). Beside them, the raw rate of the MongoDB-compatible
+//! server for the feed's queries, which bounds everything here.
+//! `cargo bench -p post`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -32,7 +34,7 @@ fn summary(mut latencies: Vec<Duration>, elapsed: Duration) -> String {
     )
 }
 
-async fn load(url: String, token: String) -> String {
+async fn load(url: String, token: String, items: usize) -> String {
     let client = reqwest::Client::new();
     let started = Instant::now();
     let tasks: Vec<_> = (0..CONCURRENCY)
@@ -45,7 +47,7 @@ async fn load(url: String, token: String) -> String {
                     let response = client.get(&url).bearer_auth(&token).send().await.unwrap();
                     assert_eq!(response.status(), 200);
                     let page: Value = response.json().await.unwrap();
-                    assert_eq!(page["items"].as_array().unwrap().len(), 20);
+                    assert_eq!(page["items"].as_array().unwrap().len(), items);
                     latencies.push(t.elapsed());
                 }
                 latencies
@@ -107,6 +109,23 @@ async fn run() {
         })
         .collect();
     db.collection::<Document>("posts").insert_many(posts).await.unwrap();
+    // An album: ten free posts of ten photos each.
+    let album = testkit::users::sign_up(&auth, "album").await;
+    let albums: Vec<Document> = (0..10)
+        .map(|n| {
+            let photos: Vec<Document> = (0..10)
+                .map(|p| {
+                    let media = format!("a{n:02}{p}");
+                    doc! { "media_id": &media, "display_key": format!("private/2026/11/28/{media}/display.jpg"),
+                           "thumb_key": format!("private/2026/11/28/{media}/thumb.jpg"),
+                           "preview_key": format!("public/previews/{media}.jpg"), "width": 1080, "height": 1350 }
+                })
+                .collect();
+            doc! { "_id": format!("a{n:04}"), "author_id": &album.id, "caption": "album", "price_cents": 0,
+                   "photos": photos, "created_at": DateTime::from_millis(1_600_000_000_000 + n as i64 * 1000), "deleted": false }
+        })
+        .collect();
+    db.collection::<Document>("posts").insert_many(albums).await.unwrap();
     let follows: Vec<Document> = authors
         .iter()
         .map(|(id, _)| doc! { "_id": format!("{viewer_id}:{id}"), "follower_id": &viewer_id, "followee_id": id, "created_at": DateTime::now() })
@@ -138,10 +157,15 @@ async fn run() {
         config.signer_timeout = Duration::from_secs(2);
         let post = testkit::service::spawn(post::build(config).await.unwrap());
         let url = format!("{post}/v1/feed");
-        load(url.clone(), viewer_token.clone()).await; // warm-up: JWKS, pools, cache
+        load(url.clone(), viewer_token.clone(), 20).await; // warm-up: JWKS, pools, cache
         results.push(format!(
             "GET /v1/feed, {label}, {CONCURRENCY} clients: {}",
-            load(url, viewer_token.clone()).await
+            load(url, viewer_token.clone(), 20).await
+        ));
+        let album_page = format!("{post}/v1/users/album/posts");
+        results.push(format!(
+            "GET /v1/users/album/posts (10 posts x 10 photos, 200 URLs in 2 signing calls), {label}, {CONCURRENCY} clients: {}",
+            load(album_page, viewer_token.clone(), 10).await
         ));
     }
 
