@@ -183,6 +183,15 @@ pub struct AuthUser {
     pub roles: Vec<String>,
 }
 
+/// The role of moderators and operators (granted in auth's database).
+pub const ADMIN_ROLE: &str = "admin";
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|role| role == ADMIN_ROLE)
+    }
+}
+
 /// A user who may or may not be signed in. A present but invalid token is
 /// still a 401: silently treating it as anonymous would hide client bugs.
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@
 //! - [`s3`]: `S3_ENDPOINT` when set, otherwise an in-process s3s-fs server
 //!   that checks SigV4; every test gets its own bucket.
 //! - [`cloudfront`]: CloudFront's API (moto's server mode) for control-plane tests.
+//! - [`stripe`]: a Stripe-compatible payment provider (localstripe).
 //! - [`service`]: start a service's `Application` on port 0.
 //! - [`stopping`]: run a service binary and check it stops cleanly on a signal.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
@@ -18,6 +19,7 @@ pub mod process;
 pub mod s3;
 pub mod service;
 pub mod stopping;
+pub mod stripe;
 pub mod users;
 
 /// The shared internal secret used by services under test.

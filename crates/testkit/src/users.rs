@@ -23,7 +23,12 @@ pub async fn log_in(auth_base: &str, login: &str, password: &str) -> String {
 /// A moderator: `name` signed up, given the admin role in auth's database
 /// (as an operator grants it), and signed in again; answers the access token.
 pub async fn moderator(auth_base: &str, auth_database: &mongodb::Database, name: &str) -> String {
-    sign_up(auth_base, name).await;
+    admin(auth_base, auth_database, name).await.token
+}
+
+/// [`moderator`], with the account's id.
+pub async fn admin(auth_base: &str, auth_database: &mongodb::Database, name: &str) -> SignedUp {
+    let account = sign_up(auth_base, name).await;
     auth_database
         .collection::<mongodb::bson::Document>("users")
         .update_one(
@@ -32,7 +37,7 @@ pub async fn moderator(auth_base: &str, auth_database: &mongodb::Database, name:
         )
         .await
         .unwrap();
-    log_in(auth_base, name, PASSWORD).await
+    SignedUp { id: account.id, token: log_in(auth_base, name, PASSWORD).await }
 }
 
 /// Signs `name` up at the auth service at `auth_base` (password [`PASSWORD`]).

@@ -9,7 +9,7 @@ use base64::Engine;
 use common::config::Env;
 use common::mongo::MongoSettings;
 use common::s3::S3Settings;
-use common::secrecy::SecretString;
+use common::secrecy::{ExposeSecret, SecretString};
 use common::server::HttpSettings;
 use common::user_auth::UserAuthSettings;
 use rand::RngCore;
@@ -42,6 +42,9 @@ pub struct StackOptions {
     /// Where clients reach the bucket for presigned uploads, when not at
     /// the S3 server itself (a proxy in front of it).
     pub s3_presign_endpoint: Option<String>,
+    /// Card payments through localstripe, when it is installed
+    /// (`scripts/bootstrap`); the dev top-up works either way.
+    pub card_payments: bool,
 }
 
 impl StackOptions {
@@ -58,6 +61,7 @@ impl StackOptions {
                 invalidation: None,
                 public_url: None,
                 s3_presign_endpoint: None,
+                card_payments: true,
             })
         })
     }
@@ -81,6 +85,8 @@ pub struct Stack {
     pub s3: S3Settings,
     /// The services' shared secret, minted fresh for each run (for tools and tests).
     pub internal_secret: SecretString,
+    /// The Stripe-compatible server taking card payments, when there is one.
+    pub payments_api: Option<String>,
     running: Running,
 }
 
@@ -97,6 +103,8 @@ struct RunningParts {
     url_signer: Option<Served>,
     url_signer_config: Option<url_signer::Config>,
     database: Option<Database>,
+    /// localstripe, when the stack started it.
+    payments: Option<testkit::process::Tied>,
 }
 
 /// A server running on this runtime.
@@ -323,6 +331,27 @@ impl Stack {
             },
         );
         post_config.dev_topup = true;
+        let provider = match options.card_payments {
+            true => tokio::task::spawn_blocking(testkit::stripe::start_if_installed).await?,
+            false => None,
+        };
+        let payments_api = match provider {
+            Some(started) => {
+                let (api_url, server) = started?;
+                running.payments = Some(server);
+                Some(api_url)
+            }
+            None => None,
+        };
+        let webhook_secret = SecretString::from(format!("whsec_{}", random_secret()));
+        if let Some(api_url) = &payments_api {
+            post_config.stripe = Some(post::config::StripeSettings {
+                api_url: api_url.clone(),
+                secret_key: SecretString::from(testkit::stripe::SECRET_KEY.to_owned()),
+                webhook_secret: webhook_secret.clone(),
+                timeout: std::time::Duration::from_secs(10),
+            });
+        }
         let (post_url, post) = Served::spawn(post::build(post_config).await?);
         let (edge_url, edge) = Served::spawn(edge);
         let (media_url, media) = Served::spawn(media);
@@ -337,6 +366,11 @@ impl Stack {
         };
         let api = openapi::document(&public_url);
         running.gateway = Some(Served::spawn(gateway::build(public_listener, upstreams, api)?).1);
+        if let Some(api_url) = &payments_api {
+            // The provider calls the public address, as Stripe calls the load balancer.
+            let webhook = format!("{public_url}/v1/payments/webhook");
+            testkit::stripe::register_webhook(api_url, &webhook, webhook_secret.expose_secret()).await?;
+        }
         Ok(Stack {
             public_url,
             data_dir: options.data_dir,
@@ -349,6 +383,7 @@ impl Stack {
             mongodb_uri: mongo_uri.clone(),
             s3,
             internal_secret,
+            payments_api,
             running: Running(Arc::new(Mutex::new(Some(running)))),
         })
     }
@@ -370,6 +405,9 @@ impl Stack {
             }
             Some(Database::Mongod(server)) => server.stop().await,
             None => {}
+        }
+        if let Some(server) = parts.payments {
+            let _ = tokio::task::spawn_blocking(move || server.stop()).await;
         }
     }
 

@@ -46,6 +46,12 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var_os("S3_ENDPOINT").is_none() {
         println!("S3: objects under {}/s3", args.data_dir.display());
     }
+    match &stack.payments_api {
+        Some(api) => println!("Card payments: localstripe at {api} (test card pm_card_visa)"),
+        None => println!(
+            "Card payments: off (localstripe not installed; scripts/bootstrap installs it); the dev top-up works"
+        ),
+    }
     for (name, url) in stack.services() {
         println!("  {name:>10}  {url}");
     }

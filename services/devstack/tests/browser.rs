@@ -18,7 +18,11 @@ async fn the_web_page_sells_a_paid_photo_in_a_real_browser() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let chromium = tool("CHROMIUM", PathBuf::from("/usr/bin/chromium"));
     let playwright = tool("PLAYWRIGHT_CORE", root.join(".tools/browser/node_modules/playwright-core"));
-    let stack = support::start_stack().await;
+    // Card payments through localstripe: the page's "Add $10 by card".
+    let stack = devstack::Stack::start(devstack::StackOptions { card_payments: true, ..support::options() })
+        .await
+        .unwrap();
+    assert!(stack.payments_api.is_some(), "localstripe is missing: run scripts/bootstrap");
     let photos: Vec<PathBuf> = [3, 4]
         .into_iter()
         .map(|scene| {

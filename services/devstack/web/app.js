@@ -98,6 +98,7 @@ function signOut() {
 async function loadWallet() {
   const wallet = await api("GET", "/v1/wallet");
   $("balance").textContent = dollars(wallet.balance_cents);
+  $("card-topup").hidden = !wallet.card_topups;
 }
 
 function photoElement(post, photo) {
@@ -219,6 +220,27 @@ $("topup").addEventListener("click", () => act(async () => {
   const wallet = await api("POST", "/v1/wallet/dev-topup", { amount_cents: 1000 });
   $("balance").textContent = dollars(wallet.balance_cents);
   say("Added $10 (development top-up).");
+}));
+
+// The provider's test card stands in for Stripe.js here: the payment is
+// confirmed at once, and the wallet grows when the provider's webhook says so.
+$("card-topup").addEventListener("click", () => act(async () => {
+  const started = await api("POST", "/v1/wallet/topups", { amount_cents: 1000, payment_method: "pm_card_visa" });
+  say("Card payment sent; waiting for the provider to confirm it…");
+  for (let waited = 0; waited < 30000; waited += 500) {
+    const { topups } = await api("GET", "/v1/wallet/topups");
+    const topup = topups.find((t) => t.id === started.id);
+    if (topup && topup.state === "succeeded") {
+      await loadWallet();
+      say("Added $10 by card.");
+      return;
+    }
+    if (topup && ["failed", "canceled"].includes(topup.state)) {
+      throw new ApiError(`The card payment ${topup.state}${topup.failure ? `: ${topup.failure}` : ""}.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new ApiError("The provider has not confirmed the payment yet; your wallet grows when it does.");
 }));
 
 $("follow-form").addEventListener("submit", (event) => {

@@ -14,7 +14,7 @@ use crate::records::Removal;
 /// Services that may take media down (the moderation console).
 pub const MODERATION_CALLERS: [&str; 1] = ["moderation"];
 /// The role a person needs, in the access token the caller forwards.
-pub const MODERATOR_ROLE: &str = "admin";
+pub const MODERATOR_ROLE: &str = common::user_auth::ADMIN_ROLE;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

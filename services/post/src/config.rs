@@ -18,6 +18,14 @@ pub const DEFAULT_URL_LIFETIME: Duration = Duration::from_secs(600);
 /// url-signer's own default `SIGNER_MAX_BATCH`.
 pub const DEFAULT_SIGN_BATCH: usize = 100;
 pub const DEFAULT_MAX_PRICE_CENTS: u64 = 100_000;
+pub const DEFAULT_CURRENCY: &str = "usd";
+/// Card top-ups: $1 to $500 unless configured otherwise.
+pub const DEFAULT_TOPUP_LIMITS: AmountLimits = AmountLimits { min_cents: 100, max_cents: 50_000 };
+/// Payouts: at least $10, at most $10,000 at a time.
+pub const DEFAULT_PAYOUT_LIMITS: AmountLimits = AmountLimits { min_cents: 1_000, max_cents: 1_000_000 };
+pub const DEFAULT_STRIPE_API_URL: &str = "https://api.stripe.com";
+/// How long post waits for the payment provider's answer.
+pub const DEFAULT_PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -36,8 +44,38 @@ pub struct Config {
     pub fee_bps: u64,
     /// `POST /v1/wallet/dev-topup` exists only when this is set.
     pub dev_topup: bool,
-    /// The payment provider's webhook secret; without it the webhook is 404.
-    pub webhook_secret: Option<SecretString>,
+    /// The currency of every wallet, price and payment (ISO 4217, lower case).
+    pub currency: String,
+    pub topup_limits: AmountLimits,
+    pub payout_limits: AmountLimits,
+    /// The payment provider; without it card top-ups, card refunds and
+    /// payouts are 404 (the dev top-up may still run).
+    pub stripe: Option<StripeSettings>,
+}
+
+/// The smallest and largest amount one request may move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmountLimits {
+    pub min_cents: u64,
+    pub max_cents: u64,
+}
+
+impl AmountLimits {
+    pub fn admits(&self, amount_cents: u64) -> bool {
+        (self.min_cents..=self.max_cents).contains(&amount_cents)
+    }
+}
+
+/// Stripe (or a server speaking its API, such as localstripe in the tests).
+#[derive(Debug, Clone)]
+pub struct StripeSettings {
+    /// `https://api.stripe.com` in production.
+    pub api_url: String,
+    /// The secret API key, `sk_live_…` or `sk_test_…`.
+    pub secret_key: SecretString,
+    /// The webhook endpoint's signing secret, `whsec_…`.
+    pub webhook_secret: SecretString,
+    pub timeout: Duration,
 }
 
 /// The services post calls, and where photos are served from.
@@ -71,7 +109,10 @@ impl Config {
             max_price_cents: DEFAULT_MAX_PRICE_CENTS,
             fee_bps: 0,
             dev_topup: false,
-            webhook_secret: None,
+            currency: DEFAULT_CURRENCY.to_owned(),
+            topup_limits: DEFAULT_TOPUP_LIMITS,
+            payout_limits: DEFAULT_PAYOUT_LIMITS,
+            stripe: None,
         }
     }
 }
@@ -93,8 +134,13 @@ impl FromEnv for Config {
         let max_price = env.or("POST_MAX_PRICE_CENTS", DEFAULT_MAX_PRICE_CENTS);
         let fee_bps = env.or("POST_FEE_BPS", 0u64);
         let dev_topup = env.or("POST_DEV_TOPUP", false);
-        let webhook_secret =
-            env.is_set("POST_WEBHOOK_SECRET").then(|| env.secret("POST_WEBHOOK_SECRET", "", 16));
+        let currency = env.or("POST_CURRENCY", DEFAULT_CURRENCY.to_owned());
+        let topup_limits = limits(env, "POST_TOPUP", DEFAULT_TOPUP_LIMITS);
+        let payout_limits = limits(env, "POST_PAYOUT", DEFAULT_PAYOUT_LIMITS);
+        let stripe = stripe_from_env(env);
+        if currency.as_ref().is_some_and(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_lowercase())) {
+            env.problem("POST_CURRENCY must be a lower-case ISO 4217 code such as usd or eur");
+        }
         if fee_bps.is_some_and(|f| f > 10_000) {
             env.problem("POST_FEE_BPS must be at most 10000 (100%)");
         }
@@ -107,10 +153,43 @@ impl FromEnv for Config {
         config.max_price_cents = max_price?;
         config.fee_bps = fee_bps?;
         config.dev_topup = dev_topup?;
-        config.webhook_secret = match webhook_secret {
-            Some(secret) => Some(secret?),
-            None => None,
-        };
+        config.currency = currency?;
+        config.topup_limits = topup_limits?;
+        config.payout_limits = payout_limits?;
+        config.stripe = stripe?;
         Some(config)
     }
+}
+
+/// `{prefix}_MIN_CENTS` and `{prefix}_MAX_CENTS`.
+fn limits(env: &mut Env, prefix: &str, default: AmountLimits) -> Option<AmountLimits> {
+    let min_cents = env.or(&format!("{prefix}_MIN_CENTS"), default.min_cents)?;
+    let max_cents = env.or(&format!("{prefix}_MAX_CENTS"), default.max_cents)?;
+    if min_cents == 0 || min_cents > max_cents {
+        env.problem(format!("{prefix}_MIN_CENTS must be at least 1 and at most {prefix}_MAX_CENTS"));
+        return None;
+    }
+    Some(AmountLimits { min_cents, max_cents })
+}
+
+/// Stripe is on when its secret key is set; the webhook secret must then be set too.
+fn stripe_from_env(env: &mut Env) -> Option<Option<StripeSettings>> {
+    if !env.is_set("STRIPE_SECRET_KEY") {
+        if env.is_set("STRIPE_WEBHOOK_SECRET") {
+            env.problem("STRIPE_WEBHOOK_SECRET is set but STRIPE_SECRET_KEY is not");
+            return None;
+        }
+        return Some(None);
+    }
+    let api_url = env.or("STRIPE_API_URL", DEFAULT_STRIPE_API_URL.to_owned());
+    let secret_key = env.secret("STRIPE_SECRET_KEY", "Stripe's secret API key, sk_…", 8);
+    let webhook_secret =
+        env.secret("STRIPE_WEBHOOK_SECRET", "the webhook endpoint's signing secret, whsec_…", 16);
+    let timeout = env.or("STRIPE_TIMEOUT", Seconds(DEFAULT_PROVIDER_TIMEOUT));
+    Some(Some(StripeSettings {
+        api_url: api_url?.trim_end_matches('/').to_owned(),
+        secret_key: secret_key?,
+        webhook_secret: webhook_secret?,
+        timeout: timeout?.0,
+    }))
 }

@@ -16,8 +16,29 @@ pub enum PostError {
     UserNotFound,
     #[error("no such comment")]
     CommentNotFound,
+    #[error("no such purchase")]
+    PurchaseNotFound,
+    #[error("no such top-up")]
+    TopupNotFound,
+    #[error("no such payout")]
+    PayoutNotFound,
+    #[error("card payments are not enabled here")]
+    PaymentsOff,
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("the webhook signature is missing, stale or wrong")]
     BadSignature,
+    #[error("{0}")]
+    UnknownPayment(String),
+    #[error("the card was declined: {0}")]
+    CardDeclined(String),
+    #[error("the payment provider refused the request")]
+    ProviderRefused,
+    #[error("the balance holds {balance_cents} cents; this needs {amount_cents}")]
+    NotCovered { balance_cents: i64, amount_cents: i64 },
+    /// A record written twice: the caller reads the first one back.
+    #[error("already recorded")]
+    Duplicate,
     #[error("{0}")]
     Conflict(&'static str),
     #[error("the wallet holds {balance_cents} cents; this costs {price_cents}")]
@@ -41,7 +62,17 @@ impl PostError {
             PostError::NotFound => Problem::not_found("No such post."),
             PostError::UserNotFound => Problem::not_found("No such user."),
             PostError::CommentNotFound => Problem::not_found("No such comment."),
-            PostError::BadSignature => Problem::unauthorized(self.to_string()),
+            PostError::PurchaseNotFound => Problem::not_found("No such purchase."),
+            PostError::TopupNotFound => Problem::not_found("No such top-up."),
+            PostError::PayoutNotFound => Problem::not_found("No such payout."),
+            PostError::PaymentsOff => Problem::not_found("Card payments are not enabled here."),
+            PostError::Forbidden(detail) => Problem::new(StatusCode::FORBIDDEN, *detail),
+            PostError::BadSignature => Problem::bad_request(self.to_string()),
+            PostError::UnknownPayment(detail) => Problem::unprocessable(detail.clone()),
+            PostError::CardDeclined(_) => Problem::new(StatusCode::PAYMENT_REQUIRED, self.to_string()),
+            PostError::ProviderRefused => Problem::new(StatusCode::BAD_GATEWAY, self.to_string()),
+            PostError::NotCovered { .. } => Problem::conflict(self.to_string()),
+            PostError::Duplicate => Problem::conflict(self.to_string()),
             PostError::Conflict(detail) => Problem::conflict(*detail),
             PostError::InsufficientFunds { .. } => {
                 Problem::new(StatusCode::PAYMENT_REQUIRED, self.to_string())

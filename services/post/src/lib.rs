@@ -35,7 +35,8 @@ pub struct Service {
     pub renderer: posts::views::Renderer,
     pub max_price_cents: u64,
     pub dev_topup: bool,
-    pub webhook_secret: Option<common::secrecy::SecretString>,
+    pub topup_limits: config::AmountLimits,
+    pub payout_limits: config::AmountLimits,
 }
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
@@ -56,7 +57,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         posts: posts::Posts::new(&db).await?,
         social: social::Social::new(&db).await?,
         accounts: accounts::AccountDirectory { client: auth_client },
-        money: money::Money::new(&db, config.fee_bps).await?,
+        money: money::Money::new(&db, &config).await?,
         media,
         renderer: posts::views::Renderer {
             signer,
@@ -66,8 +67,13 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         },
         max_price_cents: config.max_price_cents,
         dev_topup: config.dev_topup,
-        webhook_secret: config.webhook_secret.clone(),
+        topup_limits: config.topup_limits,
+        payout_limits: config.payout_limits,
     });
+    let workers = common::shutdown::Workers::default();
+    if let Some(payments) = &service.money.payments {
+        payments.outflows.start_worker(&workers);
+    }
     let service_auth = web::Data::new(auth);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
     let readiness = ReadinessChecks::default().with(MongoReady(db.clone()));
@@ -78,5 +84,5 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .configure(api::configure_public)
             .configure(photos::configure);
     })
-    .map(|app| app.on_stop(mongo::close(db)))
+    .map(|app| app.with_workers(workers).on_stop(mongo::close(db)))
 }

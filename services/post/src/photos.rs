@@ -34,7 +34,7 @@ async fn access(
     service: web::Data<Service>,
 ) -> Result<web::Json<PhotoAccess>, PostError> {
     let posts = service.posts.showing_media(media_id(&id)?.as_str()).await?;
-    let has_buyers = !posts.is_empty() && service.money.any_buyer(&posts).await?;
+    let has_buyers = !posts.is_empty() && service.money.purchases.any_buyer(&posts).await?;
     Ok(web::Json(PhotoAccess { posts: posts.len() as u64, has_buyers }))
 }
 

@@ -79,10 +79,11 @@ async function main() {
     check((await paid.locator(".badge").textContent()).includes("$2.50"), "locked photo shows its price");
     check((await paid.locator('img[data-kind="full"]').count()) === 0, "no full image before buying");
 
-    // Buying without money says so; after the dev top-up it works.
+    // Buying without money says so; after a card top-up (through the
+    // provider and its webhook) it works.
     await paid.locator("button.buy").click();
     await page.waitForSelector("#status.error");
-    await page.click("#topup");
+    await page.click("#card-topup");
     await page.waitForFunction(() => document.getElementById("balance").textContent === "$10.00");
     await paid.locator("button.buy").click();
     const boughtSrc = await loadedImage(page, '#feed .post:has-text("paid sunset") img[data-kind="full"]');

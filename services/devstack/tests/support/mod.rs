@@ -20,6 +20,8 @@ pub fn options() -> StackOptions {
         invalidation: None,
         public_url: None,
         s3_presign_endpoint: None,
+        // One test starts the provider (`card_payments`); the others spare its start.
+        card_payments: false,
     }
 }
 

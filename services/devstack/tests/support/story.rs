@@ -154,8 +154,10 @@ pub async fn new_user_story(stack: &Stack) {
     assert_eq!(purchase("third").await.unwrap().status(), 200, "a second purchase");
     let (_, bob_wallet) = call(&client, &bob, get.clone(), &format!("{public}/v1/wallet"), None).await;
     assert_eq!(bob_wallet["balance_cents"], 750);
-    let (_, alice_wallet) = call(&client, &alice, get.clone(), &format!("{public}/v1/wallet"), None).await;
-    assert_eq!(alice_wallet["balance_cents"], 250);
+    // The sale is Alice's earnings (no fee in the dev stack), not spendable money.
+    let (_, alice_earnings) =
+        call(&client, &alice, get.clone(), &format!("{public}/v1/earnings"), None).await;
+    assert_eq!(alice_earnings["earnings_cents"], 250);
 
     // Now the paid photo is Bob's: its signed URL loads.
     let (_, feed) = call(&client, &bob, get, &format!("{public}/v1/feed"), None).await;

@@ -1,8 +1,120 @@
-//! Wallets in integer cents, the ledger, purchases and top-ups.
+//! Money: wallets, creators' earnings, the platform's fees, and every
+//! movement between them and the outside world, in one double-entry ledger.
+//!
+//! - [`account`]: where money sits; [`ledger`]: balances, entries; [`txn`]: running transactions.
+//! - [`purchases`]: buying a post and refunding it.
+//! - [`topups`]: money in (cards through the provider; the dev top-up).
+//! - [`outflows`]: money out (payouts of earnings, refunds to cards).
+//! - [`stripe`]: the provider's API; [`webhook`]: its events.
+//! - [`reconcile`]: whether the books agree.
 
+pub mod account;
+pub mod ledger;
+pub mod outflows;
+pub mod purchases;
+pub mod reconcile;
 pub mod routes;
-pub mod store;
+pub mod stripe;
+pub mod topups;
+pub(crate) mod txn;
 pub mod types;
 pub mod webhook;
 
-pub use store::Money;
+use std::sync::Arc;
+
+use common::secrecy::SecretString;
+use mongodb::Database;
+
+use crate::config::Config;
+use crate::error::PostError;
+use ledger::{Account, Ledger, LedgerKind, Leg};
+use txn::{Attempts, transaction};
+
+common::uuid_id!(
+    /// A purchase of a post.
+    PurchaseId,
+    "purchase id"
+);
+common::uuid_id!(
+    /// A card top-up.
+    TopupId,
+    "top-up id"
+);
+common::uuid_id!(
+    /// A payout or a card refund.
+    OutflowId,
+    "payout or refund id"
+);
+
+/// What needs the payment provider.
+pub struct Payments {
+    pub stripe: Arc<stripe::Stripe>,
+    pub outflows: outflows::Outflows,
+    pub webhook_secret: SecretString,
+}
+
+pub struct Money {
+    client: mongodb::Client,
+    pub ledger: Ledger,
+    pub purchases: purchases::Purchases,
+    pub topups: topups::Topups,
+    /// `None` without a provider: no card top-ups, card refunds or payouts.
+    pub payments: Option<Payments>,
+    pub currency: String,
+}
+
+impl Money {
+    pub async fn new(db: &Database, config: &Config) -> anyhow::Result<Self> {
+        let ledger = Ledger::new(db).await?;
+        let payments = match &config.stripe {
+            Some(settings) => {
+                let stripe = Arc::new(stripe::Stripe::new(settings)?);
+                let outflows = outflows::Outflows::new(
+                    db,
+                    ledger.clone(),
+                    config.currency.clone(),
+                    stripe.clone(),
+                    stripe.clone(),
+                )
+                .await?;
+                Some(Payments { stripe, outflows, webhook_secret: settings.webhook_secret.clone() })
+            }
+            None => None,
+        };
+        Ok(Self {
+            client: db.client().clone(),
+            purchases: purchases::Purchases::new(db, ledger.clone(), config.fee_bps).await?,
+            topups: topups::Topups::new(db, ledger.clone()).await?,
+            ledger,
+            payments,
+            currency: config.currency.clone(),
+        })
+    }
+
+    pub fn payments(&self) -> Result<&Payments, PostError> {
+        self.payments.as_ref().ok_or(PostError::PaymentsOff)
+    }
+
+    /// Moves earnings into the creator's own wallet, where they can buy with it.
+    pub async fn move_earnings_to_wallet(&self, user_id: &str, amount_cents: i64) -> Result<(), PostError> {
+        let operation = format!("transfer-{}", OutflowId::mint());
+        let earnings = Account::Earnings(user_id.to_owned());
+        let legs = [
+            Leg::covered_debit(earnings.clone(), amount_cents, LedgerKind::Transfer),
+            Leg::credit(Account::Wallet(user_id.to_owned()), amount_cents, LedgerKind::Transfer),
+        ];
+        let mut attempts = Attempts::new(&self.client);
+        let moved = transaction!(attempts, |session| {
+            self.ledger.post(session, &operation, "earnings-to-wallet", &legs).await?;
+            Ok(())
+        });
+        match moved {
+            Ok(()) => Ok(()),
+            Err(txn::Refusal::Short(_)) => {
+                let balance_cents = self.ledger.balance(&earnings).await?;
+                Err(PostError::NotCovered { balance_cents, amount_cents })
+            }
+            Err(txn::Refusal::Error(err)) => Err(err),
+        }
+    }
+}

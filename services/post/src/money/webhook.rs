@@ -1,9 +1,12 @@
-//! Top-ups from the payment provider: `POST /v1/payments/webhook`.
+//! The payment provider's events: `POST /v1/payments/webhook`.
 //!
-//! The provider signs `"{timestamp}.{body}"` with HMAC-SHA256 under the
-//! shared secret and sends `Shutter-Signature: t={timestamp},v1={hex}`.
-//! Events older or newer than 5 minutes are refused (replays), and each
-//! event id is applied once, in the same transaction as the credit.
+//! Verified as Stripe specifies: `Stripe-Signature: t={unix},v1={hex},…`
+//! where each `v1` is HMAC-SHA256 of `"{t}.{raw body}"` under the endpoint's
+//! secret (several when the secret is being rolled), compared in constant
+//! time; a `t` more than 5 minutes from now is refused, so a captured
+//! request cannot be replayed later. An event is applied by the state of
+//! the record it names, so a replay, a retry or a reordering changes
+//! nothing twice.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,12 +19,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::Service;
 use crate::error::PostError;
-use crate::money::store::TopUp;
+use crate::money::outflows::OutflowKind;
+use crate::money::stripe::{Intent, Transfer};
+use crate::money::topups::{Applied, Mismatch, TopupState};
+use crate::money::{OutflowId, Payments};
 
-pub const REPLAY_WINDOW_S: u64 = 300;
-pub const HEADER: &str = "shutter-signature";
+pub const TOLERANCE_S: u64 = 300;
+pub const HEADER: &str = "stripe-signature";
 
-/// The hex HMAC-SHA256 of `"{timestamp}.{body}"`.
+/// The hex HMAC-SHA256 of `"{timestamp}.{body}"`: one `v1` signature.
 pub fn sign(secret: &SecretString, timestamp: u64, body: &[u8]) -> anyhow::Result<String> {
     let key = PKey::hmac(secret.expose_secret().as_bytes())?;
     let mut signer = Signer::new(MessageDigest::sha256(), &key)?;
@@ -31,69 +37,171 @@ pub fn sign(secret: &SecretString, timestamp: u64, body: &[u8]) -> anyhow::Resul
     Ok(common::hex(&signer.sign_to_vec()?))
 }
 
-fn verify(secret: &SecretString, header: Option<&str>, body: &[u8], now: u64) -> Result<(), PostError> {
+/// Checks a `Stripe-Signature` header against `body` at time `now`.
+pub fn verify(secret: &SecretString, header: Option<&str>, body: &[u8], now: u64) -> Result<(), PostError> {
     let header = header.ok_or(PostError::BadSignature)?;
     let mut timestamp = None;
-    let mut signature = None;
+    let mut signatures = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", value)) => timestamp = value.parse::<u64>().ok(),
-            Some(("v1", value)) => signature = Some(value.to_owned()),
+            Some(("v1", value)) => signatures.push(value),
             _ => {}
         }
     }
-    let (timestamp, signature) = timestamp.zip(signature).ok_or(PostError::BadSignature)?;
-    if timestamp.abs_diff(now) > REPLAY_WINDOW_S {
+    let timestamp = timestamp.ok_or(PostError::BadSignature)?;
+    if signatures.is_empty() || timestamp.abs_diff(now) > TOLERANCE_S {
         return Err(PostError::BadSignature);
     }
     let expected = sign(secret, timestamp, body)?;
-    if expected.len() != signature.len() || !openssl::memcmp::eq(expected.as_bytes(), signature.as_bytes()) {
-        return Err(PostError::BadSignature);
-    }
-    Ok(())
+    let matches = |given: &&str| {
+        given.len() == expected.len() && openssl::memcmp::eq(given.as_bytes(), expected.as_bytes())
+    };
+    if signatures.iter().any(matches) { Ok(()) } else { Err(PostError::BadSignature) }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct WebhookOutcome {
-    /// `applied`, `duplicate` (an event seen before) or `ignored` (another type).
+    /// `applied`, `duplicate` (seen before, or overtaken by a later state)
+    /// or `ignored` (a type we do not act on).
     pub status: &'static str,
 }
 
+/// A Stripe event: `data.object` is read by type.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct Event {
     id: String,
     #[serde(rename = "type")]
     kind: String,
-    user_id: String,
-    amount_cents: u64,
+    #[schema(value_type = Object)]
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: serde_json::Value,
+}
+
+/// What a PaymentIntent event needs beyond [`Intent`].
+#[derive(Deserialize)]
+struct FailedIntent {
+    last_payment_error: Option<PaymentError>,
+}
+
+#[derive(Deserialize)]
+struct PaymentError {
+    message: Option<String>,
+}
+
+/// A payout's or a refund's event object.
+#[derive(Deserialize)]
+struct TransferObject {
+    #[serde(flatten)]
+    transfer: Transfer,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
 }
 
 #[utoipa::path(post, path = "/v1/payments/webhook", tag = "wallet", request_body = Event,
-    params(("Shutter-Signature" = String, Header, description = "`t={unix},v1={hex HMAC-SHA256(\"{t}.{body}\")}`")),
+    params(("Stripe-Signature" = String, Header, description = "`t={unix},v1={hex HMAC-SHA256(\"{t}.{body}\")}`, several `v1` allowed")),
     responses((status = 200, description = "Applied, a duplicate, or ignored", body = WebhookOutcome),
-              (status = 401, description = "Unsigned, forged, or more than 5 minutes off"),
-              (status = 404, description = "No webhook secret configured"),
-              (status = 422, description = "An event without id or amount")))]
+              (status = 400, description = "Unsigned, forged, or more than 5 minutes off; or not an event"),
+              (status = 404, description = "No payment provider configured"),
+              (status = 409, description = "An event contradicting what is recorded (a success for a canceled top-up)"),
+              (status = 422, description = "About a payment we did not create, or with another user, amount or currency"),
+              (status = 503, description = "The database is unavailable: the provider will send it again")))]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn receive(
     req: HttpRequest,
     body: web::Bytes,
     service: web::Data<Service>,
 ) -> Result<web::Json<WebhookOutcome>, PostError> {
-    let Some(secret) = &service.webhook_secret else { return Err(PostError::NotFound) };
+    let payments = service.money.payments.as_ref().ok_or(PostError::NotFound)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(anyhow::Error::from)?.as_secs();
-    verify(secret, req.headers().get(HEADER).and_then(|v| v.to_str().ok()), &body, now)?;
+    verify(&payments.webhook_secret, req.headers().get(HEADER).and_then(|v| v.to_str().ok()), &body, now)?;
     let event: Event = serde_json::from_slice(&body)
         .map_err(|err| PostError::BadRequest(format!("The event is not accepted: {err}")))?;
-    if event.kind != "topup.succeeded" {
+    tracing::info!(event_id = event.id, kind = event.kind, "payment event");
+    let applied = match event.kind.as_str() {
+        "payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled" => {
+            on_intent(&service, &event).await?
+        }
+        "payout.paid" | "payout.failed" | "payout.canceled" | "payout.updated" => {
+            on_transfer(payments, OutflowKind::Payout, &event).await?
+        }
+        "refund.updated" | "refund.failed" | "charge.refund.updated" => {
+            on_transfer(payments, OutflowKind::CardRefund, &event).await?
+        }
         // Acknowledged so the provider stops sending it; nothing to do.
-        return Ok(web::Json(WebhookOutcome { status: "ignored" }));
+        _ => return Ok(web::Json(WebhookOutcome { status: "ignored" })),
+    };
+    Ok(web::Json(WebhookOutcome {
+        status: match applied {
+            Applied::Applied => "applied",
+            Applied::Duplicate => "duplicate",
+        },
+    }))
+}
+
+fn object<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T, PostError> {
+    serde_json::from_value(event.data.object.clone())
+        .map_err(|err| PostError::BadRequest(format!("The event's object is not accepted: {err}")))
+}
+
+async fn on_intent(service: &Service, event: &Event) -> Result<Applied, PostError> {
+    let intent: Intent = object(event)?;
+    let topups = &service.money.topups;
+    let record = match topups.matching(&intent).await? {
+        Ok(record) => record,
+        Err(Mismatch::Unknown) => {
+            return Err(PostError::UnknownPayment("This payment is not one of our top-ups.".into()));
+        }
+        Err(Mismatch::Different(what)) => {
+            tracing::warn!(intent_id = intent.id, what, "a payment event does not match its top-up");
+            return Err(PostError::UnknownPayment(format!("The payment's {what} is not the top-up's.")));
+        }
+    };
+    match event.kind.as_str() {
+        "payment_intent.succeeded" if intent.status == "succeeded" => {
+            topups.credit(&record, &intent.id).await
+        }
+        "payment_intent.succeeded" => {
+            Err(PostError::UnknownPayment("A success event for a payment that has not succeeded.".into()))
+        }
+        "payment_intent.payment_failed" => {
+            let failed: FailedIntent = object(event)?;
+            let reason = failed.last_payment_error.and_then(|e| e.message);
+            topups
+                .close(
+                    &record,
+                    TopupState::Failed,
+                    &intent.id,
+                    Some(reason.as_deref().unwrap_or("the payment failed")),
+                )
+                .await
+        }
+        _ => topups.close(&record, TopupState::Canceled, &intent.id, None).await,
     }
-    if event.amount_cents == 0 || event.id.is_empty() || event.id.len() > 128 {
-        return Err(PostError::invalid("amount_cents", "an event needs an id and a positive amount"));
+}
+
+async fn on_transfer(payments: &Payments, kind: OutflowKind, event: &Event) -> Result<Applied, PostError> {
+    let object: TransferObject = object(event)?;
+    let outflows = &payments.outflows;
+    let id = object.metadata.get("outflow_id").and_then(|id| OutflowId::parse(id).ok());
+    let record = match id {
+        Some(id) => outflows.get(&id).await?,
+        None => None,
+    };
+    let Some(record) = record.filter(|r| r.kind == kind) else {
+        return Err(PostError::UnknownPayment("This transfer is not one of ours.".into()));
+    };
+    if record.provider_id.as_ref().is_some_and(|ours| *ours != object.transfer.id) {
+        tracing::warn!(outflow_id = record.id, "a transfer event names another provider id");
+        return Err(PostError::UnknownPayment("The transfer's id is not the one we recorded.".into()));
     }
-    let reference = format!("payment:{}", event.id);
-    match service.money.top_up(&event.user_id, event.amount_cents, &reference, Some(&event.id)).await? {
-        TopUp::Credited { .. } => Ok(web::Json(WebhookOutcome { status: "applied" })),
-        TopUp::AlreadyApplied => Ok(web::Json(WebhookOutcome { status: "duplicate" })),
-    }
+    let before = record.state;
+    outflows.settle(&record.id, &object.transfer).await?;
+    let after =
+        outflows.get(&OutflowId::parse(&record.id).map_err(anyhow::Error::from)?).await?.map(|r| r.state);
+    Ok(if after == Some(before) { Applied::Duplicate } else { Applied::Applied })
 }

@@ -132,7 +132,7 @@ async fn entitled(
     let viewer = viewer.map(|v| v.user_id.as_str());
     // Only a viewer other than the author needs the entitlement lookup.
     let bought = match viewer {
-        Some(id) if id != post.author_id => service.money.entitled(id, &post.id).await?,
+        Some(id) if id != post.author_id => service.money.purchases.entitled(id, &post.id).await?,
         _ => false,
     };
     Ok(post.entitles(viewer, bought))

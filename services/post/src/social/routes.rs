@@ -112,7 +112,7 @@ async fn render_page(
 ) -> Result<web::Json<PostPage>, PostError> {
     let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
     let bought = match viewer {
-        Some(viewer) => service.money.bought(&viewer.user_id, &ids).await?,
+        Some(viewer) => service.money.purchases.bought(&viewer.user_id, &ids).await?,
         None => Default::default(),
     };
     let visible: Vec<Visible<'_>> = posts

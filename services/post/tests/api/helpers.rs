@@ -3,12 +3,13 @@ use std::time::Duration;
 use auth::config::PasswordCost;
 use auth::keys::SigningKey;
 use cloudfront_sign::{KeyGroup, KeyKind, PrivateKey};
+use common::secrecy::SecretString;
 use common::server::HttpSettings;
 use common::user_auth::UserAuthSettings;
 use serde_json::{Value, json};
 
 pub const PHOTOS: &str = "https://d111111abcdef8.cloudfront.net";
-pub const WEBHOOK_SECRET: &str = "whsec-test-0123456789abcdef";
+pub const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
 
 pub struct Stack {
     pub post: String,
@@ -18,6 +19,8 @@ pub struct Stack {
     pub auth: String,
     pub keys: KeyGroup,
     pub http: reqwest::Client,
+    /// An admin of this stack's auth.
+    pub admin: User,
 }
 
 pub struct User {
@@ -26,30 +29,57 @@ pub struct User {
 }
 
 pub struct Options {
+    pub fee_bps: u64,
     pub signer_up: bool,
     pub dev_topup: bool,
+    /// The payment provider: none, localstripe, or an address nothing answers at.
+    pub provider: Provider,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    None,
+    Localstripe,
+    Down,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { fee_bps: 0, signer_up: true, dev_topup: true, provider: Provider::None }
+    }
 }
 
 pub async fn spawn() -> Stack {
-    spawn_with(Options { signer_up: true, dev_topup: true }).await
+    spawn_with(Options::default()).await
 }
 
-/// An auth service with cheap password hashing; answers its base URL.
-pub async fn spawn_auth() -> String {
+pub async fn spawn_with_fee(fee_bps: u64) -> Stack {
+    spawn_with(Options { fee_bps, ..Options::default() }).await
+}
+
+/// A stack whose post takes payments through localstripe (in euros:
+/// localstripe pays out only those), its events delivered to post's webhook.
+pub async fn spawn_paying() -> Stack {
+    spawn_with(Options { provider: Provider::Localstripe, ..Options::default() }).await
+}
+
+/// An auth service with cheap password hashing; answers its base URL and its database.
+pub async fn spawn_auth() -> (String, common::mongo::MongoSettings) {
     let token_key = SigningKey::from_pem("k1", &SigningKey::generate_pem().unwrap()).unwrap();
+    let auth_db = testkit::mongo::settings("post-auth");
     let mut auth_config = auth::Config::new(
         HttpSettings::ephemeral(),
-        testkit::mongo::settings("post-auth"),
+        auth_db.clone(),
         vec![token_key],
         testkit::service::internal_secret(),
     );
     auth_config.password_cost = PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 };
-    testkit::service::spawn(auth::build(auth_config).await.unwrap())
+    (testkit::service::spawn(auth::build(auth_config).await.unwrap()), auth_db)
 }
 
 pub async fn spawn_with(options: Options) -> Stack {
     testkit::init_logging();
-    let auth = spawn_auth().await;
+    let (auth, auth_db) = spawn_auth().await;
     let user_auth = UserAuthSettings {
         jwks_url: format!("{auth}/.well-known/jwks.json"),
         issuer: "shutter-auth".into(),
@@ -97,10 +127,34 @@ pub async fn spawn_with(options: Options) -> Stack {
         },
     );
     config.dev_topup = options.dev_topup;
-    config.webhook_secret = Some(common::secrecy::SecretString::from(WEBHOOK_SECRET.to_owned()));
+    config.fee_bps = options.fee_bps;
     config.signer_timeout = Duration::from_millis(300);
+    let api_url = match options.provider {
+        Provider::None => None,
+        Provider::Localstripe => Some(testkit::stripe::api_url().to_owned()),
+        Provider::Down => Some("http://127.0.0.1:9".to_owned()),
+    };
+    if let Some(api_url) = api_url {
+        config.currency = "eur".into();
+        config.stripe = Some(post::config::StripeSettings {
+            api_url,
+            secret_key: SecretString::from(testkit::stripe::SECRET_KEY.to_owned()),
+            webhook_secret: SecretString::from(WEBHOOK_SECRET.to_owned()),
+            timeout: Duration::from_secs(10),
+        });
+    }
     let post = testkit::service::spawn(post::build(config).await.unwrap());
-    Stack { post, post_db, media, auth, keys, http: reqwest::Client::new() }
+    if options.provider == Provider::Localstripe {
+        let webhook = format!("{post}/v1/payments/webhook");
+        testkit::stripe::register_webhook(testkit::stripe::api_url(), &webhook, WEBHOOK_SECRET)
+            .await
+            .unwrap();
+    }
+    let auth_database =
+        mongodb::Client::with_uri_str(&auth_db.uri).await.unwrap().database(&auth_db.database);
+    let admin = testkit::users::admin(&auth, &auth_database, "operator").await;
+    let admin = User { token: admin.token, id: admin.id };
+    Stack { post, post_db, media, auth, keys, http: reqwest::Client::new(), admin }
 }
 
 impl Stack {
@@ -203,6 +257,44 @@ impl Stack {
 
     pub async fn balance(&self, user: &User) -> i64 {
         self.get(Some(user), "/v1/wallet").await["balance_cents"].as_i64().unwrap()
+    }
+
+    pub async fn earnings(&self, user: &User) -> i64 {
+        self.get(Some(user), "/v1/earnings").await["earnings_cents"].as_i64().unwrap()
+    }
+
+    /// A POST as `user` with an Idempotency-Key.
+    pub async fn post_keyed(&self, user: &User, path: &str, key: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.post))
+            .bearer_auth(&user.token)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The books, which must agree after every test that moves money.
+    pub async fn assert_books_agree(&self, ask_provider: bool) -> Value {
+        let path = format!("/v1/admin/reconciliation?provider={ask_provider}");
+        let report = self.get(Some(&self.admin), &path).await;
+        assert_eq!(report["agrees"], true, "the reconciliation: {report:#}");
+        report
+    }
+
+    /// Waits (at most 10 s: localstripe sends events a second late) until
+    /// `check` holds of `path`'s answer to `user`.
+    pub async fn eventually(&self, user: &User, path: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let answer = self.get(Some(user), path).await;
+            if check(&answer) {
+                return answer;
+            }
+            assert!(std::time::Instant::now() < deadline, "{path} never got there: {answer:#}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Whether a URL in a post would open at CloudFront (or edge) now.

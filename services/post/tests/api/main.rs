@@ -3,7 +3,9 @@
 
 mod helpers;
 mod money;
+mod payments;
 mod posts;
+mod refunds;
 mod shutdown;
 mod social;
 mod webhook;

@@ -42,7 +42,7 @@ async fn free_photos_come_signed_and_paid_ones_locked_until_bought() {
 
 #[tokio::test]
 async fn without_url_signer_posts_still_answer_200_without_urls() {
-    let stack = spawn_with(Options { signer_up: false, dev_topup: false }).await;
+    let stack = spawn_with(Options { signer_up: false, dev_topup: false, ..Options::default() }).await;
     let ann = stack.user("cat").await;
     let id = stack.new_post(&ann, 0).await;
     let response = stack.get_post(Some(&ann), &id).await;

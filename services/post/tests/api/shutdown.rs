@@ -3,7 +3,7 @@ use testkit::stopping::{InFlight, ServiceProcess};
 
 #[tokio::test]
 async fn a_top_up_in_flight_at_sigterm_is_applied_and_post_exits_zero() {
-    let auth = crate::helpers::spawn_auth().await;
+    let (auth, _) = crate::helpers::spawn_auth().await;
     let user = testkit::users::sign_up(&auth, "stopper").await;
     let mut env = testkit::mongo::env("post-stop");
     env.extend([

@@ -1,0 +1,182 @@
+//! Double-entry bookkeeping: accounts, their balances and the ledger.
+//!
+//! Every movement of money is one operation whose legs sum to zero. Legs on
+//! our own accounts (wallets, earnings, the platform) change a stored
+//! balance; legs on the outside world (cards, the dev top-up, bank payouts)
+//! exist only as ledger entries, so `reconcile` can compare both sides.
+//! Entry ids are `{operation}:{leg}`: posting one operation twice fails on
+//! the unique id and aborts its transaction.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{DateTime, doc};
+use mongodb::{ClientSession, Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+pub use crate::money::account::Account;
+use crate::money::txn::Stop;
+
+/// Why money moved (one per leg, so each side reads naturally).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    /// A card top-up credited to a wallet.
+    Topup,
+    /// The development top-up (dev stack only).
+    DevTopup,
+    /// A buyer paying for a post.
+    Purchase,
+    /// The creator's share of a sale, into earnings.
+    Sale,
+    /// The platform's fee on a sale.
+    Fee,
+    /// A refunded purchase, back into the buyer's wallet.
+    Refund,
+    /// The creator's share taken back by a refund.
+    SaleReversal,
+    /// The platform's fee given back by a refund.
+    FeeReversal,
+    /// Wallet money sent back to the card it came from.
+    CardRefund,
+    /// A card refund the provider did not make: the money is back.
+    CardRefundReversal,
+    /// Earnings sent to the creator's bank account.
+    Payout,
+    /// A payout that failed: the money is back in earnings.
+    PayoutReversal,
+    /// Earnings moved into the creator's own wallet.
+    Transfer,
+}
+
+/// One side of an operation.
+#[derive(Debug, Clone)]
+pub struct Leg {
+    pub account: Account,
+    /// Positive in, negative out.
+    pub amount_cents: i64,
+    pub kind: LedgerKind,
+    /// Refuse the whole operation if this debit would take the balance below zero.
+    pub guarded: bool,
+}
+
+impl Leg {
+    pub fn credit(account: Account, amount_cents: i64, kind: LedgerKind) -> Self {
+        Self { account, amount_cents, kind, guarded: false }
+    }
+
+    /// A debit that must be covered by the balance.
+    pub fn covered_debit(account: Account, amount_cents: i64, kind: LedgerKind) -> Self {
+        Self { account, amount_cents: -amount_cents, kind, guarded: true }
+    }
+
+    pub fn debit(account: Account, amount_cents: i64, kind: LedgerKind) -> Self {
+        Self { account, amount_cents: -amount_cents, kind, guarded: false }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Balance {
+    /// [`Account::key`].
+    #[serde(rename = "_id")]
+    pub account: String,
+    pub balance_cents: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// `{operation}:{leg}`.
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub operation: String,
+    /// [`Account::key`].
+    pub account: String,
+    /// The wallet's or earnings' owner.
+    pub user_id: Option<String>,
+    /// Positive in, negative out.
+    pub amount_cents: i64,
+    pub kind: LedgerKind,
+    /// What the operation was about: a post, a top-up, a payout.
+    pub reference: String,
+    pub created_at: DateTime,
+}
+
+#[derive(Clone)]
+pub struct Ledger {
+    pub balances: Collection<Balance>,
+    pub entries: Collection<LedgerEntry>,
+}
+
+impl Ledger {
+    pub async fn new(db: &Database) -> anyhow::Result<Self> {
+        let entries = db.collection::<LedgerEntry>("ledger");
+        entries
+            .create_index(IndexModel::builder().keys(doc! { "account": 1, "created_at": -1 }).build())
+            .await?;
+        Ok(Self { balances: db.collection("balances"), entries })
+    }
+
+    pub async fn balance(&self, account: &Account) -> anyhow::Result<i64> {
+        Ok(self.balances.find_one(doc! { "_id": account.key() }).await?.map_or(0, |b| b.balance_cents))
+    }
+
+    /// The newest entries of `account`, newest first.
+    pub async fn recent(&self, account: &Account, limit: i64) -> anyhow::Result<Vec<LedgerEntry>> {
+        Ok(self
+            .entries
+            .find(doc! { "account": account.key() })
+            .sort(doc! { "created_at": -1, "_id": -1 })
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// Posts `legs` as operation `operation` inside the caller's transaction.
+    /// A guarded debit the balance cannot cover stops with [`Stop::Short`].
+    pub async fn post(
+        &self,
+        session: &mut ClientSession,
+        operation: &str,
+        reference: &str,
+        legs: &[Leg],
+    ) -> Result<(), Stop> {
+        debug_assert_eq!(legs.iter().map(|l| l.amount_cents).sum::<i64>(), 0, "an operation must balance");
+        let now = DateTime::now();
+        let mut entries = Vec::with_capacity(legs.len());
+        for (n, leg) in legs.iter().enumerate() {
+            if leg.amount_cents == 0 {
+                continue;
+            }
+            if !leg.account.is_external() {
+                let key = leg.account.key();
+                let change = doc! { "$inc": { "balance_cents": leg.amount_cents } };
+                if leg.guarded {
+                    let covered = doc! { "_id": &key, "balance_cents": { "$gte": -leg.amount_cents } };
+                    let debited = self.balances.update_one(covered, change).session(&mut *session).await?;
+                    if debited.matched_count == 0 {
+                        return Err(Stop::Short(leg.account.clone()));
+                    }
+                } else {
+                    self.balances
+                        .update_one(doc! { "_id": &key }, change)
+                        .upsert(true)
+                        .session(&mut *session)
+                        .await?;
+                }
+            }
+            entries.push(LedgerEntry {
+                id: format!("{operation}:{n}"),
+                operation: operation.to_owned(),
+                account: leg.account.key(),
+                user_id: leg.account.user().map(str::to_owned),
+                amount_cents: leg.amount_cents,
+                kind: leg.kind,
+                reference: reference.to_owned(),
+                created_at: now,
+            });
+        }
+        if !entries.is_empty() {
+            self.entries.insert_many(entries).session(&mut *session).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,386 @@
+//! Money out: creators' payouts of earnings, and wallet money refunded to
+//! the card it came from.
+//!
+//! Both debit at once (one transaction: the debit, its ledger entries and a
+//! `pending` record), then ask the provider with the record's id as the
+//! idempotency key. The provider's answer — or later its webhook — moves the
+//! record to `paid`, or to `failed`, which puts the money back in the same
+//! transaction as the reversal's ledger entries. A provider that never got
+//! the first request is a 503 with the money back; one that may have got it
+//! is asked again, with the same key, by the outbox worker until it answers.
+
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{DateTime, doc};
+use mongodb::{Client, Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+use crate::error::PostError;
+use crate::money::OutflowId;
+use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
+use crate::money::stripe::{OutgoingRequest, PayoutProvider, ProviderError, Stripe, Transfer};
+use crate::money::topups::TopupRecord;
+use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutflowKind {
+    Payout,
+    CardRefund,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutflowState {
+    /// Debited; the provider has it, or will be asked again.
+    Pending,
+    /// The provider sent the money.
+    Paid,
+    /// The provider did not: the money is back where it came from.
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutflowRecord {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub kind: OutflowKind,
+    pub user_id: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    /// `{kind}:{user}:{Idempotency-Key}`, unique.
+    pub request_key: String,
+    /// A card refund's top-up and its PaymentIntent.
+    pub topup_id: Option<String>,
+    pub intent_id: Option<String>,
+    pub state: OutflowState,
+    pub provider_id: Option<String>,
+    pub failure: Option<String>,
+    /// Whether a request may have reached the provider: then only the
+    /// provider can say it failed.
+    pub maybe_sent: bool,
+    pub attempts: u32,
+    /// When the outbox worker next asks the provider (none: it is not to).
+    pub next_attempt_at: Option<DateTime>,
+    pub created_at: DateTime,
+}
+
+impl OutflowRecord {
+    /// Where the money came from, and goes back to if this fails.
+    fn source(&self) -> (Account, LedgerKind, LedgerKind) {
+        match self.kind {
+            OutflowKind::Payout => {
+                (Account::Earnings(self.user_id.clone()), LedgerKind::Payout, LedgerKind::PayoutReversal)
+            }
+            OutflowKind::CardRefund => (
+                Account::Wallet(self.user_id.clone()),
+                LedgerKind::CardRefund,
+                LedgerKind::CardRefundReversal,
+            ),
+        }
+    }
+
+    fn destination(&self) -> Account {
+        match self.kind {
+            OutflowKind::Payout => Account::Payouts,
+            OutflowKind::CardRefund => Account::Cards,
+        }
+    }
+}
+
+/// What a new outflow request asks for.
+pub struct OutflowRequest<'a> {
+    pub kind: OutflowKind,
+    pub user_id: &'a str,
+    pub amount_cents: i64,
+    pub idempotency_key: &'a str,
+    /// A card refund's top-up.
+    pub topup: Option<&'a TopupRecord>,
+}
+
+/// How often the worker looks for outflows to ask the provider about again.
+const POLL_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct Outflows {
+    client: Client,
+    ledger: Ledger,
+    pub(crate) records: Collection<OutflowRecord>,
+    topups: Collection<TopupRecord>,
+    currency: String,
+    stripe: std::sync::Arc<Stripe>,
+    payouts: std::sync::Arc<dyn PayoutProvider>,
+}
+
+impl Outflows {
+    pub async fn new(
+        db: &Database,
+        ledger: Ledger,
+        currency: String,
+        stripe: std::sync::Arc<Stripe>,
+        payouts: std::sync::Arc<dyn PayoutProvider>,
+    ) -> anyhow::Result<Self> {
+        let records = db.collection::<OutflowRecord>("outflows");
+        let unique = mongodb::options::IndexOptions::builder().unique(true).build();
+        records
+            .create_index(IndexModel::builder().keys(doc! { "request_key": 1 }).options(unique).build())
+            .await?;
+        records
+            .create_index(IndexModel::builder().keys(doc! { "user_id": 1, "created_at": -1 }).build())
+            .await?;
+        records
+            .create_index(IndexModel::builder().keys(doc! { "state": 1, "next_attempt_at": 1 }).build())
+            .await?;
+        Ok(Self {
+            client: db.client().clone(),
+            ledger,
+            records,
+            topups: db.collection("topups"),
+            currency,
+            stripe,
+            payouts,
+        })
+    }
+
+    pub async fn get(&self, id: &OutflowId) -> Result<Option<OutflowRecord>, PostError> {
+        Ok(self.records.find_one(doc! { "_id": id.as_str() }).await?)
+    }
+
+    pub async fn recent(
+        &self,
+        user_id: &str,
+        kind: OutflowKind,
+        limit: i64,
+    ) -> anyhow::Result<Vec<OutflowRecord>> {
+        Ok(self
+            .records
+            .find(doc! { "user_id": user_id, "kind": kind_name(kind) })
+            .sort(doc! { "created_at": -1 })
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// What `user_id` asked for before with `idempotency_key`, if anything.
+    pub async fn made_with(
+        &self,
+        kind: OutflowKind,
+        user_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<OutflowRecord>, PostError> {
+        let request_key = format!("{}:{user_id}:{idempotency_key}", kind_name(kind));
+        Ok(self.records.find_one(doc! { "request_key": request_key }).await?)
+    }
+
+    /// Debits and sends: `(true, record)` when new, `(false, record)` when
+    /// the key was used before.
+    pub async fn start(&self, request: OutflowRequest<'_>) -> Result<(bool, OutflowRecord), PostError> {
+        let request_key =
+            format!("{}:{}:{}", kind_name(request.kind), request.user_id, request.idempotency_key);
+        if let Some(existing) = self.made_with(request.kind, request.user_id, request.idempotency_key).await?
+        {
+            return Ok((false, existing));
+        }
+        let record = OutflowRecord {
+            id: OutflowId::mint().into_string(),
+            kind: request.kind,
+            user_id: request.user_id.to_owned(),
+            amount_cents: request.amount_cents,
+            currency: self.currency.clone(),
+            request_key: request_key.clone(),
+            topup_id: request.topup.map(|t| t.id.clone()),
+            intent_id: request.topup.and_then(|t| t.intent_id.clone()),
+            state: OutflowState::Pending,
+            provider_id: None,
+            failure: None,
+            maybe_sent: false,
+            attempts: 0,
+            // Ours to send now; the worker's if this process dies first.
+            next_attempt_at: Some(txn::lease_until()),
+            created_at: DateTime::now(),
+        };
+        let (source, kind, _) = record.source();
+        let legs = [
+            Leg::covered_debit(source, record.amount_cents, kind),
+            Leg::credit(record.destination(), record.amount_cents, kind),
+        ];
+        let mut attempts = Attempts::new(&self.client);
+        let debited = transaction!(attempts, |session| {
+            if let Some(topup) = request.topup {
+                let remainder = doc! { "_id": &topup.id, "state": "succeeded", "refunded_cents": { "$lte": topup.amount_cents - record.amount_cents } };
+                let refunded = doc! { "$inc": { "refunded_cents": record.amount_cents } };
+                if self.topups.update_one(remainder, refunded).session(&mut *session).await?.matched_count
+                    == 0
+                {
+                    return Err(Stop::Refuse(PostError::Conflict(
+                        "That is more than is left of this top-up to refund.",
+                    )));
+                }
+            }
+            match self.records.insert_one(&record).session(&mut *session).await {
+                Err(err) if common::mongo::is_duplicate_key(&err) => {
+                    return Err(Stop::Refuse(PostError::Duplicate));
+                }
+                inserted => inserted?,
+            };
+            self.ledger.post(session, &record.id, &record.id, &legs).await?;
+            Ok(())
+        });
+        match debited {
+            Ok(()) => {}
+            Err(Refusal::Error(PostError::Duplicate)) => {
+                let existing = self.records.find_one(doc! { "request_key": &request_key }).await?;
+                return existing.map(|r| (false, r)).ok_or(PostError::Unavailable("the database"));
+            }
+            Err(Refusal::Short(_)) => {
+                let balance_cents = self.ledger.balance(&record.source().0).await?;
+                return Err(PostError::NotCovered { balance_cents, amount_cents: record.amount_cents });
+            }
+            Err(Refusal::Error(err)) => return Err(err),
+        }
+        let (sent, reached) = self.send(record).await?;
+        if !reached {
+            // Nothing happened at the provider, and the money is back.
+            return Err(PostError::Unavailable("the payment provider"));
+        }
+        Ok((true, sent))
+    }
+
+    /// Asks the provider to send `record`'s money, and records its answer;
+    /// `false` when the provider was never reached and the outflow failed for it.
+    async fn send(&self, record: OutflowRecord) -> Result<(OutflowRecord, bool), PostError> {
+        let request = OutgoingRequest {
+            id: &record.id,
+            user_id: &record.user_id,
+            amount_cents: record.amount_cents,
+            currency: &record.currency,
+            intent_id: record.intent_id.as_deref(),
+        };
+        let answer = match record.kind {
+            OutflowKind::Payout => self.payouts.pay_out(request).await,
+            OutflowKind::CardRefund => self.stripe.refund(request).await,
+        };
+        let attempts = record.attempts + 1;
+        let mut reached = true;
+        match answer {
+            Ok(transfer) => self.settle(&record.id, &transfer).await?,
+            Err(ProviderError::Declined(reason) | ProviderError::Rejected(reason)) => {
+                self.fail(&record.id, &reason).await?;
+            }
+            Err(ProviderError::NotSent) if !record.maybe_sent => {
+                self.records
+                    .update_one(doc! { "_id": &record.id }, doc! { "$set": { "attempts": attempts } })
+                    .await?;
+                self.fail(&record.id, "the payment provider was unreachable").await?;
+                reached = false;
+            }
+            Err(error) => {
+                let maybe_sent = record.maybe_sent || error == ProviderError::Unknown;
+                let next = DateTime::from_system_time(std::time::SystemTime::now() + backoff(attempts));
+                let retry = doc! { "$set": { "attempts": attempts, "maybe_sent": maybe_sent, "next_attempt_at": next } };
+                self.records.update_one(doc! { "_id": &record.id, "state": "pending" }, retry).await?;
+                tracing::warn!(
+                    outflow_id = record.id,
+                    attempts,
+                    "payment provider did not answer; will ask again"
+                );
+            }
+        }
+        let now = self.records.find_one(doc! { "_id": &record.id }).await?;
+        Ok((now.ok_or(PostError::Unavailable("the database"))?, reached))
+    }
+
+    /// Records what the provider says about an outflow it accepted.
+    pub async fn settle(&self, id: &str, transfer: &Transfer) -> Result<(), PostError> {
+        if transfer.failed() {
+            return self.fail(id, "the payment provider could not send it").await;
+        }
+        let mut set = doc! { "provider_id": &transfer.id, "next_attempt_at": null, "maybe_sent": true };
+        if transfer.done() {
+            set.insert("state", "paid");
+        }
+        self.records.update_one(doc! { "_id": id, "state": "pending" }, doc! { "$set": set }).await?;
+        Ok(())
+    }
+
+    /// Marks a pending outflow failed and puts its money back, once.
+    pub async fn fail(&self, id: &str, reason: &str) -> Result<(), PostError> {
+        let Some(record) = self.records.find_one(doc! { "_id": id }).await? else { return Ok(()) };
+        if record.state != OutflowState::Pending {
+            return Ok(());
+        }
+        let (source, _, reversal) = record.source();
+        let legs = [
+            Leg::credit(source, record.amount_cents, reversal),
+            Leg::debit(record.destination(), record.amount_cents, reversal),
+        ];
+        let operation = format!("{}:reversal", record.id);
+        let mut attempts = Attempts::new(&self.client);
+        let reversed = transaction!(attempts, |session| {
+            let failed = doc! { "$set": { "state": "failed", "failure": reason, "next_attempt_at": null } };
+            let pending = doc! { "_id": &record.id, "state": "pending" };
+            if self.records.update_one(pending, failed).session(&mut *session).await?.matched_count == 0 {
+                return Err(Stop::Refuse(PostError::Duplicate));
+            }
+            if let Some(topup) = &record.topup_id {
+                let back = doc! { "$inc": { "refunded_cents": -record.amount_cents } };
+                self.topups.update_one(doc! { "_id": topup }, back).session(&mut *session).await?;
+            }
+            self.ledger.post(session, &operation, &record.id, &legs).await?;
+            Ok(())
+        });
+        match reversed {
+            Ok(()) => {
+                tracing::info!(outflow_id = record.id, reason, "outflow failed; money returned");
+                Ok(())
+            }
+            Err(Refusal::Error(PostError::Duplicate)) => Ok(()),
+            Err(refusal) => Err(refusal.into()),
+        }
+    }
+
+    /// Asks the provider again about every outflow whose answer is overdue.
+    /// Each is claimed first (its next attempt pushed a lease ahead with a
+    /// compare-and-set), so replicas never send one together.
+    pub async fn run_due(&self) -> Result<(), PostError> {
+        let due = doc! { "state": "pending", "next_attempt_at": { "$lte": DateTime::now() } };
+        let candidates: Vec<OutflowRecord> = self.records.find(due).limit(50).await?.try_collect().await?;
+        for record in candidates {
+            let as_read =
+                doc! { "_id": &record.id, "state": "pending", "next_attempt_at": record.next_attempt_at };
+            let claim = doc! { "$set": { "next_attempt_at": txn::lease_until() } };
+            if self.records.update_one(as_read, claim).await?.modified_count == 1 {
+                self.send(record).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Works the outbox until the process stops.
+    pub fn start_worker(&self, workers: &common::shutdown::Workers) {
+        let outflows = self.clone();
+        workers.spawn("outflow outbox", async move {
+            loop {
+                if let Err(err) = outflows.run_due().await {
+                    tracing::warn!(error = %err, "outflow outbox unavailable; will retry");
+                }
+                tokio::time::sleep(POLL_EVERY).await;
+            }
+        });
+    }
+}
+
+fn kind_name(kind: OutflowKind) -> &'static str {
+    match kind {
+        OutflowKind::Payout => "payout",
+        OutflowKind::CardRefund => "card_refund",
+    }
+}
+
+/// 5 s, doubling, at most 10 minutes.
+fn backoff(attempts: u32) -> Duration {
+    Duration::from_secs(5u64.saturating_mul(1 << attempts.min(7).saturating_sub(1)))
+        .min(Duration::from_secs(600))
+}

@@ -1,0 +1,404 @@
+//! Purchases and their refunds.
+//!
+//! An entitlement (`{buyer}:{post}`, one per buyer and post by its id) is
+//! what grants the photos; the purchase record behind it is the history and
+//! outlives a refund. Both moves — buying and refunding — first claim their
+//! record with one conditional single-document write, then move the money
+//! in one transaction that completes only the claim it holds: whatever the
+//! concurrency, money moves once.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{DateTime, doc};
+use mongodb::{Client, Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+use crate::error::PostError;
+use crate::money::PurchaseId;
+use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
+use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
+use crate::posts::PostRecord;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PurchaseState {
+    Active,
+    /// A refund holds the purchase (until `lease_until`).
+    Refunding,
+    Refunded,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PurchaseRecord {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub buyer_id: String,
+    pub post_id: String,
+    pub creator_id: String,
+    pub price_cents: i64,
+    pub fee_cents: i64,
+    pub state: PurchaseState,
+    pub lease_until: Option<DateTime>,
+    pub created_at: DateTime,
+    pub refunded_at: Option<DateTime>,
+    pub refunded_by: Option<String>,
+}
+
+impl PurchaseRecord {
+    /// What the creator's earnings received.
+    pub fn share_cents(&self) -> i64 {
+        self.price_cents - self.fee_cents
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum EntitlementState {
+    /// A purchase holds the slot while it moves the money.
+    Pending,
+    Active,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entitlement {
+    /// `{buyer}:{post}`.
+    #[serde(rename = "_id")]
+    id: String,
+    purchase_id: String,
+    user_id: String,
+    post_id: String,
+    state: EntitlementState,
+    lease_until: DateTime,
+}
+
+/// An Idempotency-Key of a purchase request: bound to a post at first use,
+/// and to the purchase it made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PurchaseKey {
+    /// `{user}:{key}`.
+    #[serde(rename = "_id")]
+    id: String,
+    post_id: String,
+    purchase_id: Option<String>,
+    at: DateTime,
+}
+
+pub enum Outcome {
+    New(PurchaseRecord),
+    Existing(PurchaseRecord),
+}
+
+/// Who asks for a refund.
+pub struct Refunder<'a> {
+    pub user_id: &'a str,
+    pub admin: bool,
+}
+
+fn slot(user_id: &str, post_id: &str) -> String {
+    format!("{user_id}:{post_id}")
+}
+
+#[derive(Clone)]
+pub struct Purchases {
+    client: Client,
+    ledger: Ledger,
+    records: Collection<PurchaseRecord>,
+    entitlements: Collection<Entitlement>,
+    keys: Collection<PurchaseKey>,
+    fee_bps: i64,
+}
+
+impl Purchases {
+    pub async fn new(db: &Database, ledger: Ledger, fee_bps: u64) -> anyhow::Result<Self> {
+        let entitlements = db.collection::<Entitlement>("entitlements");
+        entitlements.create_index(IndexModel::builder().keys(doc! { "post_id": 1 }).build()).await?;
+        let records = db.collection::<PurchaseRecord>("purchases");
+        records
+            .create_index(IndexModel::builder().keys(doc! { "creator_id": 1, "created_at": -1 }).build())
+            .await?;
+        records
+            .create_index(IndexModel::builder().keys(doc! { "buyer_id": 1, "created_at": -1 }).build())
+            .await?;
+        Ok(Self {
+            client: db.client().clone(),
+            ledger,
+            records,
+            entitlements,
+            keys: db.collection("purchase_keys"),
+            fee_bps: i64::try_from(fee_bps)?,
+        })
+    }
+
+    /// Whether anyone holds (or is buying) any of `post_ids`.
+    pub async fn any_buyer(&self, post_ids: &[String]) -> anyhow::Result<bool> {
+        Ok(self.entitlements.find_one(doc! { "post_id": { "$in": post_ids } }).await?.is_some())
+    }
+
+    pub async fn entitled(&self, user_id: &str, post_id: &str) -> anyhow::Result<bool> {
+        let active = doc! { "_id": slot(user_id, post_id), "state": "active" };
+        Ok(self.entitlements.find_one(active).await?.is_some())
+    }
+
+    /// Post ids among `post_ids` that `user_id` has bought (and not had refunded).
+    pub async fn bought(
+        &self,
+        user_id: &str,
+        post_ids: &[&str],
+    ) -> anyhow::Result<std::collections::HashSet<String>> {
+        let ids: Vec<String> = post_ids.iter().map(|p| slot(user_id, p)).collect();
+        let found: Vec<Entitlement> = self
+            .entitlements
+            .find(doc! { "_id": { "$in": ids }, "state": "active" })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().map(|e| e.post_id).collect())
+    }
+
+    pub async fn get(&self, id: &PurchaseId) -> Result<PurchaseRecord, PostError> {
+        self.records.find_one(doc! { "_id": id.as_str() }).await?.ok_or(PostError::PurchaseNotFound)
+    }
+
+    /// The newest purchases `field` (`buyer_id` or `creator_id`) is party to.
+    pub async fn recent(
+        &self,
+        field: &str,
+        user_id: &str,
+        limit: i64,
+    ) -> anyhow::Result<Vec<PurchaseRecord>> {
+        Ok(self
+            .records
+            .find(doc! { field: user_id })
+            .sort(doc! { "created_at": -1 })
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// Binds `key` to `post_id` for `user` on first use; the same key for
+    /// another post is refused (a client bug that must not buy the wrong
+    /// thing). Answers the purchase the key already made, if any.
+    async fn claim_key(&self, user: &str, key: &str, post_id: &str) -> Result<Option<String>, PostError> {
+        let id = slot(user, key);
+        let record = PurchaseKey {
+            id: id.clone(),
+            post_id: post_id.to_owned(),
+            purchase_id: None,
+            at: DateTime::now(),
+        };
+        match self.keys.insert_one(&record).await {
+            Ok(_) => Ok(None),
+            Err(err) if common::mongo::is_duplicate_key(&err) => {
+                match self.keys.find_one(doc! { "_id": &id }).await? {
+                    Some(bound) if bound.post_id == post_id => Ok(bound.purchase_id),
+                    _ => Err(PostError::invalid("Idempotency-Key", "was already used for another purchase")),
+                }
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Buys `post` for `buyer`: exactly once, however often it is asked. A
+    /// retry with the key of a purchase since refunded answers that purchase
+    /// rather than buying again.
+    pub async fn buy(&self, buyer: &str, post: &PostRecord, key: &str) -> Result<Outcome, PostError> {
+        if let Some(made) = self.claim_key(buyer, key, &post.id).await? {
+            return Ok(Outcome::Existing(
+                self.get(&PurchaseId::parse(&made).map_err(anyhow::Error::from)?).await?,
+            ));
+        }
+        let price = i64::try_from(post.price_cents).map_err(|_| PostError::Conflict("price out of range"))?;
+        let fee = price * self.fee_bps / 10_000;
+        let slot_id = slot(buyer, &post.id);
+        let mut attempts = Attempts::new(&self.client);
+        while attempts.time_left() {
+            let purchase_id = PurchaseId::mint().into_string();
+            match self.hold_slot(&slot_id, &purchase_id, buyer, &post.id).await? {
+                Hold::Held => {}
+                Hold::Taken(existing) => return Ok(Outcome::Existing(self.get(&existing).await?)),
+                Hold::Busy => {
+                    txn::pause().await;
+                    continue;
+                }
+            }
+            let record = PurchaseRecord {
+                id: purchase_id.clone(),
+                buyer_id: buyer.to_owned(),
+                post_id: post.id.clone(),
+                creator_id: post.author_id.clone(),
+                price_cents: price,
+                fee_cents: fee,
+                state: PurchaseState::Active,
+                lease_until: None,
+                created_at: DateTime::now(),
+                refunded_at: None,
+                refunded_by: None,
+            };
+            let legs = [
+                Leg::covered_debit(Account::Wallet(buyer.to_owned()), price, LedgerKind::Purchase),
+                Leg::credit(Account::Earnings(post.author_id.clone()), price - fee, LedgerKind::Sale),
+                Leg::credit(Account::Platform, fee, LedgerKind::Fee),
+            ];
+            let key_id = slot(buyer, key);
+            let bought = transaction!(attempts, |session| {
+                let held = doc! { "_id": &slot_id, "purchase_id": &purchase_id, "state": "pending" };
+                let activated = self
+                    .entitlements
+                    .update_one(held, doc! { "$set": { "state": "active" } })
+                    .session(&mut *session)
+                    .await?;
+                if activated.matched_count == 0 {
+                    return Err(Stop::Refuse(PostError::Conflict("the purchase was taken over")));
+                }
+                self.ledger.post(session, &purchase_id, &post.id, &legs).await?;
+                self.records.insert_one(&record).session(&mut *session).await?;
+                self.keys
+                    .update_one(doc! { "_id": &key_id }, doc! { "$set": { "purchase_id": &purchase_id } })
+                    .session(&mut *session)
+                    .await?;
+                Ok(())
+            });
+            return match bought {
+                Ok(()) => Ok(Outcome::New(record)),
+                Err(Refusal::Short(_)) => {
+                    self.release_slot(&slot_id, &purchase_id).await?;
+                    let balance_cents = self.ledger.balance(&Account::Wallet(buyer.to_owned())).await?;
+                    Err(PostError::InsufficientFunds { balance_cents, price_cents: post.price_cents })
+                }
+                Err(Refusal::Error(PostError::Conflict(_))) => continue,
+                Err(Refusal::Error(err)) => {
+                    self.release_slot(&slot_id, &purchase_id).await?;
+                    Err(err)
+                }
+            };
+        }
+        Err(attempts.exhausted())
+    }
+
+    /// Takes the buyer's slot for `post_id` for one purchase.
+    async fn hold_slot(
+        &self,
+        slot_id: &str,
+        purchase_id: &str,
+        buyer: &str,
+        post_id: &str,
+    ) -> Result<Hold, PostError> {
+        let entitlement = Entitlement {
+            id: slot_id.to_owned(),
+            purchase_id: purchase_id.to_owned(),
+            user_id: buyer.to_owned(),
+            post_id: post_id.to_owned(),
+            state: EntitlementState::Pending,
+            lease_until: txn::lease_until(),
+        };
+        match self.entitlements.insert_one(&entitlement).await {
+            Ok(_) => return Ok(Hold::Held),
+            Err(err) if common::mongo::is_duplicate_key(&err) => {}
+            Err(err) => return Err(err.into()),
+        }
+        let Some(existing) = self.entitlements.find_one(doc! { "_id": slot_id }).await? else {
+            return Ok(Hold::Busy); // refunded in between: try again
+        };
+        if existing.state == EntitlementState::Active {
+            return Ok(Hold::Taken(PurchaseId::parse(&existing.purchase_id).map_err(anyhow::Error::from)?));
+        }
+        if existing.lease_until > DateTime::now() {
+            return Ok(Hold::Busy);
+        }
+        // Its holder died mid-purchase (its transaction never committed): take over.
+        let stale = doc! { "_id": slot_id, "purchase_id": &existing.purchase_id, "state": "pending" };
+        let take = doc! { "$set": { "purchase_id": purchase_id, "lease_until": txn::lease_until() } };
+        let taken = self.entitlements.update_one(stale, take).await?;
+        Ok(if taken.modified_count == 1 { Hold::Held } else { Hold::Busy })
+    }
+
+    async fn release_slot(&self, slot_id: &str, purchase_id: &str) -> Result<(), PostError> {
+        let held = doc! { "_id": slot_id, "purchase_id": purchase_id, "state": "pending" };
+        self.entitlements.delete_one(held).await?;
+        Ok(())
+    }
+
+    /// Refunds purchase `id`: the buyer's wallet gets the price back, the
+    /// creator's earnings lose their share (refused when they no longer
+    /// hold it), the fee is given back, and the entitlement ends.
+    pub async fn refund(&self, id: &PurchaseId, by: Refunder<'_>) -> Result<Outcome, PostError> {
+        let mut attempts = Attempts::new(&self.client);
+        while attempts.time_left() {
+            let record = self.get(id).await?;
+            if record.creator_id != by.user_id && !by.admin {
+                return Err(PostError::Forbidden("Only the post's creator or an admin can refund it."));
+            }
+            let lease_live = record.lease_until.is_some_and(|until| until > DateTime::now());
+            match record.state {
+                PurchaseState::Refunded => return Ok(Outcome::Existing(record)),
+                PurchaseState::Refunding if lease_live => {
+                    txn::pause().await;
+                    continue;
+                }
+                PurchaseState::Active | PurchaseState::Refunding => {}
+            }
+            let lease = txn::lease_until();
+            let as_read = doc! { "_id": &record.id, "state": bson_state(record.state), "lease_until": record.lease_until };
+            let claim = doc! { "$set": { "state": "refunding", "lease_until": lease } };
+            if self.records.update_one(as_read, claim).await?.modified_count == 0 {
+                continue; // another request moved it first
+            }
+            let operation = format!("{}:refund", record.id);
+            let legs = [
+                Leg::credit(Account::Wallet(record.buyer_id.clone()), record.price_cents, LedgerKind::Refund),
+                Leg::covered_debit(
+                    Account::Earnings(record.creator_id.clone()),
+                    record.share_cents(),
+                    LedgerKind::SaleReversal,
+                ),
+                Leg::debit(Account::Platform, record.fee_cents, LedgerKind::FeeReversal),
+            ];
+            let refunded = transaction!(attempts, |session| {
+                let held = doc! { "_id": &record.id, "state": "refunding", "lease_until": lease };
+                let done = doc! { "$set": { "state": "refunded", "refunded_at": DateTime::now(), "refunded_by": by.user_id, "lease_until": null } };
+                if self.records.update_one(held, done).session(&mut *session).await?.matched_count == 0 {
+                    return Err(Stop::Refuse(PostError::Conflict("the refund was taken over")));
+                }
+                let slot_id = slot(&record.buyer_id, &record.post_id);
+                self.entitlements
+                    .delete_one(doc! { "_id": slot_id, "purchase_id": &record.id })
+                    .session(&mut *session)
+                    .await?;
+                self.ledger.post(session, &operation, &record.post_id, &legs).await?;
+                Ok(())
+            });
+            match refunded {
+                Ok(()) => return Ok(Outcome::New(self.get(id).await?)),
+                Err(Refusal::Error(PostError::Conflict(_))) => continue,
+                Err(refusal) => {
+                    let held = doc! { "_id": &record.id, "state": "refunding", "lease_until": lease };
+                    let back = doc! { "$set": { "state": "active", "lease_until": null } };
+                    self.records.update_one(held, back).await?;
+                    return Err(match refusal {
+                        Refusal::Short(_) => PostError::Conflict(
+                            "The creator's earnings no longer cover their share of this sale (paid out); it cannot be refunded.",
+                        ),
+                        Refusal::Error(err) => err,
+                    });
+                }
+            }
+        }
+        Err(attempts.exhausted())
+    }
+}
+
+enum Hold {
+    Held,
+    /// Bought already, by this purchase.
+    Taken(PurchaseId),
+    /// Another request holds it for now.
+    Busy,
+}
+
+fn bson_state(state: PurchaseState) -> &'static str {
+    match state {
+        PurchaseState::Active => "active",
+        PurchaseState::Refunding => "refunding",
+        PurchaseState::Refunded => "refunded",
+    }
+}

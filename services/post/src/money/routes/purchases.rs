@@ -1,0 +1,74 @@
+//! Buying posts, and refunding the sales.
+
+use actix_web::{HttpRequest, web};
+use common::respond::Made;
+use common::user_auth::AuthUser;
+
+use crate::Service;
+use crate::error::PostError;
+use crate::money::PurchaseId;
+use crate::money::purchases::{Outcome, Refunder};
+use crate::money::routes::idempotency_key;
+use crate::money::types::{PurchaseList, PurchaseView};
+use crate::posts::routes::post_id;
+
+fn made(outcome: Outcome) -> Made<PurchaseView> {
+    match outcome {
+        Outcome::New(record) => Made::New(record.into()),
+        Outcome::Existing(record) => Made::Existing(record.into()),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/posts/{id}/purchase", tag = "posts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The post id"), ("Idempotency-Key" = String, Header, description = "Chosen by the client; a retry with the same key buys once")),
+    responses((status = 201, description = "Bought", body = PurchaseView),
+              (status = 200, description = "Already bought (or this key's purchase, even if since refunded): nothing charged again", body = PurchaseView),
+              (status = 402, description = "Not enough money in the wallet"),
+              (status = 404, description = "No such post"),
+              (status = 409, description = "A free post, or your own"),
+              (status = 422, description = "The key was used for another post")))]
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id, post_id = %id))]
+pub(crate) async fn purchase(
+    req: HttpRequest,
+    user: AuthUser,
+    id: web::Path<String>,
+    service: web::Data<Service>,
+) -> Result<Made<PurchaseView>, PostError> {
+    let key = idempotency_key(&req)?;
+    let post = service.posts.live(&post_id(&id)?).await?;
+    if post.author_id == user.user_id {
+        return Err(PostError::Conflict("This is your own post."));
+    }
+    if post.price_cents == 0 {
+        return Err(PostError::Conflict("This post is free."));
+    }
+    Ok(made(service.money.purchases.buy(&user.user_id, &post, key).await?))
+}
+
+#[utoipa::path(get, path = "/v1/purchases", tag = "wallet", security(("bearer" = [])),
+    responses((status = 200, description = "Your purchases, newest first", body = PurchaseList)))]
+pub(crate) async fn list(
+    user: AuthUser,
+    service: web::Data<Service>,
+) -> Result<web::Json<PurchaseList>, PostError> {
+    let records = service.money.purchases.recent("buyer_id", &user.user_id, 50).await?;
+    Ok(web::Json(PurchaseList { purchases: records.into_iter().map(Into::into).collect() }))
+}
+
+#[utoipa::path(post, path = "/v1/purchases/{id}/refund", tag = "wallet", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The purchase id (from the creator's `GET /v1/earnings`)")),
+    responses((status = 201, description = "Refunded: the buyer has the price back and no longer sees the photos", body = PurchaseView),
+              (status = 200, description = "Refunded before: nothing moved again", body = PurchaseView),
+              (status = 403, description = "Not the post's creator, nor an admin"),
+              (status = 404, description = "No such purchase"),
+              (status = 409, description = "The creator's earnings no longer hold their share of it (paid out)")))]
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id, purchase_id = %id))]
+pub(crate) async fn refund(
+    user: AuthUser,
+    id: web::Path<String>,
+    service: web::Data<Service>,
+) -> Result<Made<PurchaseView>, PostError> {
+    let id = PurchaseId::parse(&id).map_err(|_| PostError::PurchaseNotFound)?;
+    let by = Refunder { user_id: &user.user_id, admin: user.is_admin() };
+    Ok(made(service.money.purchases.refund(&id, by).await?))
+}

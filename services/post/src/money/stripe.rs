@@ -1,0 +1,202 @@
+//! Stripe's REST API, the parts we use: PaymentIntents for top-ups, Refunds
+//! for card refunds, Payouts. Form-encoded requests, `Idempotency-Key` on
+//! every create (our record's id), so a retry never charges, refunds or pays
+//! twice. Works against any server speaking the API (localstripe in tests).
+
+use std::collections::HashMap;
+
+use common::secrecy::{ExposeSecret, SecretString};
+use futures_util::future::BoxFuture;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::StripeSettings;
+
+/// How a call to the provider failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderError {
+    /// A final no about this payment (a declined card): its message is for the user.
+    Declined(String),
+    /// The provider refused the request itself: our bug or configuration.
+    Rejected(String),
+    /// The request never reached the provider: nothing happened there.
+    NotSent,
+    /// Sent, but no answer came back: it may have happened.
+    Unknown,
+}
+
+/// A PaymentIntent, as far as we read it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Intent {
+    pub id: String,
+    pub client_secret: Option<String>,
+    pub status: String,
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
+}
+
+/// A refund or a payout the provider accepted.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Transfer {
+    pub id: String,
+    pub status: String,
+}
+
+impl Transfer {
+    /// Whether the money has left for good (else a webhook will say).
+    pub fn done(&self) -> bool {
+        matches!(self.status.as_str(), "succeeded" | "paid")
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self.status.as_str(), "failed" | "canceled")
+    }
+}
+
+/// Money out to someone: a payout of earnings, or a refund to a card.
+pub struct OutgoingRequest<'a> {
+    /// Our record's id: the idempotency key and `metadata[outflow_id]`.
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub amount_cents: i64,
+    pub currency: &'a str,
+    /// For a card refund: the PaymentIntent it refunds.
+    pub intent_id: Option<&'a str>,
+}
+
+/// Where creators' payouts go. Production plugs Stripe Connect here (a
+/// transfer to the creator's connected account, paid out on its schedule);
+/// [`Stripe`] pays out of the platform balance, which is what the tests can
+/// exercise against localstripe.
+pub trait PayoutProvider: Send + Sync {
+    fn pay_out<'a>(&'a self, payout: OutgoingRequest<'a>) -> BoxFuture<'a, Result<Transfer, ProviderError>>;
+}
+
+pub struct Stripe {
+    http: reqwest::Client,
+    api_url: String,
+    secret_key: SecretString,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    message: Option<String>,
+}
+
+impl Stripe {
+    pub fn new(settings: &StripeSettings) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.timeout.min(std::time::Duration::from_secs(3)))
+            .timeout(settings.timeout)
+            .build()?;
+        Ok(Self { http, api_url: settings.api_url.clone(), secret_key: settings.secret_key.clone() })
+    }
+
+    /// A PaymentIntent for a top-up; confirmed at once when the client
+    /// already holds a PaymentMethod (`pm_…`), else confirmed by the client
+    /// with the answer's `client_secret`.
+    pub async fn create_intent(
+        &self,
+        topup_id: &str,
+        user_id: &str,
+        amount_cents: i64,
+        currency: &str,
+        payment_method: Option<&str>,
+    ) -> Result<Intent, ProviderError> {
+        let mut form = vec![
+            ("amount", amount_cents.to_string()),
+            ("currency", currency.to_owned()),
+            ("payment_method_types[]", "card".to_owned()),
+            ("metadata[topup_id]", topup_id.to_owned()),
+            ("metadata[user_id]", user_id.to_owned()),
+        ];
+        if let Some(method) = payment_method {
+            form.push(("payment_method", method.to_owned()));
+            form.push(("confirm", "true".to_owned()));
+        }
+        self.post("/v1/payment_intents", topup_id, &form).await
+    }
+
+    pub async fn intent(&self, id: &str) -> Result<Intent, ProviderError> {
+        let request = self.http.get(format!("{}/v1/payment_intents/{id}", self.api_url));
+        self.send(request).await
+    }
+
+    pub async fn refund(&self, refund: OutgoingRequest<'_>) -> Result<Transfer, ProviderError> {
+        let intent =
+            refund.intent_id.ok_or_else(|| ProviderError::Rejected("a refund without its payment".into()))?;
+        let form = vec![
+            ("payment_intent", intent.to_owned()),
+            ("amount", refund.amount_cents.to_string()),
+            ("metadata[outflow_id]", refund.id.to_owned()),
+            ("metadata[user_id]", refund.user_id.to_owned()),
+        ];
+        self.post("/v1/refunds", refund.id, &form).await
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+        form: &[(&str, String)],
+    ) -> Result<T, ProviderError> {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.api_url))
+            .header("idempotency-key", idempotency_key)
+            .form(form);
+        self.send(request).await
+    }
+
+    async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ProviderError> {
+        let response = match request.bearer_auth(self.secret_key.expose_secret()).send().await {
+            Ok(response) => response,
+            Err(err) if err.is_connect() => {
+                tracing::warn!(error = %err, "payment provider unreachable");
+                return Err(ProviderError::NotSent);
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "payment provider did not answer");
+                return Err(ProviderError::Unknown);
+            }
+        };
+        let status = response.status();
+        if status.is_success() {
+            return response.json::<T>().await.map_err(|err| {
+                tracing::warn!(error = %err, "payment provider answered something unreadable");
+                ProviderError::Unknown
+            });
+        }
+        let message = response.json::<ErrorBody>().await.ok().and_then(|body| body.error.message);
+        let message = message.unwrap_or_else(|| format!("HTTP {status}"));
+        tracing::warn!(status = status.as_u16(), message, "payment provider said no");
+        Err(match status.as_u16() {
+            402 => ProviderError::Declined(message),
+            // Rate-limited: not processed; retrying later is safe.
+            429 => ProviderError::NotSent,
+            500..=599 => ProviderError::Unknown,
+            _ => ProviderError::Rejected(message),
+        })
+    }
+}
+
+impl PayoutProvider for Stripe {
+    fn pay_out<'a>(&'a self, payout: OutgoingRequest<'a>) -> BoxFuture<'a, Result<Transfer, ProviderError>> {
+        Box::pin(async move {
+            let form = vec![
+                ("amount", payout.amount_cents.to_string()),
+                ("currency", payout.currency.to_owned()),
+                ("metadata[outflow_id]", payout.id.to_owned()),
+                ("metadata[user_id]", payout.user_id.to_owned()),
+            ];
+            self.post("/v1/payouts", payout.id, &form).await
+        })
+    }
+}

@@ -1,0 +1,271 @@
+//! Money in: card top-ups through the payment provider, and the dev top-up.
+//!
+//! A card top-up is a record of ours first, then a PaymentIntent at the
+//! provider carrying the record's id in its metadata. The wallet is credited
+//! only when the provider's signed `payment_intent.succeeded` event names a
+//! record of ours with the same user, amount and currency: the record is
+//! claimed (one conditional write), then credited in one transaction with
+//! its ledger entries, so however often the event arrives, once.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{DateTime, doc};
+use mongodb::{Client, Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+use crate::error::PostError;
+use crate::money::TopupId;
+use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
+use crate::money::stripe::{Intent, ProviderError, Stripe};
+use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TopupState {
+    /// Asking the provider for a PaymentIntent.
+    Creating,
+    /// Waiting for the payment.
+    Pending,
+    /// The provider did not answer when asked: it may hold a payment, which
+    /// is credited if its event arrives.
+    Unconfirmed,
+    /// The last payment attempt failed; another may still succeed.
+    Failed,
+    /// Being credited (until `lease_until`).
+    Crediting,
+    Succeeded,
+    Canceled,
+}
+
+impl TopupState {
+    fn name(self) -> &'static str {
+        match self {
+            TopupState::Creating => "creating",
+            TopupState::Pending => "pending",
+            TopupState::Unconfirmed => "unconfirmed",
+            TopupState::Failed => "failed",
+            TopupState::Crediting => "crediting",
+            TopupState::Succeeded => "succeeded",
+            TopupState::Canceled => "canceled",
+        }
+    }
+
+    /// States a payment may still succeed from.
+    const OPEN: [&'static str; 4] = ["creating", "pending", "unconfirmed", "failed"];
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TopupRecord {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub user_id: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub state: TopupState,
+    pub intent_id: Option<String>,
+    /// Why the last attempt failed, in the provider's words for the user.
+    pub failure: Option<String>,
+    /// How much of it has been sent back to the card.
+    pub refunded_cents: i64,
+    pub lease_until: Option<DateTime>,
+    pub created_at: DateTime,
+    pub credited_at: Option<DateTime>,
+}
+
+/// What a provider event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Applied {
+    Applied,
+    /// Seen before, or overtaken by a later state: nothing changed.
+    Duplicate,
+}
+
+/// Why an event about a PaymentIntent cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mismatch {
+    /// Not a top-up of ours.
+    Unknown,
+    /// Ours, but another user, amount, currency or intent than we created.
+    Different(&'static str),
+}
+
+#[derive(Clone)]
+pub struct Topups {
+    client: Client,
+    ledger: Ledger,
+    pub(crate) records: Collection<TopupRecord>,
+}
+
+impl Topups {
+    pub async fn new(db: &Database, ledger: Ledger) -> anyhow::Result<Self> {
+        let records = db.collection::<TopupRecord>("topups");
+        records
+            .create_index(IndexModel::builder().keys(doc! { "user_id": 1, "created_at": -1 }).build())
+            .await?;
+        Ok(Self { client: db.client().clone(), ledger, records })
+    }
+
+    pub async fn get(&self, id: &TopupId) -> Result<TopupRecord, PostError> {
+        self.records.find_one(doc! { "_id": id.as_str() }).await?.ok_or(PostError::TopupNotFound)
+    }
+
+    pub async fn recent(&self, user_id: &str, limit: i64) -> anyhow::Result<Vec<TopupRecord>> {
+        Ok(self
+            .records
+            .find(doc! { "user_id": user_id })
+            .sort(doc! { "created_at": -1 })
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// Starts a card top-up; answers the record and the intent's client secret.
+    pub async fn create(
+        &self,
+        stripe: &Stripe,
+        user_id: &str,
+        amount_cents: i64,
+        currency: &str,
+        payment_method: Option<&str>,
+    ) -> Result<(TopupRecord, Option<String>), PostError> {
+        let id = TopupId::mint().into_string();
+        let record = TopupRecord {
+            id: id.clone(),
+            user_id: user_id.to_owned(),
+            amount_cents,
+            currency: currency.to_owned(),
+            state: TopupState::Creating,
+            intent_id: None,
+            failure: None,
+            refunded_cents: 0,
+            lease_until: None,
+            created_at: DateTime::now(),
+            credited_at: None,
+        };
+        self.records.insert_one(&record).await?;
+        let creating = doc! { "_id": &id, "state": "creating" };
+        let created = stripe.create_intent(&id, user_id, amount_cents, currency, payment_method).await;
+        let (update, answer) = match created {
+            // Its event may have been applied already: only a record still
+            // `creating` becomes `pending`.
+            Ok(intent) => (doc! { "state": "pending", "intent_id": &intent.id }, Ok(intent.client_secret)),
+            Err(ProviderError::Declined(message)) => {
+                (doc! { "state": "failed", "failure": &message }, Err(PostError::CardDeclined(message)))
+            }
+            Err(ProviderError::Rejected(_)) => (
+                doc! { "state": "failed", "failure": "refused by the payment provider" },
+                Err(PostError::ProviderRefused),
+            ),
+            Err(ProviderError::NotSent) => (
+                doc! { "state": "failed", "failure": "the payment provider was unreachable" },
+                Err(PostError::Unavailable("the payment provider")),
+            ),
+            Err(ProviderError::Unknown) => {
+                (doc! { "state": "unconfirmed" }, Err(PostError::Unavailable("the payment provider")))
+            }
+        };
+        self.records.update_one(creating, doc! { "$set": update }).await?;
+        let client_secret = answer?;
+        let record = self.records.find_one(doc! { "_id": &id }).await?.unwrap_or(record);
+        Ok((record, client_secret))
+    }
+
+    /// Finds the top-up an intent's event is about, and checks it is the
+    /// payment we asked for.
+    pub async fn matching(&self, intent: &Intent) -> Result<Result<TopupRecord, Mismatch>, PostError> {
+        let Some(id) = intent.metadata.get("topup_id").and_then(|id| TopupId::parse(id).ok()) else {
+            return Ok(Err(Mismatch::Unknown));
+        };
+        let Some(record) = self.records.find_one(doc! { "_id": id.as_str() }).await? else {
+            return Ok(Err(Mismatch::Unknown));
+        };
+        let different = if intent.metadata.get("user_id") != Some(&record.user_id) {
+            Some("user")
+        } else if intent.amount != record.amount_cents {
+            Some("amount")
+        } else if intent.currency != record.currency {
+            Some("currency")
+        } else if record.intent_id.as_ref().is_some_and(|ours| *ours != intent.id) {
+            Some("payment intent")
+        } else {
+            None
+        };
+        Ok(different.map_or(Ok(record), |what| Err(Mismatch::Different(what))))
+    }
+
+    /// Credits a succeeded payment to its wallet, once.
+    pub async fn credit(&self, record: &TopupRecord, intent_id: &str) -> Result<Applied, PostError> {
+        let mut attempts = Attempts::new(&self.client);
+        while attempts.time_left() {
+            let record =
+                self.records.find_one(doc! { "_id": &record.id }).await?.ok_or(PostError::TopupNotFound)?;
+            let lease_live = record.lease_until.is_some_and(|until| until > DateTime::now());
+            match record.state {
+                TopupState::Succeeded => return Ok(Applied::Duplicate),
+                TopupState::Canceled => return Err(PostError::Conflict("This top-up was canceled.")),
+                TopupState::Crediting if lease_live => {
+                    txn::pause().await;
+                    continue;
+                }
+                _ => {}
+            }
+            let lease = txn::lease_until();
+            let as_read =
+                doc! { "_id": &record.id, "state": record.state.name(), "lease_until": record.lease_until };
+            let claim = doc! { "$set": { "state": "crediting", "lease_until": lease } };
+            if self.records.update_one(as_read, claim).await?.modified_count == 0 {
+                continue;
+            }
+            let legs = [
+                Leg::credit(Account::Wallet(record.user_id.clone()), record.amount_cents, LedgerKind::Topup),
+                Leg::debit(Account::Cards, record.amount_cents, LedgerKind::Topup),
+            ];
+            let credited = transaction!(attempts, |session| {
+                let held = doc! { "_id": &record.id, "state": "crediting", "lease_until": lease };
+                let done = doc! { "$set": { "state": "succeeded", "intent_id": intent_id, "credited_at": DateTime::now(), "lease_until": null, "failure": null } };
+                if self.records.update_one(held, done).session(&mut *session).await?.matched_count == 0 {
+                    return Err(Stop::Refuse(PostError::Conflict("taken over")));
+                }
+                self.ledger.post(session, &record.id, intent_id, &legs).await?;
+                Ok(())
+            });
+            match credited {
+                Ok(()) => return Ok(Applied::Applied),
+                Err(Refusal::Error(PostError::Conflict(_))) => continue,
+                Err(refusal) => return Err(refusal.into()),
+            }
+        }
+        Err(attempts.exhausted())
+    }
+
+    /// Records a failed or canceled payment; a succeeded or canceled top-up stays as it is.
+    pub async fn close(
+        &self,
+        record: &TopupRecord,
+        state: TopupState,
+        intent_id: &str,
+        failure: Option<&str>,
+    ) -> Result<Applied, PostError> {
+        let open = doc! { "_id": &record.id, "state": { "$in": TopupState::OPEN.to_vec() } };
+        let update = doc! { "$set": { "state": state.name(), "intent_id": intent_id, "failure": failure } };
+        let changed = self.records.update_one(open, update).await?;
+        Ok(if changed.modified_count == 1 { Applied::Applied } else { Applied::Duplicate })
+    }
+
+    /// The development top-up: money from nowhere, for the dev stack only.
+    pub async fn dev_top_up(&self, user_id: &str, amount_cents: i64) -> Result<i64, PostError> {
+        let operation = format!("dev-{}", TopupId::mint());
+        let legs = [
+            Leg::credit(Account::Wallet(user_id.to_owned()), amount_cents, LedgerKind::DevTopup),
+            Leg::debit(Account::DevTopups, amount_cents, LedgerKind::DevTopup),
+        ];
+        let mut attempts = Attempts::new(&self.client);
+        let posted: Result<(), Refusal> = transaction!(attempts, |session| {
+            self.ledger.post(session, &operation, "dev-topup", &legs).await?;
+            Ok(())
+        });
+        posted?;
+        Ok(self.ledger.balance(&Account::Wallet(user_id.to_owned())).await?)
+    }
+}
