@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::keys::PublicKey;
 use crate::policy::{Policy, PolicyError, Violation};
@@ -26,9 +27,20 @@ const PARAMETERS: [&str; 5] = [EXPIRES, POLICY, SIGNATURE, KEY_PAIR_ID, HASH_ALG
 const COOKIE_PREFIX: &str = "CloudFront-";
 
 /// The public keys a distribution trusts, by CloudFront key id.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct KeyGroup {
     keys: HashMap<String, PublicKey>,
+    /// Signatures already found good with these keys (see [`KeyGroup::with_memo`]).
+    memo: Option<Arc<quick_cache::sync::Cache<[u8; 32], ()>>>,
+}
+
+impl std::fmt::Debug for KeyGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyGroup")
+            .field("keys", &self.keys.keys())
+            .field("memo", &self.memo.is_some())
+            .finish()
+    }
 }
 
 impl KeyGroup {
@@ -36,12 +48,63 @@ impl KeyGroup {
         Self::default()
     }
 
+    /// A group that remembers up to `capacity` signatures it found good, so
+    /// a URL many viewers share (post hands one out per photo and lifetime
+    /// bucket) costs one public-key operation, not one per request. Only
+    /// the cryptographic check is remembered — by key id, hash, signed bytes
+    /// and signature — never the policy's verdict: expiry, addresses and
+    /// resource are evaluated on every request. Changing the keys forgets all.
+    pub fn with_memo(capacity: usize) -> Self {
+        Self { keys: HashMap::new(), memo: Some(Arc::new(quick_cache::sync::Cache::new(capacity))) }
+    }
+
     pub fn insert(&mut self, key_id: impl Into<String>, key: PublicKey) {
+        self.forget();
         self.keys.insert(key_id.into(), key);
     }
 
     pub fn remove(&mut self, key_id: &str) -> Option<PublicKey> {
+        self.forget();
         self.keys.remove(key_id)
+    }
+
+    fn forget(&mut self) {
+        if let Some(memo) = &self.memo {
+            self.memo = Some(Arc::new(quick_cache::sync::Cache::new(memo.capacity() as usize)));
+        }
+    }
+
+    /// `key_id`'s key verifies `signature` (as the URL encodes it) over
+    /// `message`; a signature that does not decode is malformed.
+    fn verifies(
+        &self,
+        key_id: &str,
+        key: &PublicKey,
+        message: &[u8],
+        signature: &str,
+        hash: HashAlgorithm,
+    ) -> Result<bool, Denial> {
+        let check = || {
+            let decoded = encoding::decode(signature).map_err(|_| Denial::MalformedSignature)?;
+            Ok(key.verify(message, &decoded, hash))
+        };
+        let Some(memo) = &self.memo else { return check() };
+        let mut hasher = openssl::sha::Sha256::new();
+        for part in
+            [key_id.as_bytes(), hash.parameter().unwrap_or("SHA1").as_bytes(), message, signature.as_bytes()]
+        {
+            hasher.update(&(part.len() as u64).to_be_bytes());
+            hasher.update(part);
+        }
+        let seen = hasher.finish();
+        if memo.get(&seen).is_some() {
+            return Ok(true);
+        }
+        let good = check()?;
+        if good {
+            memo.insert(seen, ());
+        }
+        Ok(good)
     }
 
     pub fn get(&self, key_id: &str) -> Option<&PublicKey> {
@@ -191,7 +254,6 @@ pub fn verify(keys: &KeyGroup, request: &SignedRequest<'_>) -> Result<Granted, D
     let key_pair_id = credentials.key_pair_id.filter(|id| !id.is_empty()).ok_or(Denial::MissingKeyPairId)?;
     let key = keys.get(&key_pair_id).ok_or_else(|| Denial::UnknownKey(key_pair_id.clone()))?;
     let signature = credentials.signature.filter(|s| !s.is_empty()).ok_or(Denial::MissingSignature)?;
-    let signature = encoding::decode(&signature).map_err(|_| Denial::MalformedSignature)?;
     let hash = match credentials.hash_algorithm.as_deref() {
         None => HashAlgorithm::Sha1,
         Some("SHA1") => HashAlgorithm::Sha1,
@@ -207,7 +269,7 @@ pub fn verify(keys: &KeyGroup, request: &SignedRequest<'_>) -> Result<Granted, D
             }
             let expires = expires.parse().map_err(|_| Denial::MalformedExpires)?;
             let policy = Policy::canned(resource_url.clone(), expires);
-            if !key.verify(policy.to_json().as_bytes(), &signature, hash) {
+            if !keys.verifies(&key_pair_id, key, policy.to_json().as_bytes(), &signature, hash)? {
                 return Err(Denial::BadSignature);
             }
             (policy, true)
@@ -218,7 +280,7 @@ pub fn verify(keys: &KeyGroup, request: &SignedRequest<'_>) -> Result<Granted, D
             }
             let json = encoding::decode(&encoded).map_err(|_| Denial::MalformedPolicyEncoding)?;
             // The signature is checked before the attacker-supplied JSON is parsed.
-            if !key.verify(&json, &signature, hash) {
+            if !keys.verifies(&key_pair_id, key, &json, &signature, hash)? {
                 return Err(Denial::BadSignature);
             }
             (Policy::parse(&json).map_err(Denial::MalformedPolicy)?, false)

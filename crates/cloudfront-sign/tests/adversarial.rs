@@ -252,3 +252,24 @@ proptest! {
         prop_assert_eq!(outcome.is_ok(), holds, "{:?}", outcome);
     }
 }
+
+#[test]
+fn a_remembered_signature_still_meets_its_policy_and_goes_with_its_key() {
+    let rsa = PrivateKey::generate(KeyKind::Rsa).unwrap();
+    let mut group = KeyGroup::with_memo(16);
+    group.insert("KMEMO", rsa.public_key().unwrap());
+    let url = Signer::new("KMEMO", rsa, HashAlgorithm::Sha1).canned_url(URL, NOW + 60).unwrap();
+    let at = |group: &KeyGroup, url: &str, now: u64| {
+        let request = SignedRequest { url, cookies: &[], client_ip: None, now };
+        verify::verify(group, &request).map(drop)
+    };
+    assert_eq!(at(&group, &url, NOW), Ok(()));
+    assert_eq!(at(&group, &url, NOW), Ok(()), "again, from the memo");
+    assert!(matches!(at(&group, &url, NOW + 61), Err(Denial::Violation(_))), "expiry is checked every time");
+    let mut flipped = param(&url, "Signature").to_owned();
+    flipped.replace_range(5..6, if &flipped[5..6] == "A" { "B" } else { "A" });
+    assert_eq!(at(&group, &replace_param(&url, "Signature", &flipped), NOW), Err(Denial::BadSignature));
+    // The same id, another key: what the old one signed is no longer good.
+    group.insert("KMEMO", PrivateKey::generate(KeyKind::Rsa).unwrap().public_key().unwrap());
+    assert_eq!(at(&group, &url, NOW), Err(Denial::BadSignature));
+}

@@ -213,12 +213,7 @@ impl FromStr for Seconds {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let (digits, unit) = s.split_at(split);
-        let n: u64 = digits
-            .parse()
-            .map_err(|_| "expected a whole number optionally followed by ms, s, m or h".to_owned())?;
+        let (n, unit) = number_and_unit(s, "ms, s, m or h")?;
         let d = match unit {
             "ms" => std::time::Duration::from_millis(n),
             "" | "s" => std::time::Duration::from_secs(n),
@@ -227,6 +222,39 @@ impl FromStr for Seconds {
             other => return Err(format!("unknown unit {other:?}; use ms, s, m or h")),
         };
         Ok(Seconds(d))
+    }
+}
+
+/// `30s` as (30, "s").
+fn number_and_unit<'a>(s: &'a str, units: &str) -> Result<(u64, &'a str), String> {
+    let s = s.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n = digits.parse().map_err(|_| format!("expected a whole number optionally followed by {units}"))?;
+    Ok((n, unit.trim()))
+}
+
+/// A size in bytes: `1048576`, or with a binary unit (`64KiB`, `256MiB`, `2GiB`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl FromStr for Size {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (digits, unit) = s.split_at(split);
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| "expected a whole number optionally followed by KiB, MiB or GiB".to_owned())?;
+        let scale: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "KiB" => 1 << 10,
+            "MiB" => 1 << 20,
+            "GiB" => 1 << 30,
+            other => return Err(format!("unknown unit {other:?}; use KiB, MiB or GiB")),
+        };
+        n.checked_mul(scale).map(Size).ok_or_else(|| "too large".to_owned())
     }
 }
 
@@ -246,6 +274,16 @@ mod tests {
         let name = env.required("NAME", "a name");
         let secret = env.secret("SECRET", "shared secret", 32);
         Some(Sample { port: port?, name: name?, secret: secret? })
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!("1048576".parse::<Size>(), Ok(Size(1 << 20)));
+        assert_eq!("256MiB".parse::<Size>(), Ok(Size(256 << 20)));
+        assert_eq!("2GiB".parse::<Size>(), Ok(Size(2 << 30)));
+        assert!("12MB".parse::<Size>().is_err());
+        assert!("-1".parse::<Size>().is_err());
+        assert!("99999999999GiB".parse::<Size>().is_err());
     }
 
     #[test]

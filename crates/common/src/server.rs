@@ -113,9 +113,23 @@ pub fn start<F>(
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
+    start_measured(name, settings, readiness, Metrics::new(name)?, routes)
+}
+
+/// `start` with a registry the service has added its own metrics to.
+pub fn start_measured<F>(
+    name: &'static str,
+    settings: &HttpSettings,
+    readiness: ReadinessChecks,
+    metrics: Metrics,
+    routes: F,
+) -> anyhow::Result<Application>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
     let listener = TcpListener::bind(settings.listen)
         .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", settings.listen))?;
-    serve(name, listener, settings, readiness, Exposure::PrivateNetwork, routes)
+    serve(name, listener, settings, readiness, Exposure::PrivateNetwork, metrics, routes)
 }
 
 /// `start` on a listener bound beforehand, which the public reaches
@@ -129,7 +143,7 @@ pub fn start_public_on<F>(
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
-    serve(name, listener, settings, ReadinessChecks::default(), Exposure::Public, routes)
+    serve(name, listener, settings, ReadinessChecks::default(), Exposure::Public, Metrics::new(name)?, routes)
 }
 
 /// Who can reach a listener, and so which operational endpoints it has.
@@ -146,13 +160,14 @@ fn serve<F>(
     settings: &HttpSettings,
     readiness: ReadinessChecks,
     exposure: Exposure,
+    metrics: Metrics,
     routes: F,
 ) -> anyhow::Result<Application>
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
     let port = listener.local_addr()?.port();
-    let metrics = web::Data::new(Metrics::new(name)?);
+    let metrics = web::Data::new(metrics);
     let readiness = web::Data::new(readiness);
     let server = HttpServer::new(move || {
         App::new()

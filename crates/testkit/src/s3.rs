@@ -93,6 +93,25 @@ pub async fn client(settings: &S3Settings) -> Client {
 pub struct S3Server {
     pub addr: SocketAddr,
     pub switch: crate::fault::Switch,
+    /// Every request it answered, for tests that count what reached the origin.
+    pub requests: RequestLog,
+}
+
+/// Requests an S3 server received, as `"{METHOD} {path}"` (path-style).
+#[derive(Clone, Default)]
+pub struct RequestLog(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>);
+
+impl RequestLog {
+    fn record(&self, method: &hyper::Method, path: &str) {
+        let mut counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *counts.entry(format!("{method} {path}")).or_default() += 1;
+    }
+
+    /// How many `method` requests named `key` in `bucket`.
+    pub fn count(&self, method: &str, bucket: &str, key: &str) -> u64 {
+        let counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.get(&format!("{method} /{bucket}/{key}")).copied().unwrap_or(0)
+    }
 }
 
 /// Runs an s3s-fs server storing under `root`, listening on `listen`.
@@ -110,6 +129,8 @@ pub fn start_in_background(
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let (switch, up) = crate::fault::Switch::new();
+    let requests = RequestLog::default();
+    let log = requests.clone();
     std::thread::Builder::new().name("s3s-fs".into()).spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -121,7 +142,14 @@ pub fn start_in_background(
             let http = ConnBuilder::new(TokioExecutor::new());
             let watch_up = up.clone();
             crate::fault::accept_while_up(listener, addr, up, move |socket| {
-                let connection = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+                let (service, log) = (service.clone(), log.clone());
+                let counted =
+                    hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        log.record(req.method(), req.uri().path());
+                        let service = service.clone();
+                        async move { hyper::service::Service::call(&service, req).await }
+                    });
+                let connection = http.serve_connection(TokioIo::new(socket), counted).into_owned();
                 let down = crate::fault::switched_down(watch_up.clone());
                 tokio::spawn(async move {
                     tokio::select! {
@@ -133,5 +161,5 @@ pub fn start_in_background(
             .await;
         });
     })?;
-    Ok(S3Server { addr, switch })
+    Ok(S3Server { addr, switch, requests })
 }

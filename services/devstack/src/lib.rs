@@ -87,6 +87,8 @@ pub struct Stack {
     pub internal_secret: SecretString,
     /// The Stripe-compatible server taking card payments, when there is one.
     pub payments_api: Option<String>,
+    /// Where media sends its cache invalidations (edge's CloudFront API, by default).
+    pub invalidation: media::config::InvalidationSettings,
     running: Running,
 }
 
@@ -253,6 +255,43 @@ fn dev_token_key(data_dir: &std::path::Path) -> anyhow::Result<auth::keys::Signi
     auth::keys::SigningKey::from_pem_file(DEV_TOKEN_KEY_ID, &path).map_err(anyhow::Error::msg)
 }
 
+/// edge's CloudFront invalidation API in the dev stack: its distribution id
+/// and credentials, minted fresh for each run.
+struct EdgeInvalidations {
+    access_key_id: String,
+    secret: String,
+}
+
+/// The distribution id edge answers to in the dev stack.
+pub const DEV_DISTRIBUTION_ID: &str = "EDEVSTACK";
+
+impl EdgeInvalidations {
+    fn new() -> Self {
+        Self { access_key_id: "SHUTTERDEVEDGE".into(), secret: random_secret() }
+    }
+
+    fn for_media(&self, edge_url: &str) -> media::config::InvalidationSettings {
+        media::config::InvalidationSettings {
+            distribution_id: DEV_DISTRIBUTION_ID.into(),
+            api: cloudfront_api::ApiSettings {
+                endpoint: Some(edge_url.to_owned()),
+                credentials: Some((self.access_key_id.clone(), self.secret.clone())),
+                ..cloudfront_api::ApiSettings::default()
+            },
+        }
+    }
+
+    fn for_edge(&self, mongo: MongoSettings) -> edge::config::InvalidationSettings {
+        edge::config::InvalidationSettings {
+            distribution_id: DEV_DISTRIBUTION_ID.into(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: SecretString::from(self.secret.clone()),
+            mongo,
+            poll: std::time::Duration::from_millis(500),
+        }
+    }
+}
+
 fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -289,8 +328,11 @@ impl Stack {
             issuer: "shutter-auth".into(),
             audience: "shutter".into(),
         };
-        // media and post call each other: post's port is chosen first.
+        // media and post call each other, media invalidates edge's cache:
+        // their ports are chosen first.
         let post_http = with_known_port(http(base, 2)?)?;
+        let edge_http = with_known_port(http(base, 5)?)?;
+        let edge_api = EdgeInvalidations::new();
         let mut media_config = media::Config::new(
             http(base, 3)?,
             mongo("shutter_media"),
@@ -299,15 +341,21 @@ impl Stack {
             internal_secret.clone(),
         );
         media_config.post_url = Some(format!("http://{}", post_http.listen));
-        media_config.invalidation = options.invalidation.clone();
+        // Takedowns invalidate edge through CloudFront's API, as they would CloudFront.
+        let invalidation = options
+            .invalidation
+            .clone()
+            .unwrap_or_else(|| edge_api.for_media(&format!("http://{}", edge_http.listen)));
+        media_config.invalidation = Some(invalidation.clone());
         media_config.presign_endpoint = options.s3_presign_endpoint.clone();
         let media = media::build(media_config).await?;
         let media_url = format!("http://127.0.0.1:{}", media.port());
         let signing_key = dev_signing_key(&options.data_dir)?;
         let edge_keys = edge::KeySource::Static(vec![(DEV_KEY_ID.to_owned(), signing_key.public_key()?)]);
-        let mut edge_config = edge::Config::new(http(base, 5)?, s3.clone(), edge_keys);
+        let mut edge_config = edge::Config::new(edge_http, s3.clone(), edge_keys);
         // The gateway in front of it says who the client is.
         edge_config.trusted_proxies = vec![loopback()];
+        edge_config.invalidations = Some(edge_api.for_edge(mongo("shutter_edge")));
         let edge = edge::build(edge_config).await?;
         // A known port, so a restarted url-signer is where its callers look.
         let url_signer_config = url_signer::Config::new(
@@ -384,6 +432,7 @@ impl Stack {
             s3,
             internal_secret,
             payments_api,
+            invalidation,
             running: Running(Arc::new(Mutex::new(Some(running)))),
         })
     }

@@ -122,7 +122,7 @@ fn docker_compose_sets_only_what_the_services_read_and_probes_what_exists() {
         }
     }
     let source = read("docker-compose.yml");
-    for secret in ["INTERNAL_AUTH_SECRET", "MINIO_ROOT_PASSWORD"] {
+    for secret in ["INTERNAL_AUTH_SECRET", "MINIO_ROOT_PASSWORD", "EDGE_INVALIDATION_SECRET"] {
         assert!(source.contains(&format!("${{{secret}:?")), "{secret} must be required, not defaulted");
     }
     assert!(!source.contains("POST_DEV_TOPUP"), "the development top-up stays in the dev stack");
@@ -291,7 +291,7 @@ fn kubernetes_manifests_set_only_what_the_services_read_and_probe_what_exists() 
     assert_eq!(callers_of("auth"), set(&["gateway", "media", "post"]));
     assert_eq!(callers_of("post"), set(&["gateway", "media"]));
     assert_eq!(callers_of("media"), set(&["gateway", "post"]));
-    assert_eq!(callers_of("edge"), set(&["gateway"]));
+    assert_eq!(callers_of("edge"), set(&["gateway", "media"]), "viewers, and invalidations");
     assert!(of_kind(&documents, "NetworkPolicy").iter().any(|p| name(p) == "default-deny-ingress"));
     // The Ingress terminates TLS for every host it serves and hands all to the gateway.
     let ingress = of_kind(&documents, "Ingress")[0];

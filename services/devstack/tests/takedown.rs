@@ -1,7 +1,8 @@
 //! Removing photos across the services: a moderator's takedown (media
-//! deletes the objects, post shows the photo as unavailable, CloudFront's
-//! cache is invalidated once, on moto) and an owner's deletion, refused
-//! while a buyer still has access.
+//! deletes the objects, post shows the photo as unavailable, the cache is
+//! invalidated once through CloudFront's API — edge's, in the dev stack — so
+//! a cached copy stops being served) and an owner's deletion, refused while
+//! a buyer still has access.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -93,6 +94,29 @@ impl Api {
         testkit::users::moderator(&self.stack.public_url, &mongo.database("shutter_auth"), name).await
     }
 
+    /// The invalidations media made, as `(caller reference, paths)`, read
+    /// through CloudFront's API where media sent them.
+    async fn invalidations(&self) -> Vec<(String, Vec<String>)> {
+        let settings = &self.stack.invalidation;
+        let cloudfront = cloudfront_api::CloudFront::new(&settings.api).await;
+        let client = cloudfront.client();
+        let listed =
+            client.list_invalidations().distribution_id(&settings.distribution_id).send().await.unwrap();
+        let mut found = Vec::new();
+        for summary in listed.invalidation_list.and_then(|l| l.items).unwrap_or_default() {
+            let got = client
+                .get_invalidation()
+                .distribution_id(&settings.distribution_id)
+                .id(summary.id)
+                .send()
+                .await
+                .unwrap();
+            let batch = got.invalidation.unwrap().invalidation_batch.unwrap();
+            found.push((batch.caller_reference, batch.paths.and_then(|p| p.items).unwrap_or_default()));
+        }
+        found
+    }
+
     /// Polls post until the photo of `post_id` shows as unavailable to `token`.
     async fn until_unavailable(&self, token: &str, post_id: &str) -> Value {
         for _ in 0..100 {
@@ -109,11 +133,7 @@ impl Api {
 
 #[tokio::test]
 async fn a_takedown_removes_the_photo_everywhere_and_invalidates_once() {
-    let distribution_id = testkit::cloudfront::distribution().await;
-    let api = testkit::cloudfront::settings();
-    let invalidation = media::config::InvalidationSettings { distribution_id: distribution_id.clone(), api };
-    let options = devstack::StackOptions { invalidation: Some(invalidation), ..support::options() };
-    let api = Api { stack: Stack::start(options).await.unwrap(), http: Client::new() };
+    let api = Api { stack: support::start_stack().await, http: Client::new() };
     let alice = api.sign_up("alice").await;
     let bob = api.sign_up("bob").await;
     let moderator = api.moderator("mod").await;
@@ -129,6 +149,8 @@ async fn a_takedown_removes_the_photo_everywhere_and_invalidates_once() {
     let (_, bought) = api.call(&bob, reqwest::Method::GET, &format!("/v1/posts/{paid_id}"), None).await;
     let bobs_url = bought["photos"][0]["url"].as_str().unwrap().to_owned();
     assert_eq!(api.http.get(&bobs_url).send().await.unwrap().status(), 200);
+    let cached = api.http.get(&bobs_url).send().await.unwrap();
+    assert_eq!(cached.headers()["x-cache"], "Hit from edge", "edge holds a copy");
 
     // The owner cannot delete what a buyer paid for.
     let (status, problem) =
@@ -145,25 +167,26 @@ async fn a_takedown_removes_the_photo_everywhere_and_invalidates_once() {
     assert!(api.objects_of(&paid_media).await.is_empty(), "every object deleted");
     let shown = api.until_unavailable(&bob, paid_id).await;
     assert!(shown["photos"][0].get("url").is_none(), "no URL for a removed photo: {shown}");
-    assert_eq!(api.http.get(&bobs_url).send().await.unwrap().status(), 404, "the old URL finds nothing");
 
     // One invalidation, named after the media id, for every path; a repeated takedown adds none.
     let reference = cloudfront_api::caller_reference(&["media-removal", &paid_media]);
     let mut invalidations = Vec::new();
     for _ in 0..50 {
-        invalidations = testkit::cloudfront::invalidations(&distribution_id).await;
+        invalidations = api.invalidations().await;
         if !invalidations.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let gone = api.http.get(&bobs_url).send().await.unwrap();
+    assert_eq!(gone.status(), 404, "the cached copy went with the invalidation: the old URL finds nothing");
     assert_eq!(invalidations.len(), 1);
     assert_eq!(invalidations[0].0, reference);
     assert_eq!(invalidations[0].1.len(), 4);
     assert!(invalidations[0].1.iter().all(|p| p.starts_with('/') && p.contains(&paid_media)));
     assert_eq!(api.takedown("moderation", Some(&moderator), &paid_media).await, 200, "idempotent");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(testkit::cloudfront::invalidations(&distribution_id).await.len(), 1);
+    assert_eq!(api.invalidations().await.len(), 1);
 
     // An unbought photo in a free post: its owner may delete it.
     let free_media = api.upload(&alice, 2).await;

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use cloudfront_sign::PublicKey;
-use common::config::{Env, FromEnv, KeyFile, Seconds};
+use common::config::{Env, FromEnv, KeyFile, Seconds, Size};
 use common::internal_auth;
+use common::mongo::MongoSettings;
 use common::s3::S3Settings;
 use common::secrecy::SecretString;
 use common::server::HttpSettings;
@@ -37,6 +38,62 @@ pub struct Config {
     /// `Cache-Control` when the object has none.
     pub public_cache_control: String,
     pub private_cache_control: String,
+    pub cache: CacheSettings,
+    /// CloudFront's invalidation API on this edge; off when `None`.
+    pub invalidations: Option<InvalidationSettings>,
+}
+
+/// The cache in front of the origin.
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    /// The memory tier's budget (bodies and their headers); 0 turns caching off.
+    pub memory_bytes: u64,
+    /// Larger objects stream through uncached.
+    pub max_object_bytes: u64,
+    /// How long an object is fresh when the origin says nothing.
+    pub default_ttl: Duration,
+    /// The longest an origin's `max-age` is honoured.
+    pub max_ttl: Duration,
+    /// How long past its freshness an object may still be served while the
+    /// origin fails.
+    pub stale_if_error: Duration,
+    /// How long a request waits for another's origin fetch before fetching itself.
+    pub coalesce_wait: Duration,
+    pub disk: Option<DiskSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DiskSettings {
+    /// Emptied at start: the tier is not kept across restarts.
+    pub dir: std::path::PathBuf,
+    pub bytes: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 256 << 20,
+            max_object_bytes: 32 << 20,
+            default_ttl: Duration::from_secs(86_400),
+            max_ttl: Duration::from_secs(31_536_000),
+            stale_if_error: Duration::from_secs(300),
+            coalesce_wait: Duration::from_secs(10),
+            disk: None,
+        }
+    }
+}
+
+/// Who may invalidate, and where invalidations are shared between replicas.
+#[derive(Debug, Clone)]
+pub struct InvalidationSettings {
+    /// The one distribution id this edge answers to.
+    pub distribution_id: String,
+    /// SigV4 credentials callers sign with (as `aws-sdk-cloudfront` does).
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub mongo: MongoSettings,
+    /// How often each replica looks for invalidations made on another.
+    pub poll: Duration,
 }
 
 impl Config {
@@ -51,6 +108,8 @@ impl Config {
             public_prefix: DEFAULT_PUBLIC_PREFIX.into(),
             public_cache_control: DEFAULT_PUBLIC_CACHE_CONTROL.into(),
             private_cache_control: DEFAULT_PRIVATE_CACHE_CONTROL.into(),
+            cache: CacheSettings::default(),
+            invalidations: None,
         }
     }
 }
@@ -118,6 +177,8 @@ impl FromEnv for Config {
             env.or("EDGE_PUBLIC_CACHE_CONTROL", DEFAULT_PUBLIC_CACHE_CONTROL.to_owned());
         let private_cache_control =
             env.or("EDGE_PRIVATE_CACHE_CONTROL", DEFAULT_PRIVATE_CACHE_CONTROL.to_owned());
+        let cache = cache_from_env(env);
+        let invalidations = invalidations_from_env(env);
         Some(Self {
             http: http?,
             s3: s3?,
@@ -126,6 +187,142 @@ impl FromEnv for Config {
             public_prefix: public_prefix?,
             public_cache_control: public_cache_control?,
             private_cache_control: private_cache_control?,
+            cache: cache?,
+            invalidations: invalidations?,
         })
+    }
+}
+
+fn cache_from_env(env: &mut Env) -> Option<CacheSettings> {
+    let default = CacheSettings::default();
+    let memory = env.or("EDGE_CACHE_BYTES", Size(default.memory_bytes));
+    let max_object = env.or("EDGE_CACHE_MAX_OBJECT_BYTES", Size(default.max_object_bytes));
+    let default_ttl = env.or("EDGE_CACHE_DEFAULT_TTL", Seconds(default.default_ttl));
+    let max_ttl = env.or("EDGE_CACHE_MAX_TTL", Seconds(default.max_ttl));
+    let stale = env.or("EDGE_CACHE_STALE_IF_ERROR", Seconds(default.stale_if_error));
+    let wait = env.or("EDGE_CACHE_COALESCE_WAIT", Seconds(default.coalesce_wait));
+    let disk_dir: Option<std::path::PathBuf> = env.optional("EDGE_CACHE_DISK_DIR");
+    let disk_bytes = env.or("EDGE_CACHE_DISK_BYTES", Size(1 << 30));
+    let disk = match disk_dir {
+        Some(dir) => Some(DiskSettings { dir, bytes: disk_bytes?.0 }),
+        None => None,
+    };
+    let settings = CacheSettings {
+        memory_bytes: memory?.0,
+        max_object_bytes: max_object?.0,
+        default_ttl: default_ttl?.0,
+        max_ttl: max_ttl?.0,
+        stale_if_error: stale?.0,
+        coalesce_wait: wait?.0,
+        disk,
+    };
+    if let Err(problem) = settings.check() {
+        env.problem(problem);
+        return None;
+    }
+    Some(settings)
+}
+
+impl CacheSettings {
+    pub fn check(&self) -> Result<(), String> {
+        if self.memory_bytes > 0 && self.max_object_bytes > self.memory_bytes / 4 {
+            return Err("EDGE_CACHE_MAX_OBJECT_BYTES must be at most a quarter of EDGE_CACHE_BYTES".into());
+        }
+        if let Some(disk) = &self.disk
+            && (self.memory_bytes == 0 || disk.bytes < self.max_object_bytes.saturating_mul(4))
+        {
+            return Err(
+                "EDGE_CACHE_DISK_DIR needs the memory tier on and EDGE_CACHE_DISK_BYTES of at least four times EDGE_CACHE_MAX_OBJECT_BYTES"
+                    .into(),
+            );
+        }
+        if self.default_ttl > self.max_ttl {
+            return Err("EDGE_CACHE_DEFAULT_TTL must not exceed EDGE_CACHE_MAX_TTL".into());
+        }
+        Ok(())
+    }
+}
+
+/// On when `EDGE_INVALIDATION_ACCESS_KEY_ID` is set; it then needs the rest.
+fn invalidations_from_env(env: &mut Env) -> Option<Option<InvalidationSettings>> {
+    if !env.is_set("EDGE_INVALIDATION_ACCESS_KEY_ID") {
+        return Some(None);
+    }
+    let distribution_id = env
+        .required::<String>("EDGE_DISTRIBUTION_ID", "the distribution id invalidations name, e.g. E2EXAMPLE");
+    let access_key_id = env.optional::<String>("EDGE_INVALIDATION_ACCESS_KEY_ID");
+    let secret =
+        env.secret("EDGE_INVALIDATION_SECRET_ACCESS_KEY", "the secret callers sign invalidations with", 16);
+    let mongo = MongoSettings::from_env(env, "shutter_edge");
+    let poll = env.or("EDGE_INVALIDATION_POLL", Seconds(Duration::from_millis(500)));
+    if distribution_id.as_ref().is_some_and(|id: &String| {
+        !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric())
+    }) {
+        env.problem("EDGE_DISTRIBUTION_ID must be 1 to 64 letters and digits");
+        return None;
+    }
+    Some(Some(InvalidationSettings {
+        distribution_id: distribution_id?,
+        access_key_id: access_key_id?,
+        secret_access_key: secret?,
+        mongo: mongo?,
+        poll: poll?.0,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: [(&str, &str); 3] = [
+        ("S3_BUCKET", "b"),
+        ("EDGE_KEYS_URL", "http://url-signer:8084"),
+        ("INTERNAL_AUTH_SECRET", "0123456789abcdef0123456789abcdef"),
+    ];
+
+    fn load(extra: &[(&str, &str)]) -> Result<Config, String> {
+        Env::from_map(BASE.iter().chain(extra).copied()).load(Config::read).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn the_cache_is_on_by_default_and_its_limits_must_fit_together() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.cache.memory_bytes, 256 << 20);
+        assert!(config.invalidations.is_none());
+        assert_eq!(load(&[("EDGE_CACHE_BYTES", "0")]).unwrap().cache.memory_bytes, 0);
+        let small = load(&[("EDGE_CACHE_BYTES", "64MiB")]).unwrap_err();
+        assert!(small.contains("EDGE_CACHE_MAX_OBJECT_BYTES must be at most a quarter"), "{small}");
+        let disk =
+            load(&[("EDGE_CACHE_DISK_DIR", "/var/cache/edge"), ("EDGE_CACHE_DISK_BYTES", "2GiB")]).unwrap();
+        assert_eq!(disk.cache.disk.unwrap().bytes, 2 << 30);
+        assert!(load(&[("EDGE_CACHE_BYTES", "lots")]).unwrap_err().contains("EDGE_CACHE_BYTES is malformed"));
+    }
+
+    #[test]
+    fn the_invalidation_api_needs_its_distribution_secret_and_database() {
+        let missing = load(&[("EDGE_INVALIDATION_ACCESS_KEY_ID", "AKID")]).unwrap_err();
+        for name in ["EDGE_DISTRIBUTION_ID", "EDGE_INVALIDATION_SECRET_ACCESS_KEY", "MONGODB_URI"] {
+            assert!(missing.contains(name), "{name}: {missing}");
+        }
+        let on = load(&[
+            ("EDGE_INVALIDATION_ACCESS_KEY_ID", "AKID"),
+            ("EDGE_INVALIDATION_SECRET_ACCESS_KEY", "a-secret-of-enough-length"),
+            ("EDGE_DISTRIBUTION_ID", "E2EXAMPLE"),
+            ("MONGODB_URI", "mongodb://localhost/?replicaSet=rs0"),
+        ])
+        .unwrap();
+        let api = on.invalidations.unwrap();
+        assert_eq!(
+            (api.distribution_id.as_str(), api.mongo.database.as_str()),
+            ("E2EXAMPLE", "shutter_edge")
+        );
+        let bad_id = load(&[
+            ("EDGE_INVALIDATION_ACCESS_KEY_ID", "AKID"),
+            ("EDGE_INVALIDATION_SECRET_ACCESS_KEY", "a-secret-of-enough-length"),
+            ("EDGE_DISTRIBUTION_ID", "E2/../x"),
+            ("MONGODB_URI", "mongodb://localhost/"),
+        ])
+        .unwrap_err();
+        assert!(bad_id.contains("EDGE_DISTRIBUTION_ID must be"), "{bad_id}");
     }
 }

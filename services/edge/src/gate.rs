@@ -40,7 +40,14 @@ pub async fn serve(req: HttpRequest, edge: web::Data<Edge>) -> HttpResponse {
         return reason_response(&reason);
     }
     let cache_control = if public { &edge.public_cache_control } else { &edge.private_cache_control };
-    edge.origin.serve(&req, &key, cache_control).await
+    match &edge.cache {
+        Some(cache) => cache.serve(&req, &key, cache_control, &edge.origin).await,
+        None => {
+            let mut response = edge.origin.serve(&req, &key, cache_control).await;
+            crate::cache::respond::mark(&mut response, crate::cache::respond::Served::Miss);
+            response
+        }
+    }
 }
 
 enum Refusal {

@@ -6,12 +6,17 @@
 //! the object from the S3 origin. It stands in for CloudFront locally and in
 //! self-hosted deployments.
 
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod denied;
 pub mod gate;
+pub mod invalidations;
+pub mod metrics;
 pub mod origin;
 pub mod trusted_keys;
+
+use std::sync::Arc;
 
 use actix_web::web;
 use common::health::ReadinessChecks;
@@ -31,6 +36,8 @@ pub struct Edge {
     pub public_prefix: String,
     pub public_cache_control: String,
     pub private_cache_control: String,
+    /// Off when its memory budget is 0.
+    pub cache: Option<Arc<cache::EdgeCache>>,
 }
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
@@ -38,9 +45,23 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let client = s3::client(&config.s3).await;
     let workers = common::shutdown::Workers::default();
     let keys = trusted_keys::TrustedKeys::start(&config.keys, &workers).await?;
-    let readiness = ReadinessChecks::default()
+    let mut readiness = ReadinessChecks::default()
         .with(S3Ready { client: client.clone(), bucket: config.s3.bucket.clone() })
         .with(trusted_keys::KeysReady(keys.clone()));
+    let metrics = common::metrics::Metrics::new(NAME)?;
+    let cache = cache::EdgeCache::new(&config.cache, metrics::CacheMetrics::register(metrics.registry())?)?;
+    let invalidations = match config.invalidations {
+        Some(settings) => {
+            let db = common::mongo::connect(&settings.mongo, NAME).await?;
+            readiness = readiness.with(common::mongo::MongoReady(db.clone()));
+            let store = invalidations::store::Store::open(&db).await?;
+            if let Some(cache) = &cache {
+                store.watch(cache.clone(), settings.poll, &workers);
+            }
+            Some(web::Data::new(invalidations::Invalidations { settings, store, cache: cache.clone() }))
+        }
+        None => None,
+    };
     let edge = web::Data::new(Edge {
         keys,
         origin: origin::Origin { client, bucket: config.s3.bucket.clone() },
@@ -48,9 +69,15 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         public_prefix: config.public_prefix,
         public_cache_control: config.public_cache_control,
         private_cache_control: config.private_cache_control,
+        cache,
     });
-    server::start(NAME, &config.http, readiness, move |cfg| {
-        cfg.app_data(edge.clone()).route("/{object_key:.*}", web::route().to(gate::serve));
+    server::start_measured(NAME, &config.http, readiness, metrics, move |cfg| {
+        if let Some(api) = &invalidations {
+            invalidations::routes(cfg, api.clone());
+        }
+        // Every other path names an object: a prefix scope, matched without
+        // the regex a `{key:.*}` pattern would run on every request.
+        cfg.service(web::scope("").app_data(edge.clone()).default_service(web::to(gate::serve)));
     })
     .map(|app| app.with_workers(workers))
 }

@@ -8,26 +8,62 @@ use actix_web::{HttpRequest, HttpResponse};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse as HttpResponse_;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
 use bytes::Bytes;
 use futures_util::stream;
 
 use crate::denied;
 
+#[derive(Clone)]
 pub struct Origin {
     pub client: Client,
     pub bucket: String,
 }
 
 /// What S3 said about the object, whichever call fetched it.
-struct Meta {
-    status: StatusCode,
-    content_type: Option<String>,
-    content_length: Option<i64>,
-    content_range: Option<String>,
-    e_tag: Option<String>,
-    last_modified: Option<DateTime>,
-    cache_control: Option<String>,
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub status: StatusCode,
+    pub content_type: Option<String>,
+    pub content_length: Option<i64>,
+    pub content_range: Option<String>,
+    pub e_tag: Option<String>,
+    pub last_modified: Option<DateTime>,
+    /// The object's own `Cache-Control`, as stored in S3.
+    pub cache_control: Option<String>,
+}
+
+impl Meta {
+    /// What a GET answered (its fields taken; the body stays).
+    fn of(out: &mut GetObjectOutput) -> Self {
+        let content_range = out.content_range.take();
+        Self {
+            status: if content_range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK },
+            content_type: out.content_type.take(),
+            content_length: out.content_length,
+            content_range,
+            e_tag: out.e_tag.take(),
+            last_modified: out.last_modified,
+            cache_control: out.cache_control.take(),
+        }
+    }
+}
+
+/// A whole object fetched for the cache.
+pub enum Fetched {
+    Whole(Meta, Bytes),
+    /// The object still has the validator it was asked with.
+    NotModified,
+    /// Over the cache's object size: not read.
+    TooLarge,
+}
+
+/// Why the origin gave no object (never cached).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    NotFound,
+    Unavailable,
 }
 
 impl Origin {
@@ -56,22 +92,7 @@ impl Origin {
         } else {
             let request = self.client.get_object().bucket(&self.bucket).key(key).set_range(range);
             match request.send().await {
-                Ok(out) => (
-                    Meta {
-                        status: if out.content_range.is_some() {
-                            StatusCode::PARTIAL_CONTENT
-                        } else {
-                            StatusCode::OK
-                        },
-                        content_type: out.content_type,
-                        content_length: out.content_length,
-                        content_range: out.content_range,
-                        e_tag: out.e_tag,
-                        last_modified: out.last_modified,
-                        cache_control: out.cache_control,
-                    },
-                    Some(out.body),
-                ),
+                Ok(mut out) => (Meta::of(&mut out), Some(out.body)),
                 Err(err) => {
                     let (status, code) = describe(&err);
                     return self.failure(key, status, code.as_deref()).await;
@@ -101,6 +122,47 @@ impl Origin {
             // HEAD: actix sends the headers of a body of this size and no body.
             None => response.body(SizedStream::new(length, stream::empty::<Result<Bytes, std::io::Error>>())),
             Some(body) => response.body(SizedStream::new(length, chunks(body))),
+        }
+    }
+
+    /// The whole object, for the cache: `TooLarge` past `max_bytes`;
+    /// `NotModified` when its ETag is still `if_none_match`.
+    pub async fn fetch_whole(
+        &self,
+        key: &str,
+        if_none_match: Option<&str>,
+        max_bytes: u64,
+    ) -> Result<Fetched, Failure> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_if_none_match(if_none_match.map(str::to_owned));
+        let mut out = match request.send().await {
+            Ok(out) => out,
+            Err(err) => {
+                let (status, code) = describe(&err);
+                return match (status, code.as_deref()) {
+                    (Some(304), _) => Ok(Fetched::NotModified),
+                    (Some(404), _) | (_, Some("NoSuchKey" | "NotFound")) => Err(Failure::NotFound),
+                    (status, code) => {
+                        tracing::error!(key, status, code, "S3 origin failed");
+                        Err(Failure::Unavailable)
+                    }
+                };
+            }
+        };
+        if out.content_length.and_then(|l| u64::try_from(l).ok()).is_none_or(|l| l > max_bytes) {
+            return Ok(Fetched::TooLarge);
+        }
+        let meta = Meta::of(&mut out);
+        match out.body.collect().await {
+            Ok(body) => Ok(Fetched::Whole(meta, body.into_bytes())),
+            Err(err) => {
+                tracing::error!(key, error = %err, "S3 origin failed mid-body");
+                Err(Failure::Unavailable)
+            }
         }
     }
 
@@ -151,7 +213,7 @@ fn describe<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse_>) -> (Optio
     (status, code)
 }
 
-fn validators(response: &mut actix_web::HttpResponseBuilder, meta: &Meta) {
+pub fn validators(response: &mut actix_web::HttpResponseBuilder, meta: &Meta) {
     if let Some(e_tag) = &meta.e_tag {
         response.insert_header((header::ETAG, e_tag.clone()));
     }
@@ -161,7 +223,7 @@ fn validators(response: &mut actix_web::HttpResponseBuilder, meta: &Meta) {
 }
 
 /// RFC 9110: `If-None-Match` wins over `If-Modified-Since`.
-fn not_modified(req: &HttpRequest, meta: &Meta) -> bool {
+pub fn not_modified(req: &HttpRequest, meta: &Meta) -> bool {
     let headers = req.headers();
     if let Some(candidates) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
         let Some(e_tag) = meta.e_tag.as_deref() else { return false };

@@ -12,6 +12,9 @@ use futures_util::future::BoxFuture;
 
 use crate::config::KeySource;
 
+/// Signatures remembered as good (32-byte digests: about 4 MiB at most).
+const SIGNATURE_MEMO: usize = 65_536;
+
 #[derive(Clone, Default)]
 pub struct TrustedKeys(Arc<RwLock<Arc<KeyGroup>>>);
 
@@ -36,7 +39,7 @@ impl TrustedKeys {
         let keys = Self::default();
         match source {
             KeySource::Static(list) => {
-                let mut group = KeyGroup::new();
+                let mut group = KeyGroup::with_memo(SIGNATURE_MEMO);
                 for (id, key) in list {
                     group.insert(id.clone(), key.clone());
                 }
@@ -67,7 +70,7 @@ impl TrustedKeys {
                 return;
             }
         };
-        let mut group = KeyGroup::new();
+        let mut group = KeyGroup::with_memo(SIGNATURE_MEMO);
         for key in published.keys {
             match PublicKey::from_pem(key.public_key_pem.as_bytes()) {
                 Ok(public) => group.insert(key.id, public),

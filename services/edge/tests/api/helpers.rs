@@ -49,18 +49,7 @@ pub fn objects() -> Vec<(String, &'static str, Vec<u8>)> {
 
 pub async fn bucket_with_objects() -> S3Settings {
     let settings = testkit::s3::bucket("edge").await;
-    let client = testkit::s3::client(&settings).await;
-    for (key, content_type, bytes) in objects() {
-        client
-            .put_object()
-            .bucket(&settings.bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .unwrap();
-    }
+    put_objects(&testkit::s3::client(&settings).await, &settings.bucket).await;
     settings
 }
 
@@ -70,14 +59,60 @@ pub struct TestEdge {
 }
 
 pub async fn spawn(s3: S3Settings, keys: KeySource, trust_loopback: bool) -> TestEdge {
-    testkit::init_logging();
     let mut config = Config::new(HttpSettings::ephemeral(), s3, keys);
     if trust_loopback {
         config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     }
+    spawn_config(config).await
+}
+
+pub async fn spawn_config(config: Config) -> TestEdge {
+    testkit::init_logging();
     let app = edge::build(config).await.unwrap();
     let port = app.port();
     TestEdge { base: testkit::service::spawn(app), port }
+}
+
+/// An edge config trusting the vectors' RSA key and loopback proxies.
+pub fn vector_config(s3: S3Settings) -> Config {
+    let keys = KeySource::Static(vec![(KEY_ID.into(), vector_public_key("rsa"))]);
+    let mut config = Config::new(HttpSettings::ephemeral(), s3, keys);
+    config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    config
+}
+
+/// An S3 server of this test's own, which counts what reaches it and can
+/// be taken down, holding [`objects`].
+pub async fn own_origin() -> (S3Settings, testkit::s3::S3Server) {
+    let root = tempfile::tempdir().unwrap().keep();
+    let credentials = ("origin-key".to_owned(), "origin-secret-0123456789".to_owned());
+    let server =
+        testkit::s3::start_in_background(&root, ([127, 0, 0, 1], 0).into(), credentials.clone()).unwrap();
+    let endpoint = testkit::s3::S3Endpoint {
+        endpoint: format!("http://{}", server.addr),
+        region: "us-east-1".into(),
+        access_key: credentials.0,
+        secret_key: credentials.1,
+    };
+    let settings = endpoint.settings("origin");
+    let client = testkit::s3::client(&settings).await;
+    client.create_bucket().bucket("origin").send().await.unwrap();
+    put_objects(&client, "origin").await;
+    (settings, server)
+}
+
+async fn put_objects(client: &aws_sdk_s3::Client, bucket: &str) {
+    for (key, content_type, bytes) in objects() {
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
 /// An edge trusting the vector key of `kind` under the vectors' key id.
@@ -87,6 +122,16 @@ pub async fn spawn_for_vectors(kind: &str) -> TestEdge {
 }
 
 impl TestEdge {
+    /// This edge's Prometheus figure `name` (with `labels`, e.g. `tier="memory"`).
+    pub async fn metric(&self, name: &str, labels: &str) -> f64 {
+        let text = reqwest::get(format!("{}/metrics", self.base)).await.unwrap().text().await.unwrap();
+        text.lines()
+            .filter(|line| line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} ")))
+            .filter(|line| line.contains(labels))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// GETs `url` (as a viewer addressed it) through this edge, the way a
     /// load balancer in front of it would forward it.
     pub fn get(&self, url: &str, client_ip: &str) -> reqwest::RequestBuilder {

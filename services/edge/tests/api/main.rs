@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod adversarial;
+mod cache;
 mod helpers;
+mod invalidation;
 mod key_rotation;
 mod serving;
 mod shutdown;

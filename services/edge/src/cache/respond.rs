@@ -1,0 +1,155 @@
+//! Answering from a cached object exactly as the origin path answers:
+//! conditionals, one byte range, HEAD; plus CloudFront's `X-Cache` and `Age`.
+
+use actix_web::body::SizedStream;
+use actix_web::http::header::{self, ByteRangeSpec, HeaderValue, Range};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::stream;
+
+use crate::cache::entry::Cached;
+use crate::denied;
+use crate::origin::{not_modified, validators};
+
+/// CloudFront's `X-Cache` values, for this edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    Hit,
+    /// Stale, then vouched for again by the origin (a 304).
+    RefreshHit,
+    Miss,
+    /// The origin failed and nothing could stand in.
+    Error,
+}
+
+impl Served {
+    pub fn header(self) -> &'static str {
+        match self {
+            Served::Hit => "Hit from edge",
+            Served::RefreshHit => "RefreshHit from edge",
+            Served::Miss => "Miss from edge",
+            Served::Error => "Error from edge",
+        }
+    }
+}
+
+pub fn mark(response: &mut HttpResponse, served: Served) {
+    response
+        .headers_mut()
+        .insert(header::HeaderName::from_static("x-cache"), HeaderValue::from_static(served.header()));
+}
+
+pub fn respond(
+    req: &HttpRequest,
+    cached: &Cached,
+    default_cache_control: &str,
+    served: Served,
+) -> HttpResponse {
+    let meta = &cached.meta;
+    let length = cached.body.len() as u64;
+    let mut response = if not_modified(req, meta) {
+        let mut builder = HttpResponse::NotModified();
+        validators(&mut builder, meta);
+        builder.finish()
+    } else {
+        match requested_range(req, length) {
+            Requested::Whole => {
+                body_response(req, cached, default_cache_control, StatusCode::OK, (0, length))
+            }
+            Requested::Part(start, end) => {
+                let mut partial = body_response(
+                    req,
+                    cached,
+                    default_cache_control,
+                    StatusCode::PARTIAL_CONTENT,
+                    (start, end + 1),
+                );
+                let range = format!("bytes {start}-{end}/{length}");
+                if let Ok(value) = HeaderValue::from_str(&range) {
+                    partial.headers_mut().insert(header::CONTENT_RANGE, value);
+                }
+                partial
+            }
+            Requested::Unsatisfiable => {
+                let mut refused = denied::xml(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "InvalidRange",
+                    "The requested range is not satisfiable",
+                );
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{length}")) {
+                    refused.headers_mut().insert(header::CONTENT_RANGE, value);
+                }
+                refused
+            }
+        }
+    };
+    mark(&mut response, served);
+    if let Ok(age) = HeaderValue::from_str(&cached.age().to_string()) {
+        response.headers_mut().insert(header::AGE, age);
+    }
+    response
+}
+
+fn body_response(
+    req: &HttpRequest,
+    cached: &Cached,
+    default_cache_control: &str,
+    status: StatusCode,
+    (start, end): (u64, u64),
+) -> HttpResponse {
+    let meta = &cached.meta;
+    let mut builder = HttpResponse::build(status);
+    validators(&mut builder, meta);
+    builder.insert_header((header::ACCEPT_RANGES, "bytes"));
+    builder.insert_header((
+        header::CACHE_CONTROL,
+        meta.cache_control.clone().unwrap_or_else(|| default_cache_control.to_owned()),
+    ));
+    if let Some(content_type) = &meta.content_type {
+        builder.insert_header((header::CONTENT_TYPE, content_type.clone()));
+    }
+    if req.method() == Method::HEAD {
+        // actix sends the headers of a body of this size and no body.
+        return builder.body(SizedStream::new(end - start, stream::empty::<Result<Bytes, std::io::Error>>()));
+    }
+    // One chunk: actix writes it with one call (several smaller writes meet
+    // delayed ACKs on a keep-alive connection).
+    builder.body(cached.body.slice(start as usize..end as usize))
+}
+
+enum Requested {
+    Whole,
+    /// Inclusive byte positions.
+    Part(u64, u64),
+    Unsatisfiable,
+}
+
+/// One byte range, as S3 serves them; several ranges, or a header that does
+/// not parse, are ignored (the whole object), as S3 ignores them.
+fn requested_range(req: &HttpRequest, length: u64) -> Requested {
+    if req.method() == Method::HEAD {
+        return Requested::Whole;
+    }
+    let Some(value) = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Requested::Whole;
+    };
+    match value.parse::<Range>() {
+        Ok(Range::Bytes(specs)) => match specs.as_slice() {
+            [spec] => match spec.to_satisfiable_range(length) {
+                Some((start, end)) => Requested::Part(start, end),
+                None => unsatisfiable_or_whole(spec),
+            },
+            _ => Requested::Whole,
+        },
+        _ => Requested::Whole,
+    }
+}
+
+/// A suffix range of zero bytes is malformed rather than unsatisfiable.
+fn unsatisfiable_or_whole(spec: &ByteRangeSpec) -> Requested {
+    match spec {
+        ByteRangeSpec::Last(0) => Requested::Whole,
+        _ => Requested::Unsatisfiable,
+    }
+}
