@@ -82,6 +82,9 @@ pub struct EdgeCache {
     memory: Cache<String, Arc<Cached>, ByBytes, DefaultHashBuilder, CountEvictions>,
     disk: Option<disk::DiskTier>,
     flights: flight::Flights<Outcome>,
+    /// Keys found over the size limit: streamed straight through, without
+    /// first opening (and dropping) a fetch for the cache.
+    too_large: Cache<String, ()>,
     /// Bumped by every invalidation: a fetch that began before one does not
     /// store what it brings.
     epoch: AtomicU64,
@@ -108,6 +111,7 @@ impl EdgeCache {
             memory,
             disk,
             flights: flight::Flights::default(),
+            too_large: Cache::new(10_000),
             epoch: AtomicU64::new(0),
             settings: settings.clone(),
             metrics,
@@ -131,6 +135,9 @@ impl EdgeCache {
             return self.answer(req, cached, cache_control, Served::Hit);
         }
         self.metrics.misses.inc();
+        if self.too_large.get(key).is_some() {
+            return self.pass_through(req, key, cache_control, origin).await;
+        }
         let stale = known.map(|(cached, _)| cached);
         let (flight, joined) = self.flights.join(key, |id| {
             // Its own task: it lands (and leaves the table) even when every
@@ -154,7 +161,9 @@ impl EdgeCache {
                 mark(&mut response, Served::Error);
                 response
             }
-            Ok(Err(Failure::Unavailable)) => match stale.filter(|s| s.may_stand_in(Instant::now())) {
+            // The window is judged when the request came, not after the
+            // origin took its time to fail.
+            Ok(Err(Failure::Unavailable)) => match stale.filter(|s| s.may_stand_in(now)) {
                 Some(stale) => {
                     self.metrics.stale_served.inc();
                     self.answer(req, &stale, cache_control, Served::Hit)
@@ -253,7 +262,10 @@ impl EdgeCache {
                 }
                 None => Err(Failure::Unavailable),
             },
-            Ok(Fetched::TooLarge) => Ok(Filled::TooLarge),
+            Ok(Fetched::TooLarge) => {
+                self.too_large.insert(key.clone(), ());
+                Ok(Filled::TooLarge)
+            }
             Err(failure) => Err(failure),
         };
         self.flights.land(&key, id);
@@ -287,6 +299,7 @@ impl EdgeCache {
     pub fn invalidate(&self, matches: impl Fn(&str) -> bool) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.flights.forget(&matches);
+        self.too_large.retain(|key, _| !matches(key));
         self.memory.retain(|key, _| !matches(key));
         if let Some(disk) = &self.disk {
             disk.retain(|key| !matches(key));
