@@ -141,9 +141,15 @@ impl EdgeCache {
         let stale = known.map(|(cached, _)| cached);
         let (flight, joined) = self.flights.join(key, |id| {
             // Its own task: it lands (and leaves the table) even when every
-            // request waiting for it goes away.
+            // request waiting for it goes away; should it panic, the first
+            // waiter lands it instead.
             let fetch = tokio::spawn(self.clone().fetch(origin.clone(), key.to_owned(), stale.clone(), id));
-            async move { fetch.await.unwrap_or(Err(Failure::Unavailable)) }
+            let (cache, key) = (self.clone(), key.to_owned());
+            async move {
+                let outcome = fetch.await.unwrap_or(Err(Failure::Unavailable));
+                cache.flights.land(&key, id);
+                outcome
+            }
         });
         if joined {
             self.metrics.coalesced.inc();
