@@ -26,6 +26,12 @@ pub mod user_auth;
 
 pub use problem::Problem;
 
+/// Whether two secrets (signatures, MACs) are equal, in time that does not
+/// depend on where they first differ.
+pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len() && openssl::memcmp::eq(given, expected)
+}
+
 /// Lower-case hex, for digests and signatures in storage and headers.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use mongodb::bson::doc;
+use mongodb::bson::{Document, doc};
 use mongodb::options::ClientOptions;
-use mongodb::{Client, Database};
+use mongodb::{Client, Collection, Database};
 
 use crate::config::Env;
 use crate::health::ReadinessCheck;
@@ -46,6 +46,20 @@ pub fn expiring(field: &str, after: Duration) -> mongodb::IndexModel {
         .keys(doc! { field: 1 })
         .options(mongodb::options::IndexOptions::builder().expire_after(after).build())
         .build()
+}
+
+/// The newest `limit` documents `filter` selects, newest first (`created_at`,
+/// ties broken by `_id`).
+pub async fn newest<T>(
+    collection: &Collection<T>,
+    filter: Document,
+    limit: i64,
+) -> mongodb::error::Result<Vec<T>>
+where
+    T: serde::de::DeserializeOwned + Send + Sync,
+{
+    use futures_util::TryStreamExt;
+    collection.find(filter).sort(doc! { "created_at": -1, "_id": -1 }).limit(limit).await?.try_collect().await
 }
 
 /// Closes the client behind `db` (its pools and server monitors), for a

@@ -13,6 +13,16 @@ pub fn xml(status: StatusCode, code: &str, message: &str) -> HttpResponse {
         .body(body)
 }
 
+/// S3's answer for a key it does not hold.
+pub fn no_such_key() -> HttpResponse {
+    xml(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.")
+}
+
+/// The origin failed (never a 500).
+pub fn origin_unavailable() -> HttpResponse {
+    xml(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "The origin is unavailable; try again.")
+}
+
 pub fn access_denied() -> HttpResponse {
     xml(StatusCode::FORBIDDEN, "AccessDenied", "Access denied")
 }

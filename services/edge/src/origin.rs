@@ -145,7 +145,7 @@ impl Origin {
                 let (status, code) = describe(&err);
                 return match (status, code.as_deref()) {
                     (Some(304), _) => Ok(Fetched::NotModified),
-                    (Some(404), _) | (_, Some("NoSuchKey" | "NotFound")) => Err(Failure::NotFound),
+                    (status, code) if is_missing(status, code) => Err(Failure::NotFound),
                     (status, code) => {
                         tracing::error!(key, status, code, "S3 origin failed");
                         Err(Failure::Unavailable)
@@ -169,9 +169,7 @@ impl Origin {
     /// S3's refusal turned into the answer a viewer should get; never a 500.
     async fn failure(&self, key: &str, status: Option<u16>, code: Option<&str>) -> HttpResponse {
         match (status, code) {
-            (Some(404), _) | (_, Some("NoSuchKey" | "NotFound")) => {
-                denied::xml(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.")
-            }
+            (status, code) if is_missing(status, code) => denied::no_such_key(),
             (Some(416), _) | (_, Some("InvalidRange")) => {
                 let size = self
                     .client
@@ -196,14 +194,15 @@ impl Origin {
             }
             _ => {
                 tracing::error!(key, status, code, "S3 origin failed");
-                denied::xml(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ServiceUnavailable",
-                    "The origin is unavailable; try again.",
-                )
+                denied::origin_unavailable()
             }
         }
     }
+}
+
+/// S3's words for "no such object".
+fn is_missing(status: Option<u16>, code: Option<&str>) -> bool {
+    status == Some(404) || matches!(code, Some("NoSuchKey" | "NotFound"))
 }
 
 /// The HTTP status and S3 error code of a failed call, where there were any.

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Lifecycle, Options, OptionsBuilder, Weighter};
@@ -162,8 +161,7 @@ impl EdgeCache {
             Ok(Ok(Filled::TooLarge)) | Err(_) => self.pass_through(req, key, cache_control, origin).await,
             Ok(Err(Failure::NotFound)) => {
                 self.remove(key);
-                let mut response =
-                    denied::xml(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.");
+                let mut response = denied::no_such_key();
                 mark(&mut response, Served::Error);
                 response
             }
@@ -175,11 +173,7 @@ impl EdgeCache {
                     self.answer(req, &stale, cache_control, Served::Hit)
                 }
                 None => {
-                    let mut response = denied::xml(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "ServiceUnavailable",
-                        "The origin is unavailable; try again.",
-                    );
+                    let mut response = denied::origin_unavailable();
                     mark(&mut response, Served::Error);
                     response
                 }

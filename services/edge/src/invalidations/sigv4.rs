@@ -111,14 +111,13 @@ pub fn verify(
         return Err(Unsigned::Mismatch);
     }
     let amz_date = header_text("x-amz-date").ok_or(Unsigned::Malformed("X-Amz-Date is required."))?;
-    let signed_at = chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ")
+    let signed_at: SystemTime = chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ")
         .map_err(|_| Unsigned::Malformed("X-Amz-Date is malformed."))?
-        .and_utc();
+        .and_utc()
+        .into();
     if !amz_date.starts_with(auth.date) || auth.date.len() != 8 {
         return Err(Unsigned::Mismatch);
     }
-    let signed_at = SystemTime::UNIX_EPOCH
-        + Duration::from_secs(u64::try_from(signed_at.timestamp()).map_err(|_| Unsigned::Expired)?);
     let skew = now.duration_since(signed_at).unwrap_or_else(|early| early.duration());
     if skew > MAX_SKEW {
         return Err(Unsigned::Expired);
@@ -166,6 +165,5 @@ pub fn verify(
         .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
         .map(|(_, value)| value.to_owned())
         .ok_or(Unsigned::Mismatch)?;
-    let same = expected.len() == given.len() && openssl::memcmp::eq(expected.as_bytes(), given.as_bytes());
-    if same { Ok(()) } else { Err(Unsigned::Mismatch) }
+    if common::same_secret(given.as_bytes(), expected.as_bytes()) { Ok(()) } else { Err(Unsigned::Mismatch) }
 }

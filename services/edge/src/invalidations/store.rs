@@ -114,14 +114,7 @@ impl Store {
                 ],
             );
         }
-        Ok(self
-            .records
-            .find(filter)
-            .sort(doc! { "created_at": -1, "_id": -1 })
-            .limit(limit)
-            .await?
-            .try_collect()
-            .await?)
+        Ok(common::mongo::newest(&self.records, filter, limit).await?)
     }
 
     /// Removes what `record` names from this replica's cache, once.

@@ -7,7 +7,6 @@
 //! Entry ids are `{operation}:{leg}`: posting one operation twice fails on
 //! the unique id and aborts its transaction.
 
-use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{ClientSession, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -120,14 +119,7 @@ impl Ledger {
 
     /// The newest entries of `account`, newest first.
     pub async fn recent(&self, account: &Account, limit: i64) -> anyhow::Result<Vec<LedgerEntry>> {
-        Ok(self
-            .entries
-            .find(doc! { "account": account.key() })
-            .sort(doc! { "created_at": -1, "_id": -1 })
-            .limit(limit)
-            .await?
-            .try_collect()
-            .await?)
+        Ok(common::mongo::newest(&self.entries, doc! { "account": account.key() }, limit).await?)
     }
 
     /// Posts `legs` as operation `operation` inside the caller's transaction.

@@ -153,14 +153,8 @@ impl Outflows {
         kind: OutflowKind,
         limit: i64,
     ) -> anyhow::Result<Vec<OutflowRecord>> {
-        Ok(self
-            .records
-            .find(doc! { "user_id": user_id, "kind": kind_name(kind) })
-            .sort(doc! { "created_at": -1 })
-            .limit(limit)
-            .await?
-            .try_collect()
-            .await?)
+        let filter = doc! { "user_id": user_id, "kind": kind_name(kind) };
+        Ok(common::mongo::newest(&self.records, filter, limit).await?)
     }
 
     /// What `user_id` asked for before with `idempotency_key`, if anything.
@@ -170,15 +164,13 @@ impl Outflows {
         user_id: &str,
         idempotency_key: &str,
     ) -> Result<Option<OutflowRecord>, PostError> {
-        let request_key = format!("{}:{user_id}:{idempotency_key}", kind_name(kind));
-        Ok(self.records.find_one(doc! { "request_key": request_key }).await?)
+        Ok(self.records.find_one(doc! { "request_key": request_key(kind, user_id, idempotency_key) }).await?)
     }
 
     /// Debits and sends: `(true, record)` when new, `(false, record)` when
     /// the key was used before.
     pub async fn start(&self, request: OutflowRequest<'_>) -> Result<(bool, OutflowRecord), PostError> {
-        let request_key =
-            format!("{}:{}:{}", kind_name(request.kind), request.user_id, request.idempotency_key);
+        let request_key = request_key(request.kind, request.user_id, request.idempotency_key);
         if let Some(existing) = self.made_with(request.kind, request.user_id, request.idempotency_key).await?
         {
             return Ok((false, existing));
@@ -370,6 +362,11 @@ impl Outflows {
             }
         });
     }
+}
+
+/// One outflow per user, kind and Idempotency-Key (a unique index).
+fn request_key(kind: OutflowKind, user_id: &str, idempotency_key: &str) -> String {
+    format!("{}:{user_id}:{idempotency_key}", kind_name(kind))
 }
 
 fn kind_name(kind: OutflowKind) -> &'static str {

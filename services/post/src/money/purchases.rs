@@ -165,14 +165,7 @@ impl Purchases {
         user_id: &str,
         limit: i64,
     ) -> anyhow::Result<Vec<PurchaseRecord>> {
-        Ok(self
-            .records
-            .find(doc! { field: user_id })
-            .sort(doc! { "created_at": -1 })
-            .limit(limit)
-            .await?
-            .try_collect()
-            .await?)
+        Ok(common::mongo::newest(&self.records, doc! { field: user_id }, limit).await?)
     }
 
     /// Binds `key` to `post_id` for `user` on first use; the same key for

@@ -7,7 +7,6 @@
 //! claimed (one conditional write), then credited in one transaction with
 //! its ledger entries, so however often the event arrives, once.
 
-use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -110,14 +109,7 @@ impl Topups {
     }
 
     pub async fn recent(&self, user_id: &str, limit: i64) -> anyhow::Result<Vec<TopupRecord>> {
-        Ok(self
-            .records
-            .find(doc! { "user_id": user_id })
-            .sort(doc! { "created_at": -1 })
-            .limit(limit)
-            .await?
-            .try_collect()
-            .await?)
+        Ok(common::mongo::newest(&self.records, doc! { "user_id": user_id }, limit).await?)
     }
 
     /// Starts a card top-up; answers the record and the intent's client secret.

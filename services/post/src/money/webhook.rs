@@ -54,9 +54,7 @@ pub fn verify(secret: &SecretString, header: Option<&str>, body: &[u8], now: u64
         return Err(PostError::BadSignature);
     }
     let expected = sign(secret, timestamp, body)?;
-    let matches = |given: &&str| {
-        given.len() == expected.len() && openssl::memcmp::eq(given.as_bytes(), expected.as_bytes())
-    };
+    let matches = |given: &&str| common::same_secret(given.as_bytes(), expected.as_bytes());
     if signatures.iter().any(matches) { Ok(()) } else { Err(PostError::BadSignature) }
 }
 
@@ -187,21 +185,16 @@ async fn on_intent(service: &Service, event: &Event) -> Result<Applied, PostErro
 async fn on_transfer(payments: &Payments, kind: OutflowKind, event: &Event) -> Result<Applied, PostError> {
     let object: TransferObject = object(event)?;
     let outflows = &payments.outflows;
-    let id = object.metadata.get("outflow_id").and_then(|id| OutflowId::parse(id).ok());
-    let record = match id {
-        Some(id) => outflows.get(&id).await?,
-        None => None,
-    };
-    let Some(record) = record.filter(|r| r.kind == kind) else {
-        return Err(PostError::UnknownPayment("This transfer is not one of ours.".into()));
-    };
+    let not_ours = || PostError::UnknownPayment("This transfer is not one of ours.".into());
+    let id =
+        object.metadata.get("outflow_id").and_then(|id| OutflowId::parse(id).ok()).ok_or_else(not_ours)?;
+    let record = outflows.get(&id).await?.filter(|r| r.kind == kind).ok_or_else(not_ours)?;
     if record.provider_id.as_ref().is_some_and(|ours| *ours != object.transfer.id) {
         tracing::warn!(outflow_id = record.id, "a transfer event names another provider id");
         return Err(PostError::UnknownPayment("The transfer's id is not the one we recorded.".into()));
     }
     let before = record.state;
     outflows.settle(&record.id, &object.transfer).await?;
-    let after =
-        outflows.get(&OutflowId::parse(&record.id).map_err(anyhow::Error::from)?).await?.map(|r| r.state);
+    let after = outflows.get(&id).await?.map(|r| r.state);
     Ok(if after == Some(before) { Applied::Duplicate } else { Applied::Applied })
 }
