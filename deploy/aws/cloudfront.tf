@@ -68,7 +68,9 @@ resource "aws_cloudfront_response_headers_policy" "photos" {
 resource "aws_cloudfront_distribution" "photos" {
   enabled         = true
   comment         = "Shutter photos"
-  is_ipv6_enabled = true
+  # Paid photos' URLs are bound to the viewer's IPv4 network, learnt from the
+  # API's IPv4-only load balancer: over IPv6 they would never match.
+  is_ipv6_enabled = false
   http_version    = "http2and3"
   price_class     = "PriceClass_100"
   aliases         = var.photos_domain_aliases

@@ -40,6 +40,8 @@ resource "aws_security_group" "alb" {
 resource "aws_lb" "api" {
   name               = "shutter-api"
   load_balancer_type = "application"
+  # The same address family as the photo distribution (viewer-bound URLs).
+  ip_address_type = "ipv4"
   subnets            = var.public_subnet_ids
   security_groups    = [aws_security_group.alb.id]
   idle_timeout       = 60

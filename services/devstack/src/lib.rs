@@ -45,6 +45,8 @@ pub struct StackOptions {
     /// Card payments through localstripe, when it is installed
     /// (`scripts/bootstrap`); the dev top-up works either way.
     pub card_payments: bool,
+    /// Paid photos' URLs bound to the viewer's network, as in production.
+    pub viewer_binding: bool,
 }
 
 impl StackOptions {
@@ -62,6 +64,7 @@ impl StackOptions {
                 public_url: None,
                 s3_presign_endpoint: None,
                 card_payments: true,
+                viewer_binding: true,
             })
         })
     }
@@ -379,6 +382,11 @@ impl Stack {
             },
         );
         post_config.dev_topup = true;
+        // The gateway (or nginx, on loopback too) says who the viewer is.
+        post_config.trusted_proxies = vec![loopback()];
+        if !options.viewer_binding {
+            post_config.binding = None;
+        }
         let provider = match options.card_payments {
             true => tokio::task::spawn_blocking(testkit::stripe::start_if_installed).await?,
             false => None,

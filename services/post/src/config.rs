@@ -9,6 +9,9 @@ use common::mongo::MongoSettings;
 use common::secrecy::SecretString;
 use common::server::HttpSettings;
 use common::user_auth::UserAuthSettings;
+use ipnet::IpNet;
+
+use crate::posts::binding::BindingSettings;
 
 pub const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8082);
@@ -39,6 +42,10 @@ pub struct Config {
     pub url_lifetime: Duration,
     /// The most URLs in one signing call: url-signer's `SIGNER_MAX_BATCH`.
     pub sign_batch: usize,
+    /// Paid photos' URLs are bound to the viewer's network (`None`: off).
+    pub binding: Option<BindingSettings>,
+    /// CIDRs (the load balancer) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
     pub max_price_cents: u64,
     /// Platform fee in basis points of the price (0 = the creator gets all).
     pub fee_bps: u64,
@@ -106,6 +113,8 @@ impl Config {
             signer_timeout: DEFAULT_SIGNER_TIMEOUT,
             url_lifetime: DEFAULT_URL_LIFETIME,
             sign_batch: DEFAULT_SIGN_BATCH,
+            binding: Some(BindingSettings::DEFAULT),
+            trusted_proxies: Vec::new(),
             max_price_cents: DEFAULT_MAX_PRICE_CENTS,
             fee_bps: 0,
             dev_topup: false,
@@ -131,6 +140,8 @@ impl FromEnv for Config {
         let timeout = env.or("POST_SIGNER_TIMEOUT", Seconds(DEFAULT_SIGNER_TIMEOUT));
         let lifetime = env.or("POST_URL_LIFETIME", Seconds(DEFAULT_URL_LIFETIME));
         let sign_batch = env.or("POST_SIGN_BATCH", DEFAULT_SIGN_BATCH);
+        let binding = binding_from_env(env);
+        let trusted_proxies = env.list::<IpNet>("POST_TRUSTED_PROXIES");
         let max_price = env.or("POST_MAX_PRICE_CENTS", DEFAULT_MAX_PRICE_CENTS);
         let fee_bps = env.or("POST_FEE_BPS", 0u64);
         let dev_topup = env.or("POST_DEV_TOPUP", false);
@@ -150,6 +161,8 @@ impl FromEnv for Config {
         config.signer_timeout = timeout?.0;
         config.url_lifetime = lifetime?.0;
         config.sign_batch = sign_batch?.max(1);
+        config.binding = binding?;
+        config.trusted_proxies = trusted_proxies?;
         config.max_price_cents = max_price?;
         config.fee_bps = fee_bps?;
         config.dev_topup = dev_topup?;
@@ -159,6 +172,21 @@ impl FromEnv for Config {
         config.stripe = stripe?;
         Some(config)
     }
+}
+
+/// `POST_BIND_URLS` (on unless `false`) and the network widths.
+fn binding_from_env(env: &mut Env) -> Option<Option<BindingSettings>> {
+    let on = env.or("POST_BIND_URLS", true);
+    let ipv4_prefix = env.or("POST_BIND_IPV4_PREFIX", BindingSettings::DEFAULT.ipv4_prefix);
+    let ipv6_prefix = env.or("POST_BIND_IPV6_PREFIX", BindingSettings::DEFAULT.ipv6_prefix);
+    if ipv4_prefix.is_some_and(|p| !(8..=32).contains(&p)) {
+        env.problem("POST_BIND_IPV4_PREFIX must be between 8 and 32");
+    }
+    if ipv6_prefix.is_some_and(|p| !(16..=128).contains(&p)) {
+        env.problem("POST_BIND_IPV6_PREFIX must be between 16 and 128");
+    }
+    let settings = BindingSettings { ipv4_prefix: ipv4_prefix?, ipv6_prefix: ipv6_prefix? };
+    Some(on?.then_some(settings))
 }
 
 /// `{prefix}_MIN_CENTS` and `{prefix}_MAX_CENTS`.

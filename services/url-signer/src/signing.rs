@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use cloudfront_sign::policy::parse_ip_range;
 use cloudfront_sign::{HashAlgorithm, Policy, SignedCookies};
 use common::contract::signing::{CookieRequest, SignItem, SignedUrl};
+use ipnet::IpNet;
 use quick_cache::sync::Cache;
 
 use crate::config::{CacheSettings, Guards};
@@ -16,6 +17,8 @@ use crate::keyring::{KeyEntry, KeyRing};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CacheKey {
     resource: String,
+    /// A viewer-bound URL is shared only by viewers inside the same range.
+    ip_range: Option<IpNet>,
     expires: u64,
     key_id: Arc<str>,
     hash: HashAlgorithm,
@@ -94,6 +97,7 @@ impl UrlSigner {
                 (Some(cache), true) => {
                     let cache_key = CacheKey {
                         resource: plan.resource.to_owned(),
+                        ip_range: plan.policy.ip_address,
                         expires: expires_at,
                         key_id: Arc::from(key.key_id.as_str()),
                         hash: key.signer.hash(),
@@ -117,11 +121,14 @@ impl UrlSigner {
         self.guards.url(&item.resource)?;
         let custom =
             self.conditions(&item.resource, item.expires_in_s, item.ip.as_deref(), item.not_before, now)?;
-        // Rounding up lets every viewer inside one bucket share a signature;
-        // it never shortens a URL and never exceeds the maximum lifetime.
+        // Rounding up lets every viewer inside one bucket (and, for a
+        // viewer-bound URL, one address range) share a signature; it never
+        // shortens a URL and never exceeds the maximum lifetime. A start time
+        // is the caller's own and is never shared.
         let exact = custom.date_less_than;
         let rounded = (self.bucket_s > 0).then(|| exact.div_ceil(self.bucket_s) * self.bucket_s);
-        let shared = rounded.filter(|r| custom.is_canned_form() && *r <= now + self.guards.max_ttl.as_secs());
+        let shareable = custom.date_greater_than.is_none();
+        let shared = rounded.filter(|r| shareable && *r <= now + self.guards.max_ttl.as_secs());
         let policy = Policy { date_less_than: shared.unwrap_or(exact), ..custom };
         Ok(Plan { resource: &item.resource, policy, cacheable: shared.is_some() })
     }
@@ -136,7 +143,9 @@ impl UrlSigner {
         now: u64,
     ) -> Result<Policy, String> {
         let expires = now + self.guards.ttl(expires_in_s)?.as_secs();
-        let ip_address = ip.map(parse_ip_range).transpose()?;
+        // The range as its network (`203.0.113.0/24`, not `203.0.113.7/24`):
+        // one policy text, and one cache entry, per range.
+        let ip_address = ip.map(parse_ip_range).transpose()?.map(|range| range.trunc());
         if let Some(start) = not_before
             && start >= expires
         {

@@ -22,6 +22,7 @@ pub fn options() -> StackOptions {
         s3_presign_endpoint: None,
         // One test starts the provider (`card_payments`); the others spare its start.
         card_payments: false,
+        viewer_binding: true,
     }
 }
 

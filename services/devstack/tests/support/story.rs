@@ -20,7 +20,7 @@ pub async fn upload(client: &Client, public: &str, token: &str, scene: u32) -> S
     response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
 }
 
-async fn call(
+pub async fn call(
     client: &Client,
     token: &str,
     method: reqwest::Method,
@@ -36,8 +36,13 @@ async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A client on another network than the test's own (127.0.0.1's /24).
+pub fn client_elsewhere() -> Client {
+    Client::builder().local_address("127.0.1.5".parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+}
+
 /// GETs `url` and answers (status, content type, body length).
-async fn fetch(client: &Client, url: &str) -> (StatusCode, String, usize) {
+pub async fn fetch(client: &Client, url: &str) -> (StatusCode, String, usize) {
     let response = client.get(url).send().await.unwrap();
     let status = response.status();
     let content_type =
@@ -163,7 +168,16 @@ pub async fn new_user_story(stack: &Stack) {
     let (_, feed) = call(&client, &bob, get, &format!("{public}/v1/feed"), None).await;
     let bought = photo(find(&feed, paid_id));
     assert_eq!(bought["locked"], false);
-    let (status, content_type, bytes) = fetch(&client, bought["url"].as_str().unwrap()).await;
+    let bought_url = bought["url"].as_str().unwrap();
+    let (status, content_type, bytes) = fetch(&client, bought_url).await;
     assert_eq!((status, content_type.as_str()), (StatusCode::OK, "image/jpeg"));
     assert!(bytes > 1000);
+
+    // It is bound to Bob's network: passed on, it opens nowhere else (the
+    // free photo does).
+    let elsewhere = client_elsewhere();
+    let refused = elsewhere.get(bought_url).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("<Code>AccessDenied</Code>"), "CloudFront's answer");
+    assert_eq!(fetch(&elsewhere, free_photo["url"].as_str().unwrap()).await.0, 200);
 }

@@ -12,6 +12,7 @@ use mongodb::bson::DateTime;
 
 use crate::Service;
 use crate::error::PostError;
+use crate::posts::binding::ViewerRange;
 use crate::posts::store::{Photo, PostRecord};
 use crate::posts::types::{CreatePost, PostView};
 
@@ -64,6 +65,7 @@ async fn photo_for(
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 pub(crate) async fn create(
     user: AuthUser,
+    viewer_range: ViewerRange,
     service: web::Data<Service>,
     body: web::Json<CreatePost>,
 ) -> Result<Created<PostView>, PostError> {
@@ -115,7 +117,7 @@ pub(crate) async fn create(
         comment_count: 0,
     };
     service.posts.insert(&post).await?;
-    Ok(Created(service.renderer.render_one(&post, true).await))
+    Ok(Created(service.renderer.render_one(&post, true, viewer_range.0).await))
 }
 
 /// A post id from a path: one that could be no post's is no post.
@@ -144,6 +146,7 @@ async fn entitled(
               (status = 404, description = "No such post (or deleted, for anyone but its author and buyers)")))]
 pub(crate) async fn get(
     viewer: MaybeAuthUser,
+    viewer_range: ViewerRange,
     id: web::Path<String>,
     service: web::Data<Service>,
 ) -> Result<web::Json<PostView>, PostError> {
@@ -153,7 +156,7 @@ pub(crate) async fn get(
     if post.deleted && !entitled {
         return Err(PostError::NotFound);
     }
-    Ok(web::Json(service.renderer.render_one(&post, entitled).await))
+    Ok(web::Json(service.renderer.render_one(&post, entitled, viewer_range.0).await))
 }
 
 #[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),

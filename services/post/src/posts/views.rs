@@ -4,9 +4,14 @@
 //! `SIGNER_MAX_BATCH`), sent at once; anyone else gets the locked form with
 //! the public blurred preview. When url-signer is slow or down the answer is
 //! still 200, with `url: null` and an error per photo.
+//!
+//! A paid post's photos are signed for the viewer's network
+//! (`posts::binding`) — the author's views included, so the rule is one;
+//! free photos and public previews stay canned and shared by everyone.
 
 use common::contract::signing::{SIGN_PATH, SignItem, SignRequest, SignResponse, SignedUrl};
 use common::internal_client::ServiceClient;
+use ipnet::IpNet;
 
 use crate::posts::store::{Photo, PostRecord};
 use crate::posts::types::{LockedPhoto, PhotoFacts, PhotoView, PostView, UnavailablePhoto, UnlockedPhoto};
@@ -41,32 +46,52 @@ impl Renderer {
     }
 
     /// Renders `posts`, signing every entitled photo (in as few calls as
-    /// url-signer allows).
+    /// url-signer allows); paid ones bound to `viewer_range` when it is set.
     #[tracing::instrument(skip_all, fields(posts = posts.len()))]
-    pub async fn render(&self, posts: &[Visible<'_>]) -> Vec<PostView> {
-        let mut signed = self.signed_for(posts).await;
+    pub async fn render(&self, posts: &[Visible<'_>], viewer_range: Option<IpNet>) -> Vec<PostView> {
+        let mut signed = self.signed_for(posts, viewer_range).await;
         posts.iter().map(|visible| self.view(visible, &mut signed)).collect()
     }
 
     /// One post, as `render` would show it.
-    pub async fn render_one(&self, post: &PostRecord, entitled: bool) -> PostView {
+    pub async fn render_one(
+        &self,
+        post: &PostRecord,
+        entitled: bool,
+        viewer_range: Option<IpNet>,
+    ) -> PostView {
         let visible = Visible { post, entitled };
-        let mut signed = self.signed_for(std::slice::from_ref(&visible)).await;
+        let mut signed = self.signed_for(std::slice::from_ref(&visible), viewer_range).await;
         self.view(&visible, &mut signed)
     }
 
     /// The URLs of every entitled, present photo of `posts`, in the order
     /// `view` takes them (display then thumbnail); `None` when url-signer
     /// cannot help now.
-    async fn signed_for(&self, posts: &[Visible<'_>]) -> Option<std::vec::IntoIter<SignedUrl>> {
-        let resources: Vec<String> = posts
+    async fn signed_for(
+        &self,
+        posts: &[Visible<'_>],
+        viewer_range: Option<IpNet>,
+    ) -> Option<std::vec::IntoIter<SignedUrl>> {
+        let items: Vec<SignItem> = posts
             .iter()
             .filter(|v| v.entitled)
-            .flat_map(|v| v.post.photos.iter().filter(|photo| !photo.removed))
-            .flat_map(|photo| [self.url_of(&photo.display_key), self.url_of(&photo.thumb_key)])
+            .flat_map(|v| {
+                let bound_to = viewer_range.filter(|_| v.post.price_cents > 0).map(|range| range.to_string());
+                v.post
+                    .photos
+                    .iter()
+                    .filter(|photo| !photo.removed)
+                    .flat_map(move |photo| [photo.display_key.as_str(), photo.thumb_key.as_str()])
+                    .map(move |key| self.sign_item(key, bound_to.clone()))
+            })
             .collect();
-        let signed = if resources.is_empty() { Some(Vec::new()) } else { self.sign(&resources).await };
+        let signed = if items.is_empty() { Some(Vec::new()) } else { self.sign(items).await };
         signed.map(Vec::into_iter)
+    }
+
+    fn sign_item(&self, key: &str, ip: Option<String>) -> SignItem {
+        SignItem { resource: self.url_of(key), expires_in_s: self.url_lifetime_s, ip, not_before: None }
     }
 
     fn view(&self, visible: &Visible<'_>, signed: &mut Option<std::vec::IntoIter<SignedUrl>>) -> PostView {
@@ -129,25 +154,17 @@ impl Renderer {
 
     /// Every URL of a response, in batches sent together; `None` when
     /// url-signer cannot help now.
-    async fn sign(&self, resources: &[String]) -> Option<Vec<SignedUrl>> {
-        let batches = resources.chunks(self.sign_batch.max(1)).map(|batch| self.sign_batch_of(batch));
+    async fn sign(&self, items: Vec<SignItem>) -> Option<Vec<SignedUrl>> {
+        let batches = items.chunks(self.sign_batch.max(1)).map(|batch| self.sign_batch_of(batch.to_vec()));
         let signed = futures_util::future::join_all(batches).await;
         signed.into_iter().collect::<Option<Vec<_>>>().map(|batches| batches.into_iter().flatten().collect())
     }
 
-    async fn sign_batch_of(&self, resources: &[String]) -> Option<Vec<SignedUrl>> {
-        let items = resources
-            .iter()
-            .map(|resource| SignItem {
-                resource: resource.clone(),
-                expires_in_s: self.url_lifetime_s,
-                ip: None,
-                not_before: None,
-            })
-            .collect();
+    async fn sign_batch_of(&self, items: Vec<SignItem>) -> Option<Vec<SignedUrl>> {
+        let count = items.len();
         let request = SignRequest { items, key_id: None };
         match self.signer.post_json_idempotent::<_, SignResponse>(SIGN_PATH, &request).await {
-            Ok(response) if response.items.len() == resources.len() => Some(response.items),
+            Ok(response) if response.items.len() == count => Some(response.items),
             Ok(_) => {
                 tracing::error!("url-signer answered a different number of URLs");
                 None

@@ -11,6 +11,7 @@ use crate::Service;
 use crate::error::PostError;
 use crate::pages::{Cursor, PAGE_SIZE};
 use crate::posts::PostRecord;
+use crate::posts::binding::ViewerRange;
 use crate::posts::routes::post_id;
 use crate::posts::types::{PostPage, UserRef};
 use crate::posts::views::Visible;
@@ -107,6 +108,7 @@ pub(crate) async fn following(
 async fn render_page(
     service: &Service,
     viewer: Option<&AuthUser>,
+    viewer_range: ViewerRange,
     posts: Vec<PostRecord>,
     next: Option<String>,
 ) -> Result<web::Json<PostPage>, PostError> {
@@ -125,7 +127,7 @@ async fn render_page(
     let mut authors: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect();
     authors.dedup();
     let names = service.accounts.usernames(&authors).await?;
-    let mut items = service.renderer.render(&visible).await;
+    let mut items = service.renderer.render(&visible, viewer_range.0).await;
     for (item, post) in items.iter_mut().zip(&posts) {
         item.author =
             Some(UserRef { id: post.author_id.clone(), username: names.get(&post.author_id).cloned() });
@@ -138,6 +140,7 @@ async fn render_page(
               (status = 401, description = "A token was given and is not valid"), (status = 404, description = "No such user")))]
 pub(crate) async fn profile(
     viewer: MaybeAuthUser,
+    viewer_range: ViewerRange,
     username: web::Path<String>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
@@ -145,13 +148,14 @@ pub(crate) async fn profile(
     let account = service.accounts.by_username(&username).await?;
     let page = service.posts.page(&[account.id], query.cursor()?.as_ref()).await?;
     let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, id: p.id.clone() });
-    render_page(&service, viewer.0.as_ref(), posts, next).await
+    render_page(&service, viewer.0.as_ref(), viewer_range, posts, next).await
 }
 
 #[utoipa::path(get, path = "/v1/feed", tag = "social", params(("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")), security(("bearer" = [])),
     responses((status = 200, description = "Posts of the people you follow and your own, newest first", body = PostPage)))]
 pub(crate) async fn feed(
     user: AuthUser,
+    viewer_range: ViewerRange,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
 ) -> Result<web::Json<PostPage>, PostError> {
@@ -159,7 +163,7 @@ pub(crate) async fn feed(
     authors.push(user.user_id.clone());
     let page = service.posts.page(&authors, query.cursor()?.as_ref()).await?;
     let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, id: p.id.clone() });
-    render_page(&service, Some(&user), posts, next).await
+    render_page(&service, Some(&user), viewer_range, posts, next).await
 }
 
 async fn live_post(service: &Service, id: &str) -> Result<PostRecord, PostError> {

@@ -34,6 +34,9 @@ pub struct Options {
     pub dev_topup: bool,
     /// The payment provider: none, localstripe, or an address nothing answers at.
     pub provider: Provider,
+    /// Paid photos' URLs bound to the viewer's network (post's default).
+    pub binding: Option<post::posts::binding::BindingSettings>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -45,7 +48,14 @@ pub enum Provider {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { fee_bps: 0, signer_up: true, dev_topup: true, provider: Provider::None }
+        Self {
+            fee_bps: 0,
+            signer_up: true,
+            dev_topup: true,
+            provider: Provider::None,
+            binding: Some(post::posts::binding::BindingSettings::DEFAULT),
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 
@@ -128,6 +138,8 @@ pub async fn spawn_with(options: Options) -> Stack {
     );
     config.dev_topup = options.dev_topup;
     config.fee_bps = options.fee_bps;
+    config.binding = options.binding;
+    config.trusted_proxies = options.trusted_proxies;
     config.signer_timeout = Duration::from_millis(300);
     let api_url = match options.provider {
         Provider::None => None,
@@ -298,9 +310,15 @@ impl Stack {
     }
 
     /// Whether a URL in a post would open at CloudFront (or edge) now.
+    /// Whether CloudFront would serve `url` to this test's client (127.0.0.1).
     pub fn opens(&self, url: &str) -> bool {
+        self.opens_from(url, "127.0.0.1")
+    }
+
+    pub fn opens_from(&self, url: &str, client_ip: &str) -> bool {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        let request = cloudfront_sign::verify::SignedRequest { url, cookies: &[], client_ip: None, now };
+        let client_ip = Some(client_ip.parse().unwrap());
+        let request = cloudfront_sign::verify::SignedRequest { url, cookies: &[], client_ip, now };
         cloudfront_sign::verify::verify(&self.keys, &request).is_ok()
     }
 }

@@ -161,3 +161,73 @@ async fn a_page_of_ten_posts_of_ten_photos_comes_with_every_photo_signed() {
         assert!(stack.opens(photo["url"].as_str().unwrap()));
     }
 }
+
+/// The display URL of the post's first photo, as `viewer` sees it through
+/// a request that says `forwarded_for` in `X-Forwarded-For`.
+async fn photo_url(
+    stack: &crate::helpers::Stack,
+    viewer: &crate::helpers::User,
+    post: &str,
+    forwarded_for: &str,
+) -> String {
+    let response = stack
+        .http
+        .get(format!("{}/v1/posts/{post}", stack.post))
+        .bearer_auth(&viewer.token)
+        .header("x-forwarded-for", forwarded_for)
+        .send()
+        .await
+        .unwrap();
+    let view: Value = response.json().await.unwrap();
+    view["photos"][0]["url"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn paid_photos_open_only_from_the_viewers_network_and_free_ones_anywhere() {
+    let stack = spawn().await;
+    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let (free, paid) = (stack.new_post(&ann, 0).await, stack.new_post(&ann, 500).await);
+    assert_eq!(stack.top_up(&bob, 1000).await.status(), 200);
+    assert_eq!(stack.buy(&bob, &paid, "k").await.status(), 201);
+
+    // The peer (127.0.0.1) is no trusted proxy: what it writes in
+    // X-Forwarded-For is not believed.
+    let bought = photo_url(&stack, &bob, &paid, "198.51.100.7").await;
+    assert!(bought.contains("?Policy="), "a custom policy: {bought}");
+    assert!(stack.opens_from(&bought, "127.0.0.1") && stack.opens_from(&bought, "127.0.0.200"));
+    assert!(!stack.opens_from(&bought, "127.0.1.5"), "another network is refused");
+    assert!(!stack.opens_from(&bought, "198.51.100.7"), "a forged header bought nothing");
+
+    let own = photo_url(&stack, &ann, &paid, "198.51.100.7").await;
+    assert!(!stack.opens_from(&own, "127.0.1.5"), "the author's views follow the same rule");
+
+    let shared = photo_url(&stack, &bob, &free, "198.51.100.7").await;
+    assert!(shared.contains("?Expires="), "free photos stay canned: {shared}");
+    assert!(stack.opens_from(&shared, "127.0.1.5") && stack.opens_from(&shared, "2001:db8::1"));
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_bound_and_binding_can_be_off() {
+    let stack =
+        spawn_with(Options { trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()], ..Options::default() })
+            .await;
+    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let paid = stack.new_post(&ann, 500).await;
+    assert_eq!(stack.top_up(&bob, 1000).await.status(), 200);
+    assert_eq!(stack.buy(&bob, &paid, "k").await.status(), 201);
+    let bound = photo_url(&stack, &bob, &paid, "203.0.113.9, 127.0.0.1").await;
+    assert!(stack.opens_from(&bound, "203.0.113.250"), "the viewer's /24");
+    assert!(!stack.opens_from(&bound, "127.0.0.1") && !stack.opens_from(&bound, "203.0.114.9"));
+    let v6 = photo_url(&stack, &bob, &paid, "2001:db8:aa:bb::1").await;
+    assert!(stack.opens_from(&v6, "2001:db8:aa:cc::7"), "the viewer's /56");
+    assert!(!stack.opens_from(&v6, "2001:db8:ab::1"));
+
+    let unbound = spawn_with(Options { binding: None, ..Options::default() }).await;
+    let (ann, bob) = (unbound.user("ann").await, unbound.user("bob").await);
+    let paid = unbound.new_post(&ann, 500).await;
+    assert_eq!(unbound.top_up(&bob, 1000).await.status(), 200);
+    assert_eq!(unbound.buy(&bob, &paid, "k").await.status(), 201);
+    let anywhere = photo_url(&unbound, &bob, &paid, "203.0.113.9").await;
+    assert!(anywhere.contains("?Expires="), "binding off: canned and shared");
+    assert!(unbound.opens_from(&anywhere, "127.0.1.5"));
+}

@@ -38,11 +38,33 @@ async fn viewers_of_one_photo_share_a_cached_signature_within_a_bucket() {
     assert_eq!(first[0]["url"], second[0]["url"]);
     assert_eq!(first[0]["expires_at"].as_u64().unwrap() % 60, 0, "expiry rounded up to the bucket");
 
-    // An IP-bound URL is a custom policy and never shared.
-    let bound = json!([{ "resource": photo(1), "expires_in_s": 600, "ip": "203.0.113.7" }]);
-    let bound = signer.sign_ok(bound).await;
+    // A viewer-bound URL is a custom policy, shared only inside its range.
+    let bound_to = |ip: &str| json!([{ "resource": photo(1), "expires_in_s": 600, "ip": ip }]);
+    let bound = signer.sign_ok(bound_to("203.0.113.7/24")).await;
     assert!(bound[0]["url"].as_str().unwrap().contains("?Policy="));
     assert_ne!(bound[0]["url"], first[0]["url"]);
+    let neighbour = signer.sign_ok(bound_to("203.0.113.200/24")).await;
+    assert_eq!(neighbour[0]["url"], bound[0]["url"], "one range, one cached signature");
+    let elsewhere = signer.sign_ok(bound_to("198.51.100.7/24")).await;
+    assert_ne!(elsewhere[0]["url"], bound[0]["url"]);
+
+    // The policy names the range's network, and admits only addresses inside it.
+    let group = signer.key_group().await;
+    let url = bound[0]["url"].as_str().unwrap();
+    let from =
+        |ip: &str| SignedRequest { url, cookies: &[], client_ip: Some(ip.parse().unwrap()), now: now() };
+    verify::verify(&group, &from("203.0.113.99")).unwrap();
+    assert!(verify::verify(&group, &from("203.0.114.1")).is_err());
+}
+
+#[tokio::test]
+async fn a_url_with_a_start_time_keeps_its_exact_expiry() {
+    let signer = spawn().await;
+    let before = now();
+    let item = json!([{ "resource": photo(3), "expires_in_s": 601, "not_before": before + 5 }]);
+    let signed = signer.sign_ok(item).await;
+    let expires_at = signed[0]["expires_at"].as_u64().unwrap();
+    assert!((before + 601..=now() + 601).contains(&expires_at), "not rounded into a shared bucket");
 }
 
 #[tokio::test]
