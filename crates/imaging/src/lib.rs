@@ -5,7 +5,10 @@
 //! carried into a derivative.
 
 #[cfg(feature = "samples")]
+pub mod attacks;
+#[cfg(feature = "samples")]
 pub mod samples;
+pub mod watermark;
 
 use std::io::Cursor;
 
@@ -149,19 +152,7 @@ pub const PREVIEW_EDGE: u32 = 32;
 
 /// Everything the upload needs. CPU-bound: call it off the async executor.
 pub fn process(bytes: &[u8], limits: &Limits) -> Result<Processed, Rejection> {
-    let (format, stored_width, stored_height) = identify(bytes, limits)?;
-    let corrupt = |err: image::ImageError| Rejection::Corrupt(err.to_string());
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
-    let mut decode_limits = image::Limits::default();
-    decode_limits.max_image_width = Some(stored_width);
-    decode_limits.max_image_height = Some(stored_height);
-    decode_limits.max_alloc = Some(limits.max_pixels * 4 + (64 << 20));
-    reader.limits(decode_limits);
-    let mut decoder = reader.into_decoder().map_err(corrupt)?;
-    let orientation = decoder.orientation().map_err(corrupt)?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-    image.apply_orientation(orientation);
-    let rgb = flatten_to_rgb(image);
+    let (format, rgb) = decode(bytes, limits)?;
     let (width, height) = (rgb.width(), rgb.height());
 
     let display = resize(rgb.as_raw(), width, height, DISPLAY_EDGE)?;
@@ -184,6 +175,24 @@ pub fn process(bytes: &[u8], limits: &Limits) -> Result<Processed, Rejection> {
     })
 }
 
+/// Any accepted image as a viewer sees it (oriented, on white), within the
+/// limits: the upload's checks, for every image media decodes from a client.
+pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Format, image::RgbImage), Rejection> {
+    let (format, stored_width, stored_height) = identify(bytes, limits)?;
+    let corrupt = |err: image::ImageError| Rejection::Corrupt(err.to_string());
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    let mut decode_limits = image::Limits::default();
+    decode_limits.max_image_width = Some(stored_width);
+    decode_limits.max_image_height = Some(stored_height);
+    decode_limits.max_alloc = Some(limits.max_pixels * 4 + (64 << 20));
+    reader.limits(decode_limits);
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let orientation = decoder.orientation().map_err(corrupt)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    image.apply_orientation(orientation);
+    Ok((format, flatten_to_rgb(image)))
+}
+
 /// RGB8; transparent areas are composited on white, as JPEG has no alpha.
 fn flatten_to_rgb(image: DynamicImage) -> image::RgbImage {
     if !image.color().has_alpha() {
@@ -201,7 +210,12 @@ fn flatten_to_rgb(image: DynamicImage) -> image::RgbImage {
 }
 
 /// Scales so the long edge is at most `edge` (never up). Returns (pixels, w, h).
-fn resize(rgb: &[u8], width: u32, height: u32, edge: u32) -> Result<(Vec<u8>, u32, u32), Rejection> {
+pub(crate) fn resize(
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+    edge: u32,
+) -> Result<(Vec<u8>, u32, u32), Rejection> {
     let long = width.max(height);
     if long <= edge {
         return Ok((rgb.to_vec(), width, height));
@@ -219,7 +233,7 @@ fn resize(rgb: &[u8], width: u32, height: u32, edge: u32) -> Result<(Vec<u8>, u3
     Ok((target.into_vec(), w, h))
 }
 
-fn encode(rgb: Vec<u8>, width: u32, height: u32, quality: u8) -> Result<Derivative, Rejection> {
+pub(crate) fn encode(rgb: Vec<u8>, width: u32, height: u32, quality: u8) -> Result<Derivative, Rejection> {
     let mut jpeg = Vec::with_capacity(rgb.len() / 8);
     JpegEncoder::new_with_quality(&mut jpeg, quality)
         .encode(&rgb, width, height, ExtendedColorType::Rgb8)

@@ -103,3 +103,91 @@ pub fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     chunk(b"IEND");
     out
 }
+
+/// A photo-like landscape of our own making: a sky with clouds, hills with
+/// grass texture, houses with hard edges and a little sensor noise — the
+/// mix of flat, textured and sharp regions a real photo has (the
+/// watermark's tests use it; `seed` varies the scene).
+pub fn landscape(width: u32, height: u32, seed: u32) -> image::RgbImage {
+    let noise = ValueNoise::new(seed);
+    let (w, h) = (width as f32, height as f32);
+    let houses: Vec<(f32, f32, f32, [f32; 3])> = (0..5)
+        .map(|i| {
+            let r = noise.hash(i, 99);
+            let x = w * (0.1 + 0.8 * r);
+            let size = w * (0.04 + 0.05 * noise.hash(i, 7));
+            (x, size, 0.5 + 0.1 * noise.hash(i, 3), [0.55 + 0.4 * r, 0.35 + 0.3 * noise.hash(i, 5), 0.3])
+        })
+        .collect();
+    let mut sensor = 0x2545_F491_u32 ^ seed;
+    image::RgbImage::from_fn(width, height, |x, y| {
+        let (xf, yf) = (x as f32, y as f32);
+        let (u, v) = (xf / w, yf / h);
+        let horizon = 0.55 + 0.08 * (u * 5.0 + seed as f32).sin() + 0.05 * noise.octaves(u * 4.0, 0.5, 3);
+        let mut rgb = if v < horizon {
+            let cloud = (noise.octaves(u * 6.0, v * 12.0, 5) - 0.45).max(0.0) * 2.2;
+            let sky = [0.35 + 0.3 * v, 0.55 + 0.3 * v, 0.95];
+            [0, 1, 2].map(|c| sky[c] * (1.0 - cloud) + 0.97 * cloud)
+        } else {
+            let grass = noise.octaves(u * 80.0, v * 120.0, 4);
+            let shade = 0.5 + 0.5 * noise.octaves(u * 8.0, v * 8.0, 3);
+            [0.25 + 0.2 * grass, 0.45 + 0.3 * grass * shade, 0.15 + 0.1 * grass]
+        };
+        for (hx, size, top, colour) in &houses {
+            if (xf - hx).abs() < *size && yf > h * top && yf < h * (top + 0.12) {
+                let window = (((xf - hx + size) / (size / 3.0)) as u32).is_multiple_of(2)
+                    && ((yf / (h * 0.03)) as u32).is_multiple_of(2);
+                rgb = if window { [0.9, 0.85, 0.5] } else { *colour };
+            }
+        }
+        sensor ^= sensor << 13;
+        sensor ^= sensor >> 17;
+        sensor ^= sensor << 5;
+        let grain = (sensor & 0x7) as f32 - 3.5;
+        image::Rgb(rgb.map(|c| (c * 255.0 + grain).clamp(0.0, 255.0) as u8))
+    })
+}
+
+/// Smooth random values on a lattice, interpolated: clouds and grass.
+struct ValueNoise {
+    seed: u32,
+}
+
+impl ValueNoise {
+    fn new(seed: u32) -> Self {
+        Self { seed }
+    }
+
+    /// A value in [0, 1) for a lattice point.
+    fn hash(&self, x: i32, y: i32) -> f32 {
+        let mut h = (x as u32).wrapping_mul(0x27D4_EB2D)
+            ^ (y as u32).wrapping_mul(0x1656_67B1)
+            ^ self.seed.wrapping_mul(0x9E37_79B9);
+        h ^= h >> 15;
+        h = h.wrapping_mul(0x85EB_CA6B);
+        h ^= h >> 13;
+        (h & 0xFFFF) as f32 / 65536.0
+    }
+
+    fn at(&self, x: f32, y: f32) -> f32 {
+        let (x0, y0) = (x.floor(), y.floor());
+        let (fx, fy) = (x - x0, y - y0);
+        let (sx, sy) = (fx * fx * (3.0 - 2.0 * fx), fy * fy * (3.0 - 2.0 * fy));
+        let (xi, yi) = (x0 as i32, y0 as i32);
+        let top = self.hash(xi, yi) + (self.hash(xi + 1, yi) - self.hash(xi, yi)) * sx;
+        let bottom = self.hash(xi, yi + 1) + (self.hash(xi + 1, yi + 1) - self.hash(xi, yi + 1)) * sx;
+        top + (bottom - top) * sy
+    }
+
+    /// Octaves of `at`, each twice as fine and half as strong; in [0, 1).
+    fn octaves(&self, x: f32, y: f32, count: u32) -> f32 {
+        let (mut sum, mut weight, mut total) = (0.0, 1.0, 0.0);
+        for octave in 0..count {
+            let f = (1 << octave) as f32;
+            sum += weight * self.at(x * f, y * f);
+            total += weight;
+            weight *= 0.5;
+        }
+        sum / total
+    }
+}

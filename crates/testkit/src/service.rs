@@ -16,6 +16,11 @@ pub fn internal_secret() -> SecretString {
     SecretString::from(crate::INTERNAL_SECRET.to_owned())
 }
 
+/// media's watermark secret for tests (one per process).
+pub fn watermark_secret() -> common::secrecy::SecretString {
+    common::secrecy::SecretString::from("test-watermark-secret-0123456789abcdef".to_owned())
+}
+
 /// Credentials of a service named `name`, for calling services under test.
 pub fn service_auth(name: &str) -> ServiceAuth {
     ServiceAuth::new(name, &internal_secret()).expect("service auth")

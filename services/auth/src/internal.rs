@@ -16,7 +16,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(by_username)),
     )
     .service(
-        web::resource(LOOKUP_PATH).app_data(AllowedCallers::new(["post"])).route(web::post().to(lookup)),
+        web::resource(LOOKUP_PATH)
+            .app_data(AllowedCallers::new(["post", "media"]))
+            .route(web::post().to(lookup)),
     );
 }
 

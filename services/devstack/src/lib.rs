@@ -258,6 +258,16 @@ fn dev_token_key(data_dir: &std::path::Path) -> anyhow::Result<auth::keys::Signi
     auth::keys::SigningKey::from_pem_file(DEV_TOKEN_KEY_ID, &path).map_err(anyhow::Error::msg)
 }
 
+/// media's watermark secret, kept with the other dev keys: a copy marked
+/// before a restart is still traced after it.
+fn dev_watermark_secret(data_dir: &std::path::Path) -> anyhow::Result<SecretString> {
+    let path = data_dir.join("keys").join("watermark.secret");
+    if !path.exists() {
+        common::private_file::create(&path, random_secret().as_bytes())?;
+    }
+    Ok(SecretString::from(std::fs::read_to_string(&path)?.trim().to_owned()))
+}
+
 /// edge's CloudFront invalidation API in the dev stack: its distribution id
 /// and credentials, minted fresh for each run.
 struct EdgeInvalidations {
@@ -342,7 +352,9 @@ impl Stack {
             s3.clone(),
             user_auth.clone(),
             internal_secret.clone(),
+            dev_watermark_secret(&options.data_dir)?,
         );
+        media_config.auth_url = Some(auth_url.clone());
         media_config.post_url = Some(format!("http://{}", post_http.listen));
         // Takedowns invalidate edge through CloudFront's API, as they would CloudFront.
         let invalidation = options

@@ -23,14 +23,12 @@ async fn the_web_page_sells_a_paid_photo_in_a_real_browser() {
         .await
         .unwrap();
     assert!(stack.payments_api.is_some(), "localstripe is missing: run scripts/bootstrap");
-    let photos: Vec<PathBuf> = [3, 4]
-        .into_iter()
-        .map(|scene| {
-            let path = stack.data_dir.join(format!("scene-{scene}.jpg"));
-            std::fs::write(&path, devstack::seed::scene_jpeg(scene, 800, 600).unwrap()).unwrap();
-            path
-        })
-        .collect();
+    // A generated scene (free) and a photo-like landscape (paid, and traced).
+    let free = stack.data_dir.join("scene-3.jpg");
+    std::fs::write(&free, devstack::seed::scene_jpeg(3, 800, 600).unwrap()).unwrap();
+    let paid = stack.data_dir.join("landscape.jpg");
+    imaging::samples::landscape(1200, 800, 4).save(&paid).unwrap();
+    let photos = [free, paid];
     let story = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/story.cjs");
     let output = tokio::time::timeout(
         std::time::Duration::from_secs(180),

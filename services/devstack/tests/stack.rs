@@ -80,7 +80,15 @@ fn each_service_names_the_variables_it_is_missing() {
         assert!(post.contains(&format!("{var} is required")), "{post}");
     }
     let media = missing(media::Config::load(empty()).map(drop));
-    for var in ["MONGODB_URI", "S3_BUCKET", "AUTH_JWKS_URL", "INTERNAL_AUTH_SECRET", "POST_URL"] {
+    for var in [
+        "MONGODB_URI",
+        "S3_BUCKET",
+        "AUTH_JWKS_URL",
+        "INTERNAL_AUTH_SECRET",
+        "POST_URL",
+        "AUTH_URL",
+        "MEDIA_WATERMARK_SECRET",
+    ] {
         assert!(media.contains(&format!("{var} is required")), "{media}");
     }
     let signer = missing(url_signer::Config::load(empty()).map(drop));

@@ -161,7 +161,8 @@ async fn a_takedown_removes_the_photo_everywhere_and_invalidates_once() {
     assert_eq!(api.takedown("post", Some(&moderator), &paid_media).await, 403, "another service");
     assert_eq!(api.takedown("moderation", None, &paid_media).await, 403, "no person named");
     assert_eq!(api.takedown("moderation", Some(&bob), &paid_media).await, 403, "not an admin");
-    assert_eq!(api.objects_of(&paid_media).await.len(), 4, "nothing removed by refused calls");
+    // Four derivatives and Bob's own marked display and thumbnail.
+    assert_eq!(api.objects_of(&paid_media).await.len(), 6, "nothing removed by refused calls");
 
     assert_eq!(api.takedown("moderation", Some(&moderator), &paid_media).await, 200);
     assert!(api.objects_of(&paid_media).await.is_empty(), "every object deleted");
@@ -182,7 +183,7 @@ async fn a_takedown_removes_the_photo_everywhere_and_invalidates_once() {
     assert_eq!(gone.status(), 404, "the cached copy went with the invalidation: the old URL finds nothing");
     assert_eq!(invalidations.len(), 1);
     assert_eq!(invalidations[0].0, reference);
-    assert_eq!(invalidations[0].1.len(), 4);
+    assert_eq!(invalidations[0].1.len(), 6, "Bob's marked copies too");
     assert!(invalidations[0].1.iter().all(|p| p.starts_with('/') && p.contains(&paid_media)));
     assert_eq!(api.takedown("moderation", Some(&moderator), &paid_media).await, 200, "idempotent");
     tokio::time::sleep(Duration::from_millis(500)).await;

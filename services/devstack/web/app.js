@@ -71,8 +71,11 @@ async function api(method, path, body, headers = {}) {
 
 const dollars = (cents) => `$${(cents / 100).toFixed(2)}`;
 
+let currentUser = null;
+
 async function signedIn() {
   const me = await api("GET", "/v1/users/me");
+  currentUser = me;
   $("me").textContent = me.username;
   $("session").hidden = false;
   $("app").hidden = false;
@@ -126,6 +129,7 @@ function photoElement(post, photo) {
     img.src = photo.url;
     img.dataset.kind = "full";
     box.append(img);
+    if (post.price_cents && currentUser && post.author_id === currentUser.id) box.append(traceElement(photo));
   } else {
     // url-signer could not answer in time: show the preview, say why.
     img.src = photo.preview_url;
@@ -136,6 +140,34 @@ function photoElement(post, photo) {
     box.append(img, note);
   }
   return box;
+}
+
+// On the creator's own paid photo: drop (or choose) a leaked copy, learn
+// which buyer's copy it is.
+function traceElement(photo) {
+  const zone = document.createElement("label");
+  zone.className = "trace";
+  const input = document.createElement("input");
+  input.type = "file";
+  input.accept = "image/jpeg,image/png,image/webp";
+  const result = document.createElement("span");
+  result.className = "trace-result";
+  result.textContent = "Found a leak? Drop it here to trace it.";
+  const traceFile = (file) => act(async () => {
+    result.textContent = "Tracing…";
+    const found = await api("POST", `/v1/media/${photo.media_id}/trace`, file);
+    result.textContent = found.found
+      ? `Leaked from ${found.buyer.username || found.buyer.id}'s copy (purchase ${found.purchase_id}, confidence ${Math.round(found.confidence * 100)}%).`
+      : "No buyer's mark found in that image.";
+  });
+  input.addEventListener("change", () => input.files[0] && traceFile(input.files[0]));
+  zone.addEventListener("dragover", (event) => event.preventDefault());
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    if (event.dataTransfer.files[0]) traceFile(event.dataTransfer.files[0]);
+  });
+  zone.append(input, result);
+  return zone;
 }
 
 function postElement(post) {

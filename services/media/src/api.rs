@@ -9,4 +9,5 @@ common::public_api! {
     post "/v1/media/{id}/complete" => routes::complete,
     get "/v1/media/{id}" => routes::get_own,
     delete "/v1/media/{id}" => routes::delete_own,
+    post "/v1/media/{id}/trace" => routes::trace,
 }

@@ -40,6 +40,10 @@ pub struct Config {
     pub presign_endpoint: Option<String>,
     /// At most this many images are decoded at once (memory: see the default).
     pub processing_slots: usize,
+    /// Keys the forensic mark in buyers' copies; only media holds it.
+    pub watermark_secret: SecretString,
+    /// auth's internal address, for a traced buyer's username.
+    pub auth_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +59,7 @@ impl Config {
         s3: S3Settings,
         user_auth: UserAuthSettings,
         internal_secret: SecretString,
+        watermark_secret: SecretString,
     ) -> Self {
         Self {
             http,
@@ -68,6 +73,8 @@ impl Config {
             invalidation: None,
             presign_endpoint: None,
             processing_slots: DEFAULT_PROCESSING_SLOTS,
+            watermark_secret,
+            auth_url: None,
         }
     }
 }
@@ -86,10 +93,14 @@ impl FromEnv for Config {
         let presign_endpoint = env.optional::<String>("S3_PRESIGN_ENDPOINT");
         let slots = env.or("MEDIA_PROCESSING_SLOTS", DEFAULT_PROCESSING_SLOTS);
         let post_url = env.required::<String>("POST_URL", "post's internal address, e.g. http://post:8082");
+        let auth_url = env.required::<String>("AUTH_URL", "auth's internal address, e.g. http://auth:8081");
+        let watermark_secret =
+            env.secret("MEDIA_WATERMARK_SECRET", "the secret keying buyers' forensic marks", 32);
         let distribution_id = env.optional::<String>("CLOUDFRONT_DISTRIBUTION_ID");
         let api = cloudfront_api::ApiSettings::read(env);
-        let mut config = Self::new(http?, mongo?, s3?, user_auth?, internal_secret?);
+        let mut config = Self::new(http?, mongo?, s3?, user_auth?, internal_secret?, watermark_secret?);
         config.post_url = Some(post_url?);
+        config.auth_url = Some(auth_url?);
         config.invalidation = match distribution_id {
             Some(distribution_id) => Some(InvalidationSettings { distribution_id, api: api? }),
             None => None,

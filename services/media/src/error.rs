@@ -28,6 +28,12 @@ pub enum MediaError {
     Internal(#[from] anyhow::Error),
 }
 
+impl From<mongodb::error::Error> for MediaError {
+    fn from(err: mongodb::error::Error) -> Self {
+        MediaError::Internal(err.into())
+    }
+}
+
 impl MediaError {
     fn problem(&self) -> Problem {
         match self {

@@ -2,7 +2,10 @@
 //! moderation console (`common::contract::media`).
 
 use actix_web::{HttpRequest, web};
-use common::contract::media::{ACTING_USER, MediaInfo, MediaStatus, TakedownOutcome, TakedownRequest};
+use common::contract::media::{
+    ACTING_USER, MARKED_COPIES_PATH, MAX_MARKED_COPIES, MarkedCopies, MarkedCopiesRequest, MediaInfo,
+    MediaStatus, TakedownOutcome, TakedownRequest,
+};
 use common::ids::MediaId;
 use common::internal_auth::{AllowedCallers, ServiceCaller};
 use common::user_auth::UserTokenVerifier;
@@ -21,6 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/internal/v1/media/{id}")
             .app_data(AllowedCallers::new(["post"]))
             .route(web::get().to(media_info)),
+    )
+    .service(
+        web::resource(MARKED_COPIES_PATH)
+            .app_data(AllowedCallers::new(["post"]))
+            .route(web::post().to(marked_copies)),
     )
     .service(
         web::resource("/internal/v1/media/{id}/takedown")
@@ -45,6 +53,29 @@ async fn media_info(
         blurhash: record.blurhash,
         variants: record.variants,
     }))
+}
+
+/// Buyers' marked copies, made now where missing (at most two images are
+/// marked at a time: the processing slots). A photo that is gone, or not
+/// ready, is 404 for the whole request: post shows it unavailable.
+#[tracing::instrument(skip_all, fields(items = body.items.len()))]
+async fn marked_copies(
+    _caller: ServiceCaller,
+    body: web::Json<MarkedCopiesRequest>,
+    media: web::Data<Media>,
+) -> Result<web::Json<MarkedCopies>, MediaError> {
+    let requests = body.into_inner().items;
+    if requests.is_empty() || requests.len() > MAX_MARKED_COPIES {
+        return Err(MediaError::BadRequest(format!("ask for 1 to {MAX_MARKED_COPIES} copies")));
+    }
+    let copies = requests.iter().map(|request| async {
+        let id = MediaId::parse(&request.media_id).map_err(|_| MediaError::NotFound)?;
+        let record = media.records.get(id.as_str()).await?.filter(|r| r.status == MediaStatus::Ready);
+        let record = record.ok_or(MediaError::NotFound)?;
+        media.marks.copy_for(&record, request, &media.storage, &media.processing).await
+    });
+    let items = futures_util::future::try_join_all(copies).await?;
+    Ok(web::Json(MarkedCopies { items }))
 }
 
 /// The moderator behind a takedown: a service credential alone is not

@@ -10,11 +10,14 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod internal;
+pub mod marks;
 pub mod pipeline;
 pub mod records;
 pub mod removal;
 pub mod routes;
+pub mod slots;
 pub mod storage;
+pub mod trace;
 pub mod types;
 
 use std::time::Duration;
@@ -25,6 +28,7 @@ use common::internal_auth::ServiceAuth;
 use common::internal_client::{ClientOptions, ServiceClient};
 use common::mongo::{self, MongoReady};
 use common::s3::{self, S3Ready};
+use common::secrecy::ExposeSecret;
 use common::server::{self, Application};
 use common::user_auth::UserTokenVerifier;
 
@@ -41,16 +45,63 @@ async fn presigner(config: &Config) -> Option<aws_sdk_s3::Client> {
     Some(s3::client(&common::s3::S3Settings { endpoint: Some(endpoint), ..config.s3.clone() }).await)
 }
 
+/// A client of the service `name` at `url`, when one is configured.
+fn client_of(auth: &ServiceAuth, name: &str, url: Option<&String>) -> anyhow::Result<Option<ServiceClient>> {
+    url.map(|url| ServiceClient::new(auth.clone(), name, url.clone(), ClientOptions::default())).transpose()
+}
+
+/// What a request handler works with, over `db` and S3; removals go to `removals`.
+async fn media_state(
+    config: &Config,
+    db: &mongodb::Database,
+    service_auth: &ServiceAuth,
+    removals: removal::Removals,
+) -> anyhow::Result<pipeline::Media> {
+    let s3_client = s3::client(&config.s3).await;
+    let key =
+        processing::watermark::WatermarkKey::from_secret(config.watermark_secret.expose_secret().as_bytes());
+    Ok(pipeline::Media {
+        records: records::Records::new(db).await?,
+        storage: storage::Storage {
+            client: s3_client.clone(),
+            bucket: config.s3.bucket.clone(),
+            presigner: presigner(config).await.unwrap_or(s3_client),
+        },
+        limits: config.limits,
+        processing: tokio::sync::Semaphore::new(config.processing_slots),
+        removals,
+        marks: marks::Marks::new(db, key).await?,
+        traces: trace::Traces::new(db).await?,
+        auth: client_of(service_auth, "auth", config.auth_url.as_ref())?,
+    })
+}
+
+/// `media trace`: the operator's leak trace of a file, recorded as by `operator`.
+pub async fn trace_file(
+    config: Config,
+    media_id: &str,
+    file: &std::path::Path,
+    operator: &str,
+) -> anyhow::Result<types::TraceResult> {
+    let db = mongo::connect(&config.mongo, NAME).await?;
+    let service_auth = ServiceAuth::new(NAME, &config.internal_secret)?;
+    let removals = removal::Removals::new(&db, None, None).await?;
+    let media = media_state(&config, &db, &service_auth, removals).await?;
+    let id = common::ids::MediaId::parse(media_id)
+        .map_err(|err| anyhow::anyhow!("{media_id:?} is no media id: {err}"))?;
+    let record = media.records.get(id.as_str()).await?.filter(|r| r.status == records::MediaStatus::Ready);
+    let record = record.ok_or_else(|| anyhow::anyhow!("no ready photo {id}"))?;
+    let suspect = bytes::Bytes::from(std::fs::read(file)?);
+    media.check(&suspect, None).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let result = media.trace(&record, suspect, &format!("operator:{operator}")).await;
+    mongo::close(db).await;
+    result.map_err(|err| anyhow::anyhow!("{err}"))
+}
+
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
-    let s3_client = s3::client(&config.s3).await;
     let service_auth = ServiceAuth::new(NAME, &config.internal_secret)?;
-    let post = match &config.post_url {
-        Some(url) => {
-            Some(ServiceClient::new(service_auth.clone(), "post", url.clone(), ClientOptions::default())?)
-        }
-        None => None,
-    };
+    let post = client_of(&service_auth, "post", config.post_url.as_ref())?;
     let invalidations = match &config.invalidation {
         Some(settings) => Some(removal::Invalidations {
             cloudfront: cloudfront_api::CloudFront::new(&settings.api).await,
@@ -61,17 +112,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let workers = common::shutdown::Workers::default();
     let removals = removal::Removals::new(&db, post, invalidations).await?;
     removals.start_worker(&workers);
-    let media = web::Data::new(pipeline::Media {
-        records: records::Records::new(&db).await?,
-        storage: storage::Storage {
-            client: s3_client.clone(),
-            bucket: config.s3.bucket.clone(),
-            presigner: presigner(&config).await.unwrap_or_else(|| s3_client.clone()),
-        },
-        limits: config.limits,
-        processing: tokio::sync::Semaphore::new(config.processing_slots),
-        removals,
-    });
+    let media = web::Data::new(media_state(&config, &db, &service_auth, removals).await?);
     let service_auth = web::Data::new(service_auth);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
     let janitor = media.clone();
@@ -86,7 +127,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     });
     let readiness = ReadinessChecks::default()
         .with(MongoReady(db.clone()))
-        .with(S3Ready { client: s3_client, bucket: config.s3.bucket.clone() });
+        .with(S3Ready { client: media.storage.client.clone(), bucket: config.s3.bucket.clone() });
     server::start(NAME, &config.http, readiness, move |cfg| {
         cfg.app_data(service_auth.clone())
             .app_data(users.clone())

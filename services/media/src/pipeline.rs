@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use actix_web::web;
 use bytes::Bytes;
 use chrono::{DateTime as ChronoTime, Utc};
 use mongodb::bson::DateTime;
@@ -11,7 +10,10 @@ use mongodb::bson::DateTime;
 use crate::error::MediaError;
 use crate::processing::{self, Format, Limits, Processed, Rejection};
 use crate::records::{MediaRecord, MediaStatus, PendingUpload, Records, Removal, Variant};
+use crate::slots::in_slot;
 use crate::storage::{INCOMING_PREFIX, Keys, Storage, Uploaded, incoming_id, incoming_key};
+use crate::trace::{TraceRecord, outcome};
+use crate::types::TraceResult;
 
 pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(600);
 /// How long one `complete` may hold an upload (decoding a 50 MP photo takes
@@ -25,6 +27,10 @@ pub struct Media {
     pub removals: crate::removal::Removals,
     /// One permit per image being decoded (memory is what bounds them).
     pub processing: tokio::sync::Semaphore,
+    pub marks: crate::marks::Marks,
+    pub traces: crate::trace::Traces,
+    /// auth, for a traced buyer's username.
+    pub auth: Option<common::internal_client::ServiceClient>,
 }
 
 fn chrono_of(time: DateTime) -> ChronoTime<Utc> {
@@ -36,29 +42,24 @@ fn variant(key: String, width: u32, height: u32, bytes: usize, content_type: &st
 }
 
 impl Media {
+    /// An image a client sent: an accepted format within the limits, of the
+    /// type it was declared as (read from its header only).
+    pub fn check(&self, bytes: &[u8], declared: Option<Format>) -> Result<(), MediaError> {
+        let (actual, _, _) = processing::identify(bytes, &self.limits)?;
+        match declared {
+            Some(declared) if declared != actual => {
+                Err(Rejection::Mismatch { declared: declared.content_type(), actual: actual.content_type() }
+                    .into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Format check against what the client declared, then the full processing.
     async fn process(&self, bytes: Bytes, declared: Option<Format>) -> Result<Processed, MediaError> {
-        let (actual, _, _) = processing::identify(&bytes, &self.limits)?;
-        if let Some(declared) = declared
-            && declared != actual
-        {
-            return Err(Rejection::Mismatch {
-                declared: declared.content_type(),
-                actual: actual.content_type(),
-            }
-            .into());
-        }
+        self.check(&bytes, declared)?;
         let limits = self.limits;
-        // Waits for a slot rather than decoding past the memory it is sized for.
-        let _slot = self
-            .processing
-            .acquire()
-            .await
-            .map_err(|err| MediaError::Internal(anyhow::anyhow!("processing slots closed: {err}")))?;
-        let processed = web::block(move || processing::process(&bytes, &limits))
-            .await
-            .map_err(|err| MediaError::Internal(anyhow::anyhow!("processing task failed: {err}")))??;
-        Ok(processed)
+        Ok(in_slot(&self.processing, move || processing::process(&bytes, &limits)).await??)
     }
 
     /// The record of a processed image, with its derivatives' keys.
@@ -292,10 +293,48 @@ impl Media {
             return Err(MediaError::Conflict("This upload is not finished; nothing to remove yet.".into()));
         }
         let record = self.records.mark_removed(id, status, &removal).await?.ok_or(MediaError::NotFound)?;
-        self.removals.enqueue(&record).await?;
-        let keys: Vec<String> = record.object_keys().map(str::to_owned).collect();
+        // Buyers' marked copies go with the photo.
+        let mut keys: Vec<String> = record.object_keys().map(str::to_owned).collect();
+        keys.extend(self.marks.object_keys(id).await?);
+        self.removals.enqueue(id, &keys).await?;
         self.storage.delete_each(&keys).await?;
         tracing::info!(target: "audit", media_id = id, status = ?record.status, by = removal.by, reason = removal.reason, objects = keys.len(), "media removed");
         Ok(record)
+    }
+
+    /// Traces `suspect` on `record` for `by` and records the outcome.
+    pub async fn trace(
+        &self,
+        record: &MediaRecord,
+        suspect: Bytes,
+        by: &str,
+    ) -> Result<TraceResult, MediaError> {
+        let display_key = &record.variants.get("display").ok_or(MediaError::NotFound)?.key;
+        let clean = self.storage.read(display_key).await?.ok_or(MediaError::NotFound)?;
+        let suspect_sha256 = common::sha256_hex(&suspect);
+        let (limits, key) = (self.limits, self.marks.key());
+        let detection =
+            in_slot(&self.processing, move || processing::watermark::trace(&clean, &suspect, &limits, &key))
+                .await??;
+        let mark = match &detection {
+            Some(found) => self.marks.find(&record.id, found.id).await?,
+            None => None,
+        };
+        let result = outcome(detection.as_ref(), mark.as_ref(), self.auth.as_ref()).await;
+        let trace = TraceRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            media_id: record.id.clone(),
+            by: by.to_owned(),
+            at: DateTime::now(),
+            found: result.found,
+            mark_id: mark.as_ref().map(|m| m.id),
+            purchase_id: result.purchase_id.clone(),
+            buyer_id: result.buyer.as_ref().map(|b| b.id.clone()),
+            confidence: result.confidence,
+            suspect_sha256,
+        };
+        self.traces.record(&trace).await?;
+        tracing::info!(target: "audit", media_id = record.id, by, found = result.found, purchase_id = ?result.purchase_id, "leak traced");
+        Ok(result)
     }
 }

@@ -22,8 +22,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::records::MediaRecord;
-
 /// Where invalidations go; absent on a local stack without CloudFront.
 #[derive(Clone)]
 pub struct Invalidations {
@@ -92,13 +90,13 @@ impl Removals {
         Ok(Self { tasks, post, invalidations, wake: Arc::new(Notify::new()) })
     }
 
-    /// Records the follow-up work for `record` (once, however often asked)
-    /// and wakes the worker.
-    pub async fn enqueue(&self, record: &MediaRecord) -> anyhow::Result<()> {
-        let paths: Vec<String> = record.object_keys().map(|key| format!("/{key}")).collect();
+    /// Records the follow-up work for media `media_id`, whose objects are
+    /// `keys` (once, however often asked) and wakes the worker.
+    pub async fn enqueue(&self, media_id: &str, keys: &[String]) -> anyhow::Result<()> {
+        let paths: Vec<String> = keys.iter().map(|key| format!("/{key}")).collect();
         let now = DateTime::now();
         let task = RemovalTask {
-            media_id: record.id.clone(),
+            media_id: media_id.to_owned(),
             paths,
             post_notified: false,
             invalidation: Invalidation::Pending,
@@ -109,7 +107,7 @@ impl Removals {
             completed_at: None,
         };
         let insert = doc! { "$setOnInsert": mongodb::bson::to_document(&task)? };
-        self.tasks.update_one(doc! { "_id": &record.id }, insert).upsert(true).await?;
+        self.tasks.update_one(doc! { "_id": media_id }, insert).upsert(true).await?;
         self.wake.notify_one();
         Ok(())
     }

@@ -15,7 +15,7 @@ use crate::error::MediaError;
 use crate::pipeline::Media;
 use crate::processing::{Format, Rejection};
 use crate::records::{MediaRecord, MediaStatus, Removal};
-use crate::types::{DirectUpload, MediaView, UploadForm, UploadHeaders, UploadRequest};
+use crate::types::{DirectUpload, MediaView, TraceResult, UploadForm, UploadHeaders, UploadRequest};
 
 /// Reads a body of at most `max` bytes into one buffer, refusing early when
 /// `Content-Length` already says it is too large.
@@ -43,25 +43,17 @@ where
     Ok(body.freeze())
 }
 
-#[utoipa::path(post, path = "/v1/media", tag = "media", security(("bearer" = [])),
-    request_body(description = "The image itself (JPEG, PNG or WebP; identified by its bytes), or a form with field `file`",
-        content(("image/jpeg"), ("image/png"), ("image/webp"), (UploadForm = "multipart/form-data"))),
-    responses((status = 201, description = "Processed and stored", body = MediaView),
-              (status = 413, description = "Over MEDIA_MAX_BYTES"),
-              (status = 415, description = "Not a JPEG, PNG or WebP"),
-              (status = 422, description = "Too many pixels, truncated, or not the declared type")))]
-#[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
-pub(crate) async fn upload(
-    user: AuthUser,
-    req: HttpRequest,
+/// An image in a request body: raw (its type in `Content-Type`) or the
+/// `file` field of a multipart form; at most `max` bytes.
+async fn image_body(
+    req: &HttpRequest,
     payload: web::Payload,
-    media: web::Data<Media>,
-) -> Result<Created<MediaView>, MediaError> {
-    let max = media.limits.max_bytes;
+    max: usize,
+) -> Result<(Bytes, Option<Format>), MediaError> {
     let content_type =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let declared_len = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
-    let (bytes, declared) = if content_type.starts_with("multipart/form-data") {
+    let found = if content_type.starts_with("multipart/form-data") {
         let mut form = Multipart::new(req.headers(), payload);
         let mut found = None;
         while let Some(field) = form.next().await {
@@ -82,6 +74,24 @@ pub(crate) async fn upload(
         let declared = Format::from_content_type(content_type).ok_or(Rejection::Unsupported)?;
         (read_limited(payload, declared_len, max).await?, Some(declared))
     };
+    Ok(found)
+}
+
+#[utoipa::path(post, path = "/v1/media", tag = "media", security(("bearer" = [])),
+    request_body(description = "The image itself (JPEG, PNG or WebP; identified by its bytes), or a form with field `file`",
+        content(("image/jpeg"), ("image/png"), ("image/webp"), (UploadForm = "multipart/form-data"))),
+    responses((status = 201, description = "Processed and stored", body = MediaView),
+              (status = 413, description = "Over MEDIA_MAX_BYTES"),
+              (status = 415, description = "Not a JPEG, PNG or WebP"),
+              (status = 422, description = "Too many pixels, truncated, or not the declared type")))]
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
+pub(crate) async fn upload(
+    user: AuthUser,
+    req: HttpRequest,
+    payload: web::Payload,
+    media: web::Data<Media>,
+) -> Result<Created<MediaView>, MediaError> {
+    let (bytes, declared) = image_body(&req, payload, media.limits.max_bytes).await?;
     let record = media.ingest(&user.user_id, bytes, declared).await?;
     Ok(Created(MediaView::from(&record)))
 }
@@ -192,4 +202,34 @@ pub(crate) async fn delete_own(
     };
     media.remove(&record.id, MediaStatus::Deleted, removal).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(post, path = "/v1/media/{id}/trace", tag = "media", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The media id of your paid photo")),
+    request_body(description = "The suspected leaked image, in any form an upload accepts",
+        content(("image/jpeg"), ("image/png"), ("image/webp"), (UploadForm = "multipart/form-data"))),
+    responses((status = 200, description = "Whose copy it is, or `found: false`", body = TraceResult),
+              (status = 404, description = "No such photo of yours (moderators may trace any)"),
+              (status = 413, description = "Over MEDIA_MAX_BYTES"),
+              (status = 415, description = "Not a JPEG, PNG or WebP"),
+              (status = 422, description = "Too many pixels, truncated, or not the declared type")))]
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
+pub(crate) async fn trace(
+    user: AuthUser,
+    id: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+    media: web::Data<Media>,
+) -> Result<web::Json<TraceResult>, MediaError> {
+    let id = MediaId::parse(&id).map_err(|_| MediaError::NotFound)?;
+    let record = match media.records.get(id.as_str()).await? {
+        Some(record) if record.owner_id == user.user_id || user.is_admin() => record,
+        _ => return Err(MediaError::NotFound),
+    };
+    if record.status != MediaStatus::Ready {
+        return Err(MediaError::NotFound);
+    }
+    let (bytes, declared) = image_body(&req, payload, media.limits.max_bytes).await?;
+    media.check(&bytes, declared)?;
+    Ok(web::Json(media.trace(&record, bytes, &user.user_id).await?))
 }

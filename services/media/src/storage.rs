@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
@@ -155,20 +156,34 @@ impl Storage {
         Ok(keys)
     }
 
+    /// A whole object; `None` when there is no such key.
+    pub async fn read(&self, key: &str) -> Result<Option<Bytes>, Unavailable> {
+        match self.get(key).await? {
+            Some(object) => Ok(Some(collect(object).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<GetObjectOutput>, Unavailable> {
+        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => Ok(Some(object)),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
     /// Reads an uploaded object of exactly `expected` bytes.
     pub async fn read_exact(&self, key: &str, expected: u64) -> Result<Uploaded, Unavailable> {
-        let object = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
-            Ok(object) => object,
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-                return Ok(Uploaded::Missing);
-            }
-            Err(err) => return Err(unavailable(err)),
-        };
+        let Some(object) = self.get(key).await? else { return Ok(Uploaded::Missing) };
         let length = object.content_length.and_then(|len| u64::try_from(len).ok()).unwrap_or_default();
         if length != expected {
             return Ok(Uploaded::WrongSize(length));
         }
-        let data = object.body.collect().await.map_err(|err| Unavailable(err.to_string()))?;
-        Ok(Uploaded::Found(data.into_bytes()))
+        Ok(Uploaded::Found(collect(object).await?))
     }
+}
+
+async fn collect(object: GetObjectOutput) -> Result<Bytes, Unavailable> {
+    let data = object.body.collect().await.map_err(|err| Unavailable(err.to_string()))?;
+    Ok(data.into_bytes())
 }

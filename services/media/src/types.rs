@@ -95,3 +95,24 @@ pub struct DirectUpload {
     /// RFC 3339.
     pub expires_at: String,
 }
+
+/// `POST /v1/media/{id}/trace`: whose copy a suspected leak is.
+#[derive(Serialize, ToSchema)]
+pub struct TraceResult {
+    /// Whether the image carries a mark media made for one of this photo's buyers.
+    pub found: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<TraceBuyer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purchase_id: Option<String>,
+    /// The estimated probability that the mark was read exactly right (0–1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TraceBuyer {
+    pub id: String,
+    /// `null` when the account service cannot say right now.
+    pub username: Option<String>,
+}

@@ -25,6 +25,8 @@ use common::user_auth::UserTokenVerifier;
 pub use config::{Config, Upstreams};
 
 pub const NAME: &str = "post";
+/// How long a page waits for buyers' marked copies (made on first view).
+const MARKING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct Service {
     pub posts: posts::Posts,
@@ -55,6 +57,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         ..ClientOptions::default()
     };
     let signer = ServiceClient::new(auth.clone(), "url-signer", up.url_signer.clone(), signer_options)?;
+    // A buyer's first view of a page may wait for media to mark their copies.
+    let marking_options = ClientOptions { timeout: MARKING_TIMEOUT, attempts: 2, ..ClientOptions::default() };
     let service = web::Data::new(Service {
         posts: posts::Posts::new(&db).await?,
         social: social::Social::new(&db).await?,
@@ -63,6 +67,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         media,
         renderer: posts::views::Renderer {
             signer,
+            media: ServiceClient::new(auth.clone(), "media", up.media.clone(), marking_options)?,
             photo_base_url: up.photos.clone(),
             url_lifetime_s: config.url_lifetime.as_secs(),
             sign_batch: config.sign_batch,

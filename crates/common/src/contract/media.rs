@@ -75,3 +75,35 @@ pub struct TakedownOutcome {
     pub id: String,
     pub status: MediaStatus,
 }
+
+/// `POST` a [`MarkedCopiesRequest`]: each buyer's own copies of a paid photo
+/// ([`MarkedCopies`], in the request's order), made on first request.
+pub const MARKED_COPIES_PATH: &str = "/internal/v1/marked-copies";
+/// The most copies one request may ask for (a page's paid photos).
+pub const MAX_MARKED_COPIES: usize = 200;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkedCopiesRequest {
+    pub items: Vec<MarkedCopyRequest>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct MarkedCopyRequest {
+    pub media_id: String,
+    pub purchase_id: String,
+    pub buyer_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MarkedCopies {
+    pub items: Vec<MarkedCopy>,
+}
+
+/// The object keys of one buyer's display and thumbnail.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MarkedCopy {
+    pub display_key: String,
+    pub thumb_key: String,
+}

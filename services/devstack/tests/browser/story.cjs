@@ -5,6 +5,7 @@
 // screenshot next to the photos).
 "use strict";
 
+const fs = require("fs");
 const path = require("path");
 const { chromium } = require(process.env.PLAYWRIGHT_CORE || "playwright-core");
 
@@ -89,6 +90,21 @@ async function main() {
     const boughtSrc = await loadedImage(page, '#feed .post:has-text("paid sunset") img[data-kind="full"]');
     check(boughtSrc.startsWith(`${publicUrl}/private/`) && boughtSrc.includes("Signature="), `bought photo is signed: ${boughtSrc}`);
     await page.waitForFunction(() => document.getElementById("balance").textContent === "$7.50");
+
+    // Bob's copy leaks. Alice drops it on her paid photo and learns it was Bob's.
+    const leaked = path.join(path.dirname(photo1), "leaked.jpg");
+    fs.writeFileSync(leaked, await (await context.request.get(boughtSrc)).body());
+    await page.click("#signout");
+    await page.fill("#username", alice);
+    await page.fill("#password", "password123");
+    await page.click("#login");
+    await page.waitForSelector("#app:not([hidden])");
+    const own = page.locator('#feed .post:has-text("paid sunset")');
+    await own.locator(".trace input").setInputFiles(leaked);
+    await page.waitForFunction(
+      (name) => [...document.querySelectorAll(".trace-result")].some((el) => el.textContent.includes(`Leaked from ${name}'s copy`)),
+      bob,
+    );
     if (process.env.STORY_SCREENSHOT) await page.screenshot({ path: process.env.STORY_SCREENSHOT, fullPage: true });
     console.log("browser story: ok");
   } catch (err) {

@@ -122,6 +122,11 @@ async fn uploads_never_completed_are_cleaned_up() {
         limits: Limits::default(),
         removals: media::removal::Removals::new(&db, None, None).await.unwrap(),
         processing: tokio::sync::Semaphore::new(1),
+        marks: media::marks::Marks::new(&db, imaging::watermark::WatermarkKey::from_secret(b"test"))
+            .await
+            .unwrap(),
+        traces: media::trace::Traces::new(&db).await.unwrap(),
+        auth: None,
     };
     assert_eq!(
         janitor.clean_stale_uploads(Duration::from_secs(3600)).await.unwrap(),

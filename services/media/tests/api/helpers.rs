@@ -39,7 +39,9 @@ pub fn media_config(auth: &str, s3: S3Settings, mongo: common::mongo::MongoSetti
         s3,
         user_auth,
         testkit::service::internal_secret(),
+        testkit::service::watermark_secret(),
     );
+    config.auth_url = Some(auth.to_owned());
     config.limits = Limits { max_pixels: 50_000_000, max_bytes: 4 << 20 };
     config
 }

@@ -3,6 +3,7 @@
 
 mod direct;
 mod helpers;
+mod marks;
 mod removal;
 mod shutdown;
 mod upload;

@@ -15,6 +15,10 @@ async fn invalidations_to(endpoint: &str, distribution_id: &str) -> Invalidation
     Invalidations { cloudfront: CloudFront::new(&api).await, distribution_id: distribution_id.to_owned() }
 }
 
+fn object_keys(id: &str) -> Vec<String> {
+    removed_record(id).object_keys().map(str::to_owned).collect()
+}
+
 fn removed_record(id: &str) -> MediaRecord {
     let variant = |name: &str| Variant {
         key: format!("private/2026/11/28/{id}/{name}.jpg"),
@@ -54,7 +58,7 @@ async fn a_failed_invalidation_is_retried_until_it_succeeds_and_made_once() {
     let down = Removals::new(&db, None, Some(invalidations_to("http://127.0.0.1:9", &distribution_id).await))
         .await
         .unwrap();
-    down.enqueue(&removed_record(&id)).await.unwrap();
+    down.enqueue(&id, &object_keys(&id)).await.unwrap();
     down.run_due().await.unwrap();
     let failed = task(&down, &id).await;
     assert_eq!(failed.invalidation, Invalidation::Pending);
@@ -66,7 +70,7 @@ async fn a_failed_invalidation_is_retried_until_it_succeeds_and_made_once() {
     assert_eq!(task(&down, &id).await.attempts, 1, "not due yet");
 
     // Asked again meanwhile: still one task.
-    down.enqueue(&removed_record(&id)).await.unwrap();
+    down.enqueue(&id, &object_keys(&id)).await.unwrap();
     assert_eq!(task(&down, &id).await.attempts, 1);
 
     // CloudFront is back and the retry comes due.
@@ -97,7 +101,7 @@ async fn without_a_distribution_the_invalidation_is_skipped() {
     let db = testkit::mongo::database("removal").await;
     let id = testkit::unique_name("m");
     let removals = Removals::new(&db, None, None).await.unwrap();
-    removals.enqueue(&removed_record(&id)).await.unwrap();
+    removals.enqueue(&id, &object_keys(&id)).await.unwrap();
     removals.run_due().await.unwrap();
     let done = task(&removals, &id).await;
     assert_eq!(done.invalidation, Invalidation::Skipped);
@@ -119,7 +123,7 @@ async fn two_replicas_never_work_one_task_together() {
         .unwrap()
     };
     let (first, second) = (replica().await, replica().await);
-    first.enqueue(&removed_record(&id)).await.unwrap();
+    first.enqueue(&id, &object_keys(&id)).await.unwrap();
     let (a, b) = tokio::join!(first.run_due(), second.run_due());
     a.unwrap();
     b.unwrap();

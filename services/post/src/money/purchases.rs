@@ -133,17 +133,19 @@ impl Purchases {
         Ok(self.entitlements.find_one(doc! { "post_id": { "$in": post_ids } }).await?.is_some())
     }
 
-    pub async fn entitled(&self, user_id: &str, post_id: &str) -> anyhow::Result<bool> {
+    /// The purchase that entitles `user_id` to `post_id`, if one does.
+    pub async fn entitled(&self, user_id: &str, post_id: &str) -> anyhow::Result<Option<String>> {
         let active = doc! { "_id": slot(user_id, post_id), "state": "active" };
-        Ok(self.entitlements.find_one(active).await?.is_some())
+        Ok(self.entitlements.find_one(active).await?.map(|e| e.purchase_id))
     }
 
-    /// Post ids among `post_ids` that `user_id` has bought (and not had refunded).
+    /// Post ids among `post_ids` that `user_id` has bought (and not had
+    /// refunded), each with its purchase.
     pub async fn bought(
         &self,
         user_id: &str,
         post_ids: &[&str],
-    ) -> anyhow::Result<std::collections::HashSet<String>> {
+    ) -> anyhow::Result<std::collections::HashMap<String, String>> {
         let ids: Vec<String> = post_ids.iter().map(|p| slot(user_id, p)).collect();
         let found: Vec<Entitlement> = self
             .entitlements
@@ -151,7 +153,7 @@ impl Purchases {
             .await?
             .try_collect()
             .await?;
-        Ok(found.into_iter().map(|e| e.post_id).collect())
+        Ok(found.into_iter().map(|e| (e.post_id, e.purchase_id)).collect())
     }
 
     pub async fn get(&self, id: &PurchaseId) -> Result<PurchaseRecord, PostError> {

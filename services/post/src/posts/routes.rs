@@ -15,6 +15,7 @@ use crate::error::PostError;
 use crate::posts::binding::ViewerRange;
 use crate::posts::store::{Photo, PostRecord};
 use crate::posts::types::{CreatePost, PostView};
+use crate::posts::views::Access;
 
 pub const MAX_CAPTION_CHARS: usize = 2200;
 pub const MAX_PHOTOS: usize = 10;
@@ -117,7 +118,7 @@ pub(crate) async fn create(
         comment_count: 0,
     };
     service.posts.insert(&post).await?;
-    Ok(Created(service.renderer.render_one(&post, true, viewer_range.0).await))
+    Ok(Created(service.renderer.render_one(&post, Access::Author, viewer_range.0).await))
 }
 
 /// A post id from a path: one that could be no post's is no post.
@@ -125,19 +126,19 @@ pub fn post_id(id: &str) -> Result<PostId, PostError> {
     PostId::parse(id).map_err(|_| PostError::NotFound)
 }
 
-/// Whether `viewer` may see `post`'s photos: free, theirs, or bought.
-async fn entitled(
+/// Why `viewer` may (or may not) see `post`'s photos: free, theirs, or bought.
+async fn access(
     service: &Service,
     viewer: Option<&AuthUser>,
     post: &PostRecord,
-) -> Result<bool, PostError> {
+) -> Result<Access, PostError> {
     let viewer = viewer.map(|v| v.user_id.as_str());
     // Only a viewer other than the author needs the entitlement lookup.
-    let bought = match viewer {
+    let purchase = match viewer {
         Some(id) if id != post.author_id => service.money.purchases.entitled(id, &post.id).await?,
-        _ => false,
+        _ => None,
     };
-    Ok(post.entitles(viewer, bought))
+    Ok(Access::of(post, viewer, purchase))
 }
 
 #[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path, description = "The post id")), security((), ("bearer" = [])),
@@ -151,12 +152,12 @@ pub(crate) async fn get(
     service: web::Data<Service>,
 ) -> Result<web::Json<PostView>, PostError> {
     let post = service.posts.get(post_id(&id)?.as_str()).await?.ok_or(PostError::NotFound)?;
-    let entitled = entitled(&service, viewer.0.as_ref(), &post).await?;
+    let access = access(&service, viewer.0.as_ref(), &post).await?;
     // A deleted post exists only for its author and its buyers.
-    if post.deleted && !entitled {
+    if post.deleted && !access.entitled() {
         return Err(PostError::NotFound);
     }
-    Ok(web::Json(service.renderer.render_one(&post, entitled, viewer_range.0).await))
+    Ok(web::Json(service.renderer.render_one(&post, access, viewer_range.0).await))
 }
 
 #[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),

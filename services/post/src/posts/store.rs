@@ -44,14 +44,6 @@ pub struct PostRecord {
     pub comment_count: i64,
 }
 
-impl PostRecord {
-    /// Whether `viewer` may see this post's photos: its author, a buyer, or
-    /// anyone while it is free and not deleted.
-    pub fn entitles(&self, viewer: Option<&str>, bought: bool) -> bool {
-        viewer == Some(self.author_id.as_str()) || bought || (self.price_cents == 0 && !self.deleted)
-    }
-}
-
 #[derive(Clone)]
 pub struct Posts {
     pub collection: Collection<PostRecord>,

@@ -7,8 +7,15 @@
 //!
 //! A paid post's photos are signed for the viewer's network
 //! (`posts::binding`) — the author's views included, so the rule is one;
-//! free photos and public previews stay canned and shared by everyone.
+//! free photos and public previews stay canned and shared by everyone. A
+//! buyer is never shown the clean objects of a paid photo: media makes (on
+//! first request) the buyer's own copies, carrying a forensic mark, and
+//! those are what is signed. When media cannot make them now, the photo
+//! answers `temporarily_unavailable` rather than fall back to a clean copy.
 
+use common::contract::media::{
+    MARKED_COPIES_PATH, MarkedCopies, MarkedCopiesRequest, MarkedCopy, MarkedCopyRequest,
+};
 use common::contract::signing::{SIGN_PATH, SignItem, SignRequest, SignResponse, SignedUrl};
 use common::internal_client::ServiceClient;
 use ipnet::IpNet;
@@ -18,17 +25,67 @@ use crate::posts::types::{LockedPhoto, PhotoFacts, PhotoView, PostView, Unavaila
 
 pub struct Renderer {
     pub signer: ServiceClient,
+    /// media, for buyers' marked copies.
+    pub media: ServiceClient,
     pub photo_base_url: String,
     pub url_lifetime_s: u64,
     /// The most URLs one signing call asks for (url-signer refuses more).
     pub sign_batch: usize,
 }
 
+/// Why a viewer may (or may not) see a post's photos.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    Locked,
+    /// A free post.
+    Open,
+    Author,
+    Bought {
+        purchase_id: String,
+        buyer_id: String,
+    },
+}
+
+impl Access {
+    /// `viewer`'s access to `post`, given the purchase they hold, if any.
+    pub fn of(post: &PostRecord, viewer: Option<&str>, purchase_id: Option<String>) -> Access {
+        match (viewer, purchase_id) {
+            (Some(viewer), _) if viewer == post.author_id => Access::Author,
+            (Some(viewer), Some(purchase_id)) => Access::Bought { purchase_id, buyer_id: viewer.to_owned() },
+            _ if post.price_cents == 0 && !post.deleted => Access::Open,
+            _ => Access::Locked,
+        }
+    }
+
+    pub fn entitled(&self) -> bool {
+        *self != Access::Locked
+    }
+}
+
 /// A post as one viewer may see it, before URLs are filled in.
 pub struct Visible<'a> {
     pub post: &'a PostRecord,
-    pub entitled: bool,
+    pub access: Access,
 }
+
+impl Visible<'_> {
+    /// The buyer's own copies are what they see of a paid photo.
+    fn marked_copy_of(&self, photo: &Photo) -> Option<MarkedCopyRequest> {
+        match &self.access {
+            Access::Bought { purchase_id, buyer_id } if self.post.price_cents > 0 => {
+                Some(MarkedCopyRequest {
+                    media_id: photo.media_id.clone(),
+                    purchase_id: purchase_id.clone(),
+                    buyer_id: buyer_id.clone(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A shown photo's two signed URLs, display and thumbnail.
+type PhotoUrls = Option<(SignedUrl, SignedUrl)>;
 
 impl Renderer {
     fn url_of(&self, key: &str) -> String {
@@ -49,54 +106,99 @@ impl Renderer {
     /// url-signer allows); paid ones bound to `viewer_range` when it is set.
     #[tracing::instrument(skip_all, fields(posts = posts.len()))]
     pub async fn render(&self, posts: &[Visible<'_>], viewer_range: Option<IpNet>) -> Vec<PostView> {
-        let mut signed = self.signed_for(posts, viewer_range).await;
-        posts.iter().map(|visible| self.view(visible, &mut signed)).collect()
+        let mut urls = self.urls_for(posts, viewer_range).await.into_iter();
+        posts.iter().map(|visible| self.view(visible, &mut urls)).collect()
     }
 
     /// One post, as `render` would show it.
     pub async fn render_one(
         &self,
         post: &PostRecord,
-        entitled: bool,
+        access: Access,
         viewer_range: Option<IpNet>,
     ) -> PostView {
-        let visible = Visible { post, entitled };
-        let mut signed = self.signed_for(std::slice::from_ref(&visible), viewer_range).await;
-        self.view(&visible, &mut signed)
+        let visible = Visible { post, access };
+        let mut urls = self.urls_for(std::slice::from_ref(&visible), viewer_range).await.into_iter();
+        self.view(&visible, &mut urls)
     }
 
     /// The URLs of every entitled, present photo of `posts`, in the order
-    /// `view` takes them (display then thumbnail); `None` when url-signer
-    /// cannot help now.
-    async fn signed_for(
-        &self,
-        posts: &[Visible<'_>],
-        viewer_range: Option<IpNet>,
-    ) -> Option<std::vec::IntoIter<SignedUrl>> {
-        let items: Vec<SignItem> = posts
+    /// `view` takes them; `None` for a photo whose URLs cannot be made now.
+    async fn urls_for(&self, posts: &[Visible<'_>], viewer_range: Option<IpNet>) -> Vec<PhotoUrls> {
+        let shown: Vec<(&Visible<'_>, &Photo)> = posts
             .iter()
-            .filter(|v| v.entitled)
-            .flat_map(|v| {
-                let bound_to = viewer_range.filter(|_| v.post.price_cents > 0).map(|range| range.to_string());
-                v.post
-                    .photos
-                    .iter()
-                    .filter(|photo| !photo.removed)
-                    .flat_map(move |photo| [photo.display_key.as_str(), photo.thumb_key.as_str()])
-                    .map(move |key| self.sign_item(key, bound_to.clone()))
+            .filter(|v| v.access.entitled())
+            .flat_map(|v| v.post.photos.iter().filter(|photo| !photo.removed).map(move |photo| (v, photo)))
+            .collect();
+        let requests: Vec<MarkedCopyRequest> =
+            shown.iter().filter_map(|(v, photo)| v.marked_copy_of(photo)).collect();
+        let mut copies = self.marked_copies(requests).await.into_iter();
+        // Per shown photo: the keys to sign, and whether to bind them.
+        let keys: Vec<Option<([String; 2], bool)>> = shown
+            .iter()
+            .map(|(v, photo)| {
+                let pair = match v.marked_copy_of(photo) {
+                    Some(_) => copies.next().flatten().map(|c| [c.display_key, c.thumb_key])?,
+                    None => [photo.display_key.clone(), photo.thumb_key.clone()],
+                };
+                Some((pair, v.post.price_cents > 0))
+            })
+            .collect();
+        let items: Vec<SignItem> = keys
+            .iter()
+            .flatten()
+            .flat_map(|(pair, bound)| {
+                let ip = viewer_range.filter(|_| *bound).map(|range| range.to_string());
+                pair.iter().map(move |key| self.sign_item(key, ip.clone()))
             })
             .collect();
         let signed = if items.is_empty() { Some(Vec::new()) } else { self.sign(items).await };
-        signed.map(Vec::into_iter)
+        let mut signed = signed.map(Vec::into_iter);
+        keys.iter()
+            .map(|planned| {
+                planned.as_ref()?;
+                let urls = signed.as_mut()?;
+                Some((urls.next()?, urls.next()?))
+            })
+            .collect()
+    }
+
+    /// Has media make `access`'s copies of `post`'s photos now, ahead of
+    /// the first view.
+    pub async fn prepare_copies(&self, post: &PostRecord, access: Access) {
+        let visible = Visible { post, access };
+        let requests: Vec<MarkedCopyRequest> =
+            post.photos.iter().filter_map(|p| visible.marked_copy_of(p)).collect();
+        self.marked_copies(requests).await;
+    }
+
+    /// The buyers' copies, in order; `None` each when media cannot make them now.
+    async fn marked_copies(&self, requests: Vec<MarkedCopyRequest>) -> Vec<Option<MarkedCopy>> {
+        if requests.is_empty() {
+            return Vec::new();
+        }
+        let count = requests.len();
+        let request = MarkedCopiesRequest { items: requests };
+        match self.media.post_json_idempotent::<_, MarkedCopies>(MARKED_COPIES_PATH, &request).await {
+            Ok(copies) if copies.items.len() == count => copies.items.into_iter().map(Some).collect(),
+            Ok(_) => {
+                tracing::error!("media answered a different number of marked copies");
+                vec![None; count]
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "buyers' copies unavailable; those photos answer without URLs");
+                vec![None; count]
+            }
+        }
     }
 
     fn sign_item(&self, key: &str, ip: Option<String>) -> SignItem {
         SignItem { resource: self.url_of(key), expires_in_s: self.url_lifetime_s, ip, not_before: None }
     }
 
-    fn view(&self, visible: &Visible<'_>, signed: &mut Option<std::vec::IntoIter<SignedUrl>>) -> PostView {
+    fn view(&self, visible: &Visible<'_>, urls: &mut std::vec::IntoIter<PhotoUrls>) -> PostView {
         let post = visible.post;
-        let photos = post.photos.iter().map(|photo| self.photo_view(photo, visible, signed)).collect();
+        let photos = post.photos.iter().map(|photo| self.photo_view(photo, visible, urls)).collect();
         PostView {
             id: post.id.clone(),
             author_id: post.author_id.clone(),
@@ -115,7 +217,7 @@ impl Renderer {
         &self,
         photo: &Photo,
         visible: &Visible<'_>,
-        signed: &mut Option<std::vec::IntoIter<SignedUrl>>,
+        urls: &mut std::vec::IntoIter<PhotoUrls>,
     ) -> PhotoView {
         if photo.removed {
             // Its objects are gone: say so rather than hand out a dead URL.
@@ -125,15 +227,15 @@ impl Renderer {
             });
         }
         let facts = self.facts(photo);
-        if !visible.entitled {
+        if !visible.access.entitled() {
             return PhotoView::Locked(LockedPhoto {
                 facts,
                 locked: true,
                 price_cents: visible.post.price_cents,
             });
         }
-        PhotoView::Unlocked(match signed.as_mut().map(|items| (items.next(), items.next())) {
-            Some((Some(display), Some(thumb))) => UnlockedPhoto {
+        PhotoView::Unlocked(match urls.next().flatten() {
+            Some((display, thumb)) => UnlockedPhoto {
                 facts,
                 locked: false,
                 expires_at: Some(display.expires_at.min(thumb.expires_at)),
@@ -141,7 +243,7 @@ impl Renderer {
                 thumb_url: Some(thumb.url.to_string()),
                 error: None,
             },
-            _ => UnlockedPhoto {
+            None => UnlockedPhoto {
                 facts,
                 locked: false,
                 url: None,

@@ -14,7 +14,7 @@ use crate::posts::PostRecord;
 use crate::posts::binding::ViewerRange;
 use crate::posts::routes::post_id;
 use crate::posts::types::{PostPage, UserRef};
-use crate::posts::views::Visible;
+use crate::posts::views::{Access, Visible};
 use crate::social::store::Comment;
 use crate::social::types::{CommentPage, CommentView, NewComment, UserPage};
 
@@ -117,11 +117,12 @@ async fn render_page(
         Some(viewer) => service.money.purchases.bought(&viewer.user_id, &ids).await?,
         None => Default::default(),
     };
+    let mut bought = bought;
     let visible: Vec<Visible<'_>> = posts
         .iter()
         .map(|post| Visible {
             post,
-            entitled: post.entitles(viewer.map(|v| v.user_id.as_str()), bought.contains(&post.id)),
+            access: Access::of(post, viewer.map(|v| v.user_id.as_str()), bought.remove(&post.id)),
         })
         .collect();
     let mut authors: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect();

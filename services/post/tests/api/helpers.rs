@@ -102,6 +102,7 @@ pub async fn spawn_with(options: Options) -> Stack {
         testkit::s3::bucket("post").await,
         user_auth.clone(),
         secret.clone(),
+        testkit::service::watermark_secret(),
     );
     let media = testkit::service::spawn(media::build(media_config).await.unwrap());
 

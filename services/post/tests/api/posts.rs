@@ -231,3 +231,39 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_bound_and_binding_can_b
     assert!(anywhere.contains("?Expires="), "binding off: canned and shared");
     assert!(unbound.opens_from(&anywhere, "127.0.1.5"));
 }
+
+#[tokio::test]
+async fn a_buyer_sees_an_own_marked_copy_and_the_author_the_clean_one() {
+    let stack = spawn().await;
+    let (ann, bob, carl) = (stack.user("ann").await, stack.user("bob").await, stack.user("carl").await);
+    let (free, paid) = (stack.new_post(&ann, 0).await, stack.new_post(&ann, 500).await);
+    for (buyer, key) in [(&bob, "kb"), (&carl, "kc")] {
+        assert_eq!(stack.top_up(buyer, 1000).await.status(), 200);
+        assert_eq!(stack.buy(buyer, &paid, key).await.status(), 201);
+    }
+    let path = |view: &Value, field: &str| {
+        let url = view["photos"][0][field].as_str().unwrap().to_owned();
+        url.split('?').next().unwrap().to_owned()
+    };
+    let (own, bobs, carls) =
+        (view(&stack, &ann, &paid).await, view(&stack, &bob, &paid).await, view(&stack, &carl, &paid).await);
+    assert!(
+        path(&own, "url").ends_with("/display.jpg") && !path(&own, "url").contains("/marks/"),
+        "the clean copy"
+    );
+    for copy in [&bobs, &carls] {
+        assert!(
+            path(copy, "url").contains("/marks/") && path(copy, "thumb_url").contains("/marks/"),
+            "{copy}"
+        );
+        assert!(stack.opens(copy["photos"][0]["url"].as_str().unwrap()));
+    }
+    assert_ne!(path(&bobs, "url"), path(&carls, "url"), "each buyer an own copy");
+    assert_eq!(path(&view(&stack, &bob, &paid).await, "url"), path(&bobs, "url"), "the same copy every time");
+    // A free post's photos are everyone's same objects.
+    assert_eq!(path(&view(&stack, &bob, &free).await, "url"), path(&view(&stack, &carl, &free).await, "url"));
+}
+
+async fn view(stack: &crate::helpers::Stack, viewer: &crate::helpers::User, post: &str) -> Value {
+    stack.get_post(Some(viewer), post).await.json().await.unwrap()
+}

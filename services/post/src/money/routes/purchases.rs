@@ -11,6 +11,7 @@ use crate::money::purchases::{Outcome, Refunder};
 use crate::money::routes::idempotency_key;
 use crate::money::types::{PurchaseList, PurchaseView};
 use crate::posts::routes::post_id;
+use crate::posts::views::Access;
 
 fn made(outcome: Outcome) -> Made<PurchaseView> {
     match outcome {
@@ -42,7 +43,16 @@ pub(crate) async fn purchase(
     if post.price_cents == 0 {
         return Err(PostError::Conflict("This post is free."));
     }
-    Ok(made(service.money.purchases.buy(&user.user_id, &post, key).await?))
+    let outcome = service.money.purchases.buy(&user.user_id, &post, key).await?;
+    if let Outcome::New(purchase) = &outcome {
+        // The buyer's marked copies, made while the page reloads: only
+        // queued here, so the purchase answers no later (a view makes any
+        // copy still missing).
+        let access = Access::Bought { purchase_id: purchase.id.clone(), buyer_id: user.user_id.clone() };
+        let renderer = service.clone().into_inner();
+        actix_web::rt::spawn(async move { renderer.renderer.prepare_copies(&post, access).await });
+    }
+    Ok(made(outcome))
 }
 
 #[utoipa::path(get, path = "/v1/purchases", tag = "wallet", security(("bearer" = [])),

@@ -1,0 +1,164 @@
+//! Buyers' marked copies: every buyer of a paid photo gets their own
+//! display and thumbnail carrying an invisible mark (`imaging::watermark`)
+//! whose 48-bit id maps, here only, to the purchase. A copy is made the
+//! first time it is asked for (post asks right after a purchase, and again
+//! whenever it shows the photo) and kept next to the clean objects, under
+//! `{photo}/marks/{mark}/`, so a removal takes them with the photo.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use common::contract::media::{MarkedCopy, MarkedCopyRequest};
+use imaging::watermark::{MarkId, WatermarkKey};
+use mongodb::bson::{DateTime, doc};
+use mongodb::{Collection, Database, IndexModel};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::MediaError;
+use crate::records::MediaRecord;
+use crate::slots::in_slot;
+use crate::storage::Storage;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MarkRecord {
+    /// The mark id the copies carry (48 bits).
+    #[serde(rename = "_id")]
+    pub id: i64,
+    pub media_id: String,
+    pub purchase_id: String,
+    pub buyer_id: String,
+    pub display_key: String,
+    pub thumb_key: String,
+    /// Set once both objects are written.
+    pub ready: bool,
+    pub created_at: DateTime,
+}
+
+impl MarkRecord {
+    pub fn copy(&self) -> MarkedCopy {
+        MarkedCopy { display_key: self.display_key.clone(), thumb_key: self.thumb_key.clone() }
+    }
+
+    fn mark_id(&self) -> Option<MarkId> {
+        MarkId::new(u64::try_from(self.id).ok()?)
+    }
+}
+
+#[derive(Clone)]
+pub struct Marks {
+    collection: Collection<MarkRecord>,
+    key: Arc<WatermarkKey>,
+}
+
+/// Where a photo's marked copies live: beside its display derivative.
+fn marks_dir(record: &MediaRecord) -> Option<String> {
+    let display = &record.variants.get("display")?.key;
+    Some(format!("{}/marks", display.rsplit_once('/')?.0))
+}
+
+impl Marks {
+    pub async fn new(db: &Database, key: WatermarkKey) -> anyhow::Result<Self> {
+        let collection = db.collection::<MarkRecord>("marks");
+        collection
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "media_id": 1, "purchase_id": 1 })
+                    .options(mongodb::options::IndexOptions::builder().unique(true).build())
+                    .build(),
+            )
+            .await?;
+        Ok(Self { collection, key: Arc::new(key) })
+    }
+
+    pub fn key(&self) -> Arc<WatermarkKey> {
+        self.key.clone()
+    }
+
+    /// The mark `id` on photo `media_id`, if media made it.
+    pub async fn find(&self, media_id: &str, id: MarkId) -> anyhow::Result<Option<MarkRecord>> {
+        let id = i64::try_from(id.get())?;
+        Ok(self.collection.find_one(doc! { "_id": id, "media_id": media_id }).await?)
+    }
+
+    /// Every marked object of a photo (for its removal).
+    pub async fn object_keys(&self, media_id: &str) -> anyhow::Result<Vec<String>> {
+        use futures_util::TryStreamExt;
+        let marks: Vec<MarkRecord> =
+            self.collection.find(doc! { "media_id": media_id }).await?.try_collect().await?;
+        Ok(marks.into_iter().flat_map(|m| [m.display_key, m.thumb_key]).collect())
+    }
+
+    /// The record of `request`'s copy: the existing one, or a new one under
+    /// a fresh random id. Two callers racing for the same purchase end with
+    /// the same record (the unique index decides).
+    async fn record_for(
+        &self,
+        record: &MediaRecord,
+        request: &MarkedCopyRequest,
+    ) -> Result<MarkRecord, MediaError> {
+        let dir = marks_dir(record).ok_or(MediaError::NotFound)?;
+        let existing = doc! { "media_id": &record.id, "purchase_id": &request.purchase_id };
+        loop {
+            if let Some(found) = self.collection.find_one(existing.clone()).await? {
+                if found.buyer_id != request.buyer_id {
+                    return Err(MediaError::Conflict(
+                        "That purchase's copy belongs to another buyer.".into(),
+                    ));
+                }
+                return Ok(found);
+            }
+            let id = rand::rng().random_range(1..=MarkId::MAX);
+            let mark = MarkRecord {
+                id: i64::try_from(id).map_err(anyhow::Error::from)?,
+                media_id: record.id.clone(),
+                purchase_id: request.purchase_id.clone(),
+                buyer_id: request.buyer_id.clone(),
+                display_key: format!("{dir}/{id:012x}/display.jpg"),
+                thumb_key: format!("{dir}/{id:012x}/thumb.jpg"),
+                ready: false,
+                created_at: DateTime::now(),
+            };
+            match self.collection.insert_one(&mark).await {
+                Ok(_) => return Ok(mark),
+                // The same purchase (found above next time) or, rarely, the same random id.
+                Err(err) if common::mongo::is_duplicate_key(&err) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    /// `request`'s copies, made now if they are not yet. Making is
+    /// deterministic (the same clean photo, key and id give the same
+    /// bytes), so racing makers write identical objects.
+    pub async fn copy_for(
+        &self,
+        record: &MediaRecord,
+        request: &MarkedCopyRequest,
+        storage: &Storage,
+        slots: &tokio::sync::Semaphore,
+    ) -> Result<MarkedCopy, MediaError> {
+        let mark = self.record_for(record, request).await?;
+        if mark.ready {
+            return Ok(mark.copy());
+        }
+        let display_key = &record.variants.get("display").ok_or(MediaError::NotFound)?.key;
+        let clean = storage.read(display_key).await?.ok_or(MediaError::NotFound)?;
+        let id = mark
+            .mark_id()
+            .ok_or_else(|| MediaError::Internal(anyhow::anyhow!("mark {} out of range", mark.id)))?;
+        let key = self.key.clone();
+        let copies = in_slot(slots, move || imaging::watermark::marked_copies(&clean, &key, id))
+            .await?
+            .map_err(|err| MediaError::Internal(anyhow::anyhow!("our own display does not decode: {err}")))?;
+        let jpeg = "image/jpeg";
+        storage
+            .put_all(vec![
+                (mark.display_key.clone(), jpeg, Bytes::from(copies.display.jpeg)),
+                (mark.thumb_key.clone(), jpeg, Bytes::from(copies.thumb.jpeg)),
+            ])
+            .await?;
+        self.collection.update_one(doc! { "_id": mark.id }, doc! { "$set": { "ready": true } }).await?;
+        Ok(mark.copy())
+    }
+}

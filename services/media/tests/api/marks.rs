@@ -1,0 +1,229 @@
+//! Buyers' marked copies and leak tracing.
+
+use imaging::attacks::Attack;
+use serde_json::{Value, json};
+
+use crate::helpers::{Stack, spawn};
+
+/// A photo of our own making, uploaded by `token`; its id and display key.
+async fn paid_photo(stack: &Stack, token: &str, seed: u32) -> (String, String) {
+    let mut png = Vec::new();
+    imaging::samples::landscape(1600, 1067, seed)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let response = stack.upload(token, "image/png", png).await;
+    assert_eq!(response.status(), 201);
+    let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let record: Value = stack.internal("post", &id).await.json().await.unwrap();
+    (id, record["variants"]["display"]["key"].as_str().unwrap().to_owned())
+}
+
+/// post asking for buyers' copies.
+async fn copies(stack: &Stack, items: Value) -> reqwest::Response {
+    let path = "/internal/v1/marked-copies";
+    let token = testkit::service::service_token("post", "media", "POST", path);
+    stack
+        .http
+        .post(format!("{}{path}", stack.media))
+        .bearer_auth(token)
+        .json(&json!({ "items": items }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn trace(stack: &Stack, token: &str, id: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+    stack
+        .http
+        .post(format!("{}/v1/media/{id}/trace", stack.media))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn jpeg_of(image: &image::RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn each_buyer_gets_an_own_copy_and_a_leak_names_its_buyer() {
+    let stack = spawn().await;
+    let ann = testkit::users::sign_up(&stack.auth, "ann").await;
+    let (bob, carl) = (
+        testkit::users::sign_up(&stack.auth, "bob").await,
+        testkit::users::sign_up(&stack.auth, "carl").await,
+    );
+    let (id, display_key) = paid_photo(&stack, &ann.token, 1).await;
+
+    let asked = json!([
+        { "media_id": id, "purchase_id": "purchase-bob", "buyer_id": bob.id },
+        { "media_id": id, "purchase_id": "purchase-carl", "buyer_id": carl.id },
+    ]);
+    // Asked twice at once and again later: one copy per purchase.
+    let (first, second) = tokio::join!(copies(&stack, asked.clone()), copies(&stack, asked.clone()));
+    let (first, second): (Value, Value) = (first.json().await.unwrap(), second.json().await.unwrap());
+    assert_eq!(first, second);
+    let again: Value = copies(&stack, asked).await.json().await.unwrap();
+    assert_eq!(first, again);
+    let key = |n: usize, name: &str| first["items"][n][name].as_str().unwrap().to_owned();
+    assert!(
+        key(0, "display_key").starts_with(display_key.trim_end_matches("display.jpg")),
+        "beside the clean copy"
+    );
+
+    let clean = stack.object(&display_key).await.unwrap();
+    let bobs = stack.object(&key(0, "display_key")).await.unwrap();
+    let carls = stack.object(&key(1, "display_key")).await.unwrap();
+    assert!(bobs != carls && bobs != clean && carls != clean, "three different copies");
+    assert!(stack.object(&key(0, "thumb_key")).await.is_some());
+
+    // Bob's copy, resized, cropped and re-encoded, comes back to Bob.
+    let leaked = Attack::Chain.apply(&image::load_from_memory(&bobs).unwrap().into_rgb8());
+    let response = trace(&stack, &ann.token, &id, "image/jpeg", jpeg_of(&leaked)).await;
+    assert_eq!(response.status(), 200);
+    let found: Value = response.json().await.unwrap();
+    assert_eq!(found["found"], true, "{found}");
+    assert_eq!(found["buyer"]["username"], "bob");
+    assert_eq!(found["buyer"]["id"], bob.id.as_str());
+    assert_eq!(found["purchase_id"], "purchase-bob");
+    assert!(found["confidence"].as_f64().unwrap() > 0.9);
+
+    // Carl's thumbnail comes back to Carl; the clean photo to no one.
+    let thumb = stack.object(&key(1, "thumb_key")).await.unwrap();
+    let found: Value = trace(&stack, &ann.token, &id, "image/jpeg", thumb).await.json().await.unwrap();
+    assert_eq!(found["buyer"]["username"], "carl");
+    let clean_trace: Value = trace(&stack, &ann.token, &id, "image/jpeg", clean).await.json().await.unwrap();
+    assert_eq!(clean_trace, json!({ "found": false }));
+
+    // A moderator may trace any photo; a buyer, or anyone else, finds no photo.
+    let moderator = stack.moderator("mod").await;
+    assert_eq!(trace(&stack, &moderator, &id, "image/jpeg", bobs.clone()).await.status(), 200);
+    assert_eq!(trace(&stack, &bob.token, &id, "image/jpeg", bobs.clone()).await.status(), 404);
+    assert_eq!(trace(&stack, &ann.token, "not-an-id", "image/jpeg", bobs.clone()).await.status(), 404);
+
+    // Every trace is kept: by whom, on what, and what it found.
+    let db = mongodb::Client::with_uri_str(&stack.mongo.uri).await.unwrap().database(&stack.mongo.database);
+    let traces = db.collection::<mongodb::bson::Document>("traces");
+    assert_eq!(traces.count_documents(mongodb::bson::doc! { "media_id": &id }).await.unwrap(), 4);
+    let bobs_trace =
+        traces.find_one(mongodb::bson::doc! { "purchase_id": "purchase-bob", "by": &ann.id }).await.unwrap();
+    assert!(bobs_trace.is_some_and(|t| t.get_bool("found") == Ok(true)));
+}
+
+#[tokio::test]
+async fn a_trace_body_is_checked_as_an_upload_is() {
+    let stack = spawn().await;
+    let ann = testkit::users::sign_up(&stack.auth, "ann").await;
+    let (id, _) = paid_photo(&stack, &ann.token, 2).await;
+    let status = |r: reqwest::Response| r.status().as_u16();
+    assert_eq!(status(trace(&stack, &ann.token, &id, "text/plain", b"hello".to_vec()).await), 415);
+    assert_eq!(status(trace(&stack, &ann.token, &id, "image/jpeg", b"not a jpeg".to_vec()).await), 415);
+    assert_eq!(
+        status(
+            trace(&stack, &ann.token, &id, "image/png", imaging::samples::png_claiming(60_000, 60_000)).await
+        ),
+        422
+    );
+    assert_eq!(status(trace(&stack, &ann.token, &id, "image/jpeg", vec![0xFF; (4 << 20) + 1]).await), 413);
+    assert_eq!(
+        status(trace(&stack, &ann.token, &id, "image/png", imaging::samples::jpeg(64, 64)).await),
+        422,
+        "declared PNG, is JPEG"
+    );
+    // The same forms an upload takes: a multipart `file` field.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(imaging::samples::jpeg(300, 200)).mime_str("image/jpeg").unwrap(),
+    );
+    let response = stack
+        .http
+        .post(format!("{}/v1/media/{id}/trace", stack.media))
+        .bearer_auth(&ann.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "found": false }));
+}
+
+#[tokio::test]
+async fn removing_a_photo_removes_its_buyers_copies() {
+    let stack = spawn().await;
+    let ann = testkit::users::sign_up(&stack.auth, "ann").await;
+    let (id, _) = paid_photo(&stack, &ann.token, 3).await;
+    let made: Value = copies(&stack, json!([{ "media_id": id, "purchase_id": "p1", "buyer_id": "u1" }]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let copy_key = made["items"][0]["display_key"].as_str().unwrap().to_owned();
+    assert!(stack.object(&copy_key).await.is_some());
+    assert_eq!(stack.takedown(&id).await.status(), 200);
+    assert!(stack.object(&copy_key).await.is_none(), "the marked copy went with the photo");
+    let gone = copies(&stack, json!([{ "media_id": id, "purchase_id": "p2", "buyer_id": "u2" }])).await;
+    assert_eq!(gone.status(), 404);
+}
+
+#[tokio::test]
+async fn an_operator_traces_a_file_from_the_command_line() {
+    use common::secrecy::ExposeSecret;
+    let stack = spawn().await;
+    let ann = testkit::users::sign_up(&stack.auth, "ann").await;
+    let bob = testkit::users::sign_up(&stack.auth, "bob").await;
+    let (id, display_key) = paid_photo(&stack, &ann.token, 4).await;
+    let made: Value = copies(&stack, json!([{ "media_id": id, "purchase_id": "p-bob", "buyer_id": bob.id }]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(testkit::unique_name("trace-cli"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let leaked = dir.join("leaked.jpg");
+    std::fs::write(&leaked, stack.object(made["items"][0]["display_key"].as_str().unwrap()).await.unwrap())
+        .unwrap();
+    let clean = dir.join("clean.jpg");
+    std::fs::write(&clean, stack.object(&display_key).await.unwrap()).unwrap();
+
+    let mut env =
+        vec![("MONGODB_URI", stack.mongo.uri.clone()), ("MONGODB_DATABASE", stack.mongo.database.clone())];
+    env.extend(testkit::s3::endpoint().env(&stack.s3.bucket));
+    env.extend([
+        ("AUTH_JWKS_URL", format!("{}/.well-known/jwks.json", stack.auth)),
+        ("INTERNAL_AUTH_SECRET", testkit::INTERNAL_SECRET.to_owned()),
+        ("POST_URL", "http://127.0.0.1:9".to_owned()),
+        ("AUTH_URL", stack.auth.clone()),
+        ("MEDIA_WATERMARK_SECRET", testkit::service::watermark_secret().expose_secret().to_owned()),
+    ]);
+    let run = |file: std::path::PathBuf| {
+        let env = env.clone();
+        let id = id.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_media"))
+                .args(["trace", "--media-id", &id, "--file"])
+                .arg(file)
+                .args(["--operator", "oncall"])
+                .envs(env)
+                .output()
+                .unwrap()
+        })
+    };
+    let traced = run(leaked).await.unwrap();
+    assert_eq!(traced.status.code(), Some(0), "{}", String::from_utf8_lossy(&traced.stderr));
+    let result: Value = serde_json::from_slice(&traced.stdout).unwrap();
+    assert_eq!(
+        (result["buyer"]["username"].clone(), result["purchase_id"].clone()),
+        (json!("bob"), json!("p-bob"))
+    );
+    let untraced = run(clean).await.unwrap();
+    assert_eq!(untraced.status.code(), Some(1));
+    let db = mongodb::Client::with_uri_str(&stack.mongo.uri).await.unwrap().database(&stack.mongo.database);
+    let by_cli = mongodb::bson::doc! { "media_id": &id, "by": "operator:oncall" };
+    assert_eq!(db.collection::<mongodb::bson::Document>("traces").count_documents(by_cli).await.unwrap(), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
