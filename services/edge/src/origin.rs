@@ -105,15 +105,7 @@ impl Origin {
             return response.finish();
         }
         let mut response = HttpResponse::build(meta.status);
-        validators(&mut response, &meta);
-        response.insert_header((header::ACCEPT_RANGES, "bytes"));
-        response.insert_header((
-            header::CACHE_CONTROL,
-            meta.cache_control.clone().unwrap_or_else(|| default_cache_control.to_owned()),
-        ));
-        if let Some(content_type) = &meta.content_type {
-            response.insert_header((header::CONTENT_TYPE, content_type.clone()));
-        }
+        object_headers(&mut response, &meta, default_cache_control);
         if let Some(range) = &meta.content_range {
             response.insert_header((header::CONTENT_RANGE, range.clone()));
         }
@@ -210,6 +202,24 @@ fn describe<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse_>) -> (Optio
     let status = err.raw_response().map(|r| r.status().as_u16());
     let code = err.as_service_error().and_then(ProvideErrorMetadata::code).map(str::to_owned);
     (status, code)
+}
+
+/// What every answer with an object's body says about it: its validators,
+/// ranges, caching (the origin's, or `default_cache_control`) and type.
+pub fn object_headers(
+    response: &mut actix_web::HttpResponseBuilder,
+    meta: &Meta,
+    default_cache_control: &str,
+) {
+    validators(response, meta);
+    response.insert_header((header::ACCEPT_RANGES, "bytes"));
+    response.insert_header((
+        header::CACHE_CONTROL,
+        meta.cache_control.clone().unwrap_or_else(|| default_cache_control.to_owned()),
+    ));
+    if let Some(content_type) = &meta.content_type {
+        response.insert_header((header::CONTENT_TYPE, content_type.clone()));
+    }
 }
 
 pub fn validators(response: &mut actix_web::HttpResponseBuilder, meta: &Meta) {

@@ -10,7 +10,7 @@ use futures_util::stream;
 
 use crate::cache::entry::Cached;
 use crate::denied;
-use crate::origin::{not_modified, validators};
+use crate::origin::{not_modified, object_headers, validators};
 
 /// CloudFront's `X-Cache` values, for this edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,15 +100,7 @@ fn body_response(
 ) -> HttpResponse {
     let meta = &cached.meta;
     let mut builder = HttpResponse::build(status);
-    validators(&mut builder, meta);
-    builder.insert_header((header::ACCEPT_RANGES, "bytes"));
-    builder.insert_header((
-        header::CACHE_CONTROL,
-        meta.cache_control.clone().unwrap_or_else(|| default_cache_control.to_owned()),
-    ));
-    if let Some(content_type) = &meta.content_type {
-        builder.insert_header((header::CONTENT_TYPE, content_type.clone()));
-    }
+    object_headers(&mut builder, meta, default_cache_control);
     if req.method() == Method::HEAD {
         // actix sends the headers of a body of this size and no body.
         return builder.body(SizedStream::new(end - start, stream::empty::<Result<Bytes, std::io::Error>>()));
