@@ -25,8 +25,8 @@ use rand::{Rng, SeedableRng};
 const OTHER_KEYS: usize = 8;
 
 struct Copy {
-    photo: String,
-    clean: RgbImage,
+    /// Its photo: an index into the clean derivatives.
+    photo: usize,
     id: MarkId,
     /// As served: marked, then JPEG q90.
     served: RgbImage,
@@ -53,6 +53,7 @@ fn main() {
     let other_keys: Vec<WatermarkKey> = (0..OTHER_KEYS).map(|_| WatermarkKey::new(rng.random())).collect();
 
     let mut copies = Vec::new();
+    let mut cleans = Vec::new();
     let (mut embed_ms, mut psnr, mut ssim, mut copy_ms) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (name, path) in &photos {
         let clean_jpeg = display_jpeg(path);
@@ -73,8 +74,9 @@ fn main() {
                 eprintln!("{name}: PSNR {:.1} dB, SSIM {:.4}", psnr[psnr.len() - 1], ssim[ssim.len() - 1]);
             }
             let served = imaging::attacks::jpeg(&marked, 90);
-            copies.push(Copy { photo: name.clone(), clean: clean.clone(), id, served });
+            copies.push(Copy { photo: cleans.len(), id, served });
         }
+        cleans.push((name.clone(), clean));
     }
     eprintln!("{} photos, {} marked copies; detecting…", photos.len(), copies.len());
 
@@ -83,28 +85,16 @@ fn main() {
     let (mut negatives, mut false_attributions, mut strongest_null) = (0u32, 0u32, f64::MIN);
     for copy in &copies {
         for (row, attack) in ALL.iter().enumerate() {
-            if std::env::var("WM_ROW").ok().is_some_and(|r| r != row.to_string()) {
-                continue;
-            }
             let suspect = attack.apply(&copy.served);
             let started = Instant::now();
-            let comparison = Comparison::new(&copy.clean, &suspect);
+            let comparison = Comparison::new(&cleans[copy.photo].1, &suspect);
             let found = comparison.as_ref().and_then(|c| c.detect(&key));
             if *attack == Attack::None {
                 detect_ms.push(started.elapsed().as_secs_f64() * 1e3);
             }
             if verbose {
-                let z = comparison.as_ref().map(|c| c.read(&key).z).unwrap_or_default();
-                let weakest =
-                    z[..z.len().saturating_sub(1)].iter().map(|v| v.abs()).fold(f64::INFINITY, f64::min);
-                eprintln!(
-                    "{} {}: pilot {:.1} weakest bit {:.1} {:?}",
-                    copy.photo,
-                    attack.name(),
-                    z.last().copied().unwrap_or_default(),
-                    weakest,
-                    comparison.as_ref().map(|c| c.transform)
-                );
+                let pilot = comparison.as_ref().map(|c| c.read(&key).pilot()).unwrap_or_default();
+                eprintln!("{} {}: pilot {pilot:.1}σ", cleans[copy.photo].0, attack.name());
             }
             let tally = &mut ours[row];
             match found {
@@ -115,24 +105,23 @@ fn main() {
             for other in &other_keys {
                 negatives += 1;
                 if let Some(c) = &comparison {
-                    strongest_null = strongest_null.max(c.read(other).z[64]);
+                    strongest_null = strongest_null.max(c.read(other).pilot());
                     false_attributions += u32::from(c.detect(other).is_some());
                 }
             }
         }
     }
     // Unmarked copies: the clean derivative, served and attacked the same way.
-    for (name, path) in &photos {
-        let clean = display_derivative(path);
-        let served = imaging::attacks::jpeg(&clean, 90);
+    for (name, clean) in &cleans {
+        let served = imaging::attacks::jpeg(clean, 90);
         for attack in ALL {
-            let Some(comparison) = Comparison::new(&clean, &attack.apply(&served)) else {
+            let Some(comparison) = Comparison::new(clean, &attack.apply(&served)) else {
                 negatives += 1 + OTHER_KEYS as u32;
                 continue;
             };
             for k in std::iter::once(&key).chain(&other_keys) {
                 negatives += 1;
-                strongest_null = strongest_null.max(comparison.read(k).z[64]);
+                strongest_null = strongest_null.max(comparison.read(k).pilot());
                 if comparison.detect(k).is_some() {
                     false_attributions += 1;
                     eprintln!("false attribution on unmarked {name} after {}", attack.name());
@@ -141,7 +130,7 @@ fn main() {
         }
     }
 
-    let anchor = with_anchor.then(|| anchor::run(&python, &work, &copies_for_anchor(&copies)));
+    let anchor = with_anchor.then(|| anchor::run(&python, &work, &copies_for_anchor(&copies, &cleans)));
     let _ = std::fs::remove_dir_all(&work);
 
     let total = copies.len() as u32;
@@ -197,19 +186,17 @@ fn main() {
     }
 }
 
-/// What an upload of `path` is shown as: the display derivative, decoded.
-fn display_derivative(path: &Path) -> RgbImage {
-    image::load_from_memory(&display_jpeg(path)).expect("display").into_rgb8()
-}
-
 /// The display derivative media stores for an upload of `path`.
 fn display_jpeg(path: &Path) -> Vec<u8> {
     let bytes = std::fs::read(path).expect("corpus photo");
     imaging::process(&bytes, &imaging::Limits::default()).expect("a photo").display.jpeg
 }
 
-fn copies_for_anchor(copies: &[Copy]) -> Vec<anchor::Job<'_>> {
-    copies.iter().map(|c| anchor::Job { photo: &c.photo, clean: &c.clean, id: c.id.get() }).collect()
+fn copies_for_anchor<'a>(copies: &[Copy], cleans: &'a [(String, RgbImage)]) -> Vec<anchor::Job<'a>> {
+    copies
+        .iter()
+        .map(|c| anchor::Job { photo: &cleans[c.photo].0, clean: &cleans[c.photo].1, id: c.id.get() })
+        .collect()
 }
 
 fn env_or(name: &str, default: usize) -> usize {

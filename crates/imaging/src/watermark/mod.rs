@@ -173,6 +173,13 @@ pub struct Reading {
     pub z: Vec<f64>,
 }
 
+impl Reading {
+    /// The pilot's correlation: how strongly a mark under this key is there.
+    pub fn pilot(&self) -> f64 {
+        self.z[PILOT]
+    }
+}
+
 /// The mark in `suspect`, judged against the `clean` image it was made from.
 pub fn detect(clean: &RgbImage, suspect: &RgbImage, key: &WatermarkKey) -> Option<Detection> {
     Comparison::new(clean, suspect)?.detect(key)
@@ -219,7 +226,7 @@ impl Comparison {
     /// `key`'s mark, when the pilot clears the threshold and the tag matches.
     pub fn detect(&self, key: &WatermarkKey) -> Option<Detection> {
         let reading = self.read(key);
-        let pilot = reading.z[PILOT];
+        let pilot = reading.pilot();
         if pilot < PILOT_THRESHOLD {
             return None;
         }
@@ -270,13 +277,7 @@ fn cell_residuals(clean: &Plane, suspect: &Plane, t: &Transform, layout: &Grid) 
     Some(sums.iter().zip(&counts).map(|(sum, n)| (*n >= needed).then(|| sum / *n as f32)).collect())
 }
 
-/// P(Z > z) for a standard normal Z (Abramowitz & Stegun 7.1.26, error < 1e-7).
+/// P(Z > z) for a standard normal Z.
 fn upper_tail(z: f64) -> f64 {
-    let x = z / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erfc = poly * (-x * x).exp();
-    if x >= 0.0 { erfc / 2.0 } else { 1.0 - erfc / 2.0 }
+    libm::erfc(z / std::f64::consts::SQRT_2) / 2.0
 }
