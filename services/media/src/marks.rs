@@ -53,8 +53,7 @@ pub struct Marks {
 
 /// Where a photo's marked copies live: beside its display derivative.
 fn marks_dir(record: &MediaRecord) -> Option<String> {
-    let display = &record.variants.get("display")?.key;
-    Some(format!("{}/marks", display.rsplit_once('/')?.0))
+    Some(format!("{}/marks", record.display_key()?.rsplit_once('/')?.0))
 }
 
 impl Marks {
@@ -142,7 +141,7 @@ impl Marks {
         if mark.ready {
             return Ok(mark.copy());
         }
-        let display_key = &record.variants.get("display").ok_or(MediaError::NotFound)?.key;
+        let display_key = record.display_key().ok_or(MediaError::NotFound)?;
         let clean = storage.read(display_key).await?.ok_or(MediaError::NotFound)?;
         let id = mark
             .mark_id()

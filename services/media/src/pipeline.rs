@@ -309,7 +309,7 @@ impl Media {
         suspect: Bytes,
         by: &str,
     ) -> Result<TraceResult, MediaError> {
-        let display_key = &record.variants.get("display").ok_or(MediaError::NotFound)?.key;
+        let display_key = record.display_key().ok_or(MediaError::NotFound)?;
         let clean = self.storage.read(display_key).await?.ok_or(MediaError::NotFound)?;
         let suspect_sha256 = common::sha256_hex(&suspect);
         let (limits, key) = (self.limits, self.marks.key());

@@ -60,6 +60,12 @@ impl MediaRecord {
     pub fn object_keys(&self) -> impl Iterator<Item = &str> {
         self.variants.values().map(|v| v.key.as_str())
     }
+
+    /// The clean display derivative: what buyers' copies are marked from,
+    /// and what a trace compares against.
+    pub fn display_key(&self) -> Option<&str> {
+        self.variants.get("display").map(|v| v.key.as_str())
+    }
 }
 
 #[derive(Clone)]

@@ -130,14 +130,15 @@ impl Renderer {
             .filter(|v| v.access.entitled())
             .flat_map(|v| v.post.photos.iter().filter(|photo| !photo.removed).map(move |photo| (v, photo)))
             .collect();
-        let requests: Vec<MarkedCopyRequest> =
-            shown.iter().filter_map(|(v, photo)| v.marked_copy_of(photo)).collect();
-        let mut copies = self.marked_copies(requests).await.into_iter();
+        let wanted: Vec<Option<MarkedCopyRequest>> =
+            shown.iter().map(|(v, photo)| v.marked_copy_of(photo)).collect();
+        let mut copies = self.marked_copies(wanted.iter().flatten().cloned().collect()).await.into_iter();
         // Per shown photo: the keys to sign, and whether to bind them.
         let keys: Vec<Option<([String; 2], bool)>> = shown
             .iter()
-            .map(|(v, photo)| {
-                let pair = match v.marked_copy_of(photo) {
+            .zip(&wanted)
+            .map(|((v, photo), wanted)| {
+                let pair = match wanted {
                     Some(_) => copies.next().flatten().map(|c| [c.display_key, c.thumb_key])?,
                     None => [photo.display_key.clone(), photo.thumb_key.clone()],
                 };
