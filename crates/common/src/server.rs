@@ -10,6 +10,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Env, Seconds};
 use crate::health::{self, ReadinessChecks};
@@ -63,17 +64,55 @@ impl HttpSettings {
 pub struct Application {
     port: u16,
     server: Server,
+    front: Option<Front>,
     workers: Workers,
     on_stop: Vec<BoxFuture<'static, ()>>,
 }
 
+/// A listener of a service's own that answers the public port in front of
+/// its actix server and stops with it (edge's viewer path, which needs a
+/// data path actix does not have).
+pub struct Front {
+    pub port: u16,
+    /// Cancelled when the service is asked to stop: no new connections,
+    /// requests in flight finish within the grace.
+    pub stop: CancellationToken,
+    /// Ends once the last connection closed.
+    pub served: BoxFuture<'static, ()>,
+}
+
+/// Stops a running [`Application`]: its actix server and its front.
+#[derive(Clone)]
+pub struct StopHandle {
+    server: ServerHandle,
+    front: Option<CancellationToken>,
+}
+
+impl StopHandle {
+    /// `graceful`: requests in flight on the actix server finish (within the
+    /// grace) first; the front always lets them finish within it.
+    pub async fn stop(&self, graceful: bool) {
+        if let Some(front) = &self.front {
+            front.cancel();
+        }
+        self.server.stop(graceful).await;
+    }
+}
+
 impl Application {
+    /// The port clients use: the front's when there is one.
     pub fn port(&self) -> u16 {
-        self.port
+        self.front.as_ref().map_or(self.port, |front| front.port)
     }
 
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    pub fn handle(&self) -> StopHandle {
+        StopHandle { server: self.server.handle(), front: self.front.as_ref().map(|f| f.stop.clone()) }
+    }
+
+    /// Puts `front` on the public port; the actix server stays on its own.
+    pub fn with_front(mut self, front: Front) -> Self {
+        self.front = Some(front);
+        self
     }
 
     /// Background work that stops when the server does.
@@ -88,10 +127,15 @@ impl Application {
         self
     }
 
-    /// Serves until [`ServerHandle::stop`]; then stops the workers and runs
+    /// Serves until [`StopHandle::stop`]; then stops the workers and runs
     /// the stop hooks, each bounded.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
+        let front = async {
+            if let Some(front) = self.front {
+                front.served.await;
+            }
+        };
+        let (served, ()) = futures_util::join!(self.server, front);
         self.workers.stop(AFTER_SERVER_STOPPED).await;
         for hook in self.on_stop {
             if tokio::time::timeout(AFTER_SERVER_STOPPED, hook).await.is_err() {
@@ -197,7 +241,7 @@ where
     .listen(listener)?
     .run();
     tracing::info!(service = name, port, "listening");
-    Ok(Application { port, server, workers: Workers::default(), on_stop: Vec::new() })
+    Ok(Application { port, server, front: None, workers: Workers::default(), on_stop: Vec::new() })
 }
 
 /// The whole of a service's `main`: telemetry, configuration (a bad one

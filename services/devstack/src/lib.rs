@@ -10,13 +10,11 @@ use common::config::Env;
 use common::mongo::MongoSettings;
 use common::s3::S3Settings;
 use common::secrecy::{ExposeSecret, SecretString};
-use common::server::HttpSettings;
 use common::user_auth::UserAuthSettings;
 use rand::RngCore;
 use std::sync::{Arc, Mutex};
 
-use actix_web::dev::ServerHandle;
-use common::server::Application;
+use common::server::{Application, HttpSettings, StopHandle};
 
 pub mod gateway;
 mod mongod;
@@ -114,7 +112,7 @@ struct RunningParts {
 
 /// A server running on this runtime.
 struct Served {
-    handle: ServerHandle,
+    handle: StopHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 

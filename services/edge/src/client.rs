@@ -2,23 +2,29 @@
 //! from `X-Forwarded-For` when the peer is a trusted proxy) and the URL as
 //! the client requested it.
 
-use actix_web::HttpRequest;
-use actix_web::http::header;
+use std::net::IpAddr;
+
+use http::header;
 use ipnet::IpNet;
 
-pub use common::client_ip::client_ip;
 use common::client_ip::is_trusted;
+
+use crate::viewer::Viewer;
+
+pub fn client_ip(viewer: &Viewer, proxies: &[IpNet]) -> IpAddr {
+    let forwarded = viewer.head.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    common::client_ip::resolve(viewer.peer, forwarded, proxies)
+}
 
 /// `scheme://host/path?query` as requested. The scheme comes from
 /// `X-Forwarded-Proto` only when a trusted proxy sent it.
-pub fn requested_url(req: &HttpRequest, proxies: &[IpNet]) -> Option<String> {
-    let from_proxy = req.peer_addr().is_some_and(|peer| is_trusted(peer.ip(), proxies));
-    let scheme = from_proxy
-        .then(|| req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()))
+pub fn requested_url(viewer: &Viewer, proxies: &[IpNet]) -> Option<String> {
+    let scheme = is_trusted(viewer.peer, proxies)
+        .then(|| viewer.header("x-forwarded-proto"))
         .flatten()
         .filter(|proto| matches!(*proto, "http" | "https"))
         .unwrap_or("http");
-    let host = req.headers().get(header::HOST)?.to_str().ok()?;
-    let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let host = viewer.header(header::HOST.as_str())?;
+    let path_and_query = viewer.head.uri.path_and_query().map_or("/", |pq| pq.as_str());
     Some(format!("{scheme}://{host}{path_and_query}"))
 }

@@ -1,28 +1,31 @@
 //! Error answers in CloudFront's (and S3's) XML shape.
 
-use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
+use http::{HeaderValue, StatusCode, header};
 
-pub fn xml(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+use crate::viewer::{Response, full};
+
+pub fn xml(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
     );
-    HttpResponse::build(status)
-        .content_type("text/xml")
-        .insert_header(("cache-control", "no-store"))
-        .body(body)
+    let mut response = Response::new(full(body.into()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// S3's answer for a key it does not hold.
-pub fn no_such_key() -> HttpResponse {
+pub fn no_such_key() -> Response {
     xml(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.")
 }
 
 /// The origin failed (never a 500).
-pub fn origin_unavailable() -> HttpResponse {
+pub fn origin_unavailable() -> Response {
     xml(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "The origin is unavailable; try again.")
 }
 
-pub fn access_denied() -> HttpResponse {
+pub fn access_denied() -> Response {
     xml(StatusCode::FORBIDDEN, "AccessDenied", "Access denied")
 }

@@ -4,30 +4,29 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use actix_web::http::{Method, StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
 use cloudfront_sign::verify::{self, SignedRequest, has_dot_segments, percent_decode_bytes};
+use http::{HeaderValue, Method, StatusCode, header};
 
 use crate::Edge;
 use crate::client::{client_ip, requested_url};
 use crate::denied;
+use crate::viewer::{Response, Viewer};
 
-#[tracing::instrument(skip_all, fields(path = req.path()))]
-pub async fn serve(req: HttpRequest, edge: web::Data<Edge>) -> HttpResponse {
+pub async fn serve(req: &Viewer, edge: &Edge) -> Response {
     // The signature is checked against Host + path while the object is named
     // by the path alone: a Host that could carry a path of its own
     // (`d1.net/private/other`) must not reach the check.
-    if req.headers().get(header::HOST).is_some_and(|host| !is_plain_host(host.as_bytes())) {
+    if req.head.headers.get(header::HOST).is_some_and(|host| !is_plain_host(host.as_bytes())) {
         tracing::info!("request with a malformed Host refused");
         return denied::xml(StatusCode::BAD_REQUEST, "InvalidArgument", "The Host header is malformed");
     }
-    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+    if !matches!(req.head.method, Method::GET | Method::HEAD) {
         let mut response =
             denied::xml(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only GET and HEAD are allowed");
-        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let key = match object_key(req.uri().path()) {
+    let key = match object_key(req.head.uri.path()) {
         Ok(key) => key,
         Err(reason) => {
             tracing::info!(reason, "request refused");
@@ -35,15 +34,15 @@ pub async fn serve(req: HttpRequest, edge: web::Data<Edge>) -> HttpResponse {
         }
     };
     let public = key.starts_with(&edge.public_prefix);
-    if !public && let Err(reason) = check_signature(&req, &edge) {
+    if !public && let Err(reason) = check_signature(req, edge) {
         tracing::info!(key, %reason, "signed request refused");
         return reason_response(&reason);
     }
     let cache_control = if public { &edge.public_cache_control } else { &edge.private_cache_control };
     match &edge.cache {
-        Some(cache) => cache.serve(&req, &key, cache_control, &edge.origin).await,
+        Some(cache) => cache.serve(req, &key, cache_control, &edge.origin).await,
         None => {
-            let mut response = edge.origin.serve(&req, &key, cache_control).await;
+            let mut response = edge.origin.serve(req, &key, cache_control).await;
             crate::cache::respond::mark(&mut response, crate::cache::respond::Served::Miss);
             response
         }
@@ -64,23 +63,24 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-fn reason_response(reason: &Refusal) -> HttpResponse {
+fn reason_response(reason: &Refusal) -> Response {
     match reason {
         Refusal::NoHost => denied::access_denied(),
         Refusal::Denied(denial) => denied::xml(StatusCode::FORBIDDEN, denial.code(), denial.message()),
     }
 }
 
-fn check_signature(req: &HttpRequest, edge: &Edge) -> Result<(), Refusal> {
+fn check_signature(req: &Viewer, edge: &Edge) -> Result<(), Refusal> {
     let url = requested_url(req, &edge.trusted_proxies).ok_or(Refusal::NoHost)?;
-    let cookies: Vec<(String, String)> = req
-        .cookies()
-        .map(|jar| jar.iter().map(|c| (c.name().to_owned(), c.value().to_owned())).collect())
-        .unwrap_or_default();
-    let jar: Vec<(&str, &str)> = cookies.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let cookies = cookies(req);
+    let jar: Vec<(&str, &str)> = cookies.iter().map(|c| (c.name(), c.value())).collect();
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
-    let request =
-        SignedRequest { url: &url, cookies: &jar, client_ip: client_ip(req, &edge.trusted_proxies), now };
+    let request = SignedRequest {
+        url: &url,
+        cookies: &jar,
+        client_ip: Some(client_ip(req, &edge.trusted_proxies)),
+        now,
+    };
     let granted = verify::verify(&edge.keys.snapshot(), &request).map_err(Refusal::Denied)?;
     tracing::debug!(
         key_pair_id = granted.key_pair_id,
@@ -89,6 +89,22 @@ fn check_signature(req: &HttpRequest, edge: &Edge) -> Result<(), Refusal> {
         "signature accepted"
     );
     Ok(())
+}
+
+/// The request's cookies, percent-decoded; none at all when any of them is
+/// malformed (as actix, and so edge before, read them).
+fn cookies(req: &Viewer) -> Vec<cookie::Cookie<'_>> {
+    req.head
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(cookie::Cookie::parse_encoded)
+        .collect::<Result<_, _>>()
+        .unwrap_or_default()
 }
 
 /// A host name, IPv4 address or bracketed IPv6 address, with an optional

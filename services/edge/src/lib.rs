@@ -2,26 +2,34 @@
 //!
 //! It checks signed URLs and cookies with the same rules CloudFront applies
 //! (the `cloudfront-sign` crate), so a URL that works here works on
-//! CloudFront and one CloudFront refuses is refused here; then it streams
-//! the object from the S3 origin. It stands in for CloudFront locally and in
-//! self-hosted deployments.
+//! CloudFront and one CloudFront refuses is refused here; then it serves
+//! the object from its cache or the S3 origin. It stands in for CloudFront
+//! locally and in self-hosted deployments.
+//!
+//! Two servers, one address: viewers reach `front` (hyper, the zero-copy
+//! object path), which hands CloudFront's API, health and metrics to the
+//! actix server every service runs, listening on loopback.
 
 pub mod cache;
 pub mod client;
 pub mod config;
 pub mod denied;
+pub mod front;
 pub mod gate;
 pub mod invalidations;
 pub mod metrics;
 pub mod origin;
+pub mod sealed;
 pub mod trusted_keys;
+pub mod viewer;
 
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::web;
 use common::health::ReadinessChecks;
 use common::s3::{self, S3Ready};
-use common::server::{self, Application};
+use common::server::{self, Application, HttpSettings};
 use ipnet::IpNet;
 
 pub use config::{Config, KeySource};
@@ -62,7 +70,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         }
         None => None,
     };
-    let edge = web::Data::new(Edge {
+    let edge = Arc::new(Edge {
         keys,
         origin: origin::Origin { client, bucket: config.s3.bucket.clone() },
         trusted_proxies: config.trusted_proxies,
@@ -71,13 +79,26 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         private_cache_control: config.private_cache_control,
         cache,
     });
-    server::start_measured(NAME, &config.http, readiness, metrics, move |cfg| {
+    let viewers = TcpListener::bind(config.http.listen)
+        .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.http.listen))?;
+    let control_settings = HttpSettings {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        workers: 1,
+        shutdown_grace: config.http.shutdown_grace,
+    };
+    let control = server::start_measured(NAME, &control_settings, readiness, metrics.clone(), move |cfg| {
         if let Some(api) = &invalidations {
             invalidations::routes(cfg, api.clone());
         }
-        // Every other path names an object: a prefix scope, matched without
-        // the regex a `{key:.*}` pattern would run on every request.
-        cfg.service(web::scope("").app_data(edge.clone()).default_service(web::to(gate::serve)));
-    })
-    .map(|app| app.with_workers(workers))
+    })?;
+    let control_at = SocketAddr::from((Ipv4Addr::LOCALHOST, control.port()));
+    let front = front::start(
+        viewers,
+        edge,
+        front::forward::Control::new(control_at),
+        metrics,
+        config.http.shutdown_grace,
+    )?;
+    tracing::info!(service = NAME, port = front.port, "viewers' listener up");
+    Ok(control.with_front(front).with_workers(workers))
 }

@@ -1,6 +1,6 @@
 //! The cache's figures in edge's Prometheus output.
 
-use prometheus::{IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 #[derive(Clone)]
 pub struct CacheMetrics {
@@ -19,6 +19,10 @@ pub struct CacheMetrics {
     /// By tier, in bytes of budget used.
     pub size: IntGaugeVec,
     pub invalidated_paths: IntCounter,
+    /// Cached bodies held in sealed memory (the rest are on the heap).
+    pub sealed_bodies: IntGauge,
+    /// Body bytes the kernel took from sealed memory (`sendfile`), not copied.
+    pub zero_copy_bytes: IntCounter,
 }
 
 impl CacheMetrics {
@@ -36,6 +40,11 @@ impl CacheMetrics {
         let size =
             IntGaugeVec::new(Opts::new("edge_cache_size_bytes", "Cache budget in use, by tier."), &["tier"])?;
         registry.register(Box::new(size.clone()))?;
+        let sealed_bodies = IntGauge::new(
+            "edge_cache_sealed_bodies",
+            "Cached bodies held in sealed memory by this process.",
+        )?;
+        registry.register(Box::new(sealed_bodies.clone()))?;
         Ok(Self {
             hits: by_tier("edge_cache_hits_total", "Requests served from the cache, by tier.")?,
             misses: counter("edge_cache_misses_total", "Requests the cache could not serve fresh.")?,
@@ -58,6 +67,11 @@ impl CacheMetrics {
             invalidated_paths: counter(
                 "edge_invalidation_paths_total",
                 "Invalidation paths applied on this replica.",
+            )?,
+            sealed_bodies,
+            zero_copy_bytes: counter(
+                "edge_zero_copy_bytes_total",
+                "Body bytes sent from sealed memory by sendfile, without a copy.",
             )?,
         })
     }

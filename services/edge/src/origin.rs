@@ -2,18 +2,17 @@
 //! large the object), with range requests and conditional GETs. Conditionals
 //! are evaluated here so they behave the same on every S3-compatible origin.
 
-use actix_web::body::SizedStream;
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse};
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::http::HttpResponse as HttpResponse_;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
 use bytes::Bytes;
 use futures_util::stream;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use crate::denied;
+use crate::viewer::{Response, Viewer, empty};
 
 #[derive(Clone)]
 pub struct Origin {
@@ -67,9 +66,9 @@ pub enum Failure {
 }
 
 impl Origin {
-    pub async fn serve(&self, req: &HttpRequest, key: &str, default_cache_control: &str) -> HttpResponse {
-        let head = req.method() == actix_web::http::Method::HEAD;
-        let range = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    pub async fn serve(&self, req: &Viewer, key: &str, default_cache_control: &str) -> Response {
+        let head = req.head.method == Method::HEAD;
+        let range = req.header(header::RANGE.as_str()).map(str::to_owned);
         let (meta, body) = if head {
             match self.client.head_object().bucket(&self.bucket).key(key).send().await {
                 Ok(out) => (
@@ -100,21 +99,22 @@ impl Origin {
             }
         };
         if not_modified(req, &meta) {
-            let mut response = HttpResponse::NotModified();
-            validators(&mut response, &meta);
-            return response.finish();
-        }
-        let mut response = HttpResponse::build(meta.status);
-        object_headers(&mut response, &meta, default_cache_control);
-        if let Some(range) = &meta.content_range {
-            response.insert_header((header::CONTENT_RANGE, range.clone()));
+            let mut response = Response::new(empty());
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            validators(response.headers_mut(), &meta);
+            return response;
         }
         let length = meta.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or_default();
-        match body {
-            // HEAD: actix sends the headers of a body of this size and no body.
-            None => response.body(SizedStream::new(length, stream::empty::<Result<Bytes, std::io::Error>>())),
-            Some(body) => response.body(SizedStream::new(length, chunks(body))),
+        // HEAD: the headers of a body of this size, and no body.
+        let mut response = Response::new(body.map_or_else(empty, |body| crate::viewer::stream(chunks(body))));
+        *response.status_mut() = meta.status;
+        let headers = response.headers_mut();
+        object_headers(headers, &meta, default_cache_control);
+        if let Some(range) = meta.content_range.as_deref().and_then(|r| HeaderValue::from_str(r).ok()) {
+            headers.insert(header::CONTENT_RANGE, range);
         }
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        response
     }
 
     /// The whole object, for the cache: `TooLarge` past `max_bytes`;
@@ -159,7 +159,7 @@ impl Origin {
     }
 
     /// S3's refusal turned into the answer a viewer should get; never a 500.
-    async fn failure(&self, key: &str, status: Option<u16>, code: Option<&str>) -> HttpResponse {
+    async fn failure(&self, key: &str, status: Option<u16>, code: Option<&str>) -> Response {
         match (status, code) {
             (status, code) if is_missing(status, code) => denied::no_such_key(),
             (Some(416), _) | (_, Some("InvalidRange")) => {
@@ -178,7 +178,7 @@ impl Origin {
                     "The requested range is not satisfiable",
                 );
                 if let Some(value) =
-                    size.and_then(|size| header::HeaderValue::from_str(&format!("bytes */{size}")).ok())
+                    size.and_then(|size| HeaderValue::from_str(&format!("bytes */{size}")).ok())
                 {
                     response.headers_mut().insert(header::CONTENT_RANGE, value);
                 }
@@ -198,7 +198,7 @@ fn is_missing(status: Option<u16>, code: Option<&str>) -> bool {
 }
 
 /// The HTTP status and S3 error code of a failed call, where there were any.
-fn describe<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse_>) -> (Option<u16>, Option<String>) {
+fn describe<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> (Option<u16>, Option<String>) {
     let status = err.raw_response().map(|r| r.status().as_u16());
     let code = err.as_service_error().and_then(ProvideErrorMetadata::code).map(str::to_owned);
     (status, code)
@@ -206,34 +206,35 @@ fn describe<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse_>) -> (Optio
 
 /// What every answer with an object's body says about it: its validators,
 /// ranges, caching (the origin's, or `default_cache_control`) and type.
-pub fn object_headers(
-    response: &mut actix_web::HttpResponseBuilder,
-    meta: &Meta,
-    default_cache_control: &str,
-) {
-    validators(response, meta);
-    response.insert_header((header::ACCEPT_RANGES, "bytes"));
-    response.insert_header((
-        header::CACHE_CONTROL,
-        meta.cache_control.clone().unwrap_or_else(|| default_cache_control.to_owned()),
-    ));
+/// (A value that is not a valid header value is left out.)
+pub fn object_headers(headers: &mut HeaderMap, meta: &Meta, default_cache_control: &str) {
+    validators(headers, meta);
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let cache_control = meta.cache_control.as_deref().unwrap_or(default_cache_control);
+    insert(headers, header::CACHE_CONTROL, cache_control);
     if let Some(content_type) = &meta.content_type {
-        response.insert_header((header::CONTENT_TYPE, content_type.clone()));
+        insert(headers, header::CONTENT_TYPE, content_type);
     }
 }
 
-pub fn validators(response: &mut actix_web::HttpResponseBuilder, meta: &Meta) {
+pub fn validators(headers: &mut HeaderMap, meta: &Meta) {
     if let Some(e_tag) = &meta.e_tag {
-        response.insert_header((header::ETAG, e_tag.clone()));
+        insert(headers, header::ETAG, e_tag);
     }
     if let Some(modified) = meta.last_modified.and_then(|t| t.fmt(DateTimeFormat::HttpDate).ok()) {
-        response.insert_header((header::LAST_MODIFIED, modified));
+        insert(headers, header::LAST_MODIFIED, &modified);
+    }
+}
+
+fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
     }
 }
 
 /// RFC 9110: `If-None-Match` wins over `If-Modified-Since`.
-pub fn not_modified(req: &HttpRequest, meta: &Meta) -> bool {
-    let headers = req.headers();
+pub fn not_modified(req: &Viewer, meta: &Meta) -> bool {
+    let headers = &req.head.headers;
     if let Some(candidates) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
         let Some(e_tag) = meta.e_tag.as_deref() else { return false };
         let strip = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();

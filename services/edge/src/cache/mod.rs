@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use actix_web::{HttpRequest, HttpResponse};
+use http::{Method, header};
 use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Lifecycle, Options, OptionsBuilder, Weighter};
 
@@ -26,6 +26,7 @@ use crate::config::CacheSettings;
 use crate::denied;
 use crate::metrics::CacheMetrics;
 use crate::origin::{Failure, Fetched, Origin};
+use crate::viewer::{Response, Viewer};
 use entry::Cached;
 use respond::{Served, mark, respond};
 
@@ -120,11 +121,11 @@ impl EdgeCache {
     /// Serves a verified GET or HEAD of `key`.
     pub async fn serve(
         self: &Arc<Self>,
-        req: &HttpRequest,
+        req: &Viewer,
         key: &str,
         cache_control: &str,
         origin: &Origin,
-    ) -> HttpResponse {
+    ) -> Response {
         let known = self.lookup(key).await;
         let now = Instant::now();
         if let Some((cached, tier)) = &known
@@ -181,38 +182,23 @@ impl EdgeCache {
         }
     }
 
-    fn answer(
-        &self,
-        req: &HttpRequest,
-        cached: &Cached,
-        cache_control: &str,
-        served: Served,
-    ) -> HttpResponse {
+    fn answer(&self, req: &Viewer, cached: &Cached, cache_control: &str, served: Served) -> Response {
         let response = respond(req, cached, cache_control, served);
-        if req.method() != actix_web::http::Method::HEAD {
-            use actix_web::body::MessageBody;
-            if let actix_web::body::BodySize::Sized(n) = response.body().size() {
-                self.metrics.bytes_from_cache.inc_by(n);
-            }
+        if req.head.method != Method::HEAD
+            && let Some(length) = content_length(&response)
+        {
+            self.metrics.bytes_from_cache.inc_by(length);
         }
         response
     }
 
     /// Straight from the origin, uncached (objects over the size limit, or
     /// when another's fetch takes too long).
-    async fn pass_through(
-        &self,
-        req: &HttpRequest,
-        key: &str,
-        cache_control: &str,
-        origin: &Origin,
-    ) -> HttpResponse {
+    async fn pass_through(&self, req: &Viewer, key: &str, cache_control: &str, origin: &Origin) -> Response {
         self.metrics.origin_fetches.inc();
         let mut response = origin.serve(req, key, cache_control).await;
-        if let Some(length) = response
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        if req.head.method != Method::HEAD
+            && let Some(length) = content_length(&response)
         {
             self.metrics.bytes_from_origin.inc_by(length);
         }
@@ -224,7 +210,9 @@ impl EdgeCache {
         if let Some(cached) = self.memory.get(key) {
             return Some((cached, "memory"));
         }
-        let cached = Arc::new(self.disk.as_ref()?.get(key).await?);
+        let mut cached = self.disk.as_ref()?.get(key).await?;
+        cached.body = crate::sealed::seal(cached.body);
+        let cached = Arc::new(cached);
         self.memory.insert(key.to_owned(), cached.clone());
         Some((cached, "disk"))
     }
@@ -245,7 +233,10 @@ impl EdgeCache {
         let outcome = match fetched {
             Ok(Fetched::Whole(meta, body)) => {
                 self.metrics.bytes_from_origin.inc_by(body.len() as u64);
-                let (cached, storable) = Cached::new(meta, body, &self.settings);
+                let (mut cached, storable) = Cached::new(meta, body, &self.settings);
+                if storable {
+                    cached.body = crate::sealed::seal(cached.body);
+                }
                 let cached = Arc::new(cached);
                 if storable {
                     self.store(&key, &cached, epoch).await;
@@ -308,6 +299,7 @@ impl EdgeCache {
     }
 
     fn measure(&self) {
+        self.metrics.sealed_bodies.set(i64::try_from(crate::sealed::count()).unwrap_or(i64::MAX));
         self.metrics
             .size
             .with_label_values(&["memory"])
@@ -319,4 +311,8 @@ impl EdgeCache {
                 .set(i64::try_from(disk.bytes()).unwrap_or(i64::MAX));
         }
     }
+}
+
+fn content_length(response: &Response) -> Option<u64> {
+    response.headers().get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }

@@ -1,16 +1,13 @@
 //! Answering from a cached object exactly as the origin path answers:
 //! conditionals, one byte range, HEAD; plus CloudFront's `X-Cache` and `Age`.
 
-use actix_web::body::SizedStream;
-use actix_web::http::header::{self, ByteRangeSpec, HeaderValue, Range};
-use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpRequest, HttpResponse};
-use bytes::Bytes;
-use futures_util::stream;
+use actix_web::http::header::{ByteRangeSpec, Range};
+use http::{HeaderValue, Method, StatusCode, header};
 
 use crate::cache::entry::Cached;
 use crate::denied;
 use crate::origin::{not_modified, object_headers, validators};
+use crate::viewer::{Response, Viewer, empty, full};
 
 /// CloudFront's `X-Cache` values, for this edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,24 +31,20 @@ impl Served {
     }
 }
 
-pub fn mark(response: &mut HttpResponse, served: Served) {
+pub fn mark(response: &mut Response, served: Served) {
     response
         .headers_mut()
         .insert(header::HeaderName::from_static("x-cache"), HeaderValue::from_static(served.header()));
 }
 
-pub fn respond(
-    req: &HttpRequest,
-    cached: &Cached,
-    default_cache_control: &str,
-    served: Served,
-) -> HttpResponse {
+pub fn respond(req: &Viewer, cached: &Cached, default_cache_control: &str, served: Served) -> Response {
     let meta = &cached.meta;
     let length = cached.body.len() as u64;
     let mut response = if not_modified(req, meta) {
-        let mut builder = HttpResponse::NotModified();
-        validators(&mut builder, meta);
-        builder.finish()
+        let mut response = Response::new(empty());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        validators(response.headers_mut(), meta);
+        response
     } else {
         match requested_range(req, length) {
             Requested::Whole => {
@@ -92,22 +85,26 @@ pub fn respond(
 }
 
 fn body_response(
-    req: &HttpRequest,
+    req: &Viewer,
     cached: &Cached,
     default_cache_control: &str,
     status: StatusCode,
     (start, end): (u64, u64),
-) -> HttpResponse {
-    let meta = &cached.meta;
-    let mut builder = HttpResponse::build(status);
-    object_headers(&mut builder, meta, default_cache_control);
-    if req.method() == Method::HEAD {
-        // actix sends the headers of a body of this size and no body.
-        return builder.body(SizedStream::new(end - start, stream::empty::<Result<Bytes, std::io::Error>>()));
-    }
-    // One chunk: actix writes it with one call (several smaller writes meet
-    // delayed ACKs on a keep-alive connection).
-    builder.body(cached.body.slice(start as usize..end as usize))
+) -> Response {
+    // HEAD: the headers of a body of this size, and no body.
+    let body = if req.head.method == Method::HEAD {
+        empty()
+    } else {
+        // The cached bytes themselves (no copy): one buffer, which the
+        // viewer's writer sends from sealed memory when it is there.
+        full(cached.body.slice(start as usize..end as usize))
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    object_headers(headers, &cached.meta, default_cache_control);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
+    response
 }
 
 enum Requested {
@@ -119,11 +116,11 @@ enum Requested {
 
 /// One byte range, as S3 serves them; several ranges, or a header that does
 /// not parse, are ignored (the whole object), as S3 ignores them.
-fn requested_range(req: &HttpRequest, length: u64) -> Requested {
-    if req.method() == Method::HEAD {
+fn requested_range(req: &Viewer, length: u64) -> Requested {
+    if req.head.method == Method::HEAD {
         return Requested::Whole;
     }
-    let Some(value) = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = req.header(header::RANGE.as_str()) else {
         return Requested::Whole;
     };
     match value.parse::<Range>() {

@@ -243,3 +243,26 @@ async fn a_failing_origin_is_stood_in_for_by_a_stale_copy_for_a_bounded_time() {
     origin.switch.up();
     assert_eq!(fetch(&edge, &url).await.0, 200, "and the origin back serves again");
 }
+
+/// A cached photo leaves from sealed memory by `sendfile` (no copy), byte
+/// for byte, whole and in ranges.
+#[tokio::test]
+async fn cached_photos_leave_by_sendfile_byte_for_byte() {
+    const SIZE: usize = 4 << 20;
+    let (s3, _origin) = own_origin().await;
+    fill_objects(&s3, 1, SIZE).await;
+    let edge = spawn_config(vector_config(s3)).await;
+    let expected: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    let url = signed("/private/fill/0", now() + 600);
+    for round in ["Miss from edge", "Hit from edge"] {
+        let (status, x_cache, body) = fetch(&edge, &url).await;
+        assert_eq!((status, x_cache.as_str()), (200, round));
+        assert!(body == expected, "{round}: the bytes as stored");
+    }
+    let part = edge.get(&url, VIEWER).header("range", "bytes=1000000-1000099").send().await.unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &expected[1_000_000..1_000_100]);
+    let zero_copy = edge.metric("edge_zero_copy_bytes_total", "").await;
+    assert!(zero_copy >= (2 * SIZE + 100) as f64, "sent by sendfile: {zero_copy} bytes");
+    assert!(edge.metric("edge_cache_sealed_bodies", "").await >= 1.0);
+}

@@ -185,3 +185,44 @@ async fn every_replica_honours_an_invalidation_within_a_second() {
     }
     assert_eq!(x_cache(&b, M2).await, "Miss from edge");
 }
+
+/// A takedown while a cached photo is still being sent to a slow viewer:
+/// that response ends whole (its bytes stay its own, though the cache let
+/// go of them), and the next request is a miss.
+#[tokio::test]
+async fn a_photo_invalidated_while_it_is_sent_arrives_whole_and_is_gone_after() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const SIZE: usize = 16 << 20;
+    const PATH: &str = "/private/large/photo.jpg";
+    let (s3, origin) = own_origin().await;
+    let photo: Vec<u8> = (0..SIZE).map(|i| (i % 249) as u8).collect();
+    let client = testkit::s3::client(&s3).await;
+    client.put_object().bucket(&s3.bucket).key(&PATH[1..]).body(photo.clone().into()).send().await.unwrap();
+    let mut config = vector_config(s3);
+    config.invalidations = Some(settings(testkit::mongo::settings("edge_invalidate_mid_send")));
+    config.cache.max_object_bytes = 32 << 20;
+    config.cache.memory_bytes = 128 << 20;
+    let edge = spawn_config(config).await;
+    warm(&edge, &[PATH]).await;
+
+    // More than the loopback socket buffers hold: the rest waits in edge.
+    let url = signed(PATH);
+    let target = &url[url.find(DIST).unwrap() + DIST.len()..];
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", edge.port)).await.unwrap();
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: {DIST}\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 198.51.100.7\r\nConnection: close\r\n\r\n"
+    );
+    slow.write_all(request.as_bytes()).await.unwrap();
+    let mut received = vec![0u8; 64 << 10];
+    slow.read_exact(&mut received).await.unwrap();
+
+    api(&edge, SECRET).await.invalidate(DISTRIBUTION, "takedown-large", &[PATH.to_owned()]).await.unwrap();
+    slow.read_to_end(&mut received).await.unwrap();
+    let body_at = received.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(received[..body_at].starts_with(b"HTTP/1.1 200"));
+    assert!(received[body_at..] == photo[..], "the slow viewer got the photo whole");
+    assert!(edge.metric("edge_zero_copy_bytes_total", "").await >= SIZE as f64, "sent by sendfile");
+    assert_eq!(x_cache(&edge, PATH).await, "Miss from edge", "gone from the cache");
+    assert_eq!(origin.requests.count("GET", "origin", &PATH[1..]), 2);
+}
