@@ -50,6 +50,9 @@ pub struct Edge {
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     config::check_public_prefix(&config.public_prefix).map_err(anyhow::Error::msg)?;
+    // First: a taken address stops the start before anything else runs.
+    let viewers = TcpListener::bind(config.http.listen)
+        .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.http.listen))?;
     let client = s3::client(&config.s3).await;
     let workers = common::shutdown::Workers::default();
     let keys = trusted_keys::TrustedKeys::start(&config.keys, &workers).await?;
@@ -79,8 +82,6 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         private_cache_control: config.private_cache_control,
         cache,
     });
-    let viewers = TcpListener::bind(config.http.listen)
-        .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.http.listen))?;
     let control_settings = HttpSettings {
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         workers: 1,

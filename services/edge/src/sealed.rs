@@ -61,6 +61,16 @@ pub fn seal(body: Bytes) -> Bytes {
     }
 }
 
+/// [`seal`] on the blocking pool: copying a large body and mapping it takes
+/// a thread for milliseconds, which the runtime's workers should not give.
+pub async fn seal_off_thread(body: Bytes) -> Bytes {
+    if body.len() < MIN_BYTES {
+        return body;
+    }
+    let fallback = body.clone();
+    tokio::task::spawn_blocking(move || seal(body)).await.unwrap_or(fallback)
+}
+
 /// Sealed bodies alive now (in this process).
 pub fn count() -> usize {
     COUNT.load(Ordering::Acquire)

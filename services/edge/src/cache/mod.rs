@@ -26,6 +26,7 @@ use crate::config::CacheSettings;
 use crate::denied;
 use crate::metrics::CacheMetrics;
 use crate::origin::{Failure, Fetched, Origin};
+use crate::sealed;
 use crate::viewer::{Response, Viewer};
 use entry::Cached;
 use respond::{Served, mark, respond};
@@ -211,7 +212,7 @@ impl EdgeCache {
             return Some((cached, "memory"));
         }
         let mut cached = self.disk.as_ref()?.get(key).await?;
-        cached.body = crate::sealed::seal(cached.body);
+        cached.body = sealed::seal_off_thread(std::mem::take(&mut cached.body)).await;
         let cached = Arc::new(cached);
         self.memory.insert(key.to_owned(), cached.clone());
         Some((cached, "disk"))
@@ -235,7 +236,7 @@ impl EdgeCache {
                 self.metrics.bytes_from_origin.inc_by(body.len() as u64);
                 let (mut cached, storable) = Cached::new(meta, body, &self.settings);
                 if storable {
-                    cached.body = crate::sealed::seal(cached.body);
+                    cached.body = sealed::seal_off_thread(std::mem::take(&mut cached.body)).await;
                 }
                 let cached = Arc::new(cached);
                 if storable {
@@ -299,7 +300,7 @@ impl EdgeCache {
     }
 
     fn measure(&self) {
-        self.metrics.sealed_bodies.set(i64::try_from(crate::sealed::count()).unwrap_or(i64::MAX));
+        self.metrics.sealed_bodies.set(i64::try_from(sealed::count()).unwrap_or(i64::MAX));
         self.metrics
             .size
             .with_label_values(&["memory"])

@@ -43,12 +43,18 @@ impl AsyncWrite for ZeroCopyStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let found = bufs.iter().enumerate().find_map(|(i, buf)| Some((i, sealed::find(buf.as_ptr())?)));
+        let found = bufs
+            .iter()
+            .enumerate()
+            .filter(|(_, buf)| !buf.is_empty())
+            .find_map(|(i, buf)| Some((i, sealed::find(buf.as_ptr())?)));
         let socket = &self.socket;
         loop {
             ready!(socket.poll_write_ready(cx))?;
             let written = socket.try_io(Interest::WRITABLE, || match &found {
                 None => nix::sys::uio::writev(socket, bufs).map_err(io::Error::from),
+                // (No MSG_NOSIGNAL for sendfile: a viewer gone mid-send is
+                // EPIPE, as Rust programs ignore SIGPIPE.)
                 Some((0, (file, offset, left))) => {
                     let mut offset = i64::try_from(*offset).map_err(io::Error::other)?;
                     let count = bufs[0].len().min(*left);
@@ -65,7 +71,7 @@ impl AsyncWrite for ZeroCopyStream {
                     Ok(sent)
                 }
                 Some((before, _)) => {
-                    let more = MsgFlags::from_bits_retain(nix::libc::MSG_MORE);
+                    let more = MsgFlags::from_bits_retain(nix::libc::MSG_MORE) | MsgFlags::MSG_NOSIGNAL;
                     sendmsg::<()>(socket.as_raw_fd(), &bufs[..*before], &[], more, None)
                         .map_err(io::Error::from)
                 }
