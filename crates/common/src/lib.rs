@@ -1,6 +1,7 @@
 //! What every Shutter service shares. Each module is one concern; a service
 //! composes them through [`server::start`] and [`server::run_main`].
 
+pub mod backoff;
 pub mod client_ip;
 pub mod config;
 pub mod contract;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cloudfront_api::CloudFront;
+use common::backoff::Backoff;
 use common::contract::photos::{PhotoRemoved, removed_path};
 use common::ids::MediaId;
 use common::internal_client::ServiceClient;
@@ -64,11 +65,6 @@ pub struct Removals {
     pub post: Option<ServiceClient>,
     pub invalidations: Option<Invalidations>,
     wake: Arc<Notify>,
-}
-
-/// First retry after 5 s, doubling, at most every 10 minutes.
-fn backoff(attempts: u32) -> Duration {
-    Duration::from_secs(5u64.saturating_mul(1 << attempts.min(7)).min(600))
 }
 
 const POLL_EVERY: Duration = Duration::from_secs(5);
@@ -170,7 +166,7 @@ impl Removals {
             tracing::info!(media_id = id, invalidation = ?task.invalidation, "removal follow-up done");
         } else {
             task.attempts += 1;
-            let wait = backoff(task.attempts);
+            let wait = Backoff::BACKGROUND.after(task.attempts);
             task.next_attempt_at = DateTime::from_system_time(std::time::SystemTime::now() + wait);
             task.last_error = Some(failures.join("; "));
             tracing::warn!(

@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use common::backoff::Backoff;
 use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Client, Collection, Database, IndexModel};
@@ -270,7 +271,9 @@ impl Outflows {
             }
             Err(error) => {
                 let maybe_sent = record.maybe_sent || error == ProviderError::Unknown;
-                let next = DateTime::from_system_time(std::time::SystemTime::now() + backoff(attempts));
+                let next = DateTime::from_system_time(
+                    std::time::SystemTime::now() + Backoff::BACKGROUND.after(attempts),
+                );
                 let retry = doc! { "$set": { "attempts": attempts, "maybe_sent": maybe_sent, "next_attempt_at": next } };
                 self.records.update_one(doc! { "_id": &record.id, "state": "pending" }, retry).await?;
                 tracing::warn!(
@@ -374,10 +377,4 @@ fn kind_name(kind: OutflowKind) -> &'static str {
         OutflowKind::Payout => "payout",
         OutflowKind::CardRefund => "card_refund",
     }
-}
-
-/// 5 s, doubling, at most 10 minutes.
-fn backoff(attempts: u32) -> Duration {
-    Duration::from_secs(5u64.saturating_mul(1 << attempts.min(7).saturating_sub(1)))
-        .min(Duration::from_secs(600))
 }
