@@ -24,8 +24,12 @@ use crate::money::stripe::{OutgoingRequest, PayoutProvider, ProviderError, Strip
 use crate::money::topups::TopupRecord;
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// Stored and queried by the same name (`strum` spells it as serde does).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OutflowKind {
     Payout,
     CardRefund,
@@ -154,7 +158,7 @@ impl Outflows {
         kind: OutflowKind,
         limit: i64,
     ) -> anyhow::Result<Vec<OutflowRecord>> {
-        let filter = doc! { "user_id": user_id, "kind": kind_name(kind) };
+        let filter = doc! { "user_id": user_id, "kind": <&str>::from(kind) };
         Ok(common::mongo::newest(&self.records, filter, limit).await?)
     }
 
@@ -369,12 +373,5 @@ impl Outflows {
 
 /// One outflow per user, kind and Idempotency-Key (a unique index).
 fn request_key(kind: OutflowKind, user_id: &str, idempotency_key: &str) -> String {
-    format!("{}:{user_id}:{idempotency_key}", kind_name(kind))
-}
-
-fn kind_name(kind: OutflowKind) -> &'static str {
-    match kind {
-        OutflowKind::Payout => "payout",
-        OutflowKind::CardRefund => "card_refund",
-    }
+    format!("{}:{user_id}:{idempotency_key}", <&str>::from(kind))
 }

@@ -17,8 +17,12 @@ use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::stripe::{Intent, ProviderError, Stripe};
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// Stored and queried by the same name (`strum` spells it as serde does).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum TopupState {
     /// Asking the provider for a PaymentIntent.
     Creating,
@@ -37,19 +41,14 @@ pub enum TopupState {
 
 impl TopupState {
     fn name(self) -> &'static str {
-        match self {
-            TopupState::Creating => "creating",
-            TopupState::Pending => "pending",
-            TopupState::Unconfirmed => "unconfirmed",
-            TopupState::Failed => "failed",
-            TopupState::Crediting => "crediting",
-            TopupState::Succeeded => "succeeded",
-            TopupState::Canceled => "canceled",
-        }
+        self.into()
     }
 
     /// States a payment may still succeed from.
-    const OPEN: [&'static str; 4] = ["creating", "pending", "unconfirmed", "failed"];
+    fn open() -> [&'static str; 4] {
+        [TopupState::Creating, TopupState::Pending, TopupState::Unconfirmed, TopupState::Failed]
+            .map(Self::name)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -239,7 +238,7 @@ impl Topups {
         intent_id: &str,
         failure: Option<&str>,
     ) -> Result<Applied, PostError> {
-        let open = doc! { "_id": &record.id, "state": { "$in": TopupState::OPEN.to_vec() } };
+        let open = doc! { "_id": &record.id, "state": { "$in": TopupState::open().to_vec() } };
         let update = doc! { "$set": { "state": state.name(), "intent_id": intent_id, "failure": failure } };
         let changed = self.records.update_one(open, update).await?;
         Ok(if changed.modified_count == 1 { Applied::Applied } else { Applied::Duplicate })
@@ -259,5 +258,22 @@ impl Topups {
         });
         posted?;
         Ok(self.ledger.balance(&Account::Wallet(user_id.to_owned())).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::outflows::OutflowKind;
+
+    #[test]
+    fn queries_name_states_and_kinds_as_they_are_stored() {
+        use TopupState::*;
+        for state in [Creating, Pending, Unconfirmed, Failed, Crediting, Succeeded, Canceled] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.name());
+        }
+        for kind in [OutflowKind::Payout, OutflowKind::CardRefund] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), <&str>::from(kind));
+        }
     }
 }
