@@ -92,7 +92,7 @@ fn check_signature(req: &Viewer, edge: &Edge) -> Result<(), Refusal> {
 }
 
 /// The request's cookies, percent-decoded; none at all when any of them is
-/// malformed (as actix, and so edge before, read them).
+/// malformed (a jar edge cannot read whole is not trusted in part).
 fn cookies(req: &Viewer) -> Vec<cookie::Cookie<'_>> {
     req.head
         .headers

@@ -1,6 +1,8 @@
 //! Answering from a cached object exactly as the origin path answers:
 //! conditionals, one byte range, HEAD; plus CloudFront's `X-Cache` and `Age`.
 
+// actix's typed `Range` parser, on the header's text: the same reading of
+// a range whichever server carries the request.
 use actix_web::http::header::{ByteRangeSpec, Range};
 use http::{HeaderValue, Method, StatusCode, header};
 
