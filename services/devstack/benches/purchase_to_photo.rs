@@ -109,18 +109,7 @@ fn row(name: &str, runs: &mut [Steps]) {
 async fn run() {
     let data_dir = std::env::temp_dir().join(testkit::unique_name("bench-devstack"));
     std::fs::create_dir_all(&data_dir).unwrap();
-    let options = StackOptions {
-        data_dir: data_dir.clone(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        mongodb_uri: std::env::var("MONGODB_URI").ok(),
-        s3: None,
-        invalidation: None,
-        public_url: None,
-        s3_presign_endpoint: None,
-        card_payments: false,
-        viewer_binding: true,
-    };
-    let stack = Stack::start(options).await.unwrap();
+    let stack = Stack::start(StackOptions::on_any_ports(data_dir.clone())).await.unwrap();
     let (public, client) = (stack.public_url.clone(), Client::new());
     let alice = testkit::users::sign_up(&public, "alice").await.token;
     let paid = post_photo(&client, &public, &alice, 300, 7).await;

@@ -48,6 +48,23 @@ pub struct StackOptions {
 }
 
 impl StackOptions {
+    /// What tests and benchmarks start: any free ports, the embedded
+    /// servers (or the replica set `MONGODB_URI` names), no card provider
+    /// (one test starts it), viewer binding on as in production.
+    pub fn on_any_ports(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            mongodb_uri: std::env::var("MONGODB_URI").ok(),
+            s3: None,
+            invalidation: None,
+            public_url: None,
+            s3_presign_endpoint: None,
+            card_payments: false,
+            viewer_binding: true,
+        }
+    }
+
     /// Reads `MONGODB_URI` and, when `S3_ENDPOINT` is set, the `S3_*` variables.
     pub fn from_env(data_dir: PathBuf, listen: SocketAddr) -> Result<Self, common::config::ConfigError> {
         Env::from_process().load(|env| {

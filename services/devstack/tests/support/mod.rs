@@ -12,18 +12,7 @@ pub fn options() -> StackOptions {
     testkit::init_logging();
     let data_dir = std::env::temp_dir().join(testkit::unique_name("devstack"));
     std::fs::create_dir_all(&data_dir).unwrap();
-    StackOptions {
-        data_dir,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        mongodb_uri: std::env::var("MONGODB_URI").ok(),
-        s3: None,
-        invalidation: None,
-        public_url: None,
-        s3_presign_endpoint: None,
-        // One test starts the provider (`card_payments`); the others spare its start.
-        card_payments: false,
-        viewer_binding: true,
-    }
+    StackOptions::on_any_ports(data_dir)
 }
 
 pub async fn start_stack() -> Stack {
