@@ -65,6 +65,8 @@ pub fn start(
 
 async fn accept(listener: TcpListener, state: Arc<State>, stop: CancellationToken, grace: Duration) {
     let connections = GracefulShutdown::new();
+    // Past the grace, connections still open are dropped (closed).
+    let past_grace = CancellationToken::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(HEAD_TIMEOUT);
     loop {
@@ -89,15 +91,20 @@ async fn accept(listener: TcpListener, state: Arc<State>, stop: CancellationToke
         // whole gate and cache state machine is kilobytes to copy.
         let service = service_fn(move |req| Box::pin(answer(req, peer, state.clone())));
         let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        let past_grace = past_grace.clone();
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "viewer connection ended");
+            tokio::select! {
+                ended = connection => if let Err(err) = ended {
+                    tracing::debug!(error = %err, "viewer connection ended");
+                },
+                () = past_grace.cancelled() => {}
             }
         });
     }
     drop(listener);
     if tokio::time::timeout(grace, connections.shutdown()).await.is_err() {
         tracing::warn!("viewer connections still open after the grace; closed");
+        past_grace.cancel();
     }
 }
 
