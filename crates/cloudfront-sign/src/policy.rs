@@ -148,7 +148,8 @@ impl Policy {
             return Err(Violation::NotYetValid);
         }
         if let Some(range) = &self.ip_address {
-            let allowed = client_ip.map(canonical_ip).is_some_and(|ip| range.contains(&ip));
+            // IPv4 clients reaching an IPv6 socket appear as `::ffff:a.b.c.d`.
+            let allowed = client_ip.map(|ip| ip.to_canonical()).is_some_and(|ip| range.contains(&ip));
             if !allowed {
                 return Err(Violation::IpNotAllowed);
             }
@@ -166,14 +167,6 @@ pub fn parse_ip_range(text: &str) -> Result<IpNet, String> {
     IpAddr::from_str(text)
         .map(IpNet::from)
         .map_err(|_| format!("{text:?} is not an IP address or CIDR range"))
-}
-
-/// IPv4 clients reaching an IPv6 socket appear as `::ffff:a.b.c.d`.
-fn canonical_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
 }
 
 /// CloudFront's resource matching: `*` matches any run of characters

@@ -2,14 +2,13 @@
 
 use http::{HeaderValue, StatusCode, header};
 
-use crate::viewer::{Response, full};
+use crate::viewer::{Response, full, response};
 
 pub fn xml(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
     );
-    let mut response = Response::new(full(body.into()));
-    *response.status_mut() = status;
+    let mut response = response(status, full(body.into()));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

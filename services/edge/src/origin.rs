@@ -12,7 +12,7 @@ use futures_util::stream;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use crate::denied;
-use crate::viewer::{Response, Viewer, empty};
+use crate::viewer::{Body, Response, Viewer, empty, response, stream};
 
 #[derive(Clone)]
 pub struct Origin {
@@ -99,21 +99,15 @@ impl Origin {
             }
         };
         if not_modified(req, &meta) {
-            let mut response = Response::new(empty());
-            *response.status_mut() = StatusCode::NOT_MODIFIED;
-            validators(response.headers_mut(), &meta);
-            return response;
+            return not_modified_response(&meta);
         }
         let length = meta.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or_default();
         // HEAD: the headers of a body of this size, and no body.
-        let mut response = Response::new(body.map_or_else(empty, |body| crate::viewer::stream(chunks(body))));
-        *response.status_mut() = meta.status;
-        let headers = response.headers_mut();
-        object_headers(headers, &meta, default_cache_control);
+        let body = body.map_or_else(empty, |body| stream(chunks(body)));
+        let mut response = object_response(meta.status, body, length, &meta, default_cache_control);
         if let Some(range) = meta.content_range.as_deref().and_then(|r| HeaderValue::from_str(r).ok()) {
-            headers.insert(header::CONTENT_RANGE, range);
+            response.headers_mut().insert(header::CONTENT_RANGE, range);
         }
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         response
     }
 
@@ -202,6 +196,29 @@ fn describe<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> (Option
     let status = err.raw_response().map(|r| r.status().as_u16());
     let code = err.as_service_error().and_then(ProvideErrorMetadata::code).map(str::to_owned);
     (status, code)
+}
+
+/// An object's answer, from the cache or the origin: `body` (`length`
+/// bytes of it, or none for HEAD) with [`object_headers`].
+pub fn object_response(
+    status: StatusCode,
+    body: Body,
+    length: u64,
+    meta: &Meta,
+    default_cache_control: &str,
+) -> Response {
+    let mut response = response(status, body);
+    let headers = response.headers_mut();
+    object_headers(headers, meta, default_cache_control);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    response
+}
+
+/// 304, with the validators the client may keep.
+pub fn not_modified_response(meta: &Meta) -> Response {
+    let mut response = response(StatusCode::NOT_MODIFIED, empty());
+    validators(response.headers_mut(), meta);
+    response
 }
 
 /// What every answer with an object's body says about it: its validators,

@@ -12,6 +12,12 @@ use hyper::body::Frame;
 pub type Body = UnsyncBoxBody<Bytes, io::Error>;
 pub type Response = http::Response<Body>;
 
+pub fn response(status: http::StatusCode, body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+}
+
 pub fn full(bytes: Bytes) -> Body {
     Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
 }

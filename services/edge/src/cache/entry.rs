@@ -36,6 +36,12 @@ impl Cached {
         (cached, lifetime.ttl.is_some())
     }
 
+    /// The same entry with its body in sealed memory (see `crate::sealed`).
+    pub async fn sealed(mut self) -> Self {
+        self.body = crate::sealed::seal_off_thread(std::mem::take(&mut self.body)).await;
+        self
+    }
+
     /// The same bytes, vouched for again by the origin (a 304).
     pub fn renewed(&self, settings: &CacheSettings) -> Self {
         let (renewed, _) = Self::new(self.meta.clone(), self.body.clone(), settings);

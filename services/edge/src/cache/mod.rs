@@ -211,9 +211,7 @@ impl EdgeCache {
         if let Some(cached) = self.memory.get(key) {
             return Some((cached, "memory"));
         }
-        let mut cached = self.disk.as_ref()?.get(key).await?;
-        cached.body = sealed::seal_off_thread(std::mem::take(&mut cached.body)).await;
-        let cached = Arc::new(cached);
+        let cached = Arc::new(self.disk.as_ref()?.get(key).await?.sealed().await);
         self.memory.insert(key.to_owned(), cached.clone());
         Some((cached, "disk"))
     }
@@ -234,11 +232,8 @@ impl EdgeCache {
         let outcome = match fetched {
             Ok(Fetched::Whole(meta, body)) => {
                 self.metrics.bytes_from_origin.inc_by(body.len() as u64);
-                let (mut cached, storable) = Cached::new(meta, body, &self.settings);
-                if storable {
-                    cached.body = sealed::seal_off_thread(std::mem::take(&mut cached.body)).await;
-                }
-                let cached = Arc::new(cached);
+                let (cached, storable) = Cached::new(meta, body, &self.settings);
+                let cached = Arc::new(if storable { cached.sealed().await } else { cached });
                 if storable {
                     self.store(&key, &cached, epoch).await;
                 } else {

@@ -8,7 +8,7 @@ use http::{HeaderValue, Method, StatusCode, header};
 
 use crate::cache::entry::Cached;
 use crate::denied;
-use crate::origin::{not_modified, object_headers, validators};
+use crate::origin::{not_modified, not_modified_response, object_response};
 use crate::viewer::{Response, Viewer, empty, full};
 
 /// CloudFront's `X-Cache` values, for this edge.
@@ -43,10 +43,7 @@ pub fn respond(req: &Viewer, cached: &Cached, default_cache_control: &str, serve
     let meta = &cached.meta;
     let length = cached.body.len() as u64;
     let mut response = if not_modified(req, meta) {
-        let mut response = Response::new(empty());
-        *response.status_mut() = StatusCode::NOT_MODIFIED;
-        validators(response.headers_mut(), meta);
-        response
+        not_modified_response(meta)
     } else {
         match requested_range(req, length) {
             Requested::Whole => {
@@ -101,12 +98,7 @@ fn body_response(
         // viewer's writer sends from sealed memory when it is there.
         full(cached.body.slice(start as usize..end as usize))
     };
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    object_headers(headers, &cached.meta, default_cache_control);
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
-    response
+    object_response(status, body, end - start, &cached.meta, default_cache_control)
 }
 
 enum Requested {

@@ -13,7 +13,7 @@ pub mod zero_copy;
 
 use std::convert::Infallible;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -127,7 +127,8 @@ async fn answer(
     let span =
         tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     let (head, _) = req.into_parts();
-    let viewer = Viewer { head, peer: canonical(peer.ip()) };
+    // An IPv4 peer on a dual-stack socket arrives as `::ffff:a.b.c.d`.
+    let viewer = Viewer { head, peer: peer.ip().to_canonical() };
     let mut response = match common::path_guard::normalise(viewer.head.uri.path()) {
         Err(refusal) => {
             span.in_scope(|| tracing::info!(?refusal, "request path refused"));
@@ -147,12 +148,4 @@ async fn answer(
     }
     state.metrics.observe(viewer.head.method.as_str(), OBJECT_ROUTE, status, elapsed);
     Ok(response)
-}
-
-/// An IPv4 peer on a dual-stack socket arrives as `::ffff:a.b.c.d`.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
 }
