@@ -4,6 +4,7 @@
 //! finish (within `SHUTDOWN_GRACE`), background work stops, clients close.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -34,6 +35,26 @@ pub struct HttpSettings {
     /// `SHUTDOWN_GRACE`: how long requests in flight may take after a stop
     /// is asked for (whole seconds; actix counts no finer).
     pub shutdown_grace: Duration,
+    /// A listener bound beforehand, used instead of binding `listen`.
+    pub prebound: Prebound,
+}
+
+/// A listener handed to the one service started on these settings: for a
+/// caller (the dev stack) that must know a service's port before it starts
+/// without leaving the port free, for anyone else to take, in between.
+#[derive(Debug, Clone, Default)]
+pub struct Prebound(Arc<Mutex<Option<TcpListener>>>);
+
+impl Prebound {
+    pub fn new(listener: TcpListener) -> Self {
+        Self(Arc::new(Mutex::new(Some(listener))))
+    }
+
+    /// The listener, once; the service then owns the only handle, so the
+    /// port closes when it stops.
+    fn take(&self) -> Option<TcpListener> {
+        self.0.lock().map_or(None, |mut slot| slot.take())
+    }
 }
 
 impl HttpSettings {
@@ -42,7 +63,21 @@ impl HttpSettings {
         let listen = env.or("LISTEN_ADDR", default_listen);
         let workers = env.or("HTTP_WORKERS", default_workers);
         let grace = env.or("SHUTDOWN_GRACE", Seconds(DEFAULT_SHUTDOWN_GRACE));
-        Some(Self { listen: listen?, workers: workers?.max(1), shutdown_grace: grace?.0 })
+        Some(Self {
+            listen: listen?,
+            workers: workers?.max(1),
+            shutdown_grace: grace?.0,
+            prebound: Prebound::default(),
+        })
+    }
+
+    /// The listener to serve on: the prebound one, else `listen` bound now.
+    pub fn bind(&self) -> anyhow::Result<TcpListener> {
+        match self.prebound.take() {
+            Some(listener) => Ok(listener),
+            None => TcpListener::bind(self.listen)
+                .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", self.listen)),
+        }
     }
 
     /// Loopback, `port`, one worker.
@@ -51,6 +86,7 @@ impl HttpSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], port)),
             workers: 1,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            prebound: Prebound::default(),
         }
     }
 
@@ -171,8 +207,7 @@ pub fn start_measured<F>(
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
-    let listener = TcpListener::bind(settings.listen)
-        .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", settings.listen))?;
+    let listener = settings.bind()?;
     serve(name, listener, settings, readiness, Exposure::PrivateNetwork, metrics, routes)
 }
 

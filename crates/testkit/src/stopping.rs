@@ -117,13 +117,24 @@ impl ServiceProcess {
     /// `LISTEN_ADDR`, configured by `env` (and nothing else from ours but
     /// `PATH`), and waits until `/healthz` answers.
     pub async fn start(binary: &str, args: &[&str], env: &[(&str, String)]) -> Self {
-        let port = crate::process::free_port().expect("free port");
-        let mut command = command(binary, args, env);
-        command.env("LISTEN_ADDR", format!("127.0.0.1:{port}")).stdout(Stdio::null());
-        let child = command.spawn().expect("start the service binary");
-        let mut process = Self { child, port };
-        process.wait_until_healthy().await;
-        process
+        // A port free when chosen may be taken before the service binds it:
+        // the service then exits at once, and starts again on another.
+        let mut attempts = 3;
+        loop {
+            let port = crate::process::free_port().expect("free port");
+            let mut command = command(binary, args, env);
+            command.env("LISTEN_ADDR", format!("127.0.0.1:{port}")).stdout(Stdio::null());
+            let child = command.spawn().expect("start the service binary");
+            let mut process = Self { child, port };
+            match process.until_healthy().await {
+                Ok(()) => return process,
+                Err(status) if attempts > 1 => {
+                    attempts -= 1;
+                    eprintln!("the service exited while starting on port {port} ({status}); trying another");
+                }
+                Err(status) => panic!("the service exited while starting: {status}"),
+            }
+        }
     }
 
     /// Starts `binary` (with `args`), which chooses its own port and prints
@@ -158,19 +169,23 @@ impl ServiceProcess {
             .expect("join")
             .expect("the binary announced its address");
         let mut process = Self { child, port };
-        process.wait_until_healthy().await;
+        if let Err(status) = process.until_healthy().await {
+            panic!("the binary exited while starting: {status}");
+        }
         process
     }
 
-    async fn wait_until_healthy(&mut self) {
+    /// Waits until `/healthz` answers 2xx; the exit status if the process
+    /// exited first.
+    async fn until_healthy(&mut self) -> Result<(), std::process::ExitStatus> {
         let url = format!("http://127.0.0.1:{}/healthz", self.port);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("the service exited while starting: {status}");
+                return Err(status);
             }
             if reqwest::get(&url).await.is_ok_and(|r| r.status().is_success()) {
-                return;
+                return Ok(());
             }
             assert!(Instant::now() < deadline, "the service did not become healthy within 30 s");
             tokio::time::sleep(Duration::from_millis(100)).await;

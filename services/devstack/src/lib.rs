@@ -15,10 +15,12 @@ use rand::RngCore;
 use std::sync::{Arc, Mutex};
 
 use common::server::{Application, HttpSettings, StopHandle};
+use ports::HeldPort;
 
 pub mod gateway;
 mod mongod;
 pub mod openapi;
+mod ports;
 pub mod seed;
 mod web_page;
 
@@ -121,10 +123,24 @@ struct RunningParts {
     services: Vec<Served>,
     /// Apart from the others: it can be stopped and started again alone.
     url_signer: Option<Served>,
-    url_signer_config: Option<url_signer::Config>,
+    url_signer_runs: Option<UrlSignerRuns>,
     database: Option<Database>,
     /// localstripe, when the stack started it.
     payments: Option<testkit::process::Tied>,
+}
+
+/// What starts url-signer, again and again, on the port its callers know.
+struct UrlSignerRuns {
+    port: HeldPort,
+    config: url_signer::Config,
+}
+
+impl UrlSignerRuns {
+    fn next(&self) -> anyhow::Result<url_signer::Config> {
+        let mut config = self.config.clone();
+        config.http = self.port.settings(config.http)?;
+        Ok(config)
+    }
 }
 
 /// A server running on this runtime.
@@ -170,16 +186,6 @@ fn http(public_port: u16, offset: u16) -> anyhow::Result<HttpSettings> {
             .ok_or_else(|| anyhow::anyhow!("port {port} leaves no room for the services"))?,
     };
     Ok(HttpSettings::loopback(port))
-}
-
-/// `settings` with port 0 replaced by a port free now, for a service whose
-/// address another must know before it starts.
-fn with_known_port(mut settings: HttpSettings) -> anyhow::Result<HttpSettings> {
-    if settings.listen.port() == 0 {
-        let port = std::net::TcpListener::bind(settings.listen)?.local_addr()?.port();
-        settings.listen.set_port(port);
-    }
-    Ok(settings)
 }
 
 /// Where the stack's data lives.
@@ -358,8 +364,10 @@ impl Stack {
         };
         // media and post call each other, media invalidates edge's cache:
         // their ports are chosen first.
-        let post_http = with_known_port(http(base, 2)?)?;
-        let edge_http = with_known_port(http(base, 5)?)?;
+        let post_port = HeldPort::hold(&http(base, 2)?)?;
+        let post_http = post_port.settings(http(base, 2)?)?;
+        let edge_port = HeldPort::hold(&http(base, 5)?)?;
+        let edge_http = edge_port.settings(http(base, 5)?)?;
         let edge_api = EdgeInvalidations::new();
         let mut media_config = media::Config::new(
             http(base, 3)?,
@@ -387,15 +395,17 @@ impl Stack {
         edge_config.trusted_proxies = vec![loopback()];
         edge_config.invalidations = Some(edge_api.for_edge(mongo("shutter_edge")));
         let edge = edge::build(edge_config).await?;
-        // A known port, so a restarted url-signer is where its callers look.
+        // A held port, so a restarted url-signer is where its callers look.
+        let url_signer_port = HeldPort::hold(&http(base, 4)?)?;
         let url_signer_config = url_signer::Config::new(
-            with_known_port(http(base, 4)?)?,
+            http(base, 4)?,
             internal_secret.clone(),
             vec![(DEV_KEY_ID.to_owned(), signing_key)],
             url_signer::config::Guards::new(vec![public_authority], vec!["http".into()]),
         );
-        let url_signer = url_signer::build(url_signer_config.clone()).await?;
-        running.url_signer_config = Some(url_signer_config);
+        let url_signer_runs = UrlSignerRuns { port: url_signer_port, config: url_signer_config };
+        let url_signer = url_signer::build(url_signer_runs.next()?).await?;
+        running.url_signer_runs = Some(url_signer_runs);
         let mut post_config = post::Config::new(
             post_http,
             mongo("shutter_post"),
@@ -507,8 +517,13 @@ impl Stack {
 
     /// Starts url-signer again on its port, after [`Stack::stop_url_signer`].
     pub async fn start_url_signer(&self) -> anyhow::Result<()> {
-        let config = self.running.0.lock().ok().and_then(|parts| parts.as_ref()?.url_signer_config.clone());
-        let config = config.ok_or_else(|| anyhow::anyhow!("the stack is stopped"))?;
+        let config = self
+            .running
+            .0
+            .lock()
+            .ok()
+            .and_then(|parts| Some(parts.as_ref()?.url_signer_runs.as_ref()?.next()));
+        let config = config.ok_or_else(|| anyhow::anyhow!("the stack is stopped"))??;
         let (_, served) = Served::spawn(url_signer::build(config).await?);
         if let Ok(mut parts) = self.running.0.lock()
             && let Some(parts) = parts.as_mut()

@@ -23,7 +23,7 @@ pub mod sealed;
 pub mod trusted_keys;
 pub mod viewer;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use actix_web::web;
@@ -51,8 +51,7 @@ pub struct Edge {
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     config::check_public_prefix(&config.public_prefix).map_err(anyhow::Error::msg)?;
     // First: a taken address stops the start before anything else runs.
-    let viewers = TcpListener::bind(config.http.listen)
-        .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.http.listen))?;
+    let viewers = config.http.bind()?;
     let client = s3::client(&config.s3).await;
     let workers = common::shutdown::Workers::default();
     let keys = trusted_keys::TrustedKeys::start(&config.keys, &workers).await?;
@@ -82,11 +81,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         private_cache_control: config.private_cache_control,
         cache,
     });
-    let control_settings = HttpSettings {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        workers: 1,
-        shutdown_grace: config.http.shutdown_grace,
-    };
+    let control_settings =
+        HttpSettings { shutdown_grace: config.http.shutdown_grace, ..HttpSettings::ephemeral() };
     let control = server::start_measured(NAME, &control_settings, readiness, metrics.clone(), move |cfg| {
         if let Some(api) = &invalidations {
             invalidations::routes(cfg, api.clone());
