@@ -20,7 +20,7 @@ use ports::HeldPort;
 pub mod gateway;
 mod mongod;
 pub mod openapi;
-mod ports;
+pub mod ports;
 pub mod seed;
 mod web_page;
 

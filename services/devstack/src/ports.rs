@@ -4,7 +4,8 @@
 //! that does not listen: nothing else can take the port, and connections to
 //! it are refused while the service is not running, as after a crash. Each
 //! start of the service listens through a second socket sharing the port
-//! (`SO_REUSEPORT`), which closes when that run stops.
+//! (`SO_REUSEPORT`), which closes when that run stops. (nginx in the tests
+//! shares a held port the same way: `listen ... reuseport`.)
 
 use std::net::{SocketAddr, TcpListener};
 
@@ -35,6 +36,10 @@ impl HeldPort {
             .as_socket()
             .ok_or_else(|| anyhow::anyhow!("{} is not an IP address", settings.listen))?;
         Ok(Self { _holder: holder, addr })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// `settings` for one run of the service: a fresh listener on the port.

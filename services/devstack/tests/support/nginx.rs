@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::server::HttpSettings;
 use devstack::Stack;
+use devstack::ports::HeldPort;
 
 fn authority(url: &str) -> &str {
     url.trim_start_matches("http://")
@@ -15,13 +17,17 @@ pub struct BehindNginx {
     pub stack: Stack,
     /// nginx's error log, for assertion messages.
     pub errors: PathBuf,
+    /// nginx's port, held from before the stack started (which opens many
+    /// sockets that could take it) until the test ends.
+    _port: HeldPort,
 }
 
 /// Starts a stack and nginx in front of it with the production routes.
 pub async fn start() -> BehindNginx {
     let nginx = std::env::var("NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into());
     assert!(Path::new(&nginx).exists(), "{nginx} is missing: run scripts/bootstrap (or set NGINX)");
-    let port = testkit::process::free_port().unwrap();
+    let held = HeldPort::hold(&HttpSettings::ephemeral()).unwrap();
+    let port = held.addr().port();
     let public = format!("http://127.0.0.1:{port}");
     // Presigned uploads go through nginx too (nginx/uploads.conf), as in compose.
     let options = devstack::StackOptions {
@@ -50,7 +56,7 @@ pub async fn start() -> BehindNginx {
          upstream shutter_media {{ server {media}; keepalive 4; }}\n\
          upstream shutter_edge {{ server {edge}; keepalive 4; }}\n\
          upstream shutter_s3 {{ server {s3}; keepalive 4; }}\n\
-         server {{\n    listen 127.0.0.1:{port};\n    set $shutter_web_root {web};\n    include {routes};\n    include {uploads};\n  }}\n}}\n",
+         server {{\n    listen 127.0.0.1:{port} reuseport;\n    set $shutter_web_root {web};\n    include {routes};\n    include {uploads};\n  }}\n}}\n",
         pid = dir.join("nginx.pid").display(),
         body = temp("client_body"),
         proxy = temp("proxy"),
@@ -78,5 +84,5 @@ pub async fn start() -> BehindNginx {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    BehindNginx { stack, errors }
+    BehindNginx { stack, errors, _port: held }
 }
