@@ -13,7 +13,6 @@
 //! against moto; `updates()` lists what was sent.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -102,19 +101,10 @@ pub async fn invalidations(distribution_id: &str) -> Vec<(String, Vec<String>)> 
 
 fn start() -> anyhow::Result<String> {
     let binary = crate::process::tool(".tools/moto/bin/moto_server")?;
-    let port = crate::process::free_port()?;
-    let mut server =
-        crate::process::spawn_tied(&binary, &["-H", "127.0.0.1", "-p", &port.to_string()], false)?;
-    if let Some(stdout) = server.stdout.take() {
-        std::thread::spawn(move || for _ in BufReader::new(stdout).lines().map_while(Result::ok) {});
-    }
+    let args = |port: u16| vec!["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()];
+    let (port, server) = crate::process::spawn_listening(&binary, args, Duration::from_secs(60))?;
     server.keep();
     let moto = format!("http://127.0.0.1:{port}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(std::time::Instant::now() < deadline, "moto did not listen within 60 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
     start_proxy(moto)
 }
 

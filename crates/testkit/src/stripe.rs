@@ -7,7 +7,6 @@
 //! not send `payment_intent.canceled` or refund events; tests of those sign
 //! their own events (see post's `webhook` tests).
 
-use std::io::{BufRead, BufReader};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -38,17 +37,8 @@ pub fn start_if_installed() -> Option<anyhow::Result<(String, Tied)>> {
 }
 
 fn start(binary: &std::path::Path) -> anyhow::Result<(String, Tied)> {
-    let port = crate::process::free_port()?;
-    let mut server =
-        crate::process::spawn_tied(binary, &["--port", &port.to_string(), "--from-scratch"], false)?;
-    if let Some(stdout) = server.stdout.take() {
-        std::thread::spawn(move || for _ in BufReader::new(stdout).lines().map_while(Result::ok) {});
-    }
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(std::time::Instant::now() < deadline, "localstripe did not listen within 60 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let args = |port: u16| vec!["--port".into(), port.to_string(), "--from-scratch".into()];
+    let (port, server) = crate::process::spawn_listening(binary, args, Duration::from_secs(60))?;
     Ok((format!("http://127.0.0.1:{port}"), server))
 }
 
