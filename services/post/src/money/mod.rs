@@ -14,6 +14,7 @@ pub mod outflows;
 pub mod purchases;
 pub mod reconcile;
 pub mod routes;
+pub mod stored;
 pub mod stripe;
 pub mod topups;
 pub(crate) mod txn;

@@ -21,12 +21,21 @@ use crate::error::PostError;
 use crate::money::OutflowId;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::stripe::{OutgoingRequest, PayoutProvider, ProviderError, Stripe, Transfer};
-use crate::money::topups::TopupRecord;
+use crate::money::topups::{TopupRecord, TopupState};
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
 
-/// Stored and queried by the same name (`strum` spells it as serde does).
+/// Stored and queried by the same name (see [`crate::money::stored`]).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, strum::IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -35,8 +44,20 @@ pub enum OutflowKind {
     CardRefund,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OutflowState {
     /// Debited; the provider has it, or will be asked again.
     Pending,
@@ -158,7 +179,7 @@ impl Outflows {
         kind: OutflowKind,
         limit: i64,
     ) -> anyhow::Result<Vec<OutflowRecord>> {
-        let filter = doc! { "user_id": user_id, "kind": <&str>::from(kind) };
+        let filter = doc! { "user_id": user_id, "kind": kind };
         Ok(common::mongo::newest(&self.records, filter, limit).await?)
     }
 
@@ -206,7 +227,7 @@ impl Outflows {
         let mut attempts = Attempts::new(&self.client);
         let debited = transaction!(attempts, |session| {
             if let Some(topup) = request.topup {
-                let remainder = doc! { "_id": &topup.id, "state": "succeeded", "refunded_cents": { "$lte": topup.amount_cents - record.amount_cents } };
+                let remainder = doc! { "_id": &topup.id, "state": TopupState::Succeeded, "refunded_cents": { "$lte": topup.amount_cents - record.amount_cents } };
                 let refunded = doc! { "$inc": { "refunded_cents": record.amount_cents } };
                 if self.topups.update_one(remainder, refunded).session(&mut *session).await?.matched_count
                     == 0
@@ -279,7 +300,9 @@ impl Outflows {
                     std::time::SystemTime::now() + Backoff::BACKGROUND.after(attempts),
                 );
                 let retry = doc! { "$set": { "attempts": attempts, "maybe_sent": maybe_sent, "next_attempt_at": next } };
-                self.records.update_one(doc! { "_id": &record.id, "state": "pending" }, retry).await?;
+                self.records
+                    .update_one(doc! { "_id": &record.id, "state": OutflowState::Pending }, retry)
+                    .await?;
                 tracing::warn!(
                     outflow_id = record.id,
                     attempts,
@@ -298,9 +321,11 @@ impl Outflows {
         }
         let mut set = doc! { "provider_id": &transfer.id, "next_attempt_at": null, "maybe_sent": true };
         if transfer.done() {
-            set.insert("state", "paid");
+            set.insert("state", OutflowState::Paid);
         }
-        self.records.update_one(doc! { "_id": id, "state": "pending" }, doc! { "$set": set }).await?;
+        self.records
+            .update_one(doc! { "_id": id, "state": OutflowState::Pending }, doc! { "$set": set })
+            .await?;
         Ok(())
     }
 
@@ -318,8 +343,8 @@ impl Outflows {
         let operation = format!("{}:reversal", record.id);
         let mut attempts = Attempts::new(&self.client);
         let reversed = transaction!(attempts, |session| {
-            let failed = doc! { "$set": { "state": "failed", "failure": reason, "next_attempt_at": null } };
-            let pending = doc! { "_id": &record.id, "state": "pending" };
+            let failed = doc! { "$set": { "state": OutflowState::Failed, "failure": reason, "next_attempt_at": null } };
+            let pending = doc! { "_id": &record.id, "state": OutflowState::Pending };
             if self.records.update_one(pending, failed).session(&mut *session).await?.matched_count == 0 {
                 return Err(Stop::Refuse(PostError::Duplicate));
             }
@@ -344,11 +369,10 @@ impl Outflows {
     /// Each is claimed first (its next attempt pushed a lease ahead with a
     /// compare-and-set), so replicas never send one together.
     pub async fn run_due(&self) -> Result<(), PostError> {
-        let due = doc! { "state": "pending", "next_attempt_at": { "$lte": DateTime::now() } };
+        let due = doc! { "state": OutflowState::Pending, "next_attempt_at": { "$lte": DateTime::now() } };
         let candidates: Vec<OutflowRecord> = self.records.find(due).limit(50).await?.try_collect().await?;
         for record in candidates {
-            let as_read =
-                doc! { "_id": &record.id, "state": "pending", "next_attempt_at": record.next_attempt_at };
+            let as_read = doc! { "_id": &record.id, "state": OutflowState::Pending, "next_attempt_at": record.next_attempt_at };
             let claim = doc! { "$set": { "next_attempt_at": txn::lease_until() } };
             if self.records.update_one(as_read, claim).await?.modified_count == 1 {
                 self.send(record).await?;

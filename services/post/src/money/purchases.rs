@@ -18,8 +18,20 @@ use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
 use crate::posts::PostRecord;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PurchaseState {
     Active,
     /// A refund holds the purchase (until `lease_until`).
@@ -50,9 +62,12 @@ impl PurchaseRecord {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
-enum EntitlementState {
+#[strum(serialize_all = "snake_case")]
+pub(crate) enum EntitlementState {
     /// A purchase holds the slot while it moves the money.
     Pending,
     Active,
@@ -135,7 +150,7 @@ impl Purchases {
 
     /// The purchase that entitles `user_id` to `post_id`, if one does.
     pub async fn entitled(&self, user_id: &str, post_id: &str) -> anyhow::Result<Option<String>> {
-        let active = doc! { "_id": slot(user_id, post_id), "state": "active" };
+        let active = doc! { "_id": slot(user_id, post_id), "state": EntitlementState::Active };
         Ok(self.entitlements.find_one(active).await?.map(|e| e.purchase_id))
     }
 
@@ -149,7 +164,7 @@ impl Purchases {
         let ids: Vec<String> = post_ids.iter().map(|p| slot(user_id, p)).collect();
         let found: Vec<Entitlement> = self
             .entitlements
-            .find(doc! { "_id": { "$in": ids }, "state": "active" })
+            .find(doc! { "_id": { "$in": ids }, "state": EntitlementState::Active })
             .await?
             .try_collect()
             .await?;
@@ -236,10 +251,11 @@ impl Purchases {
             ];
             let key_id = slot(buyer, key);
             let bought = transaction!(attempts, |session| {
-                let held = doc! { "_id": &slot_id, "purchase_id": &purchase_id, "state": "pending" };
+                let held =
+                    doc! { "_id": &slot_id, "purchase_id": &purchase_id, "state": EntitlementState::Pending };
                 let activated = self
                     .entitlements
-                    .update_one(held, doc! { "$set": { "state": "active" } })
+                    .update_one(held, doc! { "$set": { "state": EntitlementState::Active } })
                     .session(&mut *session)
                     .await?;
                 if activated.matched_count == 0 {
@@ -301,14 +317,15 @@ impl Purchases {
             return Ok(Hold::Busy);
         }
         // Its holder died mid-purchase (its transaction never committed): take over.
-        let stale = doc! { "_id": slot_id, "purchase_id": &existing.purchase_id, "state": "pending" };
+        let stale =
+            doc! { "_id": slot_id, "purchase_id": &existing.purchase_id, "state": EntitlementState::Pending };
         let take = doc! { "$set": { "purchase_id": purchase_id, "lease_until": txn::lease_until() } };
         let taken = self.entitlements.update_one(stale, take).await?;
         Ok(if taken.modified_count == 1 { Hold::Held } else { Hold::Busy })
     }
 
     async fn release_slot(&self, slot_id: &str, purchase_id: &str) -> Result<(), PostError> {
-        let held = doc! { "_id": slot_id, "purchase_id": purchase_id, "state": "pending" };
+        let held = doc! { "_id": slot_id, "purchase_id": purchase_id, "state": EntitlementState::Pending };
         self.entitlements.delete_one(held).await?;
         Ok(())
     }
@@ -323,21 +340,19 @@ impl Purchases {
             if record.creator_id != by.user_id && !by.admin {
                 return Err(PostError::Forbidden("Only the post's creator or an admin can refund it."));
             }
-            let lease_live = record.lease_until.is_some_and(|until| until > DateTime::now());
             match record.state {
                 PurchaseState::Refunded => return Ok(Outcome::Existing(record)),
-                PurchaseState::Refunding if lease_live => {
+                PurchaseState::Refunding if txn::lease_live(record.lease_until) => {
                     txn::pause().await;
                     continue;
                 }
                 PurchaseState::Active | PurchaseState::Refunding => {}
             }
-            let lease = txn::lease_until();
-            let as_read = doc! { "_id": &record.id, "state": bson_state(record.state), "lease_until": record.lease_until };
-            let claim = doc! { "$set": { "state": "refunding", "lease_until": lease } };
-            if self.records.update_one(as_read, claim).await?.modified_count == 0 {
+            let read = (record.state, record.lease_until);
+            let Some(lease) = txn::claim(&self.records, &record.id, read, PurchaseState::Refunding).await?
+            else {
                 continue; // another request moved it first
-            }
+            };
             let operation = format!("{}:refund", record.id);
             let legs = [
                 Leg::credit(Account::Wallet(record.buyer_id.clone()), record.price_cents, LedgerKind::Refund),
@@ -349,8 +364,9 @@ impl Purchases {
                 Leg::debit(Account::Platform, record.fee_cents, LedgerKind::FeeReversal),
             ];
             let refunded = transaction!(attempts, |session| {
-                let held = doc! { "_id": &record.id, "state": "refunding", "lease_until": lease };
-                let done = doc! { "$set": { "state": "refunded", "refunded_at": DateTime::now(), "refunded_by": by.user_id, "lease_until": null } };
+                let held =
+                    doc! { "_id": &record.id, "state": PurchaseState::Refunding, "lease_until": lease };
+                let done = doc! { "$set": { "state": PurchaseState::Refunded, "refunded_at": DateTime::now(), "refunded_by": by.user_id, "lease_until": null } };
                 if self.records.update_one(held, done).session(&mut *session).await?.matched_count == 0 {
                     return Err(Stop::Refuse(PostError::Conflict("the refund was taken over")));
                 }
@@ -366,8 +382,9 @@ impl Purchases {
                 Ok(()) => return Ok(Outcome::New(self.get(id).await?)),
                 Err(Refusal::Error(PostError::Conflict(_))) => continue,
                 Err(refusal) => {
-                    let held = doc! { "_id": &record.id, "state": "refunding", "lease_until": lease };
-                    let back = doc! { "$set": { "state": "active", "lease_until": null } };
+                    let held =
+                        doc! { "_id": &record.id, "state": PurchaseState::Refunding, "lease_until": lease };
+                    let back = doc! { "$set": { "state": PurchaseState::Active, "lease_until": null } };
                     self.records.update_one(held, back).await?;
                     return Err(match refusal {
                         Refusal::Short(_) => PostError::Conflict(
@@ -388,12 +405,4 @@ enum Hold {
     Taken(PurchaseId),
     /// Another request holds it for now.
     Busy,
-}
-
-fn bson_state(state: PurchaseState) -> &'static str {
-    match state {
-        PurchaseState::Active => "active",
-        PurchaseState::Refunding => "refunding",
-        PurchaseState::Refunded => "refunded",
-    }
 }

@@ -12,8 +12,9 @@ use serde::Serialize;
 
 use crate::money::Money;
 use crate::money::ledger::Account;
-use crate::money::outflows::OutflowRecord;
+use crate::money::outflows::{OutflowKind, OutflowRecord, OutflowState};
 use crate::money::topups::TopupRecord;
+use crate::money::topups::TopupState;
 
 /// At most this many problems are listed (the counts stay exact).
 const MAX_LISTED: usize = 50;
@@ -123,7 +124,7 @@ pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
     }
 
     let topups: Vec<TopupRecord> =
-        money.topups.records.find(doc! { "state": "succeeded" }).await?.try_collect().await?;
+        money.topups.records.find(doc! { "state": TopupState::Succeeded }).await?.try_collect().await?;
     let confirmed_cards_in_cents: i64 = topups.iter().map(|t| t.amount_cents - t.refunded_cents).sum();
     if confirmed_cards_in_cents != cards_in_cents {
         findings.add(format!(
@@ -132,7 +133,7 @@ pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
     }
     let mut recorded_payouts_cents = 0;
     if let Some(payments) = &money.payments {
-        let live = doc! { "kind": "payout", "state": { "$in": ["pending", "paid"] } };
+        let live = doc! { "kind": OutflowKind::Payout, "state": { "$in": [OutflowState::Pending, OutflowState::Paid] } };
         let payouts: Vec<OutflowRecord> = payments.outflows.records.find(live).await?.try_collect().await?;
         recorded_payouts_cents = payouts.iter().map(|p| p.amount_cents).sum();
     }

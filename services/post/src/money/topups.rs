@@ -17,9 +17,18 @@ use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::stripe::{Intent, ProviderError, Stripe};
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
 
-/// Stored and queried by the same name (`strum` spells it as serde does).
+/// Stored and queried by the same name (see [`crate::money::stored`]).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, strum::IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -40,15 +49,9 @@ pub enum TopupState {
 }
 
 impl TopupState {
-    fn name(self) -> &'static str {
-        self.into()
-    }
-
     /// States a payment may still succeed from.
-    fn open() -> [&'static str; 4] {
-        [TopupState::Creating, TopupState::Pending, TopupState::Unconfirmed, TopupState::Failed]
-            .map(Self::name)
-    }
+    const OPEN: [TopupState; 4] =
+        [TopupState::Creating, TopupState::Pending, TopupState::Unconfirmed, TopupState::Failed];
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,26 +138,30 @@ impl Topups {
             credited_at: None,
         };
         self.records.insert_one(&record).await?;
-        let creating = doc! { "_id": &id, "state": "creating" };
+        let creating = doc! { "_id": &id, "state": TopupState::Creating };
         let created = stripe.create_intent(&id, user_id, amount_cents, currency, payment_method).await;
         let (update, answer) = match created {
             // Its event may have been applied already: only a record still
             // `creating` becomes `pending`.
-            Ok(intent) => (doc! { "state": "pending", "intent_id": &intent.id }, Ok(intent.client_secret)),
-            Err(ProviderError::Declined(message)) => {
-                (doc! { "state": "failed", "failure": &message }, Err(PostError::CardDeclined(message)))
+            Ok(intent) => {
+                (doc! { "state": TopupState::Pending, "intent_id": &intent.id }, Ok(intent.client_secret))
             }
+            Err(ProviderError::Declined(message)) => (
+                doc! { "state": TopupState::Failed, "failure": &message },
+                Err(PostError::CardDeclined(message)),
+            ),
             Err(ProviderError::Rejected(_)) => (
-                doc! { "state": "failed", "failure": "refused by the payment provider" },
+                doc! { "state": TopupState::Failed, "failure": "refused by the payment provider" },
                 Err(PostError::ProviderRefused),
             ),
             Err(ProviderError::NotSent) => (
-                doc! { "state": "failed", "failure": "the payment provider was unreachable" },
+                doc! { "state": TopupState::Failed, "failure": "the payment provider was unreachable" },
                 Err(PostError::Unavailable("the payment provider")),
             ),
-            Err(ProviderError::Unknown) => {
-                (doc! { "state": "unconfirmed" }, Err(PostError::Unavailable("the payment provider")))
-            }
+            Err(ProviderError::Unknown) => (
+                doc! { "state": TopupState::Unconfirmed },
+                Err(PostError::Unavailable("the payment provider")),
+            ),
         };
         self.records.update_one(creating, doc! { "$set": update }).await?;
         let client_secret = answer?;
@@ -191,30 +198,27 @@ impl Topups {
         while attempts.time_left() {
             let record =
                 self.records.find_one(doc! { "_id": &record.id }).await?.ok_or(PostError::TopupNotFound)?;
-            let lease_live = record.lease_until.is_some_and(|until| until > DateTime::now());
             match record.state {
                 TopupState::Succeeded => return Ok(Applied::Duplicate),
                 TopupState::Canceled => return Err(PostError::Conflict("This top-up was canceled.")),
-                TopupState::Crediting if lease_live => {
+                TopupState::Crediting if txn::lease_live(record.lease_until) => {
                     txn::pause().await;
                     continue;
                 }
                 _ => {}
             }
-            let lease = txn::lease_until();
-            let as_read =
-                doc! { "_id": &record.id, "state": record.state.name(), "lease_until": record.lease_until };
-            let claim = doc! { "$set": { "state": "crediting", "lease_until": lease } };
-            if self.records.update_one(as_read, claim).await?.modified_count == 0 {
-                continue;
-            }
+            let read = (record.state, record.lease_until);
+            let Some(lease) = txn::claim(&self.records, &record.id, read, TopupState::Crediting).await?
+            else {
+                continue; // another request moved it first
+            };
             let legs = [
                 Leg::credit(Account::Wallet(record.user_id.clone()), record.amount_cents, LedgerKind::Topup),
                 Leg::debit(Account::Cards, record.amount_cents, LedgerKind::Topup),
             ];
             let credited = transaction!(attempts, |session| {
-                let held = doc! { "_id": &record.id, "state": "crediting", "lease_until": lease };
-                let done = doc! { "$set": { "state": "succeeded", "intent_id": intent_id, "credited_at": DateTime::now(), "lease_until": null, "failure": null } };
+                let held = doc! { "_id": &record.id, "state": TopupState::Crediting, "lease_until": lease };
+                let done = doc! { "$set": { "state": TopupState::Succeeded, "intent_id": intent_id, "credited_at": DateTime::now(), "lease_until": null, "failure": null } };
                 if self.records.update_one(held, done).session(&mut *session).await?.matched_count == 0 {
                     return Err(Stop::Refuse(PostError::Conflict("taken over")));
                 }
@@ -238,8 +242,8 @@ impl Topups {
         intent_id: &str,
         failure: Option<&str>,
     ) -> Result<Applied, PostError> {
-        let open = doc! { "_id": &record.id, "state": { "$in": TopupState::open().to_vec() } };
-        let update = doc! { "$set": { "state": state.name(), "intent_id": intent_id, "failure": failure } };
+        let open = doc! { "_id": &record.id, "state": { "$in": TopupState::OPEN.to_vec() } };
+        let update = doc! { "$set": { "state": state, "intent_id": intent_id, "failure": failure } };
         let changed = self.records.update_one(open, update).await?;
         Ok(if changed.modified_count == 1 { Applied::Applied } else { Applied::Duplicate })
     }
@@ -258,22 +262,5 @@ impl Topups {
         });
         posted?;
         Ok(self.ledger.balance(&Account::Wallet(user_id.to_owned())).await?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::money::outflows::OutflowKind;
-
-    #[test]
-    fn queries_name_states_and_kinds_as_they_are_stored() {
-        use TopupState::*;
-        for state in [Creating, Pending, Unconfirmed, Failed, Crediting, Succeeded, Canceled] {
-            assert_eq!(serde_json::to_value(state).unwrap(), state.name());
-        }
-        for kind in [OutflowKind::Payout, OutflowKind::CardRefund] {
-            assert_eq!(serde_json::to_value(kind).unwrap(), <&str>::from(kind));
-        }
     }
 }

@@ -1,5 +1,7 @@
 //! Running a MongoDB transaction to its end: committed, refused, or given up
-//! with 503 when the database does not let it through within the budget.
+//! with 503 when the database does not let it through within the budget;
+//! and the lease by which one request holds a record (a refund, a credit)
+//! until its transaction is done.
 //!
 //! ```ignore
 //! let mut attempts = Attempts::new(&client);
@@ -11,8 +13,9 @@
 
 use std::time::{Duration, Instant};
 
+use mongodb::bson::{Bson, DateTime, doc};
 use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
-use mongodb::{Client, ClientSession};
+use mongodb::{Client, ClientSession, Collection};
 
 use crate::error::PostError;
 use crate::money::account::Account;
@@ -159,8 +162,29 @@ pub async fn pause() {
 pub const LEASE: Duration = Duration::from_secs(30);
 
 /// When a lease taken now runs out.
-pub fn lease_until() -> mongodb::bson::DateTime {
-    mongodb::bson::DateTime::from_system_time(std::time::SystemTime::now() + LEASE)
+pub fn lease_until() -> DateTime {
+    DateTime::from_system_time(std::time::SystemTime::now() + LEASE)
+}
+
+/// Whether a lease read from a record still holds.
+pub fn lease_live(until: Option<DateTime>) -> bool {
+    until.is_some_and(|until| until > DateTime::now())
+}
+
+/// Claims record `id` for one request in one atomic update: from the state
+/// and lease it was read with to `busy` under a new lease. The new lease, or
+/// `None` when another request moved the record first.
+pub async fn claim<T: Send + Sync>(
+    records: &Collection<T>,
+    id: &str,
+    (state, lease): (impl Into<Bson>, Option<DateTime>),
+    busy: impl Into<Bson>,
+) -> Result<Option<DateTime>, PostError> {
+    let until = lease_until();
+    let as_read = doc! { "_id": id, "state": state.into(), "lease_until": lease };
+    let claim = doc! { "$set": { "state": busy.into(), "lease_until": until } };
+    let claimed = records.update_one(as_read, claim).await?.modified_count == 1;
+    Ok(claimed.then_some(until))
 }
 
 /// Runs `$body` (an `async` block's contents using `$session: &mut
