@@ -16,7 +16,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::MediaError;
-use crate::records::MediaRecord;
+use crate::records::{MediaRecord, MediaStatus, Records};
 use crate::slots::in_slot;
 use crate::storage::Storage;
 
@@ -134,6 +134,7 @@ impl Marks {
         &self,
         record: &MediaRecord,
         request: &MarkedCopyRequest,
+        records: &Records,
         storage: &Storage,
         slots: &tokio::sync::Semaphore,
     ) -> Result<MarkedCopy, MediaError> {
@@ -157,6 +158,15 @@ impl Marks {
                 (mark.thumb_key.clone(), jpeg, Bytes::from(copies.thumb.jpeg)),
             ])
             .await?;
+        // A removal that came while the copy was made listed this mark and
+        // deleted its objects before they were written: look again, after
+        // writing, and take them away if the photo is gone. (A removal after
+        // this look finds them in place and deletes them itself.)
+        let still_ready = records.get(&record.id).await?.is_some_and(|r| r.status == MediaStatus::Ready);
+        if !still_ready {
+            storage.delete_each(&[mark.display_key.clone(), mark.thumb_key.clone()]).await?;
+            return Err(MediaError::NotFound);
+        }
         self.collection.update_one(doc! { "_id": mark.id }, doc! { "$set": { "ready": true } }).await?;
         Ok(mark.copy())
     }

@@ -1,5 +1,6 @@
 //! Buyers' marked copies and leak tracing.
 
+use futures_util::StreamExt;
 use imaging::attacks::Attack;
 use serde_json::{Value, json};
 
@@ -168,6 +169,37 @@ async fn removing_a_photo_removes_its_buyers_copies() {
     assert!(stack.object(&copy_key).await.is_none(), "the marked copy went with the photo");
     let gone = copies(&stack, json!([{ "media_id": id, "purchase_id": "p2", "buyer_id": "u2" }])).await;
     assert_eq!(gone.status(), 404);
+}
+
+/// Copies still being made when their photo is removed: the removal lists
+/// their records, but their objects are written after it deleted them. No
+/// object of a removed photo may stay behind.
+#[tokio::test]
+async fn copies_in_the_making_when_their_photo_is_removed_leave_nothing_behind() {
+    let stack = spawn().await;
+    let ann = testkit::users::sign_up(&stack.auth, "ann").await;
+    let (id, _) = paid_photo(&stack, &ann.token, 4).await;
+    let before = stack.object_count().await;
+    let items = (0..40)
+        .map(|n| json!({ "media_id": id, "purchase_id": format!("p{n}"), "buyer_id": format!("u{n}") }));
+    // One request each, so those made before the removal answer 200.
+    let mut requests: futures_util::stream::FuturesUnordered<_> =
+        items.map(|item| copies(&stack, json!([item]))).collect();
+    // Two slots mark at a time: once one copy is made, the rest are queued
+    // or in the making.
+    let first = requests.next().await.unwrap();
+    let removed = stack.takedown(&id).await.status();
+    let mut answers = vec![first];
+    while let Some(answer) = requests.next().await {
+        answers.push(answer);
+    }
+    assert_eq!(removed, 200);
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 404), "{statuses:?}");
+    assert!(statuses.contains(&404), "the removal came after every copy: {statuses:?}");
+    assert!(before > 0);
+    let left = stack.object_count().await;
+    assert_eq!(left, 0, "objects of the removed photo stayed behind ({statuses:?})");
 }
 
 #[tokio::test]
