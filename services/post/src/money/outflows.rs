@@ -20,51 +20,29 @@ use serde::{Deserialize, Serialize};
 use crate::error::PostError;
 use crate::money::OutflowId;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
+use crate::money::stored::stored_enum;
 use crate::money::stripe::{OutgoingRequest, PayoutProvider, ProviderError, Stripe, Transfer};
 use crate::money::topups::{TopupRecord, TopupState};
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
 
-/// Stored and queried by the same name (see [`crate::money::stored`]).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum OutflowKind {
-    Payout,
-    CardRefund,
+stored_enum! {
+    #[derive(utoipa::ToSchema)]
+    pub enum OutflowKind {
+        Payout,
+        CardRefund,
+    }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum OutflowState {
-    /// Debited; the provider has it, or will be asked again.
-    Pending,
-    /// The provider sent the money.
-    Paid,
-    /// The provider did not: the money is back where it came from.
-    Failed,
+stored_enum! {
+    #[derive(utoipa::ToSchema)]
+    pub enum OutflowState {
+        /// Debited; the provider has it, or will be asked again.
+        Pending,
+        /// The provider sent the money.
+        Paid,
+        /// The provider did not: the money is back where it came from.
+        Failed,
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -15,28 +15,18 @@ use serde::{Deserialize, Serialize};
 use crate::error::PostError;
 use crate::money::PurchaseId;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
+use crate::money::stored::stored_enum;
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
 use crate::posts::PostRecord;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum PurchaseState {
-    Active,
-    /// A refund holds the purchase (until `lease_until`).
-    Refunding,
-    Refunded,
+stored_enum! {
+    #[derive(utoipa::ToSchema)]
+    pub enum PurchaseState {
+        Active,
+        /// A refund holds the purchase (until `lease_until`).
+        Refunding,
+        Refunded,
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,15 +52,12 @@ impl PurchaseRecord {
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub(crate) enum EntitlementState {
-    /// A purchase holds the slot while it moves the money.
-    Pending,
-    Active,
+stored_enum! {
+    pub(crate) enum EntitlementState {
+        /// A purchase holds the slot while it moves the money.
+        Pending,
+        Active,
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

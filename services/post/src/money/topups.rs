@@ -14,38 +14,27 @@ use serde::{Deserialize, Serialize};
 use crate::error::PostError;
 use crate::money::TopupId;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
+use crate::money::stored::stored_enum;
 use crate::money::stripe::{Intent, ProviderError, Stripe};
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
 
-/// Stored and queried by the same name (see [`crate::money::stored`]).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum TopupState {
-    /// Asking the provider for a PaymentIntent.
-    Creating,
-    /// Waiting for the payment.
-    Pending,
-    /// The provider did not answer when asked: it may hold a payment, which
-    /// is credited if its event arrives.
-    Unconfirmed,
-    /// The last payment attempt failed; another may still succeed.
-    Failed,
-    /// Being credited (until `lease_until`).
-    Crediting,
-    Succeeded,
-    Canceled,
+stored_enum! {
+    #[derive(utoipa::ToSchema)]
+    pub enum TopupState {
+        /// Asking the provider for a PaymentIntent.
+        Creating,
+        /// Waiting for the payment.
+        Pending,
+        /// The provider did not answer when asked: it may hold a payment, which
+        /// is credited if its event arrives.
+        Unconfirmed,
+        /// The last payment attempt failed; another may still succeed.
+        Failed,
+        /// Being credited (until `lease_until`).
+        Crediting,
+        Succeeded,
+        Canceled,
+    }
 }
 
 impl TopupState {
