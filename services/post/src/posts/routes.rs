@@ -106,7 +106,7 @@ pub(crate) async fn create(
     for (index, media_id) in media_ids.iter().enumerate() {
         photos.push(photo_for(&service, &user, index, media_id).await?);
     }
-    let post = PostRecord {
+    let mut post = PostRecord {
         id: PostId::mint().into_string(),
         author_id: user.user_id.clone(),
         caption: body.caption,
@@ -118,6 +118,10 @@ pub(crate) async fn create(
         comment_count: 0,
     };
     service.posts.insert(&post).await?;
+    // The post is written: a failure here must not make the client create it again.
+    if let Err(err) = service.posts.apply_removals(&mut post).await {
+        tracing::warn!(error = %err, post_id = post.id, "could not look for photos removed meanwhile");
+    }
     Ok(Created(service.renderer.render_one(&post, Access::Author, viewer_range.0).await))
 }
 

@@ -44,9 +44,24 @@ pub struct PostRecord {
     pub comment_count: i64,
 }
 
+/// A photo media said is gone. Kept for a while so that a post written
+/// after the notice (its creation asked media before the photo went) still
+/// learns of it: the notice records this first, then marks the posts; a new
+/// post is written first, then looks here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RemovedMedia {
+    #[serde(rename = "_id")]
+    media_id: String,
+    at: DateTime,
+}
+
+/// Far longer than a post's creation takes from asking media to writing it.
+const REMOVED_MEDIA_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 #[derive(Clone)]
 pub struct Posts {
     pub collection: Collection<PostRecord>,
+    removed_media: Collection<RemovedMedia>,
 }
 
 impl Posts {
@@ -58,7 +73,12 @@ impl Posts {
                 IndexModel::builder().keys(doc! { "photos.media_id": 1 }).build(),
             ])
             .await?;
-        Ok(Self { collection })
+        let removed_media = db.collection::<RemovedMedia>("removed_media");
+        let expiry = mongodb::options::IndexOptions::builder().expire_after(REMOVED_MEDIA_KEPT).build();
+        removed_media
+            .create_index(IndexModel::builder().keys(doc! { "at": 1 }).options(expiry).build())
+            .await?;
+        Ok(Self { collection, removed_media })
     }
 
     pub async fn insert(&self, post: &PostRecord) -> anyhow::Result<()> {
@@ -87,8 +107,30 @@ impl Posts {
         Ok(())
     }
 
-    /// Marks `media_id` removed in every post that shows it.
+    /// Marks `media_id` removed in every post that shows it, and in any
+    /// written later by a creation already under way ([`Posts::apply_removals`]).
     pub async fn mark_media_removed(&self, media_id: &str) -> anyhow::Result<u64> {
+        let record = doc! { "$setOnInsert": { "at": DateTime::now() } };
+        self.removed_media.update_one(doc! { "_id": media_id }, record).upsert(true).await?;
+        self.mark_in_posts(media_id).await
+    }
+
+    /// After `post` is written: marks its photos media has said are gone
+    /// (the notice may have come while it was being created).
+    pub async fn apply_removals(&self, post: &mut PostRecord) -> anyhow::Result<()> {
+        let ids: Vec<&str> = post.photos.iter().map(|p| p.media_id.as_str()).collect();
+        let removed: Vec<RemovedMedia> =
+            self.removed_media.find(doc! { "_id": { "$in": ids } }).await?.try_collect().await?;
+        for gone in removed {
+            self.mark_in_posts(&gone.media_id).await?;
+            for photo in post.photos.iter_mut().filter(|p| p.media_id == gone.media_id) {
+                photo.removed = true;
+            }
+        }
+        Ok(())
+    }
+
+    async fn mark_in_posts(&self, media_id: &str) -> anyhow::Result<u64> {
         let updated = self
             .collection
             .update_many(

@@ -139,6 +139,31 @@ async fn deleted_posts_stay_with_their_buyers_only() {
     assert_eq!(stack.buy(&hal, &id, "k").await.status(), 404, "a deleted post cannot be bought");
 }
 
+/// media's notice that a photo is gone can reach post before a post showing
+/// it is written (creating the post asked media first, when the photo was
+/// still there): the new post shows the photo unavailable all the same.
+#[tokio::test]
+async fn a_photo_removed_while_its_post_is_created_is_shown_unavailable() {
+    let stack = spawn().await;
+    let ivy = stack.user("ivy").await;
+    let (gone, kept) = (stack.photo(&ivy).await, stack.photo(&ivy).await);
+    // The notice as media sends it, before the post exists.
+    let path = format!("/internal/v1/media/{gone}/removed");
+    let token = testkit::service::service_token("media", "post", "POST", &path);
+    let notice = stack.http.post(format!("{}{path}", stack.post)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(notice.status(), 200);
+
+    let body = json!({ "caption": "late", "media_ids": [gone, kept], "price_cents": 0 });
+    let created = stack.create_post(&ivy, body).await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    for post in [created.clone(), stack.get_post(None, id).await.json().await.unwrap()] {
+        assert_eq!(post["photos"][0], json!({ "media_id": gone, "unavailable": true }), "{post}");
+        assert!(stack.opens(post["photos"][1]["url"].as_str().unwrap()), "{post}");
+    }
+}
+
 #[tokio::test]
 async fn a_page_of_ten_posts_of_ten_photos_comes_with_every_photo_signed() {
     let stack = spawn().await;
