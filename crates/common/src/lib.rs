@@ -6,6 +6,7 @@ pub mod client_ip;
 pub mod config;
 pub mod contract;
 pub mod health;
+pub mod hop_by_hop;
 pub mod ids;
 pub mod internal_auth;
 pub mod internal_client;

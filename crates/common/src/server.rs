@@ -182,8 +182,8 @@ impl Application {
     }
 }
 
-/// Binds `settings.listen` and builds the server; `routes` adds the
-/// service's own routes and state.
+/// Binds `settings.listen` (or takes the prebound listener) and builds the
+/// server; `routes` adds the service's own routes and state.
 pub fn start<F>(
     name: &'static str,
     settings: &HttpSettings,
@@ -207,22 +207,16 @@ pub fn start_measured<F>(
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
-    let listener = settings.bind()?;
-    serve(name, listener, settings, readiness, Exposure::PrivateNetwork, metrics, routes)
+    serve(name, settings, readiness, Exposure::PrivateNetwork, metrics, routes)
 }
 
-/// `start` on a listener bound beforehand, which the public reaches
-/// directly (the dev stack's gateway): health checks, but no `/metrics`.
-pub fn start_public_on<F>(
-    name: &'static str,
-    listener: TcpListener,
-    settings: &HttpSettings,
-    routes: F,
-) -> anyhow::Result<Application>
+/// `start` for a server the public reaches directly (the dev stack's
+/// gateway): health checks, but no `/metrics`.
+pub fn start_public<F>(name: &'static str, settings: &HttpSettings, routes: F) -> anyhow::Result<Application>
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
-    serve(name, listener, settings, ReadinessChecks::default(), Exposure::Public, Metrics::new(name)?, routes)
+    serve(name, settings, ReadinessChecks::default(), Exposure::Public, Metrics::new(name)?, routes)
 }
 
 /// Who can reach a listener, and so which operational endpoints it has.
@@ -235,7 +229,6 @@ enum Exposure {
 
 fn serve<F>(
     name: &'static str,
-    listener: TcpListener,
     settings: &HttpSettings,
     readiness: ReadinessChecks,
     exposure: Exposure,
@@ -245,6 +238,7 @@ fn serve<F>(
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
+    let listener = settings.bind()?;
     let port = listener.local_addr()?.port();
     let metrics = web::Data::new(metrics);
     let readiness = web::Data::new(readiness);

@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use common::hop_by_hop::is_hop_by_hop;
 use common::problem::Problem;
-use common::server::{Application, HttpSettings};
+use common::server::{Application, HttpSettings, Prebound};
 use futures_util::StreamExt;
 
 use crate::web_page;
@@ -74,21 +75,6 @@ struct Gateway {
     client: reqwest::Client,
 }
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
-fn is_hop_by_hop(name: &header::HeaderName) -> bool {
-    HOP_BY_HOP.contains(&name.as_str())
-}
-
 pub fn build(
     listener: std::net::TcpListener,
     upstreams: Upstreams,
@@ -99,8 +85,9 @@ pub fn build(
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let gateway = web::Data::new(Gateway { upstreams, client });
-    let settings = HttpSettings { workers: 2, ..HttpSettings::ephemeral() };
-    common::server::start_public_on("gateway", listener, &settings, move |cfg| {
+    let settings =
+        HttpSettings { workers: 2, prebound: Prebound::new(listener), ..HttpSettings::ephemeral() };
+    common::server::start_public("gateway", &settings, move |cfg| {
         // The API document and its viewer are the gateway's own, not a route to a service.
         cfg.service(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
@@ -146,7 +133,7 @@ async fn forward(
         .map_err(|_| Problem::new(StatusCode::METHOD_NOT_ALLOWED, "unsupported method"))?;
     let mut upstream = gateway.client.request(method, format!("{base}{target}"));
     for (name, value) in req.headers() {
-        if !is_hop_by_hop(name) && name != "x-forwarded-for" && name != "x-forwarded-proto" {
+        if !is_hop_by_hop(name.as_str()) && name != "x-forwarded-for" && name != "x-forwarded-proto" {
             upstream = upstream.header(name.as_str(), value.as_bytes());
         }
     }
@@ -168,7 +155,7 @@ async fn forward(
     let mut answer = HttpResponse::build(status);
     for (name, value) in response.headers() {
         if let Ok(name) = header::HeaderName::from_bytes(name.as_str().as_bytes())
-            && !is_hop_by_hop(&name)
+            && !is_hop_by_hop(name.as_str())
             && name != header::CONTENT_LENGTH
         {
             answer.append_header((name, value.as_bytes()));

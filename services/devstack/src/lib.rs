@@ -364,10 +364,8 @@ impl Stack {
         };
         // media and post call each other, media invalidates edge's cache:
         // their ports are chosen first.
-        let post_port = HeldPort::hold(&http(base, 2)?)?;
-        let post_http = post_port.settings(http(base, 2)?)?;
-        let edge_port = HeldPort::hold(&http(base, 5)?)?;
-        let edge_http = edge_port.settings(http(base, 5)?)?;
+        let post_http = HeldPort::listening(http(base, 2)?)?;
+        let edge_http = HeldPort::listening(http(base, 5)?)?;
         let edge_api = EdgeInvalidations::new();
         let mut media_config = media::Config::new(
             http(base, 3)?,
@@ -396,9 +394,10 @@ impl Stack {
         edge_config.invalidations = Some(edge_api.for_edge(mongo("shutter_edge")));
         let edge = edge::build(edge_config).await?;
         // A held port, so a restarted url-signer is where its callers look.
-        let url_signer_port = HeldPort::hold(&http(base, 4)?)?;
+        let url_signer_http = http(base, 4)?;
+        let url_signer_port = HeldPort::hold(&url_signer_http)?;
         let url_signer_config = url_signer::Config::new(
-            http(base, 4)?,
+            url_signer_http,
             internal_secret.clone(),
             vec![(DEV_KEY_ID.to_owned(), signing_key)],
             url_signer::config::Guards::new(vec![public_authority], vec!["http".into()]),

@@ -42,6 +42,12 @@ impl HeldPort {
         self.addr
     }
 
+    /// `settings` for a service that runs once, listening on its port
+    /// already (held until then: the listener keeps it from there).
+    pub fn listening(settings: HttpSettings) -> anyhow::Result<HttpSettings> {
+        Self::hold(&settings)?.settings(settings)
+    }
+
     /// `settings` for one run of the service: a fresh listener on the port.
     pub fn settings(&self, settings: HttpSettings) -> anyhow::Result<HttpSettings> {
         let socket = shared_socket(self.addr)?;

@@ -18,8 +18,9 @@
 #![allow(unsafe_code)]
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::num::NonZeroUsize;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, RwLock};
@@ -108,10 +109,12 @@ unsafe impl Send for Sealed {}
 unsafe impl Sync for Sealed {}
 
 impl Sealed {
-    fn copy_of(body: &[u8]) -> nix::Result<Self> {
+    fn copy_of(body: &[u8]) -> std::io::Result<Self> {
         let len = NonZeroUsize::new(body.len()).ok_or(nix::Error::EINVAL)?;
         let file = memfd_create(c"edge-cache", MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)?;
-        write_all(&file, body)?;
+        let mut writer = std::fs::File::from(file);
+        writer.write_all(body)?;
+        let file = OwnedFd::from(writer);
         let seals =
             SealFlag::F_SEAL_WRITE | SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_SEAL;
         fcntl(&file, FcntlArg::F_ADD_SEALS(seals))?;
@@ -129,19 +132,6 @@ impl Sealed {
             .insert(start.as_ptr() as usize, (body.len(), Arc::new(file)));
         Ok(Self { start, len: body.len() })
     }
-}
-
-fn write_all(file: &OwnedFd, mut body: &[u8]) -> nix::Result<()> {
-    let fd: BorrowedFd<'_> = std::os::fd::AsFd::as_fd(file);
-    while !body.is_empty() {
-        match nix::unistd::write(fd, body) {
-            Ok(0) => return Err(nix::Error::EIO),
-            Ok(n) => body = &body[n..],
-            Err(nix::Error::EINTR) => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(())
 }
 
 impl AsRef<[u8]> for Sealed {

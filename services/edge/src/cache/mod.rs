@@ -185,9 +185,7 @@ impl EdgeCache {
 
     fn answer(&self, req: &Viewer, cached: &Cached, cache_control: &str, served: Served) -> Response {
         let response = respond(req, cached, cache_control, served);
-        if req.head.method != Method::HEAD
-            && let Some(length) = content_length(&response)
-        {
+        if let Some(length) = body_length(req, &response) {
             self.metrics.bytes_from_cache.inc_by(length);
         }
         response
@@ -198,9 +196,7 @@ impl EdgeCache {
     async fn pass_through(&self, req: &Viewer, key: &str, cache_control: &str, origin: &Origin) -> Response {
         self.metrics.origin_fetches.inc();
         let mut response = origin.serve(req, key, cache_control).await;
-        if req.head.method != Method::HEAD
-            && let Some(length) = content_length(&response)
-        {
+        if let Some(length) = body_length(req, &response) {
             self.metrics.bytes_from_origin.inc_by(length);
         }
         mark(&mut response, Served::Miss);
@@ -309,6 +305,10 @@ impl EdgeCache {
     }
 }
 
-fn content_length(response: &Response) -> Option<u64> {
+/// The body bytes `response` sends (none for a HEAD).
+fn body_length(req: &Viewer, response: &Response) -> Option<u64> {
+    if req.head.method == Method::HEAD {
+        return None;
+    }
     response.headers().get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use http::{StatusCode, Uri, header};
+use http::{StatusCode, Uri};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
@@ -37,10 +37,9 @@ impl Control {
             return crate::denied::xml(StatusCode::BAD_REQUEST, "InvalidURI", "The request URI is malformed");
         };
         *req.uri_mut() = uri;
-        for hop in [header::CONNECTION, header::UPGRADE, header::TE, header::TRAILER] {
-            req.headers_mut().remove(hop);
+        for hop in common::hop_by_hop::HEADERS {
+            req.headers_mut().remove(*hop);
         }
-        req.headers_mut().remove("keep-alive");
         match self.client.request(req).await {
             Ok(response) => response.map(|body| body.map_err(std::io::Error::other).boxed_unsync()),
             Err(err) => {
