@@ -34,7 +34,7 @@ locals {
   # AWS managed policies: cache by path only (signatures and query strings are
   # checked by CloudFront, not part of the cache key).
   caching_optimized = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-  security_headers = aws_cloudfront_response_headers_policy.photos.id
+  security_headers  = aws_cloudfront_response_headers_policy.photos.id
   # Path → who may fetch it. Paid and free photos alike: signed URLs or
   # cookies only. Blurred previews: anyone. (Matched in this order.)
   behaviors = {
@@ -66,8 +66,8 @@ resource "aws_cloudfront_response_headers_policy" "photos" {
 }
 
 resource "aws_cloudfront_distribution" "photos" {
-  enabled         = true
-  comment         = "Shutter photos"
+  enabled = true
+  comment = "Shutter photos"
   # Paid photos' URLs are bound to the viewer's IPv4 network, learnt from the
   # API's IPv4-only load balancer: over IPv6 they would never match.
   is_ipv6_enabled = false
@@ -84,11 +84,11 @@ resource "aws_cloudfront_distribution" "photos" {
   dynamic "ordered_cache_behavior" {
     for_each = local.behaviors
     content {
-      path_pattern           = ordered_cache_behavior.key
-      target_origin_id       = local.s3_origin
-      viewer_protocol_policy = ordered_cache_behavior.value.viewer_protocol_policy
-      allowed_methods        = ["GET", "HEAD"]
-      cached_methods         = ["GET", "HEAD"]
+      path_pattern               = ordered_cache_behavior.key
+      target_origin_id           = local.s3_origin
+      viewer_protocol_policy     = ordered_cache_behavior.value.viewer_protocol_policy
+      allowed_methods            = ["GET", "HEAD"]
+      cached_methods             = ["GET", "HEAD"]
       cache_policy_id            = local.caching_optimized
       response_headers_policy_id = local.security_headers
       compress                   = false
@@ -98,10 +98,10 @@ resource "aws_cloudfront_distribution" "photos" {
 
   # Anything else in the bucket is not for viewers: signed, like private/*.
   default_cache_behavior {
-    target_origin_id       = local.s3_origin
-    viewer_protocol_policy = "https-only"
-    allowed_methods        = ["GET", "HEAD"]
-    cached_methods         = ["GET", "HEAD"]
+    target_origin_id           = local.s3_origin
+    viewer_protocol_policy     = "https-only"
+    allowed_methods            = ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
     cache_policy_id            = local.caching_optimized
     response_headers_policy_id = local.security_headers
     trusted_key_groups         = [aws_cloudfront_key_group.url_signer.id]
@@ -112,9 +112,8 @@ resource "aws_cloudfront_distribution" "photos" {
   }
 
   viewer_certificate {
-    cloudfront_default_certificate = var.photos_certificate_arn == ""
-    acm_certificate_arn            = var.photos_certificate_arn == "" ? null : var.photos_certificate_arn
-    ssl_support_method             = var.photos_certificate_arn == "" ? null : "sni-only"
-    minimum_protocol_version       = var.photos_certificate_arn == "" ? "TLSv1" : "TLSv1.2_2021"
+    acm_certificate_arn      = var.photos_certificate_arn
+    ssl_support_method       = "sni-only"
+    minimum_protocol_version = "TLSv1.2_2021"
   }
 }

@@ -19,7 +19,7 @@ locals {
 
 resource "aws_security_group" "alb" {
   name        = "shutter-alb"
-  description = "The API's load balancer: HTTPS in, the services out"
+  description = "The API load balancer: HTTPS in, the services out"
   vpc_id      = var.vpc_id
   ingress {
     description = "Clients, over HTTPS"
@@ -29,7 +29,7 @@ resource "aws_security_group" "alb" {
     cidr_blocks = ["0.0.0.0/0"]
   }
   egress {
-    description = "The services' targets (their own security groups admit the ALB)"
+    description = "The services targets, whose own security groups admit the ALB"
     from_port   = 0
     to_port     = 0
     protocol    = "-1"
@@ -42,9 +42,9 @@ resource "aws_lb" "api" {
   load_balancer_type = "application"
   # The same address family as the photo distribution (viewer-bound URLs).
   ip_address_type = "ipv4"
-  subnets            = var.public_subnet_ids
-  security_groups    = [aws_security_group.alb.id]
-  idle_timeout       = 60
+  subnets         = var.public_subnet_ids
+  security_groups = [aws_security_group.alb.id]
+  idle_timeout    = 60
   # A header the ALB cannot parse is dropped, not passed to the services.
   drop_invalid_header_fields = true
   enable_deletion_protection = true
@@ -72,7 +72,7 @@ resource "aws_lb_listener" "https" {
   default_action {
     type = "fixed-response"
     fixed_response {
-      content_type = "application/problem+json"
+      content_type = "application/json"
       message_body = "{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404}"
       status_code  = "404"
     }

@@ -60,6 +60,22 @@ data "aws_iam_policy_document" "media_bucket" {
       values   = [aws_cloudfront_distribution.photos.arn]
     }
   }
+  # Nobody, with any credential, over plain HTTP.
+  statement {
+    sid       = "TlsOnly"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.media.arn, "${aws_s3_bucket.media.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "media" {

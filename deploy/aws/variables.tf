@@ -21,15 +21,23 @@ variable "initial_key_managed" {
 }
 
 variable "photos_domain_aliases" {
-  description = "Optional custom domains for photos (needs photos_certificate_arn, in us-east-1)."
+  description = "The photos' own domain(s), e.g. [\"photos.example.com\"]: covered by photos_certificate_arn."
   type        = list(string)
-  default     = []
+  validation {
+    condition     = length(var.photos_domain_aliases) > 0
+    error_message = "Photos need a domain of their own: *.cloudfront.net would allow TLS 1.0."
+  }
 }
 
+# Required: with CloudFront's default *.cloudfront.net certificate the
+# distribution must accept TLSv1; with one's own, TLS 1.2 is the floor.
 variable "photos_certificate_arn" {
-  description = "ACM certificate (us-east-1) for photos_domain_aliases; empty uses *.cloudfront.net."
+  description = "ACM certificate, in us-east-1, for photos_domain_aliases."
   type        = string
-  default     = ""
+  validation {
+    condition     = startswith(var.photos_certificate_arn, "arn:aws:acm:us-east-1:")
+    error_message = "An ACM certificate in us-east-1 (CloudFront reads certificates only there)."
+  }
 }
 
 variable "vpc_id" {

@@ -22,7 +22,7 @@ pub mod verify;
 
 pub use keys::{KeyKind, PrivateKey, PublicKey};
 pub use policy::Policy;
-pub use sign::{SignedCookies, Signer};
+pub use sign::{SignError, SignedCookies, Signer};
 pub use verify::{Denial, KeyGroup, SignedRequest};
 
 /// The digest CloudFront applies before verifying a signature.

@@ -5,6 +5,17 @@
 use crate::keys::{KeyError, PrivateKey};
 use crate::{HashAlgorithm, Policy, encoding};
 
+/// Why nothing was signed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A start at or after the expiry: a URL no request could ever use (the
+    /// AWS SDKs' shared signing cases require this refusal).
+    #[error("the start time {starts} is not before the expiry {expires}")]
+    EmptyWindow { starts: u64, expires: u64 },
+}
+
 /// Signs with one key under one CloudFront key id.
 #[derive(Debug, Clone)]
 pub struct Signer {
@@ -61,14 +72,14 @@ impl Signer {
     }
 
     /// A canned-policy URL: valid for exactly `url` until `expires`.
-    pub fn canned_url(&self, url: &str, expires: u64) -> Result<String, KeyError> {
+    pub fn canned_url(&self, url: &str, expires: u64) -> Result<String, SignError> {
         self.url(url, &Policy::canned(url, expires))
     }
 
     /// A signed URL for `url` under `policy`: canned when the policy says no
     /// more than "this URL until then", custom otherwise.
-    pub fn url(&self, url: &str, policy: &Policy) -> Result<String, KeyError> {
-        let json = policy.to_json();
+    pub fn url(&self, url: &str, policy: &Policy) -> Result<String, SignError> {
+        let json = signable(policy)?;
         let signature = self.signature(json.as_bytes())?;
         let canned = policy.is_canned_form() && policy.resource.as_deref() == Some(url);
         let mut out = String::with_capacity(url.len() + json.len() * 4 / 3 + signature.len() + 64);
@@ -94,8 +105,8 @@ impl Signer {
 
     /// Signed cookies for `policy`: canned (`CloudFront-Expires`) when the
     /// policy names one exact URL without conditions, custom otherwise.
-    pub fn cookies(&self, policy: &Policy) -> Result<SignedCookies, KeyError> {
-        let json = policy.to_json();
+    pub fn cookies(&self, policy: &Policy) -> Result<SignedCookies, SignError> {
+        let json = signable(policy)?;
         let canned = policy.is_canned_form() && policy.resource.as_deref().is_some_and(|r| !r.contains('*'));
         Ok(SignedCookies {
             expires: canned.then_some(policy.date_less_than),
@@ -104,5 +115,15 @@ impl Signer {
             key_pair_id: self.key_id.clone(),
             hash_algorithm: self.hash.parameter(),
         })
+    }
+}
+
+/// The policy's text, if it can ever grant a request.
+fn signable(policy: &Policy) -> Result<String, SignError> {
+    match policy.date_greater_than {
+        Some(starts) if starts >= policy.date_less_than => {
+            Err(SignError::EmptyWindow { starts, expires: policy.date_less_than })
+        }
+        _ => Ok(policy.to_json()),
     }
 }

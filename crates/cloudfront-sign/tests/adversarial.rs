@@ -233,7 +233,8 @@ proptest! {
         let policy = Policy {
             resource: Some(pattern.clone()),
             date_less_than: base + expires_in,
-            date_greater_than: start_offset.map(|s| base + s),
+            // A start before the expiry: a window that never opens is not signed (tested apart).
+            date_greater_than: start_offset.map(|s| base + s % expires_in),
             ip_address: range,
         };
         let signed = signer.url(&resource_url, &policy).unwrap();
@@ -272,4 +273,17 @@ fn a_remembered_signature_still_meets_its_policy_and_goes_with_its_key() {
     // The same id, another key: what the old one signed is no longer good.
     group.insert("KMEMO", PrivateKey::generate(KeyKind::Rsa).unwrap().public_key().unwrap());
     assert_eq!(at(&group, &url, NOW), Err(Denial::BadSignature));
+}
+
+#[test]
+fn a_policy_whose_start_is_not_before_its_expiry_is_never_signed() {
+    use cloudfront_sign::SignError;
+    for starts in [NOW + 60, NOW + 61] {
+        let policy = Policy { date_greater_than: Some(starts), ..Policy::canned(URL, NOW + 60) };
+        let refused = SignError::EmptyWindow { starts, expires: NOW + 60 };
+        assert_eq!(signer(HashAlgorithm::Sha1).url(URL, &policy), Err(refused.clone()));
+        assert_eq!(signer(HashAlgorithm::Sha256).cookies(&policy).map(drop), Err(refused));
+    }
+    let open = Policy { date_greater_than: Some(NOW + 59), ..Policy::canned(URL, NOW + 60) };
+    assert!(signer(HashAlgorithm::Sha1).url(URL, &open).is_ok(), "one second is a window");
 }

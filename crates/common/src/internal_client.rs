@@ -1,6 +1,7 @@
 //! The client one service uses to call another.
 //!
-//! Every call carries a fresh service token and the current request id.
+//! Every call carries a fresh service token (unless the calling service has
+//! no key: edge reading public keys) and the current request id.
 //! Calls have a connect and a total timeout; idempotent calls (GET, HEAD,
 //! PUT, DELETE, or a POST the caller marks idempotent) are retried with
 //! jittered exponential backoff on connection failures, timeouts and 502/503/504.
@@ -152,12 +153,12 @@ impl ServiceClient {
                 tokio::time::sleep(self.backoff(attempt)).await;
             }
             let call = Call { target: &self.target, method: method.as_str(), path };
-            let token = self.auth.mint(call).map_err(|err| CallError::Token(err.to_string()))?;
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token)
-                .header(request_id::HEADER.as_str(), &request_id);
+            let token = self.auth.mint_if_able(call).map_err(|err| CallError::Token(err.to_string()))?;
+            let mut request =
+                self.http.request(method.clone(), &url).header(request_id::HEADER.as_str(), &request_id);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
             if let Some(body) = body {
                 request = request.json(body);
             }

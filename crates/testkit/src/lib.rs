@@ -22,9 +22,6 @@ pub mod stopping;
 pub mod stripe;
 pub mod users;
 
-/// The shared internal secret used by services under test.
-pub const INTERNAL_SECRET: &str = "test-internal-secret-0123456789abcdef0123456789";
-
 /// Logs from tests only when asked for (`TEST_LOG=1`), as in zero2prod.
 pub fn init_logging() {
     if std::env::var_os("TEST_LOG").is_some() {

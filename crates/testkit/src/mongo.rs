@@ -55,10 +55,18 @@ pub fn start_jongodb() -> anyhow::Result<(String, crate::process::Tied)> {
 }
 
 pub fn start_jongodb_on(port: u16) -> anyhow::Result<(String, crate::process::Tied)> {
-    let binary = jongodb_binary()?;
+    start_jongodb_with(&jongodb_binary()?, port)
+}
+
+/// Starts the jongodb binary at `binary` (any free port).
+pub fn start_jongodb_at(binary: &std::path::Path) -> anyhow::Result<(String, crate::process::Tied)> {
+    start_jongodb_with(binary, 0)
+}
+
+fn start_jongodb_with(binary: &std::path::Path, port: u16) -> anyhow::Result<(String, crate::process::Tied)> {
     let port = format!("--port={port}");
     let mut server =
-        crate::process::spawn_tied(&binary, &[&port, "--topology-profile=singleNodeReplicaSet"], true)?;
+        crate::process::spawn_tied(binary, &[&port, "--topology-profile=singleNodeReplicaSet"], true)?;
     let stdout = server.stdout.take().ok_or_else(|| anyhow::anyhow!("jongodb has no stdout"))?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -104,11 +104,15 @@ pub fn spawn_listening(
 /// A program `scripts/bootstrap` installs under the repository, installing it
 /// first when it is missing (`--stack`: only what the dev stack needs, for
 /// jongodb; everything otherwise).
+/// The tools `scripts/bootstrap --stack` installs.
+const STACK_TOOLS: [&str; 2] = ["jongodb", "localstripe"];
+
 pub fn tool(relative: &str) -> anyhow::Result<PathBuf> {
     let binary = crate::repo_root().join(relative);
     if !binary.exists() {
         let mut bootstrap = Command::new(crate::repo_root().join("scripts/bootstrap"));
-        if relative.contains("jongodb") {
+        // What the dev stack needs comes without root or a browser.
+        if STACK_TOOLS.iter().any(|tool| relative.contains(tool)) {
             bootstrap.arg("--stack");
         }
         let status = bootstrap.status()?;

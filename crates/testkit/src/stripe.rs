@@ -29,11 +29,19 @@ pub fn api_url() -> &'static str {
     })
 }
 
-/// The dev stack's server, when localstripe is installed (never installs
-/// it); it stops when the answer's [`Tied`] is stopped or this process exits.
-pub fn start_if_installed() -> Option<anyhow::Result<(String, Tied)>> {
-    let binary = crate::repo_root().join(BINARY);
-    binary.exists().then(|| start(&binary))
+/// The dev stack's server, installed first (`scripts/bootstrap --stack`,
+/// no root) when missing; `None`, with the reason logged, when it cannot be
+/// installed. It stops when the answer's [`Tied`] is stopped or this
+/// process exits.
+pub fn start_for_stack() -> Option<anyhow::Result<(String, Tied)>> {
+    let binary = crate::process::tool(BINARY)
+        .and_then(|binary| {
+            anyhow::ensure!(binary.exists(), "scripts/bootstrap did not install it");
+            Ok(binary)
+        })
+        .inspect_err(|err| tracing::warn!("card payments off: cannot install localstripe: {err:#}"))
+        .ok()?;
+    Some(start(&binary))
 }
 
 fn start(binary: &std::path::Path) -> anyhow::Result<(String, Tied)> {

@@ -28,7 +28,8 @@ async fn run() {
         audience: "shutter".into(),
         password_cost: cost,
         trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
-        internal_secret: testkit::service::internal_secret(),
+        internal_keys: testkit::service::internal_keys("auth"),
+        signups_per_hour: auth::limiter::DEFAULT_SIGNUPS_PER_HOUR,
     };
     let app = auth::build(config).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());

@@ -3,9 +3,8 @@
 use std::net::SocketAddr;
 
 use common::config::{Env, FromEnv, KeyFile};
-use common::internal_auth;
+use common::internal_auth::{InternalKeys, Role};
 use common::mongo::MongoSettings;
-use common::secrecy::SecretString;
 use common::server::HttpSettings;
 use ipnet::IpNet;
 
@@ -42,7 +41,9 @@ pub struct Config {
     /// Peers whose `X-Forwarded-For` is believed (for per-IP login limits).
     pub trusted_proxies: Vec<IpNet>,
     /// Authenticates post's internal lookups.
-    pub internal_secret: SecretString,
+    pub internal_keys: InternalKeys,
+    /// `AUTH_SIGNUPS_PER_HOUR`: accounts one client address may create an hour.
+    pub signups_per_hour: usize,
 }
 
 impl Config {
@@ -52,7 +53,7 @@ impl Config {
         http: HttpSettings,
         mongo: MongoSettings,
         signing_keys: Vec<SigningKey>,
-        internal_secret: SecretString,
+        internal_keys: InternalKeys,
     ) -> Self {
         Self {
             http,
@@ -63,7 +64,8 @@ impl Config {
             audience: "shutter".into(),
             password_cost: PasswordCost::default(),
             trusted_proxies: Vec::new(),
-            internal_secret,
+            internal_keys,
+            signups_per_hour: crate::limiter::DEFAULT_SIGNUPS_PER_HOUR,
         }
     }
 }
@@ -92,7 +94,8 @@ impl FromEnv for Config {
         let iterations = env.or("AUTH_ARGON2_ITERATIONS", defaults.iterations);
         let parallelism = env.or("AUTH_ARGON2_PARALLELISM", defaults.parallelism);
         let trusted_proxies = env.list::<IpNet>("AUTH_TRUSTED_PROXIES");
-        let internal_secret = internal_auth::secret_from_env(env);
+        let internal_keys = InternalKeys::from_env(env, Role { calls: false, serves: true });
+        let signups_per_hour = env.or("AUTH_SIGNUPS_PER_HOUR", crate::limiter::DEFAULT_SIGNUPS_PER_HOUR);
         Some(Self {
             http: http?,
             mongo: mongo?,
@@ -106,7 +109,8 @@ impl FromEnv for Config {
                 parallelism: parallelism?,
             },
             trusted_proxies: trusted_proxies?,
-            internal_secret: internal_secret?,
+            internal_keys: internal_keys?,
+            signups_per_hour: signups_per_hour?,
         })
     }
 }

@@ -18,6 +18,8 @@ pub enum AuthError {
     BadRefreshToken,
     #[error("too many failed sign-ins; try again later")]
     RateLimited { retry_after_s: u64 },
+    #[error("too many accounts made from this address; try again later")]
+    SignupsRateLimited { retry_after_s: u64 },
     #[error("not found")]
     NotFound,
     #[error(transparent)]
@@ -34,7 +36,7 @@ impl AuthError {
             }
             AuthError::NotAvailable => Problem::conflict(self.to_string()),
             AuthError::BadCredentials | AuthError::BadRefreshToken => Problem::unauthorized(self.to_string()),
-            AuthError::RateLimited { retry_after_s } => {
+            AuthError::RateLimited { retry_after_s } | AuthError::SignupsRateLimited { retry_after_s } => {
                 Problem::too_many_requests(self.to_string(), *retry_after_s)
             }
             AuthError::NotFound => Problem::not_found("No such user."),

@@ -39,6 +39,7 @@ pub struct Auth {
     pub limiter: limiter::LoginLimiter,
     pub devices: devices::Devices,
     pub trusted_proxies: Vec<IpNet>,
+    pub signups_per_hour: usize,
 }
 
 /// The published key set.
@@ -74,9 +75,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         limiter: limiter::LoginLimiter::new(&db).await?,
         devices: devices::Devices::new(&db).await?,
         trusted_proxies: config.trusted_proxies.clone(),
+        signups_per_hour: config.signups_per_hour,
     });
-    let service_auth =
-        web::Data::new(common::internal_auth::ServiceAuth::new(NAME, &config.internal_secret)?);
+    let service_auth = web::Data::new(common::internal_auth::ServiceAuth::new(NAME, &config.internal_keys)?);
     let readiness = ReadinessChecks::default().with(MongoReady(db.clone()));
     server::start(NAME, &config.http, readiness, move |cfg| {
         cfg.app_data(auth.clone())

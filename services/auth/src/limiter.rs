@@ -18,6 +18,13 @@
 //! - a client address: 20, whatever it tries.
 //!
 //! Unknown accounts count like real ones, so the limits reveal nothing.
+//!
+//! Sign-ups have a budget of their own per client address (an IPv6 client
+//! by its /64, which one subscriber usually holds whole): `AUTH_SIGNUPS_PER_HOUR`
+//! accounts an hour (10 by default). Each costs a password hash, so an
+//! unlimited stream of them would be a cheap way to burn auth's CPU. Only a
+//! well-formed sign-up is counted, before its password is hashed; a
+//! successful one stays counted.
 
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
@@ -31,27 +38,45 @@ pub const PER_LOGIN: usize = 5;
 pub const PER_DEVICE: usize = 5;
 pub const PER_ADDRESS: usize = 20;
 
-/// One limit: at most `limit` counted attempts under `key` in [`WINDOW`].
+/// The window of the sign-up budget.
+pub const SIGNUP_WINDOW: Duration = Duration::from_secs(60 * 60);
+pub const DEFAULT_SIGNUPS_PER_HOUR: usize = 10;
+
+/// One limit: at most `limit` counted attempts under `key` in `window`
+/// ([`WINDOW`] unless said otherwise).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Budget {
     key: String,
     limit: usize,
+    window: Duration,
 }
 
 impl Budget {
     /// A login name as typed: `Alice ` and `alice` are one name.
     pub fn login(login: &str) -> Self {
-        Self { key: format!("login:{}", login.trim().to_lowercase()), limit: PER_LOGIN }
+        Self { key: format!("login:{}", login.trim().to_lowercase()), limit: PER_LOGIN, window: WINDOW }
     }
 
     /// One known device of one account (`device` is the device's stored id).
     pub fn device(device: &str) -> Self {
-        Self { key: format!("device:{device}"), limit: PER_DEVICE }
+        Self { key: format!("device:{device}"), limit: PER_DEVICE, window: WINDOW }
     }
 
     pub fn address(ip: Option<IpAddr>) -> Self {
         let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        Self { key: format!("ip:{ip}"), limit: PER_ADDRESS }
+        Self { key: format!("ip:{ip}"), limit: PER_ADDRESS, window: WINDOW }
+    }
+
+    /// Sign-ups from one client: an IPv4 address, or an IPv6 /64.
+    pub fn signups(ip: Option<IpAddr>, per_hour: usize) -> Self {
+        let client = match ip {
+            Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+                ipnet::Ipv6Net::new(v6, 64).map_or_else(|_| v6.to_string(), |net| net.trunc().to_string())
+            }
+            Some(ip) => ip.to_canonical().to_string(),
+            None => "unknown".to_owned(),
+        };
+        Self { key: format!("signup:{client}"), limit: per_hour, window: SIGNUP_WINDOW }
     }
 }
 
@@ -141,7 +166,7 @@ impl LoginLimiter {
         self.change(budget, |attempts, now| {
             if attempts.len() >= budget.limit {
                 let oldest = attempts.iter().map(|a| a.at.to_system_time()).min().unwrap_or(now);
-                let lifts = oldest + WINDOW;
+                let lifts = oldest + budget.window;
                 return Err(lifts.duration_since(now).map_or(1, |d| d.as_secs().max(1)));
             }
             attempts.push(Attempt { id: id.to_owned(), at: DateTime::from_system_time(now) });
@@ -161,7 +186,7 @@ impl LoginLimiter {
     ) -> anyhow::Result<Result<(), T>> {
         for _ in 0..MAX_ROUNDS {
             let now = SystemTime::now();
-            let window_start = DateTime::from_system_time(now - WINDOW);
+            let window_start = DateTime::from_system_time(now - budget.window);
             let current = self.collection.find_one(doc! { "_id": &budget.key }).await?;
             let (version, mut attempts) = match current {
                 Some(counted) => (Some(counted.version), counted.attempts),
@@ -171,7 +196,7 @@ impl LoginLimiter {
             if let Err(refusal) = edit(&mut attempts, now) {
                 return Ok(Err(refusal));
             }
-            let expires_at = DateTime::from_system_time(now + WINDOW);
+            let expires_at = DateTime::from_system_time(now + budget.window);
             let written = match version {
                 None => {
                     let counted = Counted { key: budget.key.clone(), version: 0, attempts, expires_at };
@@ -198,5 +223,23 @@ impl LoginLimiter {
             }
         }
         anyhow::bail!("the login budget {} is too contended", budget.key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signups(ip: &str) -> String {
+        Budget::signups(Some(ip.parse().unwrap_or_else(|_| panic!("{ip}"))), 10).key
+    }
+
+    #[test]
+    fn an_ipv6_client_signs_up_by_its_64_and_an_ipv4_one_by_its_address() {
+        assert_eq!(signups("2001:db8:1:2:aaaa::1"), signups("2001:db8:1:2:bbbb::9"));
+        assert_ne!(signups("2001:db8:1:2::1"), signups("2001:db8:1:3::1"));
+        assert_eq!(signups("203.0.113.7"), "signup:203.0.113.7");
+        assert_eq!(signups("::ffff:203.0.113.7"), "signup:203.0.113.7", "an IPv4 client over IPv6");
+        assert_ne!(signups("203.0.113.7"), signups("203.0.113.8"));
     }
 }

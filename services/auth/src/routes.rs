@@ -33,8 +33,10 @@ async fn pair(
     responses((status = 201, description = "The account and its first tokens", body = SignedUp),
               (status = 409, description = "The username is taken (names the field), or the account cannot be made with these details"),
               (status = 413, description = "The body is over 16 KiB"),
-              (status = 422, description = "A username, e-mail or password out of bounds (names the field)")))]
+              (status = 422, description = "A username, e-mail or password out of bounds (names the field)"),
+              (status = 429, description = "Too many accounts made from this address this hour (see Retry-After)")))]
 pub(crate) async fn signup(
+    req: HttpRequest,
     auth: web::Data<Auth>,
     body: web::Json<SignupRequest>,
 ) -> Result<Created<SignedUp>, AuthError> {
@@ -43,6 +45,13 @@ pub(crate) async fn signup(
     let username = Username::parse(&body.username).map_err(|m| invalid("username", m))?;
     let email = Email::parse(&body.email).map_err(|m| invalid("email", m))?;
     let password = Password::parse(body.password).map_err(|m| invalid("password", m))?;
+    // Counted before the password is hashed; a made account stays counted.
+    let ip = common::client_ip::client_ip(&req, &auth.trusted_proxies);
+    if let Err(retry_after_s) = auth.limiter.reserve(vec![Budget::signups(ip, auth.signups_per_hour)]).await?
+    {
+        tracing::warn!(?ip, "sign-up rate-limited");
+        return Err(AuthError::SignupsRateLimited { retry_after_s });
+    }
     let user = UserRecord {
         id: uuid::Uuid::now_v7().simple().to_string(),
         username: username.as_str().to_owned(),

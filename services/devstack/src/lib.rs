@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use base64::Engine;
 use common::config::Env;
+use common::internal_auth::InternalKeys;
 use common::mongo::MongoSettings;
 use common::s3::S3Settings;
 use common::secrecy::{ExposeSecret, SecretString};
@@ -103,8 +104,8 @@ pub struct Stack {
     pub mongodb_uri: String,
     /// The bucket the stack serves photos from.
     pub s3: S3Settings,
-    /// The services' shared secret, minted fresh for each run (for tools and tests).
-    pub internal_secret: SecretString,
+    /// Each caller's internal-call key, made fresh for each run (for tools and tests).
+    pub internal_keys: InternalKeyring,
     /// The Stripe-compatible server taking card payments, when there is one.
     pub payments_api: Option<String>,
     /// Where media sends its cache invalidations (edge's CloudFront API, by default).
@@ -177,6 +178,9 @@ impl std::fmt::Debug for Running {
 
 const BUCKET: &str = "shutter-media";
 
+/// Accounts one address may make an hour on the dev stack.
+pub const DEV_SIGNUPS_PER_HOUR: usize = 100_000;
+
 /// A service's listener: loopback, `offset` ports after the public one.
 fn http(public_port: u16, offset: u16) -> anyhow::Result<HttpSettings> {
     let port = match public_port {
@@ -212,6 +216,18 @@ async fn mongo(options: &StackOptions) -> anyhow::Result<(String, MongoKind, Opt
     }
     let (uri, server) = testkit::mongo::start_jongodb()?;
     Ok((uri, MongoKind::InMemory, Some(Database::Jongodb(server))))
+}
+
+/// Paid originals, keys and a local mongod's files live under the data
+/// folder: everything the stack's process writes is its user's alone (umask
+/// 077: files 0600, folders 0700, whichever library writes them), and so is
+/// the folder itself.
+fn keep_files_private(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir)?;
+    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(())
 }
 
 async fn s3(options: &StackOptions) -> anyhow::Result<S3Settings> {
@@ -326,6 +342,61 @@ impl EdgeInvalidations {
     }
 }
 
+/// Every caller's own internal-call key pair, and who may call whom: each
+/// service is given its own private key and the public keys of its callers
+/// only (as in production, docs/ARCHITECTURE.md#internal-calls).
+#[derive(Clone)]
+pub struct InternalKeyring {
+    pairs: Arc<std::collections::HashMap<&'static str, (SecretString, String)>>,
+}
+
+/// Who calls whom: (service, the callers it accepts).
+const INTERNAL_CALLERS: [(&str, &[&str]); 5] = [
+    ("auth", &["post", "media"]),
+    ("post", &["media"]),
+    ("media", &["post", "moderation"]),
+    ("url-signer", &["post"]),
+    ("edge", &[]),
+];
+/// The callers with a key: the services that call others, and the
+/// moderation console (a tool's or test's).
+const INTERNAL_SIGNERS: [&str; 3] = ["post", "media", "moderation"];
+
+impl std::fmt::Debug for InternalKeyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InternalKeyring([redacted])")
+    }
+}
+
+impl InternalKeyring {
+    fn generate() -> anyhow::Result<Self> {
+        let pairs = INTERNAL_SIGNERS
+            .into_iter()
+            .map(|name| Ok((name, common::internal_auth::generate_key()?)))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self { pairs: Arc::new(pairs) })
+    }
+
+    /// What service `name` is given: its own key, if it calls anyone, and
+    /// its callers' public keys.
+    pub fn of(&self, name: &str) -> InternalKeys {
+        let callers =
+            INTERNAL_CALLERS.iter().find(|(service, _)| *service == name).map_or(&[][..], |(_, c)| c);
+        InternalKeys {
+            own: self.pairs.get(name).map(|(own, _)| own.clone()),
+            callers: callers
+                .iter()
+                .map(|caller| ((*caller).to_owned(), self.pairs[caller].1.clone()))
+                .collect(),
+        }
+    }
+
+    /// Mints as `caller` (a service or the moderation console).
+    pub fn caller(&self, caller: &str) -> anyhow::Result<common::internal_auth::ServiceAuth> {
+        common::internal_auth::ServiceAuth::new(caller, &self.of(caller))
+    }
+}
+
 fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -334,10 +405,11 @@ fn random_secret() -> String {
 
 impl Stack {
     pub async fn start(options: StackOptions) -> anyhow::Result<Stack> {
+        keep_files_private(&options.data_dir)?;
         let (mongo_uri, mongo_kind, database) = mongo(&options).await?;
         let mut running = RunningParts { database, ..RunningParts::default() };
         let s3 = s3(&options).await?;
-        let internal_secret = SecretString::from(random_secret());
+        let internal_keys = InternalKeyring::generate()?;
         let mongo = |database: &str| MongoSettings { uri: mongo_uri.clone(), database: database.into() };
         let public_listener = std::net::TcpListener::bind(options.listen)
             .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", options.listen))?;
@@ -352,9 +424,12 @@ impl Stack {
             http(base, 1)?,
             mongo("shutter_auth"),
             vec![dev_token_key(&options.data_dir)?],
-            internal_secret.clone(),
+            internal_keys.of("auth"),
         );
         auth_config.trusted_proxies = vec![loopback()];
+        // Everyone here signs up from this machine: the seed, the tests and
+        // the load test's population (docs/AUTH.md has production's budget).
+        auth_config.signups_per_hour = DEV_SIGNUPS_PER_HOUR;
         let (auth_url, auth) = Served::spawn(auth::build(auth_config).await?);
         running.services.push(auth);
         let user_auth = UserAuthSettings {
@@ -372,7 +447,7 @@ impl Stack {
             mongo("shutter_media"),
             s3.clone(),
             user_auth.clone(),
-            internal_secret.clone(),
+            internal_keys.of("media"),
             dev_watermark_secret(&options.data_dir)?,
         );
         media_config.auth_url = Some(auth_url.clone());
@@ -398,7 +473,7 @@ impl Stack {
         let url_signer_port = HeldPort::hold(&url_signer_http)?;
         let url_signer_config = url_signer::Config::new(
             url_signer_http,
-            internal_secret.clone(),
+            internal_keys.of("url-signer"),
             vec![(DEV_KEY_ID.to_owned(), signing_key)],
             url_signer::config::Guards::new(vec![public_authority], vec!["http".into()]),
         );
@@ -409,7 +484,7 @@ impl Stack {
             post_http,
             mongo("shutter_post"),
             user_auth,
-            internal_secret.clone(),
+            internal_keys.of("post"),
             post::Upstreams {
                 auth: auth_url.clone(),
                 media: media_url.clone(),
@@ -424,7 +499,7 @@ impl Stack {
             post_config.binding = None;
         }
         let provider = match options.card_payments {
-            true => tokio::task::spawn_blocking(testkit::stripe::start_if_installed).await?,
+            true => tokio::task::spawn_blocking(testkit::stripe::start_for_stack).await?,
             false => None,
         };
         let payments_api = match provider {
@@ -474,7 +549,7 @@ impl Stack {
             mongo: mongo_kind,
             mongodb_uri: mongo_uri.clone(),
             s3,
-            internal_secret,
+            internal_keys,
             payments_api,
             invalidation,
             running: Running(Arc::new(Mutex::new(Some(running)))),

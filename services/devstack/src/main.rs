@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
     match &stack.payments_api {
         Some(api) => println!("Card payments: localstripe at {api} (test card pm_card_visa)"),
         None => println!(
-            "Card payments: off (localstripe not installed; scripts/bootstrap installs it); the dev top-up works"
+            "Card payments: off (localstripe could not be installed: see the warning above); the dev top-up works"
         ),
     }
     for (name, url) in stack.services() {

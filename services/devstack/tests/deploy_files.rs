@@ -108,6 +108,20 @@ fn docker_compose_sets_only_what_the_services_read_and_probes_what_exists() {
         if volumes.contains("cloudfront-key") && name != "url-signer" && name != "keys-init" {
             problems.push(format!("compose {name} mounts the CloudFront private key"));
         }
+        // Each caller's internal-call key: its own service and its maker only.
+        for service in ["post", "media"] {
+            if volumes.contains(&format!("internal-key-{service}:"))
+                && name != service
+                && name != "internal-keys-init"
+            {
+                problems.push(format!("compose {name} mounts {service}'s internal-call key"));
+            }
+        }
+        if name == "edge"
+            && serde_yaml_ng::to_string(&definition["environment"]).unwrap().contains("INTERNAL_AUTH")
+        {
+            problems.push("compose edge holds an internal credential".into());
+        }
     }
     // Every long-running container says when it is healthy; no secret has a default.
     for (name, definition) in compose["services"].as_mapping().unwrap() {
@@ -122,16 +136,19 @@ fn docker_compose_sets_only_what_the_services_read_and_probes_what_exists() {
         }
     }
     let source = read("docker-compose.yml");
-    for secret in ["INTERNAL_AUTH_SECRET", "MINIO_ROOT_PASSWORD", "EDGE_INVALIDATION_SECRET"] {
+    assert!(!source.contains("INTERNAL_AUTH_SECRET"), "no secret shared by every service");
+    for secret in ["MINIO_ROOT_PASSWORD", "EDGE_INVALIDATION_SECRET"] {
         assert!(source.contains(&format!("${{{secret}:?")), "{secret} must be required, not defaulted");
     }
     assert!(!source.contains("POST_DEV_TOPUP"), "the development top-up stays in the dev stack");
     // nginx's upstreams name the services' ports.
     let nginx = read("deploy/nginx/nginx.conf") + &read("deploy/nginx/k8s.conf");
     for (service, port) in SERVICES.iter().filter(|(s, _)| *s != "url-signer") {
+        // edge is only in Kubernetes' self-hosted mode: looked up while running.
+        let looked_up = if *service == "edge" { " resolve" } else { "" };
         for upstream in [
             format!("server {service}:{port} resolve;"),
-            format!("server {service}.shutter.svc.cluster.local:{port};"),
+            format!("server {service}.shutter.svc.cluster.local:{port}{looked_up};"),
         ] {
             if !nginx.contains(&upstream) {
                 problems.push(format!("nginx has no upstream `{upstream}`"));
@@ -141,10 +158,13 @@ fn docker_compose_sets_only_what_the_services_read_and_probes_what_exists() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
-/// Every document of every manifest in deploy/k8s.
+/// Every document of every manifest in deploy/k8s and its self-hosted mode.
 fn manifests() -> Vec<Value> {
     let mut documents = Vec::new();
-    for entry in std::fs::read_dir(repo().join("deploy/k8s")).unwrap() {
+    let files = ["deploy/k8s", "deploy/k8s/self-hosted"]
+        .into_iter()
+        .flat_map(|dir| std::fs::read_dir(repo().join(dir)).unwrap());
+    for entry in files {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
             let source = std::fs::read_to_string(&path).unwrap();
@@ -292,23 +312,51 @@ fn kubernetes_manifests_set_only_what_the_services_read_and_probe_what_exists() 
     assert_eq!(callers_of("post"), set(&["gateway", "media"]));
     assert_eq!(callers_of("media"), set(&["gateway", "post"]));
     assert_eq!(callers_of("edge"), set(&["gateway", "media"]), "viewers, and invalidations");
-    assert!(of_kind(&documents, "NetworkPolicy").iter().any(|p| name(p) == "default-deny-ingress"));
-    // The Ingress terminates TLS for every host it serves and hands all to the gateway.
-    let ingress = of_kind(&documents, "Ingress")[0];
-    let tls_hosts: BTreeSet<String> = ingress["spec"]["tls"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["hosts"].as_sequence().unwrap().iter().map(text))
-        .collect();
-    for rule in ingress["spec"]["rules"].as_sequence().unwrap() {
-        assert!(tls_hosts.contains(&text(&rule["host"])), "no TLS for {}", text(&rule["host"]));
-        for path in rule["http"]["paths"].as_sequence().unwrap() {
-            assert_eq!(
-                text(&path["backend"]["service"]["name"]),
-                "gateway",
-                "the Ingress routes only to the gateway"
-            );
+    // Nothing in or out but what a policy admits, for every pod.
+    let deny = of_kind(&documents, "NetworkPolicy").into_iter().find(|p| name(p) == "default-deny").unwrap();
+    assert_eq!(deny["spec"]["podSelector"], Value::Mapping(Default::default()), "every pod");
+    assert_eq!(text(&deny["spec"]["policyTypes"][0]), "Ingress");
+    assert_eq!(text(&deny["spec"]["policyTypes"][1]), "Egress");
+    let reaches = |pod: &str| -> BTreeSet<String> {
+        of_kind(&documents, "NetworkPolicy")
+            .into_iter()
+            .filter(|p| p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == pod)
+            .flat_map(|p| p["spec"]["egress"].as_sequence().into_iter().flatten())
+            .flat_map(|rule| rule["to"].as_sequence().into_iter().flatten())
+            .filter_map(|to| {
+                to["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str().map(str::to_owned)
+            })
+            .collect()
+    };
+    assert_eq!(reaches("url-signer"), set(&[]), "the private key's holder reaches nobody");
+    assert_eq!(reaches("gateway"), set(&["auth", "edge", "media", "post"]));
+    assert_eq!(reaches("post"), set(&["auth", "media", "url-signer"]));
+    assert_eq!(reaches("media"), set(&["auth", "edge", "post"]));
+    assert_eq!(reaches("edge"), set(&["url-signer"]));
+    assert_eq!(reaches("auth"), set(&[]));
+    // Each Ingress terminates TLS for every host it serves and hands all to the gateway.
+    for ingress in of_kind(&documents, "Ingress") {
+        let tls_hosts: BTreeSet<String> = ingress["spec"]["tls"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["hosts"].as_sequence().unwrap().iter().map(text))
+            .collect();
+        for rule in ingress["spec"]["rules"].as_sequence().unwrap() {
+            assert!(tls_hosts.contains(&text(&rule["host"])), "no TLS for {}", text(&rule["host"]));
+            for path in rule["http"]["paths"].as_sequence().unwrap() {
+                assert_eq!(
+                    text(&path["backend"]["service"]["name"]),
+                    "gateway",
+                    "the Ingress routes only to the gateway"
+                );
+            }
+        }
+    }
+    // An autoscaler owns the replica count of what it scales.
+    for deployment in of_kind(&documents, "Deployment") {
+        if scaled.contains(&name(deployment)) && !deployment["spec"]["replicas"].is_null() {
+            problems.push(format!("k8s {}: fixed replicas under an autoscaler", name(deployment)));
         }
     }
     assert!(problems.is_empty(), "{problems:#?}");
@@ -441,6 +489,10 @@ fn kubernetes_installs_from_nothing_in_the_documented_order() {
             if let (Some(secret), false) = (secret["name"].as_str(), secret["optional"] == true) {
                 assert!(secrets.contains(secret), "{}: Secret {secret} is never created", name(deployment));
             }
+            let map = &env["valueFrom"]["configMapKeyRef"];
+            if let (Some(map), false) = (map["name"].as_str(), map["optional"] == true) {
+                assert!(config_maps.contains(map), "{}: ConfigMap {map} is never created", name(deployment));
+            }
         }
     }
     // The key flow: the manifest and the private key reach url-signer alone;
@@ -466,4 +518,52 @@ fn kubernetes_installs_from_nothing_in_the_documented_order() {
     for file in ["nginx/routes.conf", "nginx/k8s.conf"] {
         assert!(gateway.contains(file), "the gateway's ConfigMap holds {file}: {gateway}");
     }
+    // The self-hosted mode: takedowns go to edge's CloudFront API, under the
+    // distribution id edge answers to, and edge's manifests are applied.
+    let readme = read("deploy/README.md");
+    let section = readme.split("## Kubernetes").nth(1).unwrap().split("\n## ").next().unwrap();
+    let self_hosted =
+        section.split("```sh").nth(2).unwrap().split("```").next().unwrap().replace("\\\n", " ");
+    let edge_distribution = env("edge", "EDGE_DISTRIBUTION_ID");
+    assert!(
+        self_hosted.contains(&format!("CLOUDFRONT_DISTRIBUTION_ID={edge_distribution}"))
+            && self_hosted.contains("CLOUDFRONT_ENDPOINT_URL=http://edge.shutter.svc.cluster.local:8085"),
+        "self-hosted takedowns invalidate edge: {self_hosted}"
+    );
+    assert!(self_hosted.contains("kubectl apply -f k8s/ -f k8s/self-hosted/"), "{self_hosted}");
+    assert!(
+        !commands.iter().any(|c| c.contains("self-hosted")),
+        "the CloudFront mode deploys nothing of the self-hosted one"
+    );
+}
+
+/// compose's replica-set initiation gives up with a clear message when the
+/// set never forms, instead of leaving everything waiting forever: its own
+/// script, run here against a `mongosh` that never succeeds.
+#[test]
+fn compose_mongo_init_fails_clearly_at_its_deadline() {
+    let mut compose: Value = serde_yaml_ng::from_str(&read("docker-compose.yml")).unwrap();
+    compose.apply_merge().unwrap();
+    let entrypoint = &compose["services"]["mongo-init"]["entrypoint"];
+    assert_eq!(text(&entrypoint[0]), "bash");
+    // compose writes a literal `$` as `$$`.
+    let script = text(&entrypoint[2]).replace("$$", "$");
+    let bin = tempfile::tempdir().unwrap();
+    let mongosh = bin.path().join("mongosh");
+    std::fs::write(&mongosh, "#!/bin/sh\necho 'MongoNetworkError: connect ECONNREFUSED' >&2\nexit 1\n")
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&mongosh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default());
+    let started = std::time::Instant::now();
+    let run = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .env("PATH", path)
+        .env("MONGO_INIT_TIMEOUT", "3")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(said.contains("mongo-init: the replica set could not be initiated within 3 s"), "{said}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "it gave up near its deadline");
 }

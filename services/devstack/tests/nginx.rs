@@ -41,3 +41,19 @@ async fn the_public_api_works_through_nginx_with_the_production_routes() {
     // nginx passes uploads only: no reading the bucket through it.
     assert_eq!(http.get(url).send().await.unwrap().status(), 403);
 }
+
+/// Kubernetes' gateway serves no page: a path no route names is a plain
+/// 404 there (once a rewrite loop answered 500 and paged an operator), and
+/// the API behind it still works.
+#[tokio::test]
+async fn without_a_page_unrouted_paths_are_404_not_500() {
+    let nginx = support::nginx::start_with(support::nginx::WebPage::None).await;
+    let public = &nginx.stack.public_url;
+    for path in ["/", "/metrics", "/index.html", "/healthz", "/v2/anything", "/favicon.ico"] {
+        let status = reqwest::get(format!("{public}{path}")).await.unwrap().status();
+        assert_eq!(status, 404, "{path}: {}", std::fs::read_to_string(&nginx.errors).unwrap_or_default());
+    }
+    assert_eq!(reqwest::get(format!("{public}/.well-known/jwks.json")).await.unwrap().status(), 200);
+    let errors = std::fs::read_to_string(&nginx.errors).unwrap_or_default();
+    assert!(!errors.contains("cycle"), "no redirection cycle: {errors}");
+}

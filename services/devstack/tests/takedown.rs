@@ -56,7 +56,7 @@ impl Api {
 
     /// Calls media's takedown as the service `caller`, for `acting` (an access token).
     async fn takedown(&self, caller: &str, acting: Option<&str>, media_id: &str) -> StatusCode {
-        let auth = common::internal_auth::ServiceAuth::new(caller, &self.stack.internal_secret).unwrap();
+        let auth = self.stack.internal_keys.caller(caller).unwrap();
         let mut request = self
             .http
             .post(format!("{}/internal/v1/media/{media_id}/takedown", self.stack.media))

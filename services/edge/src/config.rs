@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use cloudfront_sign::PublicKey;
 use common::config::{Env, FromEnv, KeyFile, Seconds, Size};
-use common::internal_auth;
 use common::mongo::MongoSettings;
 use common::s3::S3Settings;
 use common::secrecy::SecretString;
@@ -22,8 +21,10 @@ pub enum KeySource {
     /// Fixed public keys, by CloudFront key id.
     Static(Vec<(String, PublicKey)>),
     /// url-signer's `/internal/v1/public-keys`, read again every `refresh`;
-    /// a key it stops publishing stops working here.
-    Signer { base_url: String, internal_secret: SecretString, refresh: Duration },
+    /// a key it stops publishing stops working here. Public keys are not
+    /// secret: the internet-facing edge holds no credential to read them,
+    /// so nothing taken from edge can call another service.
+    Signer { base_url: String, refresh: Duration },
 }
 
 #[derive(Debug, Clone)]
@@ -156,8 +157,7 @@ impl FromEnv for Config {
                 Some(KeySource::Static(keys))
             }
             (Some(files), Some(base_url)) if files.is_empty() => {
-                let internal_secret = internal_auth::secret_from_env(env);
-                Some(KeySource::Signer { base_url, internal_secret: internal_secret?, refresh: refresh?.0 })
+                Some(KeySource::Signer { base_url, refresh: refresh?.0 })
             }
             (Some(_), Some(_)) => {
                 env.problem("set EDGE_PUBLIC_KEYS or EDGE_KEYS_URL, not both");
@@ -274,11 +274,7 @@ fn invalidations_from_env(env: &mut Env) -> Option<Option<InvalidationSettings>>
 mod tests {
     use super::*;
 
-    const BASE: [(&str, &str); 3] = [
-        ("S3_BUCKET", "b"),
-        ("EDGE_KEYS_URL", "http://url-signer:8084"),
-        ("INTERNAL_AUTH_SECRET", "0123456789abcdef0123456789abcdef"),
-    ];
+    const BASE: [(&str, &str); 2] = [("S3_BUCKET", "b"), ("EDGE_KEYS_URL", "http://url-signer:8084")];
 
     fn load(extra: &[(&str, &str)]) -> Result<Config, String> {
         Env::from_map(BASE.iter().chain(extra).copied()).load(Config::read).map_err(|err| err.to_string())

@@ -38,6 +38,9 @@ pub async fn serve(req: &Viewer, edge: &Edge) -> Response {
         tracing::info!(key, %reason, "signed request refused");
         return reason_response(&reason);
     }
+    if let Some(answer) = never_an_object(&key) {
+        return answer;
+    }
     let cache_control = if public { &edge.public_cache_control } else { &edge.private_cache_control };
     match &edge.cache {
         Some(cache) => cache.serve(req, &key, cache_control, &edge.origin).await,
@@ -115,6 +118,21 @@ pub fn is_plain_host(host: &[u8]) -> bool {
         && host.iter().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(b))
 }
 
+/// S3's longest key, in bytes.
+const MAX_KEY_BYTES: usize = 1024;
+
+/// S3's own answer for a key no object can have, given without asking it:
+/// a folder (`public/previews/`) holds no object of its own, and a key over
+/// S3's limit is refused as S3 refuses it. A viewer's mistake, not an
+/// origin failure (info, not error).
+fn never_an_object(key: &str) -> Option<Response> {
+    if key.len() > MAX_KEY_BYTES {
+        tracing::info!(bytes = key.len(), "key longer than S3 allows");
+        return Some(denied::xml(StatusCode::BAD_REQUEST, "KeyTooLongError", "Your key is too long"));
+    }
+    key.ends_with('/').then(denied::no_such_key)
+}
+
 /// The S3 key a path names: percent-decoded once, UTF-8, no dot segments in
 /// any encoding, no control characters.
 pub fn object_key(path: &str) -> Result<String, &'static str> {
@@ -147,6 +165,10 @@ mod tests {
     fn paths_become_keys_only_when_plain() {
         assert_eq!(object_key("/private/caf%C3%A9/ph%20oto.jpg").unwrap(), "private/café/ph oto.jpg");
         assert_eq!(object_key("/public/previews/m1.jpg").unwrap(), "public/previews/m1.jpg");
+        assert!(never_an_object("public/previews/m1.jpg").is_none());
+        assert_eq!(never_an_object("public/previews/").unwrap().status(), StatusCode::NOT_FOUND);
+        let long = format!("public/{}", "a".repeat(MAX_KEY_BYTES));
+        assert_eq!(never_an_object(&long).unwrap().status(), StatusCode::BAD_REQUEST);
         for bad in [
             "/",
             "/private/%FF%FE.jpg",

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use cloudfront_sign::{KeyGroup, PublicKey};
 use common::contract::signing::{PUBLIC_KEYS_PATH, PublicKeys};
 use common::health::ReadinessCheck;
-use common::internal_auth::ServiceAuth;
+use common::internal_auth::{InternalKeys, ServiceAuth};
 use common::internal_client::{ClientOptions, ServiceClient};
 use futures_util::future::BoxFuture;
 
@@ -45,8 +45,9 @@ impl TrustedKeys {
                 }
                 keys.replace(group);
             }
-            KeySource::Signer { base_url, internal_secret, refresh } => {
-                let auth = ServiceAuth::new(crate::NAME, internal_secret)?;
+            KeySource::Signer { base_url, refresh } => {
+                // Without a key of its own: the route is open to the internal network.
+                let auth = ServiceAuth::new(crate::NAME, &InternalKeys::default())?;
                 let client =
                     ServiceClient::new(auth, "url-signer", base_url.clone(), ClientOptions::default())?;
                 keys.refresh(&client).await;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::config::{Env, FromEnv, Seconds};
-use common::internal_auth;
+use common::internal_auth::{InternalKeys, Role};
 use common::mongo::MongoSettings;
 use common::s3::S3Settings;
 use common::secrecy::SecretString;
@@ -26,7 +26,7 @@ pub struct Config {
     pub mongo: MongoSettings,
     pub s3: S3Settings,
     pub user_auth: UserAuthSettings,
-    pub internal_secret: SecretString,
+    pub internal_keys: InternalKeys,
     pub limits: Limits,
     /// Direct uploads not completed within this are removed (object and record).
     pub stale_upload_after: Duration,
@@ -58,7 +58,7 @@ impl Config {
         mongo: MongoSettings,
         s3: S3Settings,
         user_auth: UserAuthSettings,
-        internal_secret: SecretString,
+        internal_keys: InternalKeys,
         watermark_secret: SecretString,
     ) -> Self {
         Self {
@@ -66,7 +66,7 @@ impl Config {
             mongo,
             s3,
             user_auth,
-            internal_secret,
+            internal_keys,
             limits: Limits::default(),
             stale_upload_after: DEFAULT_STALE_UPLOAD_AFTER,
             post_url: None,
@@ -85,7 +85,7 @@ impl FromEnv for Config {
         let mongo = MongoSettings::from_env(env, "shutter_media");
         let s3 = S3Settings::from_env(env);
         let user_auth = UserAuthSettings::from_env(env);
-        let internal_secret = internal_auth::secret_from_env(env);
+        let internal_keys = InternalKeys::from_env(env, Role { calls: true, serves: true });
         let defaults = Limits::default();
         let max_pixels = env.or("MEDIA_MAX_PIXELS", defaults.max_pixels);
         let max_bytes = env.or("MEDIA_MAX_BYTES", defaults.max_bytes);
@@ -98,7 +98,7 @@ impl FromEnv for Config {
             env.secret("MEDIA_WATERMARK_SECRET", "the secret keying buyers' forensic marks", 32);
         let distribution_id = env.optional::<String>("CLOUDFRONT_DISTRIBUTION_ID");
         let api = cloudfront_api::ApiSettings::read(env);
-        let mut config = Self::new(http?, mongo?, s3?, user_auth?, internal_secret?, watermark_secret?);
+        let mut config = Self::new(http?, mongo?, s3?, user_auth?, internal_keys?, watermark_secret?);
         config.post_url = Some(post_url?);
         config.auth_url = Some(auth_url?);
         config.invalidation = match distribution_id {

@@ -84,7 +84,7 @@ pub async fn trace_file(
     operator: &str,
 ) -> anyhow::Result<types::TraceResult> {
     let db = mongo::connect(&config.mongo, NAME).await?;
-    let service_auth = ServiceAuth::new(NAME, &config.internal_secret)?;
+    let service_auth = ServiceAuth::new(NAME, &config.internal_keys)?;
     let removals = removal::Removals::new(&db, None, None).await?;
     let media = media_state(&config, &db, &service_auth, removals).await?;
     let id = common::ids::MediaId::parse(media_id)
@@ -100,7 +100,7 @@ pub async fn trace_file(
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
-    let service_auth = ServiceAuth::new(NAME, &config.internal_secret)?;
+    let service_auth = ServiceAuth::new(NAME, &config.internal_keys)?;
     let post = client_of(&service_auth, "post", config.post_url.as_ref())?;
     let invalidations = match &config.invalidation {
         Some(settings) => Some(removal::Invalidations {

@@ -68,7 +68,7 @@ async fn signer(bucket: Duration) -> String {
     let config = url_signer::Config {
         hash: HashAlgorithm::Sha1,
         cache: url_signer::config::CacheSettings { bucket, capacity: 100_000 },
-        ..url_signer::Config::new(http, testkit::service::internal_secret(), keys, guards)
+        ..url_signer::Config::new(http, testkit::service::internal_keys("url-signer"), keys, guards)
     };
     testkit::service::spawn(url_signer::build(config).await.unwrap())
 }
@@ -78,7 +78,7 @@ async fn run() {
         HttpSettings { workers: 1, ..HttpSettings::ephemeral() },
         testkit::mongo::settings("bench-auth"),
         vec![SigningKey::from_pem("k1", &SigningKey::generate_pem().unwrap()).unwrap()],
-        testkit::service::internal_secret(),
+        testkit::service::internal_keys("auth"),
     );
     auth_config.password_cost = PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 };
     let auth = testkit::service::spawn(auth::build(auth_config).await.unwrap());
@@ -146,7 +146,7 @@ async fn run() {
             HttpSettings { workers: 2, ..HttpSettings::ephemeral() },
             post_mongo.clone(),
             user_auth.clone(),
-            testkit::service::internal_secret(),
+            testkit::service::internal_keys("post"),
             post::Upstreams {
                 auth: auth.clone(),
                 media: "http://127.0.0.1:9".into(),

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::config::{Env, FromEnv, Seconds};
-use common::internal_auth;
+use common::internal_auth::{InternalKeys, Role};
 use common::mongo::MongoSettings;
 use common::secrecy::SecretString;
 use common::server::HttpSettings;
@@ -35,7 +35,7 @@ pub struct Config {
     pub http: HttpSettings,
     pub mongo: MongoSettings,
     pub user_auth: UserAuthSettings,
-    pub internal_secret: SecretString,
+    pub internal_keys: InternalKeys,
     pub upstreams: Upstreams,
     /// How long post waits for url-signer before answering without URLs.
     pub signer_timeout: Duration,
@@ -100,7 +100,7 @@ impl Config {
         http: HttpSettings,
         mongo: MongoSettings,
         user_auth: UserAuthSettings,
-        internal_secret: SecretString,
+        internal_keys: InternalKeys,
         mut upstreams: Upstreams,
     ) -> Self {
         upstreams.photos = upstreams.photos.trim_end_matches('/').to_owned();
@@ -108,7 +108,7 @@ impl Config {
             http,
             mongo,
             user_auth,
-            internal_secret,
+            internal_keys,
             upstreams,
             signer_timeout: DEFAULT_SIGNER_TIMEOUT,
             url_lifetime: DEFAULT_URL_LIFETIME,
@@ -131,7 +131,7 @@ impl FromEnv for Config {
         let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
         let mongo = MongoSettings::from_env(env, "shutter_post");
         let user_auth = UserAuthSettings::from_env(env);
-        let internal_secret = internal_auth::secret_from_env(env);
+        let internal_keys = InternalKeys::from_env(env, Role { calls: true, serves: true });
         let auth_url = env.required("AUTH_URL", "auth's internal address, e.g. http://auth:8081");
         let media_url = env.required("MEDIA_URL", "media's internal address, e.g. http://media:8083");
         let signer_url =
@@ -157,7 +157,7 @@ impl FromEnv for Config {
         }
         let upstreams =
             Upstreams { auth: auth_url?, media: media_url?, url_signer: signer_url?, photos: photo_base? };
-        let mut config = Self::new(http?, mongo?, user_auth?, internal_secret?, upstreams);
+        let mut config = Self::new(http?, mongo?, user_auth?, internal_keys?, upstreams);
         config.signer_timeout = timeout?.0;
         config.url_lifetime = lifetime?.0;
         config.sign_batch = sign_batch?.max(1);

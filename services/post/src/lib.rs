@@ -45,7 +45,7 @@ pub struct Service {
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
-    let auth = ServiceAuth::new(NAME, &config.internal_secret)?;
+    let auth = ServiceAuth::new(NAME, &config.internal_keys)?;
     let up = &config.upstreams;
     let media = ServiceClient::new(auth.clone(), "media", up.media.clone(), ClientOptions::default())?;
     let auth_client = ServiceClient::new(auth.clone(), "auth", up.auth.clone(), ClientOptions::default())?;

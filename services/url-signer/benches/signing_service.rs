@@ -52,13 +52,13 @@ fn cache_hits(key: &PrivateKey) {
 }
 
 async fn http_latency(key: PrivateKey) {
-    let secret = common::secrecy::SecretString::from("bench-internal-secret-0123456789abcdef".to_owned());
     let http = HttpSettings { workers: 1, ..HttpSettings::ephemeral() };
+    let keys = testkit::service::internal_keys("url-signer");
     let config = url_signer::Config {
         hash: HashAlgorithm::Sha1,
-        ..url_signer::Config::new(http, secret, vec![("KBENCH".into(), key)], guards())
+        ..url_signer::Config::new(http, keys, vec![("KBENCH".into(), key)], guards())
     };
-    let auth = common::internal_auth::ServiceAuth::new("post", &config.internal_secret).unwrap();
+    let auth = testkit::service::service_auth("post");
     let app = url_signer::build(config).await.unwrap();
     let url = format!("http://127.0.0.1:{}/internal/v1/sign", app.port());
     tokio::spawn(app.run_until_stopped());

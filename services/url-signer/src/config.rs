@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use cloudfront_sign::{HashAlgorithm, PrivateKey};
 use common::config::{Env, FromEnv, KeyFile, Seconds};
-use common::internal_auth;
-use common::secrecy::SecretString;
+use common::internal_auth::{InternalKeys, Role};
 use common::server::HttpSettings;
 
 use crate::keyring::load_key_file;
@@ -70,7 +69,7 @@ impl Default for CacheSettings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub http: HttpSettings,
-    pub internal_secret: SecretString,
+    pub internal_keys: InternalKeys,
     /// Every published key, by CloudFront key id. `PrivateKey`'s `Debug` is redacted.
     pub keys: Vec<(String, PrivateKey)>,
     pub active_key_id: String,
@@ -86,14 +85,14 @@ impl Config {
     /// fixed until restart; change the fields for anything else.
     pub fn new(
         http: HttpSettings,
-        internal_secret: SecretString,
+        internal_keys: InternalKeys,
         keys: Vec<(String, PrivateKey)>,
         guards: Guards,
     ) -> Self {
         let active_key_id = keys.first().map(|(id, _)| id.clone()).unwrap_or_default();
         Self {
             http,
-            internal_secret,
+            internal_keys,
             keys,
             active_key_id,
             manifest: None,
@@ -181,7 +180,7 @@ fn read_keys(env: &mut Env) -> Keys {
 impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
         let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-        let internal_secret = internal_auth::secret_from_env(env);
+        let internal_keys = InternalKeys::from_env(env, Role { calls: false, serves: true });
         let keys = read_keys(env);
         let hash = env.or("SIGNER_HASH_ALGORITHM", DEFAULT_HASH);
         let hosts: Option<Vec<String>> = env.list("SIGNER_ALLOWED_HOSTS");
@@ -203,7 +202,7 @@ impl FromEnv for Config {
         };
         Some(Self {
             http: http?,
-            internal_secret: internal_secret?,
+            internal_keys: internal_keys?,
             keys: keys.keys,
             active_key_id: keys.active_key_id?,
             manifest: keys.manifest,

@@ -1,8 +1,8 @@
 //! url-signer's errors, answered as problem+json. No message ever carries
-//! key material: `KeyError` is a fixed set of words.
+//! key material: `SignError` is a fixed set of words.
 
 use actix_web::http::StatusCode;
-use cloudfront_sign::keys::KeyError;
+use cloudfront_sign::SignError;
 use common::Problem;
 use serde_json::json;
 
@@ -17,7 +17,7 @@ pub enum SignerError {
     #[error("key id {0} is not one of this signer's keys")]
     UnknownKey(String),
     #[error("signing failed: {0}")]
-    Signing(#[from] KeyError),
+    Signing(#[from] SignError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -32,6 +32,7 @@ impl SignerError {
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE, self.to_string())
             }
             SignerError::UnknownKey(_) => Problem::unprocessable(self.to_string()),
+            SignerError::Signing(SignError::EmptyWindow { .. }) => Problem::unprocessable(self.to_string()),
             SignerError::Signing(err) => Problem::internal(anyhow::anyhow!("signing failed: {err}")),
             SignerError::Internal(err) => Problem::from_internal(err),
         }

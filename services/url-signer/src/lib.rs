@@ -43,7 +43,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     if let Some(watch) = &config.manifest {
         reload::watch(&workers, watch.path.clone(), signer.clone(), config.hash, watch.reload_every);
     }
-    let service_auth = web::Data::new(ServiceAuth::new(NAME, &config.internal_secret)?);
+    let service_auth = web::Data::new(ServiceAuth::new(NAME, &config.internal_keys)?);
     server::start(NAME, &config.http, ReadinessChecks::default(), move |cfg| {
         cfg.app_data(service_auth.clone())
             .app_data(signer.clone())

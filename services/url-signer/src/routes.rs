@@ -1,5 +1,7 @@
-//! The internal API. Every route requires a service credential; signing is
-//! for post and media, the public keys also for edge.
+//! The internal API. Signing requires post's own credential; the public
+//! keys need none (they are public, and edge, which reads them, faces the
+//! internet and so holds no credential); like every internal route they are
+//! reachable only on the internal network.
 
 use actix_web::web;
 use common::contract::signing::{
@@ -13,8 +15,6 @@ use crate::signing::UrlSigner;
 
 /// Only post shows photos; media never asks for signatures.
 pub const SIGNING_CALLERS: [&str; 1] = ["post"];
-/// CloudFront's key group is read by whoever must trust it: edge.
-pub const KEY_READERS: [&str; 2] = ["post", "edge"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -25,11 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(AllowedCallers::new(SIGNING_CALLERS))
             .route(web::post().to(cookies)),
     )
-    .service(
-        web::resource(PUBLIC_KEYS_PATH)
-            .app_data(AllowedCallers::new(KEY_READERS))
-            .route(web::get().to(public_keys)),
-    );
+    .service(web::resource(PUBLIC_KEYS_PATH).route(web::get().to(public_keys)));
 }
 
 #[tracing::instrument(skip_all, fields(caller = caller.name, items = request.items.len()))]
@@ -66,7 +62,7 @@ async fn cookies(
     Ok(web::Json(CookieResponse { cookies, expires_at }))
 }
 
-async fn public_keys(caller: ServiceCaller, signer: web::Data<UrlSigner>) -> web::Json<PublicKeys> {
+async fn public_keys(signer: web::Data<UrlSigner>) -> web::Json<PublicKeys> {
     let ring = signer.keys();
     let active = &ring.active().key_id;
     let keys: Vec<PublishedKey> = ring
@@ -79,6 +75,6 @@ async fn public_keys(caller: ServiceCaller, signer: web::Data<UrlSigner>) -> web
             active: &entry.key_id == active,
         })
         .collect();
-    tracing::debug!(caller = caller.name, keys = keys.len(), "public keys read");
+    tracing::debug!(keys = keys.len(), "public keys read");
     web::Json(PublicKeys { keys })
 }

@@ -147,3 +147,29 @@ fn a_world_readable_key_is_refused_by_the_cli_too() {
     assert_eq!(code, 2);
     assert!(err.contains("readable by group or others") && err.contains("rsa_private.pem"), "{err}");
 }
+
+#[test]
+fn sign_refuses_a_window_that_never_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = private_key(dir.path());
+    // A start after the expiry, and a start equal to it (the expiry is
+    // exclusive, the start inclusive: no second is left).
+    for start in ["1893456001", "1893456000"] {
+        let (code, out, err) = run(&[
+            "sign",
+            "--url",
+            "https://d111111abcdef8.cloudfront.net/private/m1/a.jpg",
+            "--key-pair-id",
+            "K2JCJMDEHXQW5F",
+            "--private-key",
+            key.to_str().unwrap(),
+            "--date-less-than",
+            "1893456000",
+            "--date-greater-than",
+            start,
+        ]);
+        assert_eq!(code, 2, "start {start}: {out}");
+        assert!(out.is_empty(), "nothing is printed: {out}");
+        assert!(err.contains("is not before the expiry"), "{err}");
+    }
+}

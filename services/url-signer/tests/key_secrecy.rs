@@ -35,13 +35,16 @@ fn write_key(dir: &Path, name: &str, pem: &[u8], mode: u32) -> String {
 }
 
 fn env_with_keys(keys: &str) -> Env {
-    Env::from_map([
-        ("INTERNAL_AUTH_SECRET", testkit::INTERNAL_SECRET),
-        ("SIGNER_KEYS", keys),
-        ("SIGNER_ALLOWED_HOSTS", "d111111abcdef8.cloudfront.net"),
-        ("LISTEN_ADDR", "127.0.0.1:0"),
-        ("HTTP_WORKERS", "1"),
-    ])
+    Env::from_map(
+        [
+            ("SIGNER_KEYS", keys.to_owned()),
+            ("SIGNER_ALLOWED_HOSTS", "d111111abcdef8.cloudfront.net".to_owned()),
+            ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+            ("HTTP_WORKERS", "1".to_owned()),
+        ]
+        .into_iter()
+        .chain(testkit::service::internal_auth_env("url-signer")),
+    )
 }
 
 /// The base64 lines of a PEM: what must never appear anywhere.

@@ -3,6 +3,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use actix_web::{HttpResponse, web};
 use common::health::ReadinessChecks;
 use common::internal_auth::{AllowedCallers, ServiceCaller};
+use common::secrecy::ExposeSecret;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
@@ -22,23 +23,26 @@ fn signer(cfg: &mut web::ServiceConfig) {
         .route("/internal/forgotten", web::get().to(whoami));
 }
 
-/// A token for `GET /internal/sign`, made by hand.
-fn token(secret: &str, iss: &str, aud: &str, exp_offset_s: i64) -> String {
+/// A token for `GET /internal/sign`, made by hand: signed with `key` (an
+/// Ed25519 PEM), naming `iss` as its caller.
+fn token(key: &str, iss: &str, aud: &str, exp_offset_s: i64) -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
     let claims = json!({ "iss": iss, "aud": aud, "htm": "GET", "htp": "/internal/sign", "iat": now,
                          "exp": now + exp_offset_s, "jti": uuid::Uuid::new_v4().simple().to_string() });
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    let header = Header { kid: Some(iss.to_owned()), ..Header::new(Algorithm::EdDSA) };
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_pem(key.as_bytes()).unwrap()).unwrap()
+}
+
+/// A caller's own private key, as the test services hold it.
+fn own_key(caller: &str) -> String {
+    testkit::service::internal_keys(caller).own.unwrap().expose_secret().to_owned()
 }
 
 #[tokio::test]
 async fn internal_routes_admit_only_genuine_current_allowed_callers() {
     let base = spawn_service("url-signer", ReadinessChecks::default(), signer);
-    let secret = testkit::INTERNAL_SECRET;
+    let (post_key, media_key) = (own_key("post"), own_key("media"));
+    let stranger_key = common::internal_auth::generate_key().unwrap().0.expose_secret().to_owned();
     let valid = || testkit::service::service_token("post", "url-signer", "GET", "/internal/sign");
     let replayed = valid();
     let forgotten = testkit::service::service_token("post", "url-signer", "GET", "/internal/forgotten");
@@ -48,29 +52,32 @@ async fn internal_routes_admit_only_genuine_current_allowed_callers() {
         ("not a bearer token", Some("Basic cG9zdDpwYXNz".into()), "/internal/sign", 401),
         (
             "expired",
-            Some(format!("Bearer {}", token(secret, "post", "url-signer", -600))),
+            Some(format!("Bearer {}", token(&post_key, "post", "url-signer", -600))),
             "/internal/sign",
             401,
         ),
         (
-            "forged with another secret",
-            Some(format!(
-                "Bearer {}",
-                token("another-secret-0123456789abcdef0123", "post", "url-signer", 60)
-            )),
+            "naming post, signed with another key",
+            Some(format!("Bearer {}", token(&stranger_key, "post", "url-signer", 60))),
             "/internal/sign",
             401,
         ),
         (
             "meant for another service",
-            Some(format!("Bearer {}", token(secret, "post", "media", 60))),
+            Some(format!("Bearer {}", token(&post_key, "post", "media", 60))),
             "/internal/sign",
             401,
         ),
         ("garbage", Some("Bearer not.a.jwt".into()), "/internal/sign", 401),
         (
+            "media's key, naming post",
+            Some(format!("Bearer {}", token(&media_key, "post", "url-signer", 60))),
+            "/internal/sign",
+            401,
+        ),
+        (
             "caller not allowed",
-            Some(format!("Bearer {}", token(secret, "media", "url-signer", 60))),
+            Some(format!("Bearer {}", token(&media_key, "media", "url-signer", 60))),
             "/internal/sign",
             403,
         ),

@@ -9,11 +9,14 @@ fn a_token_key_others_may_read_is_refused_at_start() {
     std::fs::write(&key, auth::keys::SigningKey::generate_pem().unwrap()).unwrap();
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
     let env = || {
-        Env::from_map([
-            ("MONGODB_URI", "mongodb://127.0.0.1:1".to_owned()),
-            ("INTERNAL_AUTH_SECRET", testkit::INTERNAL_SECRET.to_owned()),
-            ("AUTH_SIGNING_KEYS", format!("k1={}", key.display())),
-        ])
+        Env::from_map(
+            [
+                ("MONGODB_URI", "mongodb://127.0.0.1:1".to_owned()),
+                ("AUTH_SIGNING_KEYS", format!("k1={}", key.display())),
+            ]
+            .into_iter()
+            .chain(testkit::service::internal_auth_env("auth")),
+        )
     };
     let refused = auth::Config::load(env()).unwrap_err().to_string();
     assert!(refused.contains("readable by group or others"), "{refused}");

@@ -30,7 +30,9 @@ pub fn config(cost: PasswordCost) -> (Config, Vec<u8>) {
         audience: "shutter".into(),
         password_cost: cost,
         trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
-        internal_secret: testkit::service::internal_secret(),
+        internal_keys: testkit::service::internal_keys("auth"),
+        // The sign-up budget has its own test; the others sign up freely.
+        signups_per_hour: 10_000,
     };
     (config, active_pem)
 }

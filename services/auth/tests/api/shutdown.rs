@@ -7,10 +7,10 @@ async fn start_auth_binary(dir: &std::path::Path) -> ServiceProcess {
     let mut env = testkit::mongo::env("auth-stop");
     env.extend([
         ("AUTH_SIGNING_KEYS", format!("k1={}", key.display())),
-        ("INTERNAL_AUTH_SECRET", testkit::INTERNAL_SECRET.to_owned()),
         ("AUTH_ARGON2_MEMORY_KIB", "1024".to_owned()),
         ("AUTH_ARGON2_ITERATIONS", "1".to_owned()),
     ]);
+    env.extend(testkit::service::internal_auth_env("auth"));
     ServiceProcess::start(env!("CARGO_BIN_EXE_auth"), &[], &env).await
 }
 

@@ -120,3 +120,38 @@ async fn bad_signups_are_refused_naming_the_field() {
         .unwrap();
     assert_eq!(oversized.status(), 413);
 }
+
+#[tokio::test]
+async fn one_address_makes_a_bounded_number_of_accounts_an_hour_before_any_is_hashed() {
+    let (mut config, pem) = crate::helpers::config(crate::helpers::cheap());
+    config.signups_per_hour = 3;
+    let auth = crate::helpers::spawn_with(config, pem).await;
+    let signup_from = |name: String, ip: String| {
+        let body =
+            json!({ "username": name, "email": format!("{name}@example.com"), "password": "password123" });
+        let auth = &auth;
+        async move { auth.post_from("/v1/auth/signup", body, &ip).await }
+    };
+    // A malformed sign-up costs no hash and is not counted.
+    let invalid = auth.post_from(
+        "/v1/auth/signup",
+        json!({ "username": "x", "email": "no", "password": "p" }),
+        "203.0.113.9",
+    );
+    assert_eq!(invalid.await.status(), 422);
+    for n in 0..3 {
+        assert_eq!(signup_from(format!("made{n}"), "203.0.113.9".into()).await.status(), 201);
+    }
+    let refused = signup_from("made3".into(), "203.0.113.9".into()).await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((3000..=3600).contains(&wait), "the hour's first sign-up lifts it: {wait} s");
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    // Another address has its own budget; an IPv6 client is counted by its /64.
+    assert_eq!(signup_from("other".into(), "203.0.113.10".into()).await.status(), 201);
+    for n in 0..3 {
+        assert_eq!(signup_from(format!("six{n}"), format!("2001:db8:7:7::{n}")).await.status(), 201);
+    }
+    assert_eq!(signup_from("six3".into(), "2001:db8:7:7:ffff::1".into()).await.status(), 429, "same /64");
+    assert_eq!(signup_from("six4".into(), "2001:db8:7:8::1".into()).await.status(), 201, "another /64");
+}

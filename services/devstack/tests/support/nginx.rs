@@ -22,8 +22,21 @@ pub struct BehindNginx {
     _port: HeldPort,
 }
 
+/// Where the gateway's web root is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum WebPage {
+    /// The page, as compose serves it.
+    Served,
+    /// An empty folder, as in Kubernetes (deploy/nginx/k8s.conf).
+    None,
+}
+
 /// Starts a stack and nginx in front of it with the production routes.
 pub async fn start() -> BehindNginx {
+    start_with(WebPage::Served).await
+}
+
+pub async fn start_with(page: WebPage) -> BehindNginx {
     let nginx = std::env::var("NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into());
     assert!(Path::new(&nginx).exists(), "{nginx} is missing: run scripts/bootstrap (or set NGINX)");
     let held = HeldPort::hold(&HttpSettings::ephemeral()).unwrap();
@@ -35,17 +48,29 @@ pub async fn start() -> BehindNginx {
         s3_presign_endpoint: Some(public.clone()),
         ..super::options()
     };
-    let dir = options.data_dir.join("nginx");
+    // Not under the stack's data folder, which only the stack's user may
+    // enter: nginx's workers run as another user when started by root.
+    let dir = std::env::temp_dir().join(testkit::unique_name("nginx"));
     let stack = devstack::Stack::start(options).await.unwrap();
 
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
-    // nginx's workers run as another user when started by root: give them a
-    // copy of the page where they may read it.
+    // A copy of the page they may read (the stack made this process's
+    // files private: modes are set here explicitly).
+    use std::os::unix::fs::PermissionsExt;
+    let readable = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
     let web = dir.join("web");
     std::fs::create_dir_all(&web).unwrap();
-    for page in std::fs::read_dir(repo.join("services/devstack/web")).unwrap() {
-        let page = page.unwrap().path();
-        std::fs::copy(&page, web.join(page.file_name().unwrap())).unwrap();
+    readable(&dir, 0o755);
+    readable(&web, 0o755);
+    for file in std::fs::read_dir(repo.join("services/devstack/web")).unwrap() {
+        let file = file.unwrap().path();
+        if page == WebPage::Served {
+            let copy = web.join(file.file_name().unwrap());
+            std::fs::copy(&file, &copy).unwrap();
+            readable(&copy, 0o644);
+        }
     }
     let temp = |name: &str| format!("{name}_temp_path {};", dir.join(name).display());
     let config = format!(

@@ -85,7 +85,7 @@ impl DiskTier {
     pub async fn put(&self, key: &str, cached: &Cached) {
         let n = self.next_file.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.join(format!("{n:016x}.object"));
-        if let Err(err) = tokio::fs::write(&path, &cached.body).await {
+        if let Err(err) = write_private(&path, &cached.body).await {
             tracing::warn!(error = %err, "disk cache write failed");
             let _ = tokio::fs::remove_file(&path).await;
             return;
@@ -114,10 +114,23 @@ impl DiskTier {
     }
 }
 
-/// Files a previous run left: they have no index any more.
+/// A cached object is a paid photo as often as not: only this process's
+/// user may read it (0600, in a 0700 folder).
+async fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut file =
+        tokio::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).await?;
+    file.write_all(body).await?;
+    file.flush().await
+}
+
+/// Files a previous run left: they have no index any more. The folder is
+/// made (or closed) to this process's user alone.
 fn empty_folder(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|err| anyhow::anyhow!("EDGE_CACHE_DISK_DIR {}: {err}", dir.display()))?;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let in_dir = |err: std::io::Error| anyhow::anyhow!("EDGE_CACHE_DISK_DIR {}: {err}", dir.display());
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(in_dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(in_dir)?;
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "object") {

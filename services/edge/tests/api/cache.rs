@@ -195,6 +195,12 @@ async fn eviction_keeps_each_tier_within_its_budget_and_disk_serves_what_memory_
             std::fs::read_dir(&disk).unwrap().map(|f| f.unwrap().metadata().unwrap().len()).sum();
         assert!(files <= 2 << 20, "files on disk {files} bytes, budget 2 MiB");
     }
+    // Paid photos on disk are this process's user's alone.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&disk), 0o700, "the cache folder");
+    let file = std::fs::read_dir(&disk).unwrap().next().unwrap().unwrap().path();
+    assert_eq!(mode(&file), 0o600, "a cached object");
     assert!(edge.metric("edge_cache_evictions_total", "tier=\"memory\"").await > 0.0);
     assert!(edge.metric("edge_cache_evictions_total", "tier=\"disk\"").await > 0.0);
     // Something memory no longer holds but disk does comes back without the origin.

@@ -13,7 +13,7 @@ fn signer_config(port: u16, keys: Vec<(String, PrivateKey)>) -> url_signer::Conf
     let http = HttpSettings::loopback(port);
     url_signer::Config::new(
         http,
-        testkit::service::internal_secret(),
+        testkit::service::internal_keys("url-signer"),
         keys,
         Guards::new(vec![DIST.into()], vec!["https".into()]),
     )
@@ -42,11 +42,7 @@ async fn keys_come_from_url_signer_and_a_retired_key_stops_working() {
     let handle = first.handle();
     let signer_base = testkit::service::spawn(first);
 
-    let keys = KeySource::Signer {
-        base_url: signer_base.clone(),
-        internal_secret: testkit::service::internal_secret(),
-        refresh: Duration::from_millis(300),
-    };
+    let keys = KeySource::Signer { base_url: signer_base.clone(), refresh: Duration::from_millis(300) };
     let edge = spawn(bucket_with_objects().await, keys, true).await;
     let by_new = sign(&signer_base, "KNEW").await;
     let by_old = sign(&signer_base, "KOLD").await;

@@ -34,6 +34,26 @@ async fn public_previews_need_no_signature_and_private_objects_do() {
     );
 }
 
+/// A viewer's malformed key is the viewer's mistake, answered as S3 answers
+/// it: never an origin failure (503), whether signed or not.
+#[tokio::test]
+async fn a_folder_or_an_overlong_key_is_answered_as_s3_would_not_as_an_origin_failure() {
+    let edge = spawn_for_vectors("rsa").await;
+    let long = "a".repeat(1100);
+    for (path, status, code) in [
+        ("/public/previews/".to_owned(), 404, "NoSuchKey"),
+        (format!("/public/{long}"), 400, "KeyTooLongError"),
+    ] {
+        let response = edge.get(&format!("https://{DIST}{path}"), "198.51.100.1").send().await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert!(response.text().await.unwrap().contains(code), "{path}");
+    }
+    let folder = edge.get(&signed("/private/2026/"), "198.51.100.1").send().await.unwrap();
+    assert_eq!(folder.status(), 404, "a signed folder");
+    let unsigned_folder = edge.get(&format!("https://{DIST}/private/2026/"), "198.51.100.1").send().await;
+    assert_eq!(unsigned_folder.unwrap().status(), 403, "the signature is still checked first");
+}
+
 #[tokio::test]
 async fn objects_come_with_their_headers_ranges_and_validators() {
     let edge = spawn_for_vectors("rsa").await;
@@ -129,7 +149,6 @@ async fn a_public_prefix_that_would_open_every_object_is_refused_at_start() {
     let refused = edge::Config::load(Env::from_map([
         ("S3_BUCKET", "b"),
         ("EDGE_KEYS_URL", "http://url-signer:8084"),
-        ("INTERNAL_AUTH_SECRET", testkit::INTERNAL_SECRET),
         ("EDGE_PUBLIC_PREFIX", "/"),
     ]))
     .unwrap_err()

@@ -21,9 +21,15 @@ pub async fn spawn_auth() -> String {
 
 async fn spawn_auth_on(database: common::mongo::MongoSettings) -> String {
     let key = SigningKey::from_pem("k1", &SigningKey::generate_pem().unwrap()).unwrap();
-    let mut config =
-        AuthConfig::new(HttpSettings::ephemeral(), database, vec![key], testkit::service::internal_secret());
+    let mut config = AuthConfig::new(
+        HttpSettings::ephemeral(),
+        database,
+        vec![key],
+        testkit::service::internal_keys("auth"),
+    );
     config.password_cost = PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 };
+    // Every test user signs up from loopback.
+    config.signups_per_hour = 10_000;
     testkit::service::spawn(auth::build(config).await.unwrap())
 }
 
@@ -38,7 +44,7 @@ pub fn media_config(auth: &str, s3: S3Settings, mongo: common::mongo::MongoSetti
         mongo,
         s3,
         user_auth,
-        testkit::service::internal_secret(),
+        testkit::service::internal_keys("media"),
         testkit::service::watermark_secret(),
     );
     config.auth_url = Some(auth.to_owned());

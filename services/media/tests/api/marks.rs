@@ -227,11 +227,11 @@ async fn an_operator_traces_a_file_from_the_command_line() {
     env.extend(testkit::s3::endpoint().env(&stack.s3.bucket));
     env.extend([
         ("AUTH_JWKS_URL", format!("{}/.well-known/jwks.json", stack.auth)),
-        ("INTERNAL_AUTH_SECRET", testkit::INTERNAL_SECRET.to_owned()),
         ("POST_URL", "http://127.0.0.1:9".to_owned()),
         ("AUTH_URL", stack.auth.clone()),
         ("MEDIA_WATERMARK_SECRET", testkit::service::watermark_secret().expose_secret().to_owned()),
     ]);
+    env.extend(testkit::service::internal_auth_env("media"));
     let run = |file: std::path::PathBuf| {
         let env = env.clone();
         let id = id.clone();

@@ -81,9 +81,11 @@ pub async fn spawn_auth() -> (String, common::mongo::MongoSettings) {
         HttpSettings::ephemeral(),
         auth_db.clone(),
         vec![token_key],
-        testkit::service::internal_secret(),
+        testkit::service::internal_keys("auth"),
     );
     auth_config.password_cost = PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 };
+    // Every test user signs up from loopback.
+    auth_config.signups_per_hour = 10_000;
     (testkit::service::spawn(auth::build(auth_config).await.unwrap()), auth_db)
 }
 
@@ -95,13 +97,13 @@ pub async fn spawn_with(options: Options) -> Stack {
         issuer: "shutter-auth".into(),
         audience: "shutter".into(),
     };
-    let secret = testkit::service::internal_secret();
+
     let media_config = media::Config::new(
         HttpSettings::ephemeral(),
         testkit::mongo::settings("post-media"),
         testkit::s3::bucket("post").await,
         user_auth.clone(),
-        secret.clone(),
+        testkit::service::internal_keys("media"),
         testkit::service::watermark_secret(),
     );
     let media = testkit::service::spawn(media::build(media_config).await.unwrap());
@@ -116,7 +118,7 @@ pub async fn spawn_with(options: Options) -> Stack {
         );
         let config = url_signer::Config::new(
             HttpSettings::ephemeral(),
-            secret.clone(),
+            testkit::service::internal_keys("url-signer"),
             vec![("KTEST".into(), cf_key)],
             guards,
         );
@@ -129,7 +131,7 @@ pub async fn spawn_with(options: Options) -> Stack {
         HttpSettings::ephemeral(),
         post_db.clone(),
         user_auth,
-        secret,
+        testkit::service::internal_keys("post"),
         post::Upstreams {
             auth: auth.clone(),
             media: media.clone(),

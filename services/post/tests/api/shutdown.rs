@@ -9,12 +9,12 @@ async fn a_top_up_in_flight_at_sigterm_is_applied_and_post_exits_zero() {
     env.extend([
         ("AUTH_JWKS_URL", format!("{auth}/.well-known/jwks.json")),
         ("AUTH_URL", auth.clone()),
-        ("INTERNAL_AUTH_SECRET", testkit::INTERNAL_SECRET.to_owned()),
         ("MEDIA_URL", "http://127.0.0.1:9".to_owned()),
         ("URL_SIGNER_URL", "http://127.0.0.1:9".to_owned()),
         ("PHOTO_BASE_URL", crate::helpers::PHOTOS.to_owned()),
         ("POST_DEV_TOPUP", "true".to_owned()),
     ]);
+    env.extend(testkit::service::internal_auth_env("post"));
     let post = ServiceProcess::start(env!("CARGO_BIN_EXE_post"), &[], &env).await;
     let body = br#"{"amount_cents": 500}"#.to_vec();
     let request = InFlight::post("/v1/wallet/dev-topup", "application/json", Some(&user.token), body);

@@ -16,7 +16,7 @@ pub fn config(keys: Vec<(String, PrivateKey)>, bucket: Duration) -> Config {
     let guards = Guards { max_batch: 50, ..Guards::new(vec![HOST.into()], vec!["https".into()]) };
     Config {
         cache: CacheSettings { bucket, capacity: 1000 },
-        ..Config::new(HttpSettings::ephemeral(), testkit::service::internal_secret(), keys, guards)
+        ..Config::new(HttpSettings::ephemeral(), testkit::service::internal_keys("url-signer"), keys, guards)
     }
 }
 

@@ -10,11 +10,9 @@ async fn a_signing_call_in_flight_at_sigterm_is_answered_and_url_signer_exits_ze
     let key = dir.path().join("private_key.pem");
     let pem = PrivateKey::generate(KeyKind::Ecdsa).unwrap().to_pkcs8_pem().unwrap();
     common::private_file::create(&key, &pem).unwrap();
-    let env = [
-        ("INTERNAL_AUTH_SECRET", testkit::INTERNAL_SECRET.to_owned()),
-        ("SIGNER_KEYS", format!("KSTOP={}", key.display())),
-        ("SIGNER_ALLOWED_HOSTS", HOST.to_owned()),
-    ];
+    let mut env =
+        vec![("SIGNER_KEYS", format!("KSTOP={}", key.display())), ("SIGNER_ALLOWED_HOSTS", HOST.to_owned())];
+    env.extend(testkit::service::internal_auth_env("url-signer"));
     let signer = ServiceProcess::start(env!("CARGO_BIN_EXE_url-signer"), &[], &env).await;
     let token = testkit::service::service_token("post", "url-signer", "POST", "/internal/v1/sign");
     let body = serde_json::json!({ "items": [{ "resource": photo(1), "expires_in_s": 300 }] });
