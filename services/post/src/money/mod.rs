@@ -9,6 +9,7 @@
 //! - [`reconcile`]: whether the books agree.
 
 pub mod account;
+pub mod gate;
 pub mod ledger;
 pub mod outflows;
 pub mod purchases;
@@ -56,6 +57,8 @@ pub struct Payments {
 
 pub struct Money {
     client: mongodb::Client,
+    /// One money operation at a time where the database needs it ([`gate`]).
+    pub gate: gate::MoneyGate,
     pub ledger: Ledger,
     pub purchases: purchases::Purchases,
     pub topups: topups::Topups,
@@ -67,12 +70,14 @@ pub struct Money {
 impl Money {
     pub async fn new(db: &Database, config: &Config) -> anyhow::Result<Self> {
         let ledger = Ledger::new(db).await?;
+        let gate = gate::MoneyGate::for_database(db).await?;
         let payments = match &config.stripe {
             Some(settings) => {
                 let stripe = Arc::new(stripe::Stripe::new(settings)?);
                 let outflows = outflows::Outflows::new(
                     db,
                     ledger.clone(),
+                    gate.clone(),
                     config.currency.clone(),
                     stripe.clone(),
                     stripe.clone(),
@@ -84,8 +89,9 @@ impl Money {
         };
         Ok(Self {
             client: db.client().clone(),
-            purchases: purchases::Purchases::new(db, ledger.clone(), config.fee_bps).await?,
-            topups: topups::Topups::new(db, ledger.clone()).await?,
+            purchases: purchases::Purchases::new(db, ledger.clone(), gate.clone(), config.fee_bps).await?,
+            topups: topups::Topups::new(db, ledger.clone(), gate.clone()).await?,
+            gate,
             ledger,
             payments,
             currency: config.currency.clone(),
@@ -98,6 +104,7 @@ impl Money {
 
     /// Moves earnings into the creator's own wallet, where they can buy with it.
     pub async fn move_earnings_to_wallet(&self, user_id: &str, amount_cents: i64) -> Result<(), PostError> {
+        let _passage = self.gate.enter().await;
         let operation = format!("transfer-{}", OutflowId::mint());
         let earnings = Account::Earnings(user_id.to_owned());
         let legs = [

@@ -7,7 +7,13 @@
 //! record to `paid`, or to `failed`, which puts the money back in the same
 //! transaction as the reversal's ledger entries. A provider that never got
 //! the first request is a 503 with the money back; one that may have got it
-//! is asked again, with the same key, by the outbox worker until it answers.
+//! is asked again, with the same key, by the outbox worker until it answers
+//! — but only while the provider still remembers the key (Stripe keeps them
+//! 24 hours): a retry after that could pay twice. An outflow still open when
+//! its key's time runs out goes to `review`, the operators' queue
+//! (`GET /v1/admin/outflows`), where an operator who has checked with the
+//! provider settles it as paid or failed; a provider's event about it still
+//! settles it too.
 
 use std::time::Duration;
 
@@ -19,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PostError;
 use crate::money::OutflowId;
+use crate::money::gate::MoneyGate;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::stored::stored_enum;
 use crate::money::stripe::{OutgoingRequest, PayoutProvider, ProviderError, Stripe, Transfer};
@@ -42,7 +49,25 @@ stored_enum! {
         Paid,
         /// The provider did not: the money is back where it came from.
         Failed,
+        /// The provider never said, and its idempotency key is too old to ask
+        /// again safely: an operator checks with the provider and settles it.
+        Review,
     }
+}
+
+impl OutflowState {
+    /// Debited, and not yet settled either way.
+    pub const OPEN: [OutflowState; 2] = [OutflowState::Pending, OutflowState::Review];
+}
+
+/// How long the provider keeps an idempotency key (Stripe: at least 24
+/// hours), less an hour's margin: no request for an outflow is sent later
+/// than this after its first.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(23 * 60 * 60);
+
+/// Whether an outflow first sent at `created` may still be asked about at `at`.
+fn within_key_window(created: DateTime, at: std::time::SystemTime) -> bool {
+    at < created.to_system_time() + IDEMPOTENCY_WINDOW
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,6 +93,9 @@ pub struct OutflowRecord {
     /// When the outbox worker next asks the provider (none: it is not to).
     pub next_attempt_at: Option<DateTime>,
     pub created_at: DateTime,
+    /// What the operator who settled it from review found.
+    #[serde(default)]
+    pub review_note: Option<String>,
 }
 
 impl OutflowRecord {
@@ -110,6 +138,7 @@ const POLL_EVERY: Duration = Duration::from_secs(30);
 pub struct Outflows {
     client: Client,
     ledger: Ledger,
+    gate: MoneyGate,
     pub(crate) records: Collection<OutflowRecord>,
     topups: Collection<TopupRecord>,
     currency: String,
@@ -121,6 +150,7 @@ impl Outflows {
     pub async fn new(
         db: &Database,
         ledger: Ledger,
+        gate: MoneyGate,
         currency: String,
         stripe: std::sync::Arc<Stripe>,
         payouts: std::sync::Arc<dyn PayoutProvider>,
@@ -139,6 +169,7 @@ impl Outflows {
         Ok(Self {
             client: db.client().clone(),
             ledger,
+            gate,
             records,
             topups: db.collection("topups"),
             currency,
@@ -161,6 +192,31 @@ impl Outflows {
         Ok(common::mongo::newest(&self.records, filter, limit).await?)
     }
 
+    /// The operators' queue: outflows the provider never settled within its
+    /// idempotency window, oldest first.
+    pub async fn in_review(&self, limit: i64) -> anyhow::Result<Vec<OutflowRecord>> {
+        let filter = doc! { "state": OutflowState::Review };
+        Ok(self.records.find(filter).sort(doc! { "created_at": 1 }).limit(limit).await?.try_collect().await?)
+    }
+
+    /// An operator's word on an outflow in review, after checking with the
+    /// provider: paid (the money stays out) or failed (it comes back).
+    /// `false` when it is not in review (any more).
+    pub async fn resolve(&self, id: &OutflowId, paid: bool, note: &str) -> Result<bool, PostError> {
+        let _passage = self.gate.enter().await;
+        let in_review = doc! { "_id": id.as_str(), "state": OutflowState::Review };
+        if paid {
+            let settled =
+                doc! { "$set": { "state": OutflowState::Paid, "failure": null, "review_note": note } };
+            return Ok(self.records.update_one(in_review, settled).await?.modified_count == 1);
+        }
+        if self.records.find_one(in_review).await?.is_none() {
+            return Ok(false);
+        }
+        self.fail_held(id.as_str(), note).await?;
+        Ok(true)
+    }
+
     /// What `user_id` asked for before with `idempotency_key`, if anything.
     pub async fn made_with(
         &self,
@@ -174,6 +230,7 @@ impl Outflows {
     /// Debits and sends: `(true, record)` when new, `(false, record)` when
     /// the key was used before.
     pub async fn start(&self, request: OutflowRequest<'_>) -> Result<(bool, OutflowRecord), PostError> {
+        let _passage = self.gate.enter().await;
         let request_key = request_key(request.kind, request.user_id, request.idempotency_key);
         if let Some(existing) = self.made_with(request.kind, request.user_id, request.idempotency_key).await?
         {
@@ -196,6 +253,7 @@ impl Outflows {
             // Ours to send now; the worker's if this process dies first.
             next_attempt_at: Some(txn::lease_until()),
             created_at: DateTime::now(),
+            review_note: None,
         };
         let (source, kind, _) = record.source();
         let legs = [
@@ -261,31 +319,39 @@ impl Outflows {
         let attempts = record.attempts + 1;
         let mut reached = true;
         match answer {
-            Ok(transfer) => self.settle(&record.id, &transfer).await?,
+            Ok(transfer) => self.settle_held(&record.id, &transfer).await?,
             Err(ProviderError::Declined(reason) | ProviderError::Rejected(reason)) => {
-                self.fail(&record.id, &reason).await?;
+                self.fail_held(&record.id, &reason).await?;
             }
             Err(ProviderError::NotSent) if !record.maybe_sent => {
                 self.records
                     .update_one(doc! { "_id": &record.id }, doc! { "$set": { "attempts": attempts } })
                     .await?;
-                self.fail(&record.id, "the payment provider was unreachable").await?;
+                self.fail_held(&record.id, "the payment provider was unreachable").await?;
                 reached = false;
             }
             Err(error) => {
                 let maybe_sent = record.maybe_sent || error == ProviderError::Unknown;
-                let next = DateTime::from_system_time(
-                    std::time::SystemTime::now() + Backoff::BACKGROUND.after(attempts),
-                );
-                let retry = doc! { "$set": { "attempts": attempts, "maybe_sent": maybe_sent, "next_attempt_at": next } };
-                self.records
-                    .update_one(doc! { "_id": &record.id, "state": OutflowState::Pending }, retry)
-                    .await?;
-                tracing::warn!(
-                    outflow_id = record.id,
-                    attempts,
-                    "payment provider did not answer; will ask again"
-                );
+                let next = std::time::SystemTime::now() + Backoff::BACKGROUND.after(attempts);
+                let pending = doc! { "_id": &record.id, "state": OutflowState::Pending };
+                if within_key_window(record.created_at, next) {
+                    let next = DateTime::from_system_time(next);
+                    let retry = doc! { "$set": { "attempts": attempts, "maybe_sent": maybe_sent, "next_attempt_at": next } };
+                    self.records.update_one(pending, retry).await?;
+                    tracing::warn!(
+                        outflow_id = record.id,
+                        attempts,
+                        "payment provider did not answer; will ask again"
+                    );
+                } else {
+                    let review = doc! { "$set": { "attempts": attempts, "maybe_sent": maybe_sent, "state": OutflowState::Review, "next_attempt_at": null } };
+                    self.records.update_one(pending, review).await?;
+                    tracing::error!(
+                        outflow_id = record.id,
+                        attempts,
+                        "payment provider never answered within its idempotency window; an operator must settle it"
+                    );
+                }
             }
         }
         let now = self.records.find_one(doc! { "_id": &record.id }).await?;
@@ -294,23 +360,32 @@ impl Outflows {
 
     /// Records what the provider says about an outflow it accepted.
     pub async fn settle(&self, id: &str, transfer: &Transfer) -> Result<(), PostError> {
+        let _passage = self.gate.enter().await;
+        self.settle_held(id, transfer).await
+    }
+
+    async fn settle_held(&self, id: &str, transfer: &Transfer) -> Result<(), PostError> {
         if transfer.failed() {
-            return self.fail(id, "the payment provider could not send it").await;
+            return self.fail_held(id, "the payment provider could not send it").await;
         }
         let mut set = doc! { "provider_id": &transfer.id, "next_attempt_at": null, "maybe_sent": true };
         if transfer.done() {
             set.insert("state", OutflowState::Paid);
         }
-        self.records
-            .update_one(doc! { "_id": id, "state": OutflowState::Pending }, doc! { "$set": set })
-            .await?;
+        let open = doc! { "_id": id, "state": { "$in": OutflowState::OPEN.to_vec() } };
+        self.records.update_one(open, doc! { "$set": set }).await?;
         Ok(())
     }
 
     /// Marks a pending outflow failed and puts its money back, once.
     pub async fn fail(&self, id: &str, reason: &str) -> Result<(), PostError> {
+        let _passage = self.gate.enter().await;
+        self.fail_held(id, reason).await
+    }
+
+    async fn fail_held(&self, id: &str, reason: &str) -> Result<(), PostError> {
         let Some(record) = self.records.find_one(doc! { "_id": id }).await? else { return Ok(()) };
-        if record.state != OutflowState::Pending {
+        if !OutflowState::OPEN.contains(&record.state) {
             return Ok(());
         }
         let (source, _, reversal) = record.source();
@@ -322,8 +397,8 @@ impl Outflows {
         let mut attempts = Attempts::new(&self.client);
         let reversed = transaction!(attempts, |session| {
             let failed = doc! { "$set": { "state": OutflowState::Failed, "failure": reason, "next_attempt_at": null } };
-            let pending = doc! { "_id": &record.id, "state": OutflowState::Pending };
-            if self.records.update_one(pending, failed).session(&mut *session).await?.matched_count == 0 {
+            let open = doc! { "_id": &record.id, "state": { "$in": OutflowState::OPEN.to_vec() } };
+            if self.records.update_one(open, failed).session(&mut *session).await?.matched_count == 0 {
                 return Err(Stop::Refuse(PostError::Duplicate));
             }
             if let Some(topup) = &record.topup_id {
@@ -350,6 +425,7 @@ impl Outflows {
         let due = doc! { "state": OutflowState::Pending, "next_attempt_at": { "$lte": DateTime::now() } };
         let candidates: Vec<OutflowRecord> = self.records.find(due).limit(50).await?.try_collect().await?;
         for record in candidates {
+            let _passage = self.gate.enter().await;
             let as_read = doc! { "_id": &record.id, "state": OutflowState::Pending, "next_attempt_at": record.next_attempt_at };
             let claim = doc! { "$set": { "next_attempt_at": txn::lease_until() } };
             if self.records.update_one(as_read, claim).await?.modified_count == 1 {
@@ -376,4 +452,19 @@ impl Outflows {
 /// One outflow per user, kind and Idempotency-Key (a unique index).
 fn request_key(kind: OutflowKind, user_id: &str, idempotency_key: &str) -> String {
     format!("{}:{user_id}:{idempotency_key}", <&str>::from(kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_request_goes_out_once_the_providers_key_may_be_forgotten() {
+        let created = DateTime::now();
+        let at = |hours: u64| created.to_system_time() + Duration::from_secs(hours * 3600);
+        assert!(within_key_window(created, at(1)));
+        assert!(within_key_window(created, at(22)));
+        assert!(!within_key_window(created, at(23)), "an hour's margin before Stripe's 24 h");
+        assert!(!within_key_window(created, at(48)));
+    }
 }

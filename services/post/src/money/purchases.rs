@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PostError;
 use crate::money::PurchaseId;
+use crate::money::gate::MoneyGate;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::stored::stored_enum;
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
@@ -106,11 +107,12 @@ pub struct Purchases {
     records: Collection<PurchaseRecord>,
     entitlements: Collection<Entitlement>,
     keys: Collection<PurchaseKey>,
+    gate: MoneyGate,
     fee_bps: i64,
 }
 
 impl Purchases {
-    pub async fn new(db: &Database, ledger: Ledger, fee_bps: u64) -> anyhow::Result<Self> {
+    pub async fn new(db: &Database, ledger: Ledger, gate: MoneyGate, fee_bps: u64) -> anyhow::Result<Self> {
         let entitlements = db.collection::<Entitlement>("entitlements");
         entitlements.create_index(IndexModel::builder().keys(doc! { "post_id": 1 }).build()).await?;
         let records = db.collection::<PurchaseRecord>("purchases");
@@ -126,6 +128,7 @@ impl Purchases {
             records,
             entitlements,
             keys: db.collection("purchase_keys"),
+            gate,
             fee_bps: i64::try_from(fee_bps)?,
         })
     }
@@ -199,6 +202,7 @@ impl Purchases {
     /// retry with the key of a purchase since refunded answers that purchase
     /// rather than buying again.
     pub async fn buy(&self, buyer: &str, post: &PostRecord, key: &str) -> Result<Outcome, PostError> {
+        let _passage = self.gate.enter().await;
         if let Some(made) = self.claim_key(buyer, key, &post.id).await? {
             return Ok(Outcome::Existing(
                 self.get(&PurchaseId::parse(&made).map_err(anyhow::Error::from)?).await?,
@@ -321,6 +325,7 @@ impl Purchases {
     /// creator's earnings lose their share (refused when they no longer
     /// hold it), the fee is given back, and the entitlement ends.
     pub async fn refund(&self, id: &PurchaseId, by: Refunder<'_>) -> Result<Outcome, PostError> {
+        let _passage = self.gate.enter().await;
         let mut attempts = Attempts::new(&self.client);
         while attempts.time_left() {
             let record = self.get(id).await?;

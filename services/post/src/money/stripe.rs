@@ -21,6 +21,9 @@ pub enum ProviderError {
     Rejected(String),
     /// The request never reached the provider: nothing happened there.
     NotSent,
+    /// The provider is busy (rate-limited): it did not process this
+    /// request; the same request, with the same key, may be sent later.
+    Busy,
     /// Sent, but no answer came back: it may have happened.
     Unknown,
 }
@@ -177,13 +180,23 @@ impl Stripe {
         let message = response.json::<ErrorBody>().await.ok().and_then(|body| body.error.message);
         let message = message.unwrap_or_else(|| format!("HTTP {status}"));
         tracing::warn!(status = status.as_u16(), message, "payment provider said no");
-        Err(match status.as_u16() {
-            402 => ProviderError::Declined(message),
-            // Rate-limited: not processed; retrying later is safe.
-            429 => ProviderError::NotSent,
-            500..=599 => ProviderError::Unknown,
-            _ => ProviderError::Rejected(message),
-        })
+        Err(classify(status.as_u16(), message))
+    }
+}
+
+/// What a refusal from the provider means for the request. Only a final
+/// word about the payment (402) or about the request itself (other 4xx)
+/// is a no; anything that leaves it open is asked again with the same key.
+fn classify(status: u16, message: String) -> ProviderError {
+    match status {
+        402 => ProviderError::Declined(message),
+        // Another request with this idempotency key is still running (ours,
+        // which timed out here): it may yet succeed.
+        409 => ProviderError::Unknown,
+        // Rate-limited: not processed.
+        429 => ProviderError::Busy,
+        500..=599 => ProviderError::Unknown,
+        _ => ProviderError::Rejected(message),
     }
 }
 
@@ -198,5 +211,24 @@ impl PayoutProvider for Stripe {
             ];
             self.post("/v1/payouts", payout.id, &form).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_final_word_is_a_refusal_and_an_open_question_is_asked_again() {
+        let said = |status| classify(status, "words".into());
+        assert_eq!(said(402), ProviderError::Declined("words".into()));
+        for rejected in [400, 401, 403, 404, 422] {
+            assert_eq!(said(rejected), ProviderError::Rejected("words".into()), "{rejected}");
+        }
+        assert_eq!(said(409), ProviderError::Unknown, "the first request with this key may still succeed");
+        assert_eq!(said(429), ProviderError::Busy);
+        for maybe in [500, 502, 503, 504] {
+            assert_eq!(said(maybe), ProviderError::Unknown, "{maybe}");
+        }
     }
 }

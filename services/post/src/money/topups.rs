@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PostError;
 use crate::money::TopupId;
+use crate::money::gate::MoneyGate;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::stored::stored_enum;
 use crate::money::stripe::{Intent, ProviderError, Stripe};
@@ -83,16 +84,17 @@ pub enum Mismatch {
 pub struct Topups {
     client: Client,
     ledger: Ledger,
+    gate: MoneyGate,
     pub(crate) records: Collection<TopupRecord>,
 }
 
 impl Topups {
-    pub async fn new(db: &Database, ledger: Ledger) -> anyhow::Result<Self> {
+    pub async fn new(db: &Database, ledger: Ledger, gate: MoneyGate) -> anyhow::Result<Self> {
         let records = db.collection::<TopupRecord>("topups");
         records
             .create_index(IndexModel::builder().keys(doc! { "user_id": 1, "created_at": -1 }).build())
             .await?;
-        Ok(Self { client: db.client().clone(), ledger, records })
+        Ok(Self { client: db.client().clone(), ledger, gate, records })
     }
 
     pub async fn get(&self, id: &TopupId) -> Result<TopupRecord, PostError> {
@@ -112,6 +114,7 @@ impl Topups {
         currency: &str,
         payment_method: Option<&str>,
     ) -> Result<(TopupRecord, Option<String>), PostError> {
+        let _passage = self.gate.enter().await;
         let id = TopupId::mint().into_string();
         let record = TopupRecord {
             id: id.clone(),
@@ -143,7 +146,7 @@ impl Topups {
                 doc! { "state": TopupState::Failed, "failure": "refused by the payment provider" },
                 Err(PostError::ProviderRefused),
             ),
-            Err(ProviderError::NotSent) => (
+            Err(ProviderError::NotSent | ProviderError::Busy) => (
                 doc! { "state": TopupState::Failed, "failure": "the payment provider was unreachable" },
                 Err(PostError::Unavailable("the payment provider")),
             ),
@@ -183,6 +186,7 @@ impl Topups {
 
     /// Credits a succeeded payment to its wallet, once.
     pub async fn credit(&self, record: &TopupRecord, intent_id: &str) -> Result<Applied, PostError> {
+        let _passage = self.gate.enter().await;
         let mut attempts = Attempts::new(&self.client);
         while attempts.time_left() {
             let record =
@@ -231,6 +235,7 @@ impl Topups {
         intent_id: &str,
         failure: Option<&str>,
     ) -> Result<Applied, PostError> {
+        let _passage = self.gate.enter().await;
         let open = doc! { "_id": &record.id, "state": { "$in": TopupState::OPEN.to_vec() } };
         let update = doc! { "$set": { "state": state, "intent_id": intent_id, "failure": failure } };
         let changed = self.records.update_one(open, update).await?;
@@ -239,6 +244,7 @@ impl Topups {
 
     /// The development top-up: money from nowhere, for the dev stack only.
     pub async fn dev_top_up(&self, user_id: &str, amount_cents: i64) -> Result<i64, PostError> {
+        let _passage = self.gate.enter().await;
         let operation = format!("dev-{}", TopupId::mint());
         let legs = [
             Leg::credit(Account::Wallet(user_id.to_owned()), amount_cents, LedgerKind::DevTopup),

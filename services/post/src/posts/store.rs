@@ -44,6 +44,13 @@ pub struct PostRecord {
     pub comment_count: i64,
 }
 
+impl PostRecord {
+    /// The photos a buyer would get: those not taken down or deleted.
+    pub fn deliverable_photos(&self) -> usize {
+        self.photos.iter().filter(|photo| !photo.removed).count()
+    }
+}
+
 /// A photo media said is gone. Kept for a while so that a post written
 /// after the notice (its creation asked media before the photo went) still
 /// learns of it: the notice records this first, then marks the posts; a new

@@ -100,6 +100,9 @@ pub struct PostView {
     /// RFC 3339.
     pub created_at: String,
     pub photos: Vec<PhotoView>,
+    /// How many of `photos` a buyer gets (the others were taken down or
+    /// deleted); a paid post with none left cannot be bought.
+    pub photos_available: usize,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -201,6 +201,7 @@ impl Renderer {
         let post = visible.post;
         let photos = post.photos.iter().map(|photo| self.photo_view(photo, visible, urls)).collect();
         PostView {
+            photos_available: post.deliverable_photos(),
             id: post.id.clone(),
             author_id: post.author_id.clone(),
             author: None,

@@ -212,3 +212,65 @@ async fn a_refund_after_the_creator_was_paid_out_is_refused() {
     assert_eq!(stack.earnings(&ann).await, 500);
     stack.assert_books_agree(false).await;
 }
+
+/// An outflow the provider never settled while its idempotency key lasted
+/// is never asked about again: it waits in the operators' queue until one
+/// says what the provider's dashboard shows.
+#[tokio::test]
+async fn an_outflow_past_its_key_window_is_settled_by_an_operator_from_the_queue() {
+    let stack = spawn_paying().await;
+    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let id = stack.new_post(&ann, 1500).await;
+    stack.top_up(&bob, 2000).await;
+    assert_eq!(stack.buy(&bob, &id, "k").await.status(), 201);
+    let outflows = stack.database().await.collection::<mongodb::bson::Document>("outflows");
+    // What the outbox worker does once a retry would fall outside the window.
+    let to_review = |id: String| {
+        let outflows = outflows.clone();
+        async move {
+            let review = mongodb::bson::doc! { "$set": { "state": "review", "next_attempt_at": null } };
+            outflows.update_one(mongodb::bson::doc! { "_id": id }, review).await.unwrap();
+        }
+    };
+    let payout = |key: &'static str| {
+        let (stack, ann) = (&stack, &ann);
+        async move {
+            let made =
+                stack.post_keyed(ann, "/v1/earnings/payouts", key, json!({ "amount_cents": 1000 })).await;
+            assert_eq!(made.status(), 201);
+            made.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let resolve = |id: &str, paid: bool, note: &str| {
+        let (path, body) =
+            (format!("/v1/admin/outflows/{id}/resolution"), json!({ "paid": paid, "note": note }));
+        let stack = &stack;
+        async move { stack.send(reqwest::Method::POST, &stack.admin, &path, Some(body)).await }
+    };
+
+    let first = payout("p1").await;
+    to_review(first.clone()).await;
+    assert_eq!(stack.earnings(&ann).await, 500, "debited while in review");
+    let queue = stack.send(reqwest::Method::GET, &bob, "/v1/admin/outflows", None).await;
+    assert_eq!(queue.status(), 403, "operators only");
+    let queue = stack.get(Some(&stack.admin), "/v1/admin/outflows").await;
+    assert_eq!(queue["outflows"][0]["id"], first.as_str());
+    assert_eq!(queue["outflows"][0]["kind"], "payout");
+    assert_eq!(queue["outflows"][0]["user_id"], ann.id.as_str());
+    assert_eq!(resolve(&first, false, " ").await.status(), 422, "a note is required");
+    assert_eq!(resolve(&first, false, "no payout at the provider").await.status(), 204);
+    assert_eq!(stack.earnings(&ann).await, 1500, "failed: the money is back");
+    let earnings = stack.get(Some(&ann), "/v1/earnings").await;
+    assert_eq!(earnings["payouts"][0]["state"], "failed");
+    assert_eq!(resolve(&first, true, "again").await.status(), 409, "settled once");
+
+    let second = payout("p2").await;
+    to_review(second.clone()).await;
+    assert_eq!(resolve(&second, true, "po_123 paid on the dashboard").await.status(), 204);
+    assert_eq!(stack.earnings(&ann).await, 500, "paid: the money stays out");
+    assert_eq!(stack.get(Some(&ann), "/v1/earnings").await["payouts"][0]["state"], "paid");
+    let unknown = resolve("0196f1c2-0000-7000-8000-000000000000", true, "x").await;
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(stack.get(Some(&stack.admin), "/v1/admin/outflows").await["outflows"], json!([]));
+    stack.assert_books_agree(false).await;
+}

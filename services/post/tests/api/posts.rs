@@ -292,3 +292,33 @@ async fn a_buyer_sees_an_own_marked_copy_and_the_author_the_clean_one() {
 async fn view(stack: &crate::helpers::Stack, viewer: &crate::helpers::User, post: &str) -> Value {
     stack.get_post(Some(viewer), post).await.json().await.unwrap()
 }
+
+/// A paid post sells only what it can still deliver: with every photo gone
+/// it is refused before anyone pays; with some gone it says how many are left.
+#[tokio::test]
+async fn a_paid_post_whose_photos_are_all_gone_is_not_sold() {
+    let stack = spawn().await;
+    let (ivy, joe) = (stack.user("ivy").await, stack.user("joe").await);
+    let (first, second) = (stack.photo(&ivy).await, stack.photo(&ivy).await);
+    let body = json!({ "caption": "pair", "media_ids": [first, second], "price_cents": 500 });
+    let created = stack.create_post(&ivy, body).await;
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    stack.top_up(&joe, 1000).await;
+    let remove = |media: &str| {
+        let path = format!("/internal/v1/media/{media}/removed");
+        let token = testkit::service::service_token("media", "post", "POST", &path);
+        stack.http.post(format!("{}{path}", stack.post)).bearer_auth(token).send()
+    };
+    assert_eq!(remove(&first).await.unwrap().status(), 200);
+    let seen: Value = stack.get_post(Some(&joe), &id).await.json().await.unwrap();
+    assert_eq!(seen["photos_available"], 1, "one of two left, said before paying");
+    assert_eq!(remove(&second).await.unwrap().status(), 200);
+    let seen: Value = stack.get_post(Some(&joe), &id).await.json().await.unwrap();
+    assert_eq!(seen["photos_available"], 0);
+    let refused = stack.buy(&joe, &id, "k").await;
+    assert_eq!(refused.status(), 409);
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    assert_eq!(stack.balance(&joe).await, 1000, "nothing was charged");
+    stack.assert_books_agree(false).await;
+}

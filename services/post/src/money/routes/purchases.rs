@@ -26,7 +26,7 @@ fn made(outcome: Outcome) -> Made<PurchaseView> {
               (status = 200, description = "Already bought (or this key's purchase, even if since refunded): nothing charged again", body = PurchaseView),
               (status = 402, description = "Not enough money in the wallet"),
               (status = 404, description = "No such post"),
-              (status = 409, description = "A free post, or your own"),
+              (status = 409, description = "A free post, your own, or one none of whose photos can be delivered any more (all taken down or deleted: see `photos_available`)"),
               (status = 422, description = "The key was used for another post")))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, post_id = %id))]
 pub(crate) async fn purchase(
@@ -42,6 +42,11 @@ pub(crate) async fn purchase(
     }
     if post.price_cents == 0 {
         return Err(PostError::Conflict("This post is free."));
+    }
+    // Nothing is sold that cannot be delivered; a post with some photos
+    // left says how many (`photos_available`) before anyone pays.
+    if post.deliverable_photos() == 0 {
+        return Err(PostError::Conflict("None of this post's photos can be delivered any more."));
     }
     let outcome = service.money.purchases.buy(&user.user_id, &post, key).await?;
     if let Outcome::New(purchase) = &outcome {
