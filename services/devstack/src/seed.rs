@@ -132,7 +132,7 @@ pub async fn run(public_url: &str) -> anyhow::Result<()> {
         )
         .await?;
     println!(
-        "seed: users {} (password {DEMO_PASSWORD}), {} posts, carol has $20 to spend",
+        "seed: users {} (password {DEMO_PASSWORD}), {} posts, carol has €20 to spend",
         DEMO_USERS.join(", "),
         POSTS.len()
     );

@@ -1,6 +1,6 @@
 //! `scripts/bootstrap --stack`, what `cargo run -p devstack` runs on a new
 //! machine, installs everything the stack uses: the database server and the
-//! card-payment provider, so "Add $10 by card" works out of the box.
+//! card-payment provider, so "Add €10 by card" works out of the box.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;

@@ -18,7 +18,7 @@ async fn the_web_page_sells_a_paid_photo_in_a_real_browser() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let chromium = tool("CHROMIUM", PathBuf::from("/usr/bin/chromium"));
     let playwright = tool("PLAYWRIGHT_CORE", root.join(".tools/browser/node_modules/playwright-core"));
-    // Card payments through localstripe: the page's "Add $10 by card".
+    // Card payments and payouts through localstripe: the page's "Add €10 by card", "Pay out".
     let stack = devstack::Stack::start(devstack::StackOptions { card_payments: true, ..support::options() })
         .await
         .unwrap();
@@ -38,6 +38,8 @@ async fn the_web_page_sells_a_paid_photo_in_a_real_browser() {
             .args(&photos)
             .env("PLAYWRIGHT_CORE", playwright)
             .env("CHROMIUM", chromium)
+            .env("STRIPE_API", stack.payments_api.clone().unwrap())
+            .env("STRIPE_KEY", testkit::stripe::SECRET_KEY)
             .kill_on_drop(true)
             .output(),
     )

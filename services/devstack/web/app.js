@@ -69,7 +69,10 @@ async function api(method, path, body, headers = {}) {
   }
 }
 
-const dollars = (cents) => `$${(cents / 100).toFixed(2)}`;
+// Amounts in the stack's currency (the wallet says which).
+let currency = "usd";
+const money = (cents) =>
+  new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase() }).format(cents / 100);
 
 let currentUser = null;
 
@@ -80,7 +83,8 @@ async function signedIn() {
   $("session").hidden = false;
   $("app").hidden = false;
   $("signin").hidden = true;
-  await Promise.all([loadWallet(), loadFeed()]);
+  await loadWallet();
+  await Promise.all([loadEarnings(), loadFeed()]);
 }
 
 function signOut() {
@@ -100,8 +104,27 @@ function signOut() {
 
 async function loadWallet() {
   const wallet = await api("GET", "/v1/wallet");
-  $("balance").textContent = dollars(wallet.balance_cents);
+  currency = wallet.currency;
+  $("balance").textContent = money(wallet.balance_cents);
+  $("topup").textContent = `Add ${money(1000)} (dev)`;
+  $("card-topup").textContent = `Add ${money(1000)} by card`;
   $("card-topup").hidden = !wallet.card_topups;
+}
+
+// A creator's earnings: available, pending (clearing), and payouts with
+// why one failed, in the provider's words.
+async function loadEarnings() {
+  const earnings = await api("GET", "/v1/earnings");
+  $("available").textContent = money(earnings.earnings_cents);
+  $("pending").textContent = money(earnings.pending_cents);
+  $("payout-form").hidden = !earnings.payouts_enabled;
+  $("payouts").replaceChildren(...earnings.payouts.map((payout) => {
+    const item = document.createElement("li");
+    item.className = "payout";
+    item.dataset.state = payout.state;
+    item.textContent = `${money(payout.amount_cents)} · ${payout.state}` + (payout.failure ? ` — ${payout.failure}` : "");
+    return item;
+  }));
 }
 
 function photoElement(post, photo) {
@@ -123,7 +146,7 @@ function photoElement(post, photo) {
     img.dataset.kind = "preview";
     const badge = document.createElement("span");
     badge.className = "badge";
-    badge.textContent = `🔒 ${dollars(photo.price_cents)}`;
+    badge.textContent = `🔒 ${money(photo.price_cents)}`;
     box.append(img, badge);
   } else if (photo.url) {
     img.src = photo.url;
@@ -178,7 +201,7 @@ function postElement(post) {
   meta.className = "meta";
   const author = (post.author && post.author.username) || post.author_id;
   meta.textContent = `${author} · ${new Date(post.created_at).toLocaleString()}` +
-    (post.price_cents ? ` · paid ${dollars(post.price_cents)}` : " · free");
+    (post.price_cents ? ` · paid ${money(post.price_cents)}` : " · free");
   const caption = document.createElement("p");
   caption.textContent = post.caption;
   const photos = document.createElement("div");
@@ -189,7 +212,7 @@ function postElement(post) {
     const buy = document.createElement("button");
     buy.className = "buy";
     buy.type = "button";
-    buy.textContent = `Buy for ${dollars(post.price_cents)}`;
+    buy.textContent = `Buy for ${money(post.price_cents)}`;
     buy.addEventListener("click", () => buyPost(post.id, buy));
     item.append(buy);
   }
@@ -207,7 +230,8 @@ async function buyPost(postId, button) {
   try {
     await api("POST", `/v1/posts/${postId}/purchase`, undefined, { "idempotency-key": purchaseKeys.get(postId) });
     say("Bought. Enjoy the photos.");
-    await Promise.all([loadWallet(), loadFeed()]);
+    await loadWallet();
+  await Promise.all([loadEarnings(), loadFeed()]);
   } catch (err) {
     say(err.message, true);
     button.disabled = false;
@@ -250,8 +274,8 @@ $("refresh").addEventListener("click", () => act(loadFeed));
 
 $("topup").addEventListener("click", () => act(async () => {
   const wallet = await api("POST", "/v1/wallet/dev-topup", { amount_cents: 1000 });
-  $("balance").textContent = dollars(wallet.balance_cents);
-  say("Added $10 (development top-up).");
+  $("balance").textContent = money(wallet.balance_cents);
+  say(`Added ${money(1000)} (development top-up).`);
 }));
 
 // The provider's test card stands in for Stripe.js here: the payment is
@@ -264,7 +288,7 @@ $("card-topup").addEventListener("click", () => act(async () => {
     const topup = topups.find((t) => t.id === started.id);
     if (topup && topup.state === "succeeded") {
       await loadWallet();
-      say("Added $10 by card.");
+      say(`Added ${money(1000)} by card.`);
       return;
     }
     if (topup && ["failed", "canceled"].includes(topup.state)) {
@@ -274,6 +298,18 @@ $("card-topup").addEventListener("click", () => act(async () => {
   }
   throw new ApiError("The provider has not confirmed the payment yet; your wallet grows when it does.");
 }));
+
+$("earnings-refresh").addEventListener("click", () => act(loadEarnings));
+
+$("payout-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act(async () => {
+    const amountCents = Math.round(Number($("payout-amount").value || 0) * 100);
+    const payout = await api("POST", "/v1/earnings/payouts", { amount_cents: amountCents }, { "idempotency-key": crypto.randomUUID() });
+    say(`Payout of ${money(payout.amount_cents)}: ${payout.state}.`);
+    await loadEarnings();
+  });
+});
 
 $("follow-form").addEventListener("submit", (event) => {
   event.preventDefault();

@@ -27,6 +27,12 @@ pub const DEFAULT_TOPUP_LIMITS: AmountLimits = AmountLimits { min_cents: 100, ma
 /// Payouts: at least $10, at most $10,000 at a time.
 pub const DEFAULT_PAYOUT_LIMITS: AmountLimits = AmountLimits { min_cents: 1_000, max_cents: 1_000_000 };
 pub const DEFAULT_STRIPE_API_URL: &str = "https://api.stripe.com";
+/// How long a sale's share stays pending before it can be paid out: card
+/// payments can be disputed, and a week covers most early disputes.
+pub const DEFAULT_CLEARING_PERIOD: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How many purchases, and how many refunds, one user may make a minute.
+pub const DEFAULT_PURCHASES_PER_MINUTE: u32 = 20;
+pub const DEFAULT_REFUNDS_PER_MINUTE: u32 = 20;
 /// How long post waits for the payment provider's answer.
 pub const DEFAULT_PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -51,10 +57,18 @@ pub struct Config {
     pub fee_bps: u64,
     /// `POST /v1/wallet/dev-topup` exists only when this is set.
     pub dev_topup: bool,
+    /// Every creator counts as verified for payouts (the dev stack only,
+    /// like the dev top-up: it has no admin to verify anyone).
+    pub dev_creators_verified: bool,
     /// The currency of every wallet, price and payment (ISO 4217, lower case).
     pub currency: String,
     pub topup_limits: AmountLimits,
     pub payout_limits: AmountLimits,
+    /// How long a creator's share of a sale is pending before it is available.
+    pub clearing_period: Duration,
+    /// Per user and minute: purchases made, and refunds given (a creator or an admin).
+    pub purchases_per_minute: u32,
+    pub refunds_per_minute: u32,
     /// The payment provider; without it card top-ups, card refunds and
     /// payouts are 404 (the dev top-up may still run).
     pub stripe: Option<StripeSettings>,
@@ -118,9 +132,13 @@ impl Config {
             max_price_cents: DEFAULT_MAX_PRICE_CENTS,
             fee_bps: 0,
             dev_topup: false,
+            dev_creators_verified: false,
             currency: DEFAULT_CURRENCY.to_owned(),
             topup_limits: DEFAULT_TOPUP_LIMITS,
             payout_limits: DEFAULT_PAYOUT_LIMITS,
+            clearing_period: DEFAULT_CLEARING_PERIOD,
+            purchases_per_minute: DEFAULT_PURCHASES_PER_MINUTE,
+            refunds_per_minute: DEFAULT_REFUNDS_PER_MINUTE,
             stripe: None,
         }
     }
@@ -145,9 +163,13 @@ impl FromEnv for Config {
         let max_price = env.or("POST_MAX_PRICE_CENTS", DEFAULT_MAX_PRICE_CENTS);
         let fee_bps = env.or("POST_FEE_BPS", 0u64);
         let dev_topup = env.or("POST_DEV_TOPUP", false);
+        let dev_creators_verified = env.or("POST_DEV_CREATORS_VERIFIED", false);
         let currency = env.or("POST_CURRENCY", DEFAULT_CURRENCY.to_owned());
         let topup_limits = limits(env, "POST_TOPUP", DEFAULT_TOPUP_LIMITS);
         let payout_limits = limits(env, "POST_PAYOUT", DEFAULT_PAYOUT_LIMITS);
+        let clearing = env.or("POST_CLEARING_PERIOD", Seconds(DEFAULT_CLEARING_PERIOD));
+        let purchases_per_minute = env.or("POST_PURCHASES_PER_MINUTE", DEFAULT_PURCHASES_PER_MINUTE);
+        let refunds_per_minute = env.or("POST_REFUNDS_PER_MINUTE", DEFAULT_REFUNDS_PER_MINUTE);
         let stripe = stripe_from_env(env);
         if currency.as_ref().is_some_and(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_lowercase())) {
             env.problem("POST_CURRENCY must be a lower-case ISO 4217 code such as usd or eur");
@@ -166,9 +188,13 @@ impl FromEnv for Config {
         config.max_price_cents = max_price?;
         config.fee_bps = fee_bps?;
         config.dev_topup = dev_topup?;
+        config.dev_creators_verified = dev_creators_verified?;
         config.currency = currency?;
         config.topup_limits = topup_limits?;
         config.payout_limits = payout_limits?;
+        config.clearing_period = clearing?.0;
+        config.purchases_per_minute = purchases_per_minute?.max(1);
+        config.refunds_per_minute = refunds_per_minute?.max(1);
         config.stripe = stripe?;
         Some(config)
     }

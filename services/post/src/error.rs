@@ -43,6 +43,8 @@ pub enum PostError {
     Conflict(&'static str),
     #[error("the wallet holds {balance_cents} cents; this costs {price_cents}")]
     InsufficientFunds { balance_cents: i64, price_cents: u64 },
+    #[error("too many of your {action}s this minute; try again in {retry_after_s} s")]
+    TooMany { action: &'static str, retry_after_s: u64 },
     #[error("{0} is unavailable; try again")]
     Unavailable(&'static str),
     #[error(transparent)]
@@ -76,6 +78,9 @@ impl PostError {
             PostError::Conflict(detail) => Problem::conflict(*detail),
             PostError::InsufficientFunds { .. } => {
                 Problem::new(StatusCode::PAYMENT_REQUIRED, self.to_string())
+            }
+            PostError::TooMany { retry_after_s, .. } => {
+                Problem::too_many_requests(self.to_string(), *retry_after_s)
             }
             PostError::Unavailable(_) => Problem::unavailable(self.to_string(), 2),
             PostError::Internal(err) => Problem::from_internal(err),

@@ -77,7 +77,7 @@ async function main() {
     const paid = page.locator('#feed .post:has-text("paid sunset")');
     const previewSrc = await loadedImage(page, '#feed .post:has-text("paid sunset") img[data-kind="preview"]');
     check(previewSrc.startsWith(`${publicUrl}/public/previews/`), `locked photo shows its preview: ${previewSrc}`);
-    check((await paid.locator(".badge").textContent()).includes("$2.50"), "locked photo shows its price");
+    check((await paid.locator(".badge").textContent()).includes("€2.50"), "locked photo shows its price");
     check((await paid.locator('img[data-kind="full"]').count()) === 0, "no full image before buying");
 
     // Buying without money says so; after a card top-up (through the
@@ -85,11 +85,11 @@ async function main() {
     await paid.locator("button.buy").click();
     await page.waitForSelector("#status.error");
     await page.click("#card-topup");
-    await page.waitForFunction(() => document.getElementById("balance").textContent === "$10.00");
+    await page.waitForFunction(() => document.getElementById("balance").textContent === "€10.00");
     await paid.locator("button.buy").click();
     const boughtSrc = await loadedImage(page, '#feed .post:has-text("paid sunset") img[data-kind="full"]');
     check(boughtSrc.startsWith(`${publicUrl}/private/`) && boughtSrc.includes("Signature="), `bought photo is signed: ${boughtSrc}`);
-    await page.waitForFunction(() => document.getElementById("balance").textContent === "$7.50");
+    await page.waitForFunction(() => document.getElementById("balance").textContent === "€7.50");
 
     // Bob's copy leaks. Alice drops it on her paid photo and learns it was Bob's.
     const leaked = path.join(path.dirname(photo1), "leaked.jpg");
@@ -105,6 +105,26 @@ async function main() {
       (name) => [...document.querySelectorAll(".trace-result")].some((el) => el.textContent.includes(`Leaked from ${name}'s copy`)),
       bob,
     );
+    // Her sale is hers to pay out (it clears at once on the dev stack). The
+    // bank sends the payout back: the page says so and why, and the money is back.
+    await page.click("#earnings-refresh");
+    await page.waitForFunction(() => document.getElementById("available").textContent === "€2.50");
+    await page.fill("#payout-amount", "2.50");
+    await page.click("#payout");
+    await page.waitForSelector('.payout[data-state="pending"]');
+    check((await page.textContent("#available")) === "€0.00", "the payout is debited at once");
+    const stripe = (method, p, form) => fetch(`${process.env.STRIPE_API}${p}`, {
+      method, headers: { authorization: `Bearer ${process.env.STRIPE_KEY}` }, body: form && new URLSearchParams(form),
+    }).then((r) => r.json());
+    const payout = (await stripe("GET", "/v1/payouts?limit=100")).data.find((p) => p.amount === 250);
+    await stripe("POST", `/v1/payouts/${payout.id}`, { status: "failed" });
+    for (let tries = 0; tries < 50 && (await page.locator('.payout[data-state="failed"]').count()) === 0; tries++) {
+      await page.click("#earnings-refresh");
+      await page.waitForTimeout(200);
+    }
+    const failed = await page.locator('.payout[data-state="failed"]').textContent();
+    check(failed.includes("could not send"), `a failed payout says why: ${failed}`);
+    check((await page.textContent("#available")) === "€2.50", "the failed payout's money is back");
     if (process.env.STORY_SCREENSHOT) await page.screenshot({ path: process.env.STORY_SCREENSHOT, fullPage: true });
     console.log("browser story: ok");
   } catch (err) {

@@ -5,8 +5,12 @@
 pub enum Account {
     /// Spendable on purchases.
     Wallet(String),
-    /// A creator's share of sales: paid out, or moved to the wallet.
+    /// A creator's share of sales that have cleared: paid out, or moved to the wallet.
     Earnings(String),
+    /// A creator's share of sales still within the clearing period.
+    PendingEarnings(String),
+    /// Wallet money held while a card payment that brought it is disputed.
+    DisputeHold(String),
     /// Platform fees.
     Platform,
     /// Money that came in by card (and went back by card refund).
@@ -22,6 +26,8 @@ impl Account {
         match self {
             Account::Wallet(user) => format!("wallet:{user}"),
             Account::Earnings(user) => format!("earnings:{user}"),
+            Account::PendingEarnings(user) => format!("pending:{user}"),
+            Account::DisputeHold(user) => format!("disputed:{user}"),
             Account::Platform => "platform".to_owned(),
             Account::Cards => "external:cards".to_owned(),
             Account::DevTopups => "external:dev".to_owned(),
@@ -36,7 +42,10 @@ impl Account {
 
     pub(crate) fn user(&self) -> Option<&str> {
         match self {
-            Account::Wallet(user) | Account::Earnings(user) => Some(user),
+            Account::Wallet(user)
+            | Account::Earnings(user)
+            | Account::PendingEarnings(user)
+            | Account::DisputeHold(user) => Some(user),
             _ => None,
         }
     }

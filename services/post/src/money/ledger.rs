@@ -24,8 +24,10 @@ pub enum LedgerKind {
     DevTopup,
     /// A buyer paying for a post.
     Purchase,
-    /// The creator's share of a sale, into earnings.
+    /// The creator's share of a sale, into pending earnings.
     Sale,
+    /// A sale's share, out of its clearing period: pending to available earnings.
+    Cleared,
     /// The platform's fee on a sale.
     Fee,
     /// A refunded purchase, back into the buyer's wallet.
@@ -44,6 +46,18 @@ pub enum LedgerKind {
     PayoutReversal,
     /// Earnings moved into the creator's own wallet.
     Transfer,
+    /// Wallet money held while the card payment that brought it is disputed, and released.
+    DisputeHold,
+    DisputeRelease,
+    /// A card dispute the buyer won: the money goes back to their card.
+    Chargeback,
+    /// What a lost dispute took back from a sale it revoked (the creator's share, the fee).
+    ChargebackSale,
+    ChargebackFee,
+    /// The part of a lost dispute nobody else covered: the platform's loss.
+    ChargebackLoss,
+    /// A refund made on the provider's dashboard, not through Shutter.
+    ExternalRefund,
 }
 
 /// One side of an operation.
@@ -115,6 +129,12 @@ impl Ledger {
 
     pub async fn balance(&self, account: &Account) -> anyhow::Result<i64> {
         Ok(self.balances.find_one(doc! { "_id": account.key() }).await?.map_or(0, |b| b.balance_cents))
+    }
+
+    /// `account`'s balance as the caller's transaction reads it.
+    pub async fn balance_in(&self, session: &mut ClientSession, account: &Account) -> Result<i64, Stop> {
+        let found = self.balances.find_one(doc! { "_id": account.key() }).session(&mut *session).await?;
+        Ok(found.map_or(0, |b| b.balance_cents))
     }
 
     /// The newest entries of `account`, newest first.

@@ -5,12 +5,17 @@
 //! - [`purchases`]: buying a post and refunding it.
 //! - [`topups`]: money in (cards through the provider; the dev top-up).
 //! - [`outflows`]: money out (payouts of earnings, refunds to cards).
+//! - [`disputes`]: card money that goes back anyway (disputes, dashboard refunds).
+//! - [`creators`]: who may be paid out; [`limits`]: purchases and refunds per user and minute.
 //! - [`stripe`]: the provider's API; [`webhook`]: its events.
 //! - [`reconcile`]: whether the books agree.
 
 pub mod account;
+pub mod creators;
+pub mod disputes;
 pub mod gate;
 pub mod ledger;
+pub mod limits;
 pub mod outflows;
 pub mod purchases;
 pub mod reconcile;
@@ -62,6 +67,12 @@ pub struct Money {
     pub ledger: Ledger,
     pub purchases: purchases::Purchases,
     pub topups: topups::Topups,
+    /// Card money that went back: disputes, refunds made at the provider.
+    pub reversals: disputes::Reversals,
+    /// Who may be paid out.
+    pub creators: creators::Creators,
+    /// Purchases and refunds per user and minute.
+    pub limits: limits::ActionLimits,
     /// `None` without a provider: no card top-ups, card refunds or payouts.
     pub payments: Option<Payments>,
     pub currency: String,
@@ -87,9 +98,21 @@ impl Money {
             }
             None => None,
         };
+        let purchases = purchases::Purchases::new(
+            db,
+            ledger.clone(),
+            gate.clone(),
+            config.fee_bps,
+            config.clearing_period,
+        )
+        .await?;
         Ok(Self {
             client: db.client().clone(),
-            purchases: purchases::Purchases::new(db, ledger.clone(), gate.clone(), config.fee_bps).await?,
+            reversals: disputes::Reversals::new(db, ledger.clone(), gate.clone(), purchases.clone()),
+            creators: creators::Creators::new(db, config.dev_creators_verified),
+            limits: limits::ActionLimits::new(db, config.purchases_per_minute, config.refunds_per_minute)
+                .await?,
+            purchases,
             topups: topups::Topups::new(db, ledger.clone(), gate.clone()).await?,
             gate,
             ledger,
@@ -104,6 +127,7 @@ impl Money {
 
     /// Moves earnings into the creator's own wallet, where they can buy with it.
     pub async fn move_earnings_to_wallet(&self, user_id: &str, amount_cents: i64) -> Result<(), PostError> {
+        self.purchases.clear_due(user_id).await?;
         let _passage = self.gate.enter().await;
         let operation = format!("transfer-{}", OutflowId::mint());
         let earnings = Account::Earnings(user_id.to_owned());

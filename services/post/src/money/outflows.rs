@@ -29,7 +29,7 @@ use crate::money::gate::MoneyGate;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::stored::stored_enum;
 use crate::money::stripe::{OutgoingRequest, PayoutProvider, ProviderError, Stripe, Transfer};
-use crate::money::topups::{TopupRecord, TopupState};
+use crate::money::topups::{Applied, TopupRecord, TopupState};
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
 
 stored_enum! {
@@ -58,6 +58,10 @@ stored_enum! {
 impl OutflowState {
     /// Debited, and not yet settled either way.
     pub const OPEN: [OutflowState; 2] = [OutflowState::Pending, OutflowState::Review];
+    /// What the provider may still say failed: a payout the bank returns, or
+    /// a card refund that bounces, fails after it was paid.
+    pub const REVERSIBLE: [OutflowState; 3] =
+        [OutflowState::Pending, OutflowState::Review, OutflowState::Paid];
 }
 
 /// How long the provider keeps an idempotency key (Stripe: at least 24
@@ -210,11 +214,7 @@ impl Outflows {
                 doc! { "$set": { "state": OutflowState::Paid, "failure": null, "review_note": note } };
             return Ok(self.records.update_one(in_review, settled).await?.modified_count == 1);
         }
-        if self.records.find_one(in_review).await?.is_none() {
-            return Ok(false);
-        }
-        self.fail_held(id.as_str(), note).await?;
-        Ok(true)
+        Ok(self.fail_held(id.as_str(), note, &[OutflowState::Review]).await? == Applied::Applied)
     }
 
     /// What `user_id` asked for before with `idempotency_key`, if anything.
@@ -321,13 +321,14 @@ impl Outflows {
         match answer {
             Ok(transfer) => self.settle_held(&record.id, &transfer).await?,
             Err(ProviderError::Declined(reason) | ProviderError::Rejected(reason)) => {
-                self.fail_held(&record.id, &reason).await?;
+                self.fail_held(&record.id, &reason, &OutflowState::OPEN).await?;
             }
             Err(ProviderError::NotSent) if !record.maybe_sent => {
                 self.records
                     .update_one(doc! { "_id": &record.id }, doc! { "$set": { "attempts": attempts } })
                     .await?;
-                self.fail_held(&record.id, "the payment provider was unreachable").await?;
+                self.fail_held(&record.id, "the payment provider was unreachable", &OutflowState::OPEN)
+                    .await?;
                 reached = false;
             }
             Err(error) => {
@@ -366,7 +367,9 @@ impl Outflows {
 
     async fn settle_held(&self, id: &str, transfer: &Transfer) -> Result<(), PostError> {
         if transfer.failed() {
-            return self.fail_held(id, "the payment provider could not send it").await;
+            let reason = transfer.failure_reason();
+            self.fail_held(id, &reason, &OutflowState::REVERSIBLE).await?;
+            return Ok(());
         }
         let mut set = doc! { "provider_id": &transfer.id, "next_attempt_at": null, "maybe_sent": true };
         if transfer.done() {
@@ -377,16 +380,14 @@ impl Outflows {
         Ok(())
     }
 
-    /// Marks a pending outflow failed and puts its money back, once.
-    pub async fn fail(&self, id: &str, reason: &str) -> Result<(), PostError> {
-        let _passage = self.gate.enter().await;
-        self.fail_held(id, reason).await
-    }
-
-    async fn fail_held(&self, id: &str, reason: &str) -> Result<(), PostError> {
-        let Some(record) = self.records.find_one(doc! { "_id": id }).await? else { return Ok(()) };
-        if !OutflowState::OPEN.contains(&record.state) {
-            return Ok(());
+    /// Marks an outflow in one of the states `from` failed and puts its
+    /// money back, once: `Duplicate` when it was in none of them.
+    async fn fail_held(&self, id: &str, reason: &str, from: &[OutflowState]) -> Result<Applied, PostError> {
+        let Some(record) = self.records.find_one(doc! { "_id": id }).await? else {
+            return Ok(Applied::Duplicate);
+        };
+        if !from.contains(&record.state) {
+            return Ok(Applied::Duplicate);
         }
         let (source, _, reversal) = record.source();
         let legs = [
@@ -397,7 +398,7 @@ impl Outflows {
         let mut attempts = Attempts::new(&self.client);
         let reversed = transaction!(attempts, |session| {
             let failed = doc! { "$set": { "state": OutflowState::Failed, "failure": reason, "next_attempt_at": null } };
-            let open = doc! { "_id": &record.id, "state": { "$in": OutflowState::OPEN.to_vec() } };
+            let open = doc! { "_id": &record.id, "state": { "$in": from.to_vec() } };
             if self.records.update_one(open, failed).session(&mut *session).await?.matched_count == 0 {
                 return Err(Stop::Refuse(PostError::Duplicate));
             }
@@ -410,10 +411,15 @@ impl Outflows {
         });
         match reversed {
             Ok(()) => {
-                tracing::info!(outflow_id = record.id, reason, "outflow failed; money returned");
-                Ok(())
+                tracing::info!(
+                    outflow_id = record.id,
+                    reason,
+                    was = <&str>::from(record.state),
+                    "outflow failed; money returned"
+                );
+                Ok(Applied::Applied)
             }
-            Err(Refusal::Error(PostError::Duplicate)) => Ok(()),
+            Err(Refusal::Error(PostError::Duplicate)) => Ok(Applied::Duplicate),
             Err(refusal) => Err(refusal.into()),
         }
     }

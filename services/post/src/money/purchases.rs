@@ -6,6 +6,11 @@
 //! record with one conditional single-document write, then move the money
 //! in one transaction that completes only the claim it holds: whatever the
 //! concurrency, money moves once.
+//!
+//! The creator's share of a sale is *pending* for the clearing period (a card
+//! payment behind it may still be disputed), then *clears* into earnings,
+//! which can be paid out. Clearing is done when the creator's money is next
+//! looked at or moved ([`Purchases::clear_due`]): no worker wakes for it.
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
@@ -27,6 +32,8 @@ stored_enum! {
         /// A refund holds the purchase (until `lease_until`).
         Refunding,
         Refunded,
+        /// Ended by a card dispute the buyer won ([`crate::money::disputes`]).
+        Revoked,
     }
 }
 
@@ -44,12 +51,27 @@ pub struct PurchaseRecord {
     pub created_at: DateTime,
     pub refunded_at: Option<DateTime>,
     pub refunded_by: Option<String>,
+    /// Whether the creator's share is still pending (sales from before
+    /// clearing existed went straight to earnings).
+    #[serde(default)]
+    pub pending: bool,
+    /// When the share clears.
+    #[serde(default)]
+    pub clears_at: Option<DateTime>,
 }
 
 impl PurchaseRecord {
     /// What the creator's earnings received.
     pub fn share_cents(&self) -> i64 {
         self.price_cents - self.fee_cents
+    }
+
+    /// Where the creator's share sits now.
+    pub fn share_account(&self) -> Account {
+        match self.pending {
+            true => Account::PendingEarnings(self.creator_id.clone()),
+            false => Account::Earnings(self.creator_id.clone()),
+        }
     }
 }
 
@@ -96,6 +118,14 @@ pub struct Refunder<'a> {
     pub admin: bool,
 }
 
+/// Matches a record's `pending` as read (a record from before clearing has none: not pending).
+fn where_pending(pending: bool) -> mongodb::bson::Bson {
+    match pending {
+        true => true.into(),
+        false => doc! { "$ne": true }.into(),
+    }
+}
+
 fn slot(user_id: &str, post_id: &str) -> String {
     format!("{user_id}:{post_id}")
 }
@@ -109,10 +139,17 @@ pub struct Purchases {
     keys: Collection<PurchaseKey>,
     gate: MoneyGate,
     fee_bps: i64,
+    clearing: std::time::Duration,
 }
 
 impl Purchases {
-    pub async fn new(db: &Database, ledger: Ledger, gate: MoneyGate, fee_bps: u64) -> anyhow::Result<Self> {
+    pub async fn new(
+        db: &Database,
+        ledger: Ledger,
+        gate: MoneyGate,
+        fee_bps: u64,
+        clearing: std::time::Duration,
+    ) -> anyhow::Result<Self> {
         let entitlements = db.collection::<Entitlement>("entitlements");
         entitlements.create_index(IndexModel::builder().keys(doc! { "post_id": 1 }).build()).await?;
         let records = db.collection::<PurchaseRecord>("purchases");
@@ -130,6 +167,7 @@ impl Purchases {
             keys: db.collection("purchase_keys"),
             gate,
             fee_bps: i64::try_from(fee_bps)?,
+            clearing,
         })
     }
 
@@ -234,10 +272,12 @@ impl Purchases {
                 created_at: DateTime::now(),
                 refunded_at: None,
                 refunded_by: None,
+                pending: true,
+                clears_at: Some(DateTime::from_system_time(std::time::SystemTime::now() + self.clearing)),
             };
             let legs = [
                 Leg::covered_debit(Account::Wallet(buyer.to_owned()), price, LedgerKind::Purchase),
-                Leg::credit(Account::Earnings(post.author_id.clone()), price - fee, LedgerKind::Sale),
+                Leg::credit(record.share_account(), price - fee, LedgerKind::Sale),
                 Leg::credit(Account::Platform, fee, LedgerKind::Fee),
             ];
             let key_id = slot(buyer, key);
@@ -333,7 +373,7 @@ impl Purchases {
                 return Err(PostError::Forbidden("Only the post's creator or an admin can refund it."));
             }
             match record.state {
-                PurchaseState::Refunded => return Ok(Outcome::Existing(record)),
+                PurchaseState::Refunded | PurchaseState::Revoked => return Ok(Outcome::Existing(record)),
                 PurchaseState::Refunding if txn::lease_live(record.lease_until) => {
                     txn::pause().await;
                     continue;
@@ -348,16 +388,12 @@ impl Purchases {
             let operation = format!("{}:refund", record.id);
             let legs = [
                 Leg::credit(Account::Wallet(record.buyer_id.clone()), record.price_cents, LedgerKind::Refund),
-                Leg::covered_debit(
-                    Account::Earnings(record.creator_id.clone()),
-                    record.share_cents(),
-                    LedgerKind::SaleReversal,
-                ),
+                Leg::covered_debit(record.share_account(), record.share_cents(), LedgerKind::SaleReversal),
                 Leg::debit(Account::Platform, record.fee_cents, LedgerKind::FeeReversal),
             ];
             let refunded = transaction!(attempts, |session| {
-                let held =
-                    doc! { "_id": &record.id, "state": PurchaseState::Refunding, "lease_until": lease };
+                // Read with its share where it was: cleared since, it is read again.
+                let held = doc! { "_id": &record.id, "state": PurchaseState::Refunding, "lease_until": lease, "pending": where_pending(record.pending) };
                 let done = doc! { "$set": { "state": PurchaseState::Refunded, "refunded_at": DateTime::now(), "refunded_by": by.user_id, "lease_until": null } };
                 if self.records.update_one(held, done).session(&mut *session).await?.matched_count == 0 {
                     return Err(Stop::Refuse(PostError::Conflict("the refund was taken over")));
@@ -388,6 +424,78 @@ impl Purchases {
             }
         }
         Err(attempts.exhausted())
+    }
+}
+
+impl Purchases {
+    /// Clears `creator_id`'s pending shares whose clearing period is over
+    /// into their earnings, each once.
+    pub async fn clear_due(&self, creator_id: &str) -> Result<(), PostError> {
+        let due = doc! { "creator_id": creator_id, "pending": true, "state": PurchaseState::Active, "clears_at": { "$lte": DateTime::now() } };
+        if self.records.find_one(due.clone()).await?.is_none() {
+            return Ok(()); // the common case, without waiting at the gate
+        }
+        let _passage = self.gate.enter().await;
+        let records: Vec<PurchaseRecord> = self.records.find(due).await?.try_collect().await?;
+        for record in records {
+            let legs = [
+                Leg::debit(
+                    Account::PendingEarnings(creator_id.to_owned()),
+                    record.share_cents(),
+                    LedgerKind::Cleared,
+                ),
+                Leg::credit(
+                    Account::Earnings(creator_id.to_owned()),
+                    record.share_cents(),
+                    LedgerKind::Cleared,
+                ),
+            ];
+            let operation = format!("{}:cleared", record.id);
+            let mut attempts = Attempts::new(&self.client);
+            let cleared = transaction!(attempts, |session| {
+                let still = doc! { "_id": &record.id, "pending": true, "state": PurchaseState::Active };
+                let moved = doc! { "$set": { "pending": false } };
+                if self.records.update_one(still, moved).session(&mut *session).await?.matched_count == 0 {
+                    return Err(Stop::Refuse(PostError::Duplicate));
+                }
+                self.ledger.post(session, &operation, &record.post_id, &legs).await?;
+                Ok(())
+            });
+            match cleared {
+                Ok(()) | Err(Refusal::Error(PostError::Duplicate)) => {}
+                Err(refusal) => return Err(refusal.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// `buyer_id`'s purchases still granting photos that were made at or
+    /// after `since`, newest first.
+    pub async fn active_since(&self, buyer_id: &str, since: DateTime) -> anyhow::Result<Vec<PurchaseRecord>> {
+        let filter =
+            doc! { "buyer_id": buyer_id, "state": PurchaseState::Active, "created_at": { "$gte": since } };
+        Ok(self.records.find(filter).sort(doc! { "created_at": -1 }).await?.try_collect().await?)
+    }
+
+    /// Ends purchase `record` (a lost dispute) inside the caller's
+    /// transaction: its entitlement goes and it no longer clears. `false`
+    /// when it was no longer active.
+    pub(crate) async fn revoke_in(
+        &self,
+        session: &mut mongodb::ClientSession,
+        record: &PurchaseRecord,
+    ) -> Result<bool, Stop> {
+        let active = doc! { "_id": &record.id, "state": PurchaseState::Active, "pending": where_pending(record.pending) };
+        let revoked = doc! { "$set": { "state": PurchaseState::Revoked, "refunded_at": DateTime::now(), "refunded_by": "card dispute" } };
+        if self.records.update_one(active, revoked).session(&mut *session).await?.matched_count == 0 {
+            return Ok(false);
+        }
+        let slot_id = slot(&record.buyer_id, &record.post_id);
+        self.entitlements
+            .delete_one(doc! { "_id": slot_id, "purchase_id": &record.id })
+            .session(&mut *session)
+            .await?;
+        Ok(true)
     }
 }
 

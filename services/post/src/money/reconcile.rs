@@ -1,8 +1,12 @@
 //! Whether the books agree: every stored balance is the sum of its ledger
 //! entries, every operation sums to zero, nobody's balance is negative, and
 //! the outside world's side of the ledger matches the records of what the
-//! provider confirmed (card top-ups less card refunds, payouts) — and, when
-//! asked, the provider itself.
+//! provider confirmed (card top-ups less what went back to the cards,
+//! payouts) — and, when asked, the provider itself: the amount and state of
+//! every top-up, payout and card refund it holds for us.
+//!
+//! The platform's own account may be negative: it bears what a lost
+//! dispute could not take back ([`crate::money::disputes`]). Nobody else's may.
 
 use std::collections::HashMap;
 
@@ -13,6 +17,7 @@ use serde::Serialize;
 use crate::money::Money;
 use crate::money::ledger::Account;
 use crate::money::outflows::{OutflowKind, OutflowRecord, OutflowState};
+use crate::money::stripe::Transfer;
 use crate::money::topups::TopupRecord;
 use crate::money::topups::TopupState;
 
@@ -25,6 +30,10 @@ pub struct Report {
     /// Sums of the stored balances.
     pub wallets_cents: i64,
     pub earnings_cents: i64,
+    /// Creators' shares still in their clearing period.
+    pub pending_earnings_cents: i64,
+    /// Wallet money held while disputes are open.
+    pub disputed_cents: i64,
     pub platform_cents: i64,
     /// Net money in by card, by the ledger (top-ups less card refunds).
     pub cards_in_cents: i64,
@@ -36,7 +45,7 @@ pub struct Report {
     pub payouts_cents: i64,
     /// The same, by the payout records.
     pub recorded_payouts_cents: i64,
-    /// Top-ups checked with the provider (0 unless asked).
+    /// Top-ups, payouts and card refunds checked with the provider (0 unless asked).
     pub provider_checked: usize,
     pub problem_count: usize,
     pub problems: Vec<String>,
@@ -76,6 +85,25 @@ fn number(document: &Document, key: &str) -> i64 {
     }
 }
 
+/// Where the provider's word on a payout or card refund differs from ours.
+fn outflow_disagrees(outflow: &OutflowRecord, transfer: &Transfer) -> Option<String> {
+    if transfer.amount.is_some_and(|amount| amount != outflow.amount_cents) {
+        return Some(format!(
+            "the provider holds {} cents, we recorded {}",
+            transfer.amount.unwrap_or_default(),
+            outflow.amount_cents
+        ));
+    }
+    let agrees = match outflow.state {
+        OutflowState::Paid => transfer.done(),
+        OutflowState::Failed => transfer.failed(),
+        // Ours still open: the provider may have moved on and its event be on the way.
+        OutflowState::Pending | OutflowState::Review => true,
+    };
+    (!agrees)
+        .then(|| format!("the provider says {}, we say {}", transfer.status, <&str>::from(outflow.state)))
+}
+
 pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
     let mut findings = Findings::default();
     let by_account = sums(money, "account").await?;
@@ -84,7 +112,7 @@ pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
             findings.add(format!("operation {operation} does not balance: {sum:+} cents"));
         }
     }
-    let (mut wallets, mut earnings, mut platform) = (0, 0, 0);
+    let (mut wallets, mut earnings, mut pending, mut disputed, mut platform) = (0, 0, 0, 0, 0);
     let mut stored: Vec<_> = money.ledger.balances.find(doc! {}).await?.try_collect().await?;
     stored.sort_by(|a, b| a.account.cmp(&b.account));
     for balance in &stored {
@@ -95,12 +123,14 @@ pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
                 balance.account, balance.balance_cents
             ));
         }
-        if balance.balance_cents < 0 {
+        if balance.balance_cents < 0 && balance.account != Account::Platform.key() {
             findings.add(format!("{} is negative: {} cents", balance.account, balance.balance_cents));
         }
         match balance.account.split_once(':') {
             Some(("wallet", _)) => wallets += balance.balance_cents,
             Some(("earnings", _)) => earnings += balance.balance_cents,
+            Some(("pending", _)) => pending += balance.balance_cents,
+            Some(("disputed", _)) => disputed += balance.balance_cents,
             _ if balance.account == Account::Platform.key() => platform += balance.balance_cents,
             _ => findings.add(format!("{} is not an account", balance.account)),
         }
@@ -115,10 +145,10 @@ pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
     let cards_in_cents = -external(Account::Cards);
     let dev_topups_cents = -external(Account::DevTopups);
     let payouts_cents = external(Account::Payouts);
-    if wallets + earnings + platform != cards_in_cents + dev_topups_cents - payouts_cents {
+    let held = wallets + earnings + pending + disputed + platform;
+    if held != cards_in_cents + dev_topups_cents - payouts_cents {
         findings.add(format!(
-            "our accounts hold {} cents but {} came in and {payouts_cents} went out",
-            wallets + earnings + platform,
+            "our accounts hold {held} cents but {} came in and {payouts_cents} went out",
             cards_in_cents + dev_topups_cents
         ));
     }
@@ -132,10 +162,11 @@ pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
         ));
     }
     let mut recorded_payouts_cents = 0;
+    let mut outflows: Vec<OutflowRecord> = Vec::new();
     if let Some(payments) = &money.payments {
-        let live = doc! { "kind": OutflowKind::Payout, "state": { "$in": [OutflowState::Pending, OutflowState::Paid] } };
-        let payouts: Vec<OutflowRecord> = payments.outflows.records.find(live).await?.try_collect().await?;
-        recorded_payouts_cents = payouts.iter().map(|p| p.amount_cents).sum();
+        outflows = payments.outflows.records.find(doc! {}).await?.try_collect().await?;
+        let out = |o: &&OutflowRecord| o.kind == OutflowKind::Payout && o.state != OutflowState::Failed;
+        recorded_payouts_cents = outflows.iter().filter(out).map(|p| p.amount_cents).sum();
     }
     if recorded_payouts_cents != payouts_cents {
         findings.add(format!(
@@ -162,12 +193,30 @@ pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
             }
             provider_checked += 1;
         }
+        for outflow in outflows.iter().filter(|o| o.provider_id.is_some()) {
+            let Some(provider_id) = &outflow.provider_id else { continue };
+            match payments.stripe.transfer(outflow.kind, provider_id).await {
+                Ok(transfer) => {
+                    if let Some(problem) = outflow_disagrees(outflow, &transfer) {
+                        findings.add(format!("{} {}: {problem}", <&str>::from(outflow.kind), outflow.id));
+                    }
+                }
+                Err(err) => findings.add(format!(
+                    "{} {}: the provider could not be asked ({err:?})",
+                    <&str>::from(outflow.kind),
+                    outflow.id
+                )),
+            }
+            provider_checked += 1;
+        }
     }
 
     Ok(Report {
         agrees: findings.count == 0,
         wallets_cents: wallets,
         earnings_cents: earnings,
+        pending_earnings_cents: pending,
+        disputed_cents: disputed,
         platform_cents: platform,
         cards_in_cents,
         confirmed_cards_in_cents,
@@ -178,4 +227,55 @@ pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
         problem_count: findings.count,
         problems: findings.listed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use mongodb::bson::DateTime;
+
+    use super::*;
+
+    fn outflow(state: OutflowState, amount_cents: i64) -> OutflowRecord {
+        OutflowRecord {
+            id: "o".into(),
+            kind: OutflowKind::Payout,
+            user_id: "u".into(),
+            amount_cents,
+            currency: "eur".into(),
+            request_key: "k".into(),
+            topup_id: None,
+            intent_id: None,
+            state,
+            provider_id: Some("po_1".into()),
+            failure: None,
+            maybe_sent: true,
+            attempts: 1,
+            next_attempt_at: None,
+            created_at: DateTime::now(),
+            review_note: None,
+        }
+    }
+
+    fn said(status: &str, amount: i64) -> Transfer {
+        Transfer {
+            id: "po_1".into(),
+            status: status.into(),
+            amount: Some(amount),
+            failure_message: None,
+            failure_reason: None,
+        }
+    }
+
+    #[test]
+    fn the_providers_amount_and_final_state_must_be_ours() {
+        assert_eq!(outflow_disagrees(&outflow(OutflowState::Paid, 100), &said("paid", 100)), None);
+        assert_eq!(outflow_disagrees(&outflow(OutflowState::Failed, 100), &said("canceled", 100)), None);
+        assert!(outflow_disagrees(&outflow(OutflowState::Paid, 100), &said("paid", 90)).is_some());
+        assert!(outflow_disagrees(&outflow(OutflowState::Paid, 100), &said("failed", 100)).is_some());
+        assert!(outflow_disagrees(&outflow(OutflowState::Failed, 100), &said("paid", 100)).is_some());
+        // Open on our side: the provider's event may still be on its way.
+        for status in ["pending", "in_transit", "paid", "failed"] {
+            assert_eq!(outflow_disagrees(&outflow(OutflowState::Pending, 100), &said(status, 100)), None);
+        }
+    }
 }

@@ -33,6 +33,7 @@ mod tests {
     use serde::Serialize;
     use strum::VariantArray;
 
+    use crate::money::disputes::{ReversalKind, ReversalState};
     use crate::money::outflows::{OutflowKind, OutflowState};
     use crate::money::purchases::{EntitlementState, PurchaseState};
     use crate::money::topups::TopupState;
@@ -50,5 +51,7 @@ mod tests {
         stored_as_queried::<TopupState>();
         stored_as_queried::<OutflowKind>();
         stored_as_queried::<OutflowState>();
+        stored_as_queried::<ReversalKind>();
+        stored_as_queried::<ReversalState>();
     }
 }

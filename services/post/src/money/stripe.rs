@@ -45,9 +45,26 @@ pub struct Intent {
 pub struct Transfer {
     pub id: String,
     pub status: String,
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// A payout's reason for failing, for people (`failure_message`), or a
+    /// refund's code for it (`failure_reason`).
+    #[serde(default)]
+    pub failure_message: Option<String>,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
 }
 
 impl Transfer {
+    /// Why the provider could not send it, as it says, for the user.
+    pub fn failure_reason(&self) -> String {
+        let said = self.failure_message.as_deref().or(self.failure_reason.as_deref());
+        match said {
+            Some(words) => format!("the payment provider could not send it: {}", words.replace('_', " ")),
+            None => "the payment provider could not send it".to_owned(),
+        }
+    }
+
     /// Whether the money has left for good (else a webhook will say).
     pub fn done(&self) -> bool {
         matches!(self.status.as_str(), "succeeded" | "paid")
@@ -130,6 +147,19 @@ impl Stripe {
     pub async fn intent(&self, id: &str) -> Result<Intent, ProviderError> {
         let request = self.http.get(format!("{}/v1/payment_intents/{id}", self.api_url));
         self.send(request).await
+    }
+
+    /// A payout or a card refund as the provider holds it now.
+    pub async fn transfer(
+        &self,
+        kind: crate::money::outflows::OutflowKind,
+        id: &str,
+    ) -> Result<Transfer, ProviderError> {
+        let collection = match kind {
+            crate::money::outflows::OutflowKind::Payout => "payouts",
+            crate::money::outflows::OutflowKind::CardRefund => "refunds",
+        };
+        self.send(self.http.get(format!("{}/v1/{collection}/{id}", self.api_url))).await
     }
 
     pub async fn refund(&self, refund: OutgoingRequest<'_>) -> Result<Transfer, ProviderError> {

@@ -55,7 +55,8 @@ pub struct TopupRecord {
     pub intent_id: Option<String>,
     /// Why the last attempt failed, in the provider's words for the user.
     pub failure: Option<String>,
-    /// How much of it has been sent back to the card.
+    /// How much of it has gone back to the card: our refunds, refunds made
+    /// at the provider, lost disputes.
     pub refunded_cents: i64,
     pub lease_until: Option<DateTime>,
     pub created_at: DateTime,
@@ -94,6 +95,7 @@ impl Topups {
         records
             .create_index(IndexModel::builder().keys(doc! { "user_id": 1, "created_at": -1 }).build())
             .await?;
+        records.create_index(IndexModel::builder().keys(doc! { "intent_id": 1 }).build()).await?;
         Ok(Self { client: db.client().clone(), ledger, gate, records })
     }
 
@@ -159,6 +161,11 @@ impl Topups {
         let client_secret = answer?;
         let record = self.records.find_one(doc! { "_id": &id }).await?.unwrap_or(record);
         Ok((record, client_secret))
+    }
+
+    /// The top-up paid by PaymentIntent `intent_id`.
+    pub async fn by_intent(&self, intent_id: &str) -> anyhow::Result<Option<TopupRecord>> {
+        Ok(self.records.find_one(doc! { "intent_id": intent_id }).await?)
     }
 
     /// Finds the top-up an intent's event is about, and checks it is the

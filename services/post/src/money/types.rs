@@ -57,6 +57,8 @@ pub struct SaleView {
     pub state: PurchaseState,
     /// RFC 3339.
     pub sold_at: String,
+    /// When the share becomes available (RFC 3339), while it is still pending.
+    pub clears_at: Option<String>,
 }
 
 impl From<PurchaseRecord> for SaleView {
@@ -70,6 +72,10 @@ impl From<PurchaseRecord> for SaleView {
             fee_cents: record.fee_cents,
             state: record.state,
             sold_at: rfc3339(record.created_at),
+            clears_at: record
+                .clears_at
+                .filter(|_| record.pending && record.state == PurchaseState::Active)
+                .map(rfc3339),
         }
     }
 }
@@ -193,6 +199,7 @@ pub struct OutflowView {
     pub amount_cents: i64,
     pub currency: String,
     pub state: OutflowState,
+    /// Why it failed, when it did.
     pub failure: Option<String>,
     /// RFC 3339.
     pub created_at: String,
@@ -213,7 +220,12 @@ impl From<OutflowRecord> for OutflowView {
 
 #[derive(Serialize, ToSchema)]
 pub struct EarningsView {
+    /// Available: can be paid out or moved to the wallet.
     pub earnings_cents: i64,
+    /// Shares of sales still in their clearing period.
+    pub pending_cents: i64,
+    /// Whether payouts can be made to you (a verified creator).
+    pub payouts_enabled: bool,
     pub currency: String,
     /// The 50 newest sales, newest first.
     pub sales: Vec<SaleView>,

@@ -19,9 +19,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::Service;
 use crate::error::PostError;
+use crate::money::disputes::{CardReversal, ReversalKind};
 use crate::money::outflows::OutflowKind;
 use crate::money::stripe::{Intent, Transfer};
-use crate::money::topups::{Applied, Mismatch, TopupState};
+use crate::money::topups::{Applied, Mismatch, TopupRecord, TopupState};
 use crate::money::{OutflowId, Payments};
 
 pub const TOLERANCE_S: u64 = 300;
@@ -106,7 +107,7 @@ struct TransferObject {
               (status = 400, description = "Unsigned, forged, or more than 5 minutes off; or not an event"),
               (status = 404, description = "No payment provider configured"),
               (status = 409, description = "An event contradicting what is recorded (a success for a canceled top-up)"),
-              (status = 422, description = "About a payment we did not create, or with another user, amount or currency"),
+              (status = 422, description = "About a payment we did not create, or with another user, amount or currency; a dispute or refund of a top-up we never credited, or for more than it"),
               (status = 503, description = "The database is unavailable: the provider will send it again")))]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn receive(
@@ -127,9 +128,23 @@ pub(crate) async fn receive(
         "payout.paid" | "payout.failed" | "payout.canceled" | "payout.updated" => {
             on_transfer(payments, OutflowKind::Payout, &event).await?
         }
-        "refund.updated" | "refund.failed" | "charge.refund.updated" => {
-            on_transfer(payments, OutflowKind::CardRefund, &event).await?
+        "refund.created" | "refund.updated" | "refund.failed" | "charge.refund.updated" => {
+            match object::<TransferObject>(&event)?.metadata.contains_key("outflow_id") {
+                true => on_transfer(payments, OutflowKind::CardRefund, &event).await?,
+                false => on_external_refund(&service, object(&event)?).await?,
+            }
         }
+        "charge.refunded" => {
+            let charge: RefundedCharge = object(&event)?;
+            let mut applied = Applied::Duplicate;
+            for refund in charge.refunds.map(|list| list.data).unwrap_or_default() {
+                if on_external_refund(&service, refund).await? == Applied::Applied {
+                    applied = Applied::Applied;
+                }
+            }
+            applied
+        }
+        "charge.dispute.created" | "charge.dispute.closed" => on_dispute(&service, &event).await?,
         // Acknowledged so the provider stops sending it; nothing to do.
         _ => return Ok(web::Json(WebhookOutcome { status: "ignored" })),
     };
@@ -180,6 +195,101 @@ async fn on_intent(service: &Service, event: &Event) -> Result<Applied, PostErro
         }
         _ => topups.close(&record, TopupState::Canceled, &intent.id, None).await,
     }
+}
+
+/// A dispute's event object.
+#[derive(Deserialize)]
+struct Dispute {
+    id: String,
+    amount: i64,
+    currency: String,
+    payment_intent: Option<String>,
+    status: String,
+}
+
+/// A refund's event object, ours (with `metadata.outflow_id`) or made at the provider.
+#[derive(Deserialize)]
+struct RefundObject {
+    id: String,
+    amount: i64,
+    status: String,
+    payment_intent: Option<String>,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct RefundedCharge {
+    refunds: Option<RefundList>,
+}
+
+#[derive(Deserialize)]
+struct RefundList {
+    data: Vec<RefundObject>,
+}
+
+/// The succeeded top-up a dispute or refund of `intent_id` is about, with
+/// at most what is left of it.
+async fn reversed_topup(
+    service: &Service,
+    intent_id: Option<&str>,
+    amount_cents: i64,
+    currency: Option<&str>,
+) -> Result<TopupRecord, PostError> {
+    let not_ours = || PostError::UnknownPayment("This is not about one of our top-ups.".into());
+    let intent_id = intent_id.ok_or_else(not_ours)?;
+    let topup = service.money.topups.by_intent(intent_id).await?.ok_or_else(not_ours)?;
+    if topup.state != TopupState::Succeeded {
+        return Err(PostError::UnknownPayment("The top-up was never credited.".into()));
+    }
+    if currency.is_some_and(|c| c != topup.currency) || amount_cents <= 0 || amount_cents > topup.amount_cents
+    {
+        tracing::warn!(topup_id = topup.id, amount_cents, "a reversal does not fit its top-up");
+        return Err(PostError::UnknownPayment("The amount or currency is not the top-up's.".into()));
+    }
+    Ok(topup)
+}
+
+async fn on_dispute(service: &Service, event: &Event) -> Result<Applied, PostError> {
+    let dispute: Dispute = object(event)?;
+    let topup =
+        reversed_topup(service, dispute.payment_intent.as_deref(), dispute.amount, Some(&dispute.currency))
+            .await?;
+    let reversal = CardReversal {
+        id: &dispute.id,
+        kind: ReversalKind::Dispute,
+        amount_cents: dispute.amount,
+        topup: &topup,
+    };
+    let reversals = &service.money.reversals;
+    match event.kind.as_str() {
+        "charge.dispute.created" => reversals.open_dispute(&reversal).await,
+        _ => reversals.close_dispute(&reversal, dispute.status == "lost").await,
+    }
+}
+
+/// A refund we did not make: one made on the provider's dashboard.
+async fn on_external_refund(service: &Service, refund: RefundObject) -> Result<Applied, PostError> {
+    if refund.metadata.contains_key("outflow_id") {
+        return Ok(Applied::Duplicate); // ours: its own events settle it
+    }
+    if !matches!(refund.status.as_str(), "succeeded" | "pending") {
+        // A dashboard refund that failed after we reversed it is left to an operator.
+        tracing::warn!(
+            refund_id = refund.id,
+            status = refund.status,
+            "a refund made at the provider did not go through"
+        );
+        return Ok(Applied::Duplicate);
+    }
+    let topup = reversed_topup(service, refund.payment_intent.as_deref(), refund.amount, None).await?;
+    let reversal = CardReversal {
+        id: &refund.id,
+        kind: ReversalKind::ExternalRefund,
+        amount_cents: refund.amount,
+        topup: &topup,
+    };
+    service.money.reversals.external_refund(&reversal).await
 }
 
 async fn on_transfer(payments: &Payments, kind: OutflowKind, event: &Event) -> Result<Applied, PostError> {

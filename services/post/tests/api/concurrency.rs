@@ -14,6 +14,7 @@ const START_CENTS: i64 = 3000;
 const TOP_UP_CENTS: i64 = 100;
 const TRANSFER_CENTS: i64 = 100;
 const PAYOUT_CENTS: i64 = 1000;
+const PATRON_CENTS: i64 = 3000;
 
 /// One concurrent request and what it would move if it succeeded.
 enum Op {
@@ -38,6 +39,7 @@ async fn two_hundred_concurrent_money_operations_leave_every_balance_exact() {
     let mut posts: Vec<(usize, String, i64)> = Vec::new();
     for c in 0..4 {
         let creator = stack.user(&format!("creator{c}")).await;
+        stack.verify_creator(&creator).await;
         for k in 0..5 {
             let price = 150 + 50 * k;
             posts.push((c, stack.new_post(&creator, u64::try_from(price).unwrap()).await, price));
@@ -61,6 +63,18 @@ async fn two_hundred_concurrent_money_operations_leave_every_balance_exact() {
             let (creator, _, price) = posts[post];
             sales.push(Sale { buyer: b, creator, price, id: purchase["id"].as_str().unwrap().to_owned() });
         }
+    }
+
+    // A patron's sale to each creator, never refunded, so every kind of
+    // operation below has earnings to draw on whichever order they run in.
+    let patron = stack.user("patron").await;
+    stack.top_up(&patron, 4 * PATRON_CENTS as u64).await;
+    for (c, creator) in creators.iter().enumerate() {
+        let post = stack.new_post(creator, PATRON_CENTS as u64).await;
+        assert_eq!(stack.buy(&patron, &post, &format!("patron-{c}")).await.status(), 201);
+        // Looking at their earnings, they clear (the clearing period is 0
+        // here); the sales made below clear as they go.
+        assert_eq!(stack.get(Some(creator), "/v1/earnings").await["pending_cents"], 0);
     }
 
     let mut ops = Vec::new();
@@ -111,7 +125,7 @@ async fn two_hundred_concurrent_money_operations_leave_every_balance_exact() {
 
     // What the answers say moved.
     let mut wallet: HashMap<usize, i64> = (0..8).map(|b| (b, START_CENTS)).collect();
-    let mut earnings: HashMap<usize, i64> = (0..4).map(|c| (c, 0)).collect();
+    let mut earnings: HashMap<usize, i64> = (0..4).map(|c| (c, PATRON_CENTS)).collect();
     let mut creator_wallet: HashMap<usize, i64> = (0..4).map(|c| (c, 0)).collect();
     for sale in &sales {
         *wallet.get_mut(&sale.buyer).unwrap() -= sale.price;

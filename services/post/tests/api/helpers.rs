@@ -37,6 +37,10 @@ pub struct Options {
     /// Paid photos' URLs bound to the viewer's network (post's default).
     pub binding: Option<post::posts::binding::BindingSettings>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a sale's share is pending (0 here: available at once).
+    pub clearing_period: Duration,
+    /// Purchases and refunds per user and minute (high here: tests buy in bursts).
+    pub per_minute: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -55,6 +59,8 @@ impl Default for Options {
             provider: Provider::None,
             binding: Some(post::posts::binding::BindingSettings::DEFAULT),
             trusted_proxies: Vec::new(),
+            clearing_period: Duration::ZERO,
+            per_minute: 10_000,
         }
     }
 }
@@ -144,6 +150,9 @@ pub async fn spawn_with(options: Options) -> Stack {
     config.binding = options.binding;
     config.trusted_proxies = options.trusted_proxies;
     config.signer_timeout = Duration::from_millis(300);
+    config.clearing_period = options.clearing_period;
+    config.purchases_per_minute = options.per_minute;
+    config.refunds_per_minute = options.per_minute;
     let api_url = match options.provider {
         Provider::None => None,
         Provider::Localstripe => Some(testkit::stripe::api_url().to_owned()),
@@ -272,6 +281,14 @@ impl Stack {
 
     pub async fn balance(&self, user: &User) -> i64 {
         self.get(Some(user), "/v1/wallet").await["balance_cents"].as_i64().unwrap()
+    }
+
+    /// An admin verifies `user` as a creator payouts may go to.
+    pub async fn verify_creator(&self, user: &User) {
+        let path = format!("/v1/admin/creators/{}/verification", user.id);
+        let body = serde_json::json!({ "verified": true });
+        let verified = self.send(reqwest::Method::PUT, &self.admin, &path, Some(body)).await;
+        assert_eq!(verified.status(), 200);
     }
 
     pub async fn earnings(&self, user: &User) -> i64 {

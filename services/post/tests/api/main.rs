@@ -1,7 +1,9 @@
 //! post over HTTP with real auth, media, url-signer, S3 and MongoDB servers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod clearing;
 mod concurrency;
+mod disputes;
 mod helpers;
 mod money;
 mod payments;

@@ -19,7 +19,7 @@ async fn card_top_up(
 }
 
 /// A card top-up of `amount_cents` the provider has confirmed to post.
-async fn paid_by_card(stack: &Stack, user: &User, amount_cents: i64) -> Value {
+pub(crate) async fn paid_by_card(stack: &Stack, user: &User, amount_cents: i64) -> Value {
     let before = stack.balance(user).await;
     let response = card_top_up(stack, user, u64::try_from(amount_cents).unwrap(), Some("pm_card_visa")).await;
     assert_eq!(response.status(), 201);
@@ -96,6 +96,7 @@ async fn with_the_provider_down_nothing_is_charged_paid_or_lost() {
     assert_eq!(stack.balance(&ann).await, 0);
 
     let post = stack.new_post(&ann, 2000).await;
+    stack.verify_creator(&ann).await;
     stack.top_up(&bob, 2000).await;
     assert_eq!(stack.buy(&bob, &post, "k").await.status(), 201);
     let payout = stack.post_keyed(&ann, "/v1/earnings/payouts", "p1", json!({ "amount_cents": 1500 })).await;
@@ -142,7 +143,7 @@ async fn the_unspent_part_of_a_card_top_up_goes_back_to_the_card() {
 }
 
 /// The provider's payout for post's payout `outflow_id`.
-async fn provider_payout(outflow_id: &str) -> String {
+pub(crate) async fn provider_payout(outflow_id: &str) -> String {
     let payouts = testkit::stripe::get("/v1/payouts?limit=100").await;
     let found =
         payouts["data"].as_array().unwrap().iter().find(|p| p["metadata"]["outflow_id"] == outflow_id);
@@ -154,6 +155,7 @@ async fn payouts_debit_earnings_at_once_and_settle_by_the_providers_events() {
     let stack = spawn_paying().await;
     let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
     let post = stack.new_post(&ann, 3000).await;
+    stack.verify_creator(&ann).await;
     stack.top_up(&bob, 3000).await;
     assert_eq!(stack.buy(&bob, &post, "k").await.status(), 201);
 
@@ -202,6 +204,7 @@ async fn a_refund_after_the_creator_was_paid_out_is_refused() {
     let stack = spawn_paying().await;
     let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
     let post = stack.new_post(&ann, 2000).await;
+    stack.verify_creator(&ann).await;
     stack.top_up(&bob, 2000).await;
     let purchase: Value = stack.buy(&bob, &post, "k").await.json().await.unwrap();
     let payout = stack.post_keyed(&ann, "/v1/earnings/payouts", "p", json!({ "amount_cents": 1500 })).await;
@@ -221,6 +224,7 @@ async fn an_outflow_past_its_key_window_is_settled_by_an_operator_from_the_queue
     let stack = spawn_paying().await;
     let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
     let id = stack.new_post(&ann, 1500).await;
+    stack.verify_creator(&ann).await;
     stack.top_up(&bob, 2000).await;
     assert_eq!(stack.buy(&bob, &id, "k").await.status(), 201);
     let outflows = stack.database().await.collection::<mongodb::bson::Document>("outflows");

@@ -25,13 +25,13 @@ async fn deliver_with(stack: &Stack, payload: &str, signature: Option<String>) -
 }
 
 /// `event` signed now by Stripe's library with the endpoint's secret.
-async fn deliver(stack: &Stack, event: &Value) -> reqwest::Response {
+pub(crate) async fn deliver(stack: &Stack, event: &Value) -> reqwest::Response {
     let payload = event.to_string();
     let signature = testkit::stripe::signature_header(&payload, WEBHOOK_SECRET, now());
     deliver_with(stack, &payload, Some(signature)).await
 }
 
-fn event(kind: &str, object: Value) -> Value {
+pub(crate) fn event(kind: &str, object: Value) -> Value {
     json!({ "id": testkit::unique_name("evt"), "object": "event", "type": kind, "created": now(), "data": { "object": object } })
 }
 
@@ -48,7 +48,7 @@ async fn waiting_top_up(stack: &Stack, user: &User, amount_cents: i64) -> (Strin
     (started["id"].as_str().unwrap().to_owned(), intent)
 }
 
-async fn status_of(response: reqwest::Response) -> (u16, Value) {
+pub(crate) async fn status_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }

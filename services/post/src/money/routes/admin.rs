@@ -115,3 +115,28 @@ pub(crate) async fn resolve(
     tracing::info!(target: "audit", outflow_id = %id.as_str(), paid = body.paid, operator = %user.user_id, "outflow resolved by an operator");
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreatorVerification {
+    /// Whether payouts may go to this creator (their identity and bank account checked).
+    verified: bool,
+}
+
+#[utoipa::path(put, path = "/v1/admin/creators/{id}/verification", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The creator's user id")), request_body = CreatorVerification,
+    responses((status = 200, description = "Recorded", body = CreatorVerification),
+              (status = 403, description = "Not an admin"),
+              (status = 404, description = "No such user")))]
+pub(crate) async fn verify_creator(
+    user: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<CreatorVerification>,
+    service: web::Data<Service>,
+) -> Result<web::Json<CreatorVerification>, PostError> {
+    admin_only(&user)?;
+    let creator = common::ids::UserId::parse(&id).map_err(|_| PostError::UserNotFound)?;
+    service.money.creators.set_verified(creator.as_str(), body.verified, &user.user_id).await?;
+    tracing::info!(target: "audit", creator = %creator.as_str(), verified = body.verified, operator = %user.user_id, "creator verification");
+    Ok(web::Json(CreatorVerification { verified: body.verified }))
+}

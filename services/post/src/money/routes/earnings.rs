@@ -19,7 +19,9 @@ pub(crate) async fn earnings(
     service: web::Data<Service>,
 ) -> Result<web::Json<EarningsView>, PostError> {
     let money = &service.money;
+    money.purchases.clear_due(&user.user_id).await?;
     let earnings_cents = money.ledger.balance(&Account::Earnings(user.user_id.clone())).await?;
+    let pending_cents = money.ledger.balance(&Account::PendingEarnings(user.user_id.clone())).await?;
     let sales = money.purchases.recent("creator_id", &user.user_id, 50).await?;
     let payouts = match &money.payments {
         Some(payments) => payments.outflows.recent(&user.user_id, OutflowKind::Payout, 20).await?,
@@ -27,6 +29,8 @@ pub(crate) async fn earnings(
     };
     Ok(web::Json(EarningsView {
         earnings_cents,
+        pending_cents,
+        payouts_enabled: money.creators.verified(&user.user_id).await?,
         currency: money.currency.clone(),
         sales: sales.into_iter().map(SaleView::from).collect(),
         payouts: payouts.into_iter().map(OutflowView::from).collect(),
@@ -37,8 +41,9 @@ pub(crate) async fn earnings(
     params(("Idempotency-Key" = String, Header, description = "A retry with the same key pays out once")),
     responses((status = 201, description = "Debited from earnings; `pending` until the provider confirms, `failed` (money back) if it refuses", body = OutflowView),
               (status = 200, description = "This key's payout, made before", body = OutflowView),
+              (status = 403, description = "Your account is not verified for payouts yet"),
               (status = 404, description = "Payouts are not enabled here"),
-              (status = 409, description = "More than your earnings"),
+              (status = 409, description = "More than your available earnings (pending ones clear after the clearing period)"),
               (status = 422, description = "An amount outside the limits"),
               (status = 503, description = "The payment provider is unavailable: nothing was paid and the earnings are as they were")))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
@@ -57,6 +62,12 @@ pub(crate) async fn pay_out(
             format!("must be {} to {} cents", limits.min_cents, limits.max_cents),
         ));
     }
+    if !service.money.creators.verified(&user.user_id).await? {
+        return Err(PostError::Forbidden(
+            "Payouts go only to verified creators: your account is not verified yet.",
+        ));
+    }
+    service.money.purchases.clear_due(&user.user_id).await?;
     let request = OutflowRequest {
         kind: OutflowKind::Payout,
         user_id: &user.user_id,
@@ -70,7 +81,7 @@ pub(crate) async fn pay_out(
 
 #[utoipa::path(post, path = "/v1/earnings/transfers", tag = "earnings", security(("bearer" = [])), request_body = Amount,
     responses((status = 200, description = "Moved from earnings into your wallet", body = Moved),
-              (status = 409, description = "More than your earnings"),
+              (status = 409, description = "More than your available earnings"),
               (status = 422, description = "An amount of 0")))]
 pub(crate) async fn move_to_wallet(
     user: AuthUser,

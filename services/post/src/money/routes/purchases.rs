@@ -7,6 +7,7 @@ use common::user_auth::AuthUser;
 use crate::Service;
 use crate::error::PostError;
 use crate::money::PurchaseId;
+use crate::money::limits::Action;
 use crate::money::purchases::{Outcome, Refunder};
 use crate::money::routes::idempotency_key;
 use crate::money::types::{PurchaseList, PurchaseView};
@@ -27,7 +28,8 @@ fn made(outcome: Outcome) -> Made<PurchaseView> {
               (status = 402, description = "Not enough money in the wallet"),
               (status = 404, description = "No such post"),
               (status = 409, description = "A free post, your own, or one none of whose photos can be delivered any more (all taken down or deleted: see `photos_available`)"),
-              (status = 422, description = "The key was used for another post")))]
+              (status = 422, description = "The key was used for another post"),
+              (status = 429, description = "More purchases this minute than allowed (`POST_PURCHASES_PER_MINUTE`)")))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, post_id = %id))]
 pub(crate) async fn purchase(
     req: HttpRequest,
@@ -48,6 +50,7 @@ pub(crate) async fn purchase(
     if post.deliverable_photos() == 0 {
         return Err(PostError::Conflict("None of this post's photos can be delivered any more."));
     }
+    service.money.limits.admit(Action::Purchase, &user.user_id).await?;
     let outcome = service.money.purchases.buy(&user.user_id, &post, key).await?;
     if let Outcome::New(purchase) = &outcome {
         // The buyer's marked copies, made while the page reloads: only
@@ -76,7 +79,8 @@ pub(crate) async fn list(
               (status = 200, description = "Refunded before: nothing moved again", body = PurchaseView),
               (status = 403, description = "Not the post's creator, nor an admin"),
               (status = 404, description = "No such purchase"),
-              (status = 409, description = "The creator's earnings no longer hold their share of it (paid out)")))]
+              (status = 409, description = "The creator's earnings no longer hold their share of it (paid out)"),
+              (status = 429, description = "More refunds this minute than allowed (`POST_REFUNDS_PER_MINUTE`)")))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, purchase_id = %id))]
 pub(crate) async fn refund(
     user: AuthUser,
@@ -84,6 +88,7 @@ pub(crate) async fn refund(
     service: web::Data<Service>,
 ) -> Result<Made<PurchaseView>, PostError> {
     let id = PurchaseId::parse(&id).map_err(|_| PostError::PurchaseNotFound)?;
+    service.money.limits.admit(Action::Refund, &user.user_id).await?;
     let by = Refunder { user_id: &user.user_id, admin: user.is_admin() };
     Ok(made(service.money.purchases.refund(&id, by).await?))
 }
