@@ -193,6 +193,68 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<(Format, image::RgbImage)
     Ok((format, flatten_to_rgb(image)))
 }
 
+/// An accepted image as [`decode`] gives it, but with its long edge at most
+/// `edge`: a JPEG is decoded straight at 1/2, 1/4 or 1/8 of its size when
+/// that still covers `edge` (its DCT scaling: the full-size pixels never
+/// exist), then resampled. A leak trace needs no more of a suspect than its
+/// clean image has, and a 50-megapixel suspect decoded whole is 150 MB.
+pub fn decode_at_most(bytes: &[u8], limits: &Limits, edge: u32) -> Result<image::RgbImage, Rejection> {
+    let (format, width, height) = identify(bytes, limits)?;
+    let image = match format {
+        Format::Jpeg => scaled_jpeg(bytes, width, height, edge)?,
+        _ => None,
+    };
+    let image = match image {
+        Some(image) => image,
+        None => decode(bytes, limits)?.1,
+    };
+    let (w, h) = image.dimensions();
+    if w.max(h) <= edge {
+        return Ok(image);
+    }
+    let (pixels, w, h) = resize(image.as_raw(), w, h, edge)?;
+    image::RgbImage::from_raw(w, h, pixels).ok_or_else(|| Rejection::Corrupt("resize".into()))
+}
+
+/// A JPEG decoded at the smallest DCT scale that still covers `edge`, and
+/// oriented; `None` for what this path does not read (CMYK), left to [`decode`].
+fn scaled_jpeg(
+    bytes: &[u8],
+    width: u32,
+    height: u32,
+    edge: u32,
+) -> Result<Option<image::RgbImage>, Rejection> {
+    let corrupt = |err: &dyn std::fmt::Display| Rejection::Corrupt(err.to_string());
+    let long = width.max(height);
+    if long <= edge {
+        return Ok(None);
+    }
+    // EXIF orientation, read from the headers alone.
+    let orientation = ImageReader::with_format(Cursor::new(bytes), ImageFormat::Jpeg)
+        .into_decoder()
+        .and_then(|mut d| d.orientation())
+        .map_err(|e| corrupt(&e))?;
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.read_info().map_err(|e| corrupt(&e))?;
+    let wanted = |side: u32| {
+        u16::try_from((u64::from(side) * u64::from(edge)).div_ceil(u64::from(long))).unwrap_or(u16::MAX)
+    };
+    let (w, h) = decoder.scale(wanted(width), wanted(height)).map_err(|e| corrupt(&e))?;
+    let pixels = decoder.decode().map_err(|e| corrupt(&e))?;
+    let info = decoder.info().ok_or_else(|| Rejection::Corrupt("no JPEG header".into()))?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    let rgb = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => pixels,
+        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&v| [v, v, v]).collect(),
+        jpeg_decoder::PixelFormat::L16 | jpeg_decoder::PixelFormat::CMYK32 => return Ok(None),
+    };
+    let image =
+        image::RgbImage::from_raw(w, h, rgb).ok_or_else(|| Rejection::Corrupt("short JPEG data".into()))?;
+    let mut image = DynamicImage::ImageRgb8(image);
+    image.apply_orientation(orientation);
+    Ok(Some(image.into_rgb8()))
+}
+
 /// RGB8; transparent areas are composited on white, as JPEG has no alpha.
 fn flatten_to_rgb(image: DynamicImage) -> image::RgbImage {
     if !image.color().has_alpha() {

@@ -36,6 +36,15 @@ pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// `image` as a JPEG of `quality`.
+pub fn jpeg_of(image: &image::RgbImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, quality)
+        .encode(image.as_raw(), image.width(), image.height(), ExtendedColorType::Rgb8)
+        .unwrap_or_default();
+    out
+}
+
 /// `jpeg` with an EXIF segment carrying `orientation` and a GPS position.
 pub fn jpeg_with_exif(width: u32, height: u32, orientation: u16) -> Vec<u8> {
     let plain = jpeg(width, height);

@@ -25,6 +25,33 @@ fn exif_orientation_is_applied_and_metadata_stripped() {
     assert!(blurhash::decode(&out.blurhash, 8, 8, 1.0).is_ok());
 }
 
+/// A large image read at a bounded size (leak traces): oriented as a full
+/// decode is, scaled so its long edge is the bound, never enlarged.
+#[test]
+fn a_large_image_is_read_at_a_bounded_size_and_oriented() {
+    let limits = Limits::default();
+    let rotated = processing::decode_at_most(&samples::jpeg_with_exif(1600, 1200, 6), &limits, 400).unwrap();
+    assert_eq!(rotated.dimensions(), (300, 400), "a quarter turn, long edge 400");
+    let upright = processing::decode_at_most(&samples::jpeg(1600, 1200), &limits, 1000).unwrap();
+    assert_eq!(upright.dimensions(), (1000, 750));
+    let small = processing::decode_at_most(&samples::jpeg(300, 200), &limits, 1000).unwrap();
+    assert_eq!(small.dimensions(), (300, 200), "never enlarged");
+    let webp = processing::decode_at_most(&samples::webp(800, 600), &limits, 400).unwrap();
+    assert_eq!(webp.dimensions(), (400, 300), "other formats: decoded, then scaled");
+    let full = processing::decode(&samples::jpeg(1600, 1200), &limits).unwrap().1;
+    let (mut total, mut count) = (0i64, 0i64);
+    let shrunk = image::imageops::resize(&full, 1000, 750, image::imageops::FilterType::Lanczos3);
+    for (a, b) in shrunk.as_raw().iter().zip(upright.as_raw()) {
+        total += (i64::from(*a) - i64::from(*b)).abs();
+        count += 1;
+    }
+    assert!(
+        total / count < 6,
+        "the same picture as a full decode scaled down: mean difference {}",
+        total / count
+    );
+}
+
 #[test]
 fn small_images_are_not_enlarged_and_transparency_becomes_white() {
     let out = processing::process(&samples::png_with_alpha(200, 100), &Limits::default()).unwrap();

@@ -104,6 +104,22 @@ fn a_buyers_copies_and_their_trace_from_files() {
     assert_eq!(watermark::trace(&clean, &clean, &limits, &key(1)).unwrap(), None, "the clean copy");
 }
 
+/// A leaker upscales their copy (here 3×, as a JPEG and as a PNG): read at
+/// the clean display's size, it is still traced.
+#[test]
+fn an_upscaled_copy_is_traced_from_its_file() {
+    let clean = encode(&photo(12));
+    let copies = watermark::marked_copies(&clean, &key(1), MarkId::new(4242).unwrap()).unwrap();
+    let display = image::load_from_memory(&copies.display.jpeg).unwrap().into_rgb8();
+    let big = image::imageops::resize(&display, 3240, 2160, image::imageops::FilterType::Triangle);
+    let mut png = Vec::new();
+    big.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    for leaked in [encode(&big), png] {
+        let found = watermark::trace(&clean, &leaked, &Limits::default(), &key(1)).unwrap().expect("traced");
+        assert_eq!(found.id.get(), 4242);
+    }
+}
+
 #[test]
 fn a_trace_refuses_what_an_upload_refuses() {
     let clean = encode(&photo(11));

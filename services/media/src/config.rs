@@ -19,6 +19,14 @@ pub const DEFAULT_STALE_UPLOAD_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Images decoded at once. A 50-megapixel decode and its derivatives peak
 /// near 300 MiB, so two slots fit a 768 MiB container with room for the rest.
 pub const DEFAULT_PROCESSING_SLOTS: usize = 2;
+/// Buyers' marked copies made at once (each decodes one display, ~2 MP), and
+/// how many more may wait before a request is told to come back.
+pub const DEFAULT_MARKING_SLOTS: usize = 1;
+pub const DEFAULT_MARKING_QUEUE: usize = 64;
+/// Leak traces at once (a suspect up to the pixel limit is decoded, then
+/// scaled down to the clean display's size), and how many more may wait.
+pub const DEFAULT_TRACE_SLOTS: usize = 1;
+pub const DEFAULT_TRACE_QUEUE: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -40,6 +48,12 @@ pub struct Config {
     pub presign_endpoint: Option<String>,
     /// At most this many images are decoded at once (memory: see the default).
     pub processing_slots: usize,
+    /// Marked copies at once, and waiting.
+    pub marking_slots: usize,
+    pub marking_queue: usize,
+    /// Leak traces at once, and waiting.
+    pub trace_slots: usize,
+    pub trace_queue: usize,
     /// Keys the forensic mark in buyers' copies; only media holds it.
     pub watermark_secret: SecretString,
     /// auth's internal address, for a traced buyer's username.
@@ -73,6 +87,10 @@ impl Config {
             invalidation: None,
             presign_endpoint: None,
             processing_slots: DEFAULT_PROCESSING_SLOTS,
+            marking_slots: DEFAULT_MARKING_SLOTS,
+            marking_queue: DEFAULT_MARKING_QUEUE,
+            trace_slots: DEFAULT_TRACE_SLOTS,
+            trace_queue: DEFAULT_TRACE_QUEUE,
             watermark_secret,
             auth_url: None,
         }
@@ -92,6 +110,10 @@ impl FromEnv for Config {
         let stale = env.or("MEDIA_STALE_UPLOAD_AFTER", Seconds(DEFAULT_STALE_UPLOAD_AFTER));
         let presign_endpoint = env.optional::<String>("S3_PRESIGN_ENDPOINT");
         let slots = env.or("MEDIA_PROCESSING_SLOTS", DEFAULT_PROCESSING_SLOTS);
+        let marking_slots = env.or("MEDIA_MARKING_SLOTS", DEFAULT_MARKING_SLOTS);
+        let marking_queue = env.or("MEDIA_MARKING_QUEUE", DEFAULT_MARKING_QUEUE);
+        let trace_slots = env.or("MEDIA_TRACE_SLOTS", DEFAULT_TRACE_SLOTS);
+        let trace_queue = env.or("MEDIA_TRACE_QUEUE", DEFAULT_TRACE_QUEUE);
         let post_url = env.required::<String>("POST_URL", "post's internal address, e.g. http://post:8082");
         let auth_url = env.required::<String>("AUTH_URL", "auth's internal address, e.g. http://auth:8081");
         let watermark_secret =
@@ -109,6 +131,10 @@ impl FromEnv for Config {
         config.stale_upload_after = stale?.0;
         config.presign_endpoint = presign_endpoint;
         config.processing_slots = slots?.max(1);
+        config.marking_slots = marking_slots?.max(1);
+        config.marking_queue = marking_queue?;
+        config.trace_slots = trace_slots?.max(1);
+        config.trace_queue = trace_queue?;
         Some(config)
     }
 }

@@ -22,6 +22,9 @@ pub enum MediaError {
     NotModerator,
     #[error("post is unavailable: {0}")]
     PostUnavailable(String),
+    /// Too much of this work is waiting already.
+    #[error("too much {0} work is waiting; try again shortly")]
+    Busy(&'static str),
     #[error(transparent)]
     Storage(#[from] Unavailable),
     #[error(transparent)]
@@ -57,6 +60,7 @@ impl MediaError {
                 5,
             )
             .with_cause(anyhow::anyhow!("post: {reason}")),
+            MediaError::Busy(_) => Problem::unavailable(self.to_string(), 2),
             MediaError::Storage(err) => {
                 Problem::unavailable("Storage is unavailable; nothing was kept. Try again.", 5)
                     .with_cause(anyhow::anyhow!("storage failed: {err}"))

@@ -72,7 +72,7 @@ async fn marked_copies(
         let id = MediaId::parse(&request.media_id).map_err(|_| MediaError::NotFound)?;
         let record = media.records.get(id.as_str()).await?.filter(|r| r.status == MediaStatus::Ready);
         let record = record.ok_or(MediaError::NotFound)?;
-        media.marks.copy_for(&record, request, &media.records, &media.storage, &media.processing).await
+        media.marks.copy_for(&record, request, &media.records, &media.storage, &media.marking).await
     });
     let items = futures_util::future::try_join_all(copies).await?;
     Ok(web::Json(MarkedCopies { items }))

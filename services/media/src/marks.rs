@@ -1,9 +1,16 @@
 //! Buyers' marked copies: every buyer of a paid photo gets their own
 //! display and thumbnail carrying an invisible mark (`imaging::watermark`)
-//! whose 48-bit id maps, here only, to the purchase. A copy is made the
-//! first time it is asked for (post asks right after a purchase, and again
-//! whenever it shows the photo) and kept next to the clean objects, under
-//! `{photo}/marks/{mark}/`, so a removal takes them with the photo.
+//! whose 48-bit id maps, here only, to the buyer and their purchase. A copy
+//! is made the first time it is asked for (post asks right after a purchase,
+//! and again whenever it shows the photo) and kept next to the clean
+//! objects, under `{photo}/marks/{mark}/`, so a removal takes them with the
+//! photo.
+//!
+//! A copy belongs to the (buyer, photo) pair, not to a purchase: a buyer
+//! who is refunded and buys again gets the same copy back (its record then
+//! names the newest purchase), so refund-and-rebuy makes no new work and no
+//! new objects. `buyer_copies` (`{photo}:{buyer}` → mark) holds the pair
+//! with a unique id, which settles racing first requests.
 
 use std::sync::Arc;
 
@@ -17,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::MediaError;
 use crate::records::{MediaRecord, MediaStatus, Records};
-use crate::slots::in_slot;
+use crate::slots::Slots;
 use crate::storage::Storage;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,9 +52,19 @@ impl MarkRecord {
     }
 }
 
+/// The one mark of a buyer on a photo.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BuyerCopy {
+    /// `{photo}:{buyer}`.
+    #[serde(rename = "_id")]
+    id: String,
+    mark_id: i64,
+}
+
 #[derive(Clone)]
 pub struct Marks {
     collection: Collection<MarkRecord>,
+    owners: Collection<BuyerCopy>,
     key: Arc<WatermarkKey>,
 }
 
@@ -67,7 +84,7 @@ impl Marks {
                     .build(),
             )
             .await?;
-        Ok(Self { collection, key: Arc::new(key) })
+        Ok(Self { collection, owners: db.collection("buyer_copies"), key: Arc::new(key) })
     }
 
     pub fn key(&self) -> Arc<WatermarkKey> {
@@ -88,43 +105,83 @@ impl Marks {
         Ok(marks.into_iter().flat_map(|m| [m.display_key, m.thumb_key]).collect())
     }
 
-    /// The record of `request`'s copy: the existing one, or a new one under
-    /// a fresh random id. Two callers racing for the same purchase end with
-    /// the same record (the unique index decides).
+    /// The record of the copy `request`'s buyer has of this photo: theirs
+    /// from an earlier purchase (then naming this one), or a new one under a
+    /// fresh random id. Racing callers end with the same record.
     async fn record_for(
         &self,
         record: &MediaRecord,
         request: &MarkedCopyRequest,
     ) -> Result<MarkRecord, MediaError> {
         let dir = marks_dir(record).ok_or(MediaError::NotFound)?;
-        let existing = doc! { "media_id": &record.id, "purchase_id": &request.purchase_id };
+        let owner_id = format!("{}:{}", record.id, request.buyer_id);
         loop {
-            if let Some(found) = self.collection.find_one(existing.clone()).await? {
-                if found.buyer_id != request.buyer_id {
+            if let Some(owner) = self.owners.find_one(doc! { "_id": &owner_id }).await? {
+                let mark = self.collection.find_one(doc! { "_id": owner.mark_id }).await?;
+                let mark = mark.ok_or_else(|| anyhow::anyhow!("buyer copy {owner_id} names no mark"))?;
+                return self.naming(mark, &request.purchase_id).await;
+            }
+            // A copy made per purchase, before copies were the buyer's: adopted.
+            let per_purchase = doc! { "media_id": &record.id, "purchase_id": &request.purchase_id };
+            let (mark, minted) = match self.collection.find_one(per_purchase).await? {
+                Some(found) if found.buyer_id != request.buyer_id => {
                     return Err(MediaError::Conflict(
                         "That purchase's copy belongs to another buyer.".into(),
                     ));
                 }
-                return Ok(found);
-            }
-            let id = rand::rng().random_range(1..=MarkId::MAX);
-            let mark = MarkRecord {
-                id: i64::try_from(id).map_err(anyhow::Error::from)?,
-                media_id: record.id.clone(),
-                purchase_id: request.purchase_id.clone(),
-                buyer_id: request.buyer_id.clone(),
-                display_key: format!("{dir}/{id:012x}/display.jpg"),
-                thumb_key: format!("{dir}/{id:012x}/thumb.jpg"),
-                ready: false,
-                created_at: DateTime::now(),
+                Some(found) => (found, false),
+                // Taken (a racing request for this purchase, or rarely the same random id): look again.
+                None => match self.mint(record, request, &dir).await? {
+                    Some(minted) => (minted, true),
+                    None => continue,
+                },
             };
-            match self.collection.insert_one(&mark).await {
+            match self.owners.insert_one(BuyerCopy { id: owner_id.clone(), mark_id: mark.id }).await {
                 Ok(_) => return Ok(mark),
-                // The same purchase (found above next time) or, rarely, the same random id.
-                Err(err) if common::mongo::is_duplicate_key(&err) => continue,
+                Err(err) if common::mongo::is_duplicate_key(&err) => {
+                    // Another request made the buyer's copy first: ours goes, theirs counts.
+                    if minted {
+                        self.collection.delete_one(doc! { "_id": mark.id, "ready": false }).await?;
+                    }
+                }
                 Err(err) => return Err(err.into()),
             }
         }
+    }
+
+    /// A new mark record (`None` when its random id was taken).
+    async fn mint(
+        &self,
+        record: &MediaRecord,
+        request: &MarkedCopyRequest,
+        dir: &str,
+    ) -> Result<Option<MarkRecord>, MediaError> {
+        let id = rand::rng().random_range(1..=MarkId::MAX);
+        let mark = MarkRecord {
+            id: i64::try_from(id).map_err(anyhow::Error::from)?,
+            media_id: record.id.clone(),
+            purchase_id: request.purchase_id.clone(),
+            buyer_id: request.buyer_id.clone(),
+            display_key: format!("{dir}/{id:012x}/display.jpg"),
+            thumb_key: format!("{dir}/{id:012x}/thumb.jpg"),
+            ready: false,
+            created_at: DateTime::now(),
+        };
+        match self.collection.insert_one(&mark).await {
+            Ok(_) => Ok(Some(mark)),
+            Err(err) if common::mongo::is_duplicate_key(&err) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// `mark`, naming `purchase_id` as the purchase it serves now.
+    async fn naming(&self, mut mark: MarkRecord, purchase_id: &str) -> Result<MarkRecord, MediaError> {
+        if mark.purchase_id != purchase_id {
+            let newest = doc! { "$set": { "purchase_id": purchase_id } };
+            self.collection.update_one(doc! { "_id": mark.id }, newest).await?;
+            mark.purchase_id = purchase_id.to_owned();
+        }
+        Ok(mark)
     }
 
     /// `request`'s copies, made now if they are not yet. Making is
@@ -136,7 +193,7 @@ impl Marks {
         request: &MarkedCopyRequest,
         records: &Records,
         storage: &Storage,
-        slots: &tokio::sync::Semaphore,
+        slots: &Slots,
     ) -> Result<MarkedCopy, MediaError> {
         let mark = self.record_for(record, request).await?;
         if mark.ready {
@@ -148,7 +205,8 @@ impl Marks {
             .mark_id()
             .ok_or_else(|| MediaError::Internal(anyhow::anyhow!("mark {} out of range", mark.id)))?;
         let key = self.key.clone();
-        let copies = in_slot(slots, move || imaging::watermark::marked_copies(&clean, &key, id))
+        let copies = slots
+            .run(move || imaging::watermark::marked_copies(&clean, &key, id))
             .await?
             .map_err(|err| MediaError::Internal(anyhow::anyhow!("our own display does not decode: {err}")))?;
         let jpeg = "image/jpeg";

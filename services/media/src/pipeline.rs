@@ -10,7 +10,7 @@ use mongodb::bson::DateTime;
 use crate::error::MediaError;
 use crate::processing::{self, Format, Limits, Processed, Rejection};
 use crate::records::{MediaRecord, MediaStatus, PendingUpload, Records, Removal, Variant};
-use crate::slots::in_slot;
+use crate::slots::Slots;
 use crate::storage::{INCOMING_PREFIX, Keys, Storage, Uploaded, incoming_id, incoming_key};
 use crate::trace::{TraceRecord, outcome};
 use crate::types::TraceResult;
@@ -26,7 +26,10 @@ pub struct Media {
     pub limits: Limits,
     pub removals: crate::removal::Removals,
     /// One permit per image being decoded (memory is what bounds them).
-    pub processing: tokio::sync::Semaphore,
+    /// Uploads' image work; buyers' copies and traces have their own.
+    pub processing: Slots,
+    pub marking: Slots,
+    pub tracing: Slots,
     pub marks: crate::marks::Marks,
     pub traces: crate::trace::Traces,
     /// auth, for a traced buyer's username.
@@ -59,7 +62,7 @@ impl Media {
     async fn process(&self, bytes: Bytes, declared: Option<Format>) -> Result<Processed, MediaError> {
         self.check(&bytes, declared)?;
         let limits = self.limits;
-        Ok(in_slot(&self.processing, move || processing::process(&bytes, &limits)).await??)
+        Ok(self.processing.run(move || processing::process(&bytes, &limits)).await??)
     }
 
     /// The record of a processed image, with its derivatives' keys.
@@ -314,8 +317,7 @@ impl Media {
         let suspect_sha256 = common::sha256_hex(&suspect);
         let (limits, key) = (self.limits, self.marks.key());
         let detection =
-            in_slot(&self.processing, move || processing::watermark::trace(&clean, &suspect, &limits, &key))
-                .await??;
+            self.tracing.run(move || processing::watermark::trace(&clean, &suspect, &limits, &key)).await??;
         let mark = match &detection {
             Some(found) => self.marks.find(&record.id, found.id).await?,
             None => None,

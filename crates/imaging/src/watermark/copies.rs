@@ -33,15 +33,18 @@ pub fn marked_copies(
 }
 
 /// The mark `key` finds in `suspect` (any accepted image, within `limits`),
-/// judged against the clean display it was made from.
+/// judged against the clean display it was made from. The suspect is read
+/// at no more than the clean display's size: whatever part of the photo it
+/// shows then has at least the pixels the display had there, which is all
+/// the mark was written into, and a huge suspect costs little memory.
 pub fn trace(
     clean_display: &[u8],
     suspect: &[u8],
     limits: &Limits,
     key: &WatermarkKey,
 ) -> Result<Option<Detection>, Rejection> {
-    let (_, suspect) = crate::decode(suspect, limits)?;
     let clean = clean_image(clean_display)?;
+    let suspect = crate::decode_at_most(suspect, limits, clean.width().max(clean.height()))?;
     Ok(super::detect(&clean, &suspect, key))
 }
 

@@ -121,7 +121,9 @@ async fn uploads_never_completed_are_cleaned_up() {
         },
         limits: Limits::default(),
         removals: media::removal::Removals::new(&db, None, None).await.unwrap(),
-        processing: tokio::sync::Semaphore::new(1),
+        processing: media::slots::Slots::new("upload", 1, None),
+        marking: media::slots::Slots::new("marking", 1, Some(1)),
+        tracing: media::slots::Slots::new("trace", 1, Some(1)),
         marks: media::marks::Marks::new(&db, imaging::watermark::WatermarkKey::from_secret(b"test"))
             .await
             .unwrap(),

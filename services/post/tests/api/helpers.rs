@@ -15,6 +15,7 @@ pub struct Stack {
     pub post: String,
     /// post's own database, for tests that must arrange what the API cannot.
     pub post_db: common::mongo::MongoSettings,
+    pub media_db: common::mongo::MongoSettings,
     pub media: String,
     pub auth: String,
     pub keys: KeyGroup,
@@ -104,9 +105,10 @@ pub async fn spawn_with(options: Options) -> Stack {
         audience: "shutter".into(),
     };
 
+    let media_db = testkit::mongo::settings("post-media");
     let media_config = media::Config::new(
         HttpSettings::ephemeral(),
-        testkit::mongo::settings("post-media"),
+        media_db.clone(),
         testkit::s3::bucket("post").await,
         user_auth.clone(),
         testkit::service::internal_keys("media"),
@@ -178,7 +180,7 @@ pub async fn spawn_with(options: Options) -> Stack {
         mongodb::Client::with_uri_str(&auth_db.uri).await.unwrap().database(&auth_db.database);
     let admin = testkit::users::admin(&auth, &auth_database, "operator").await;
     let admin = User { token: admin.token, id: admin.id };
-    Stack { post, post_db, media, auth, keys, http: reqwest::Client::new(), admin }
+    Stack { post, post_db, media_db, media, auth, keys, http: reqwest::Client::new(), admin }
 }
 
 impl Stack {

@@ -289,6 +289,36 @@ async fn a_buyer_sees_an_own_marked_copy_and_the_author_the_clean_one() {
     assert_eq!(path(&view(&stack, &bob, &free).await, "url"), path(&view(&stack, &carl, &free).await, "url"));
 }
 
+/// Refund-and-rebuy makes no new copy: the buyer's copy of a photo is theirs
+/// whichever purchase asks for it.
+#[tokio::test]
+async fn a_buyer_refunded_and_buying_again_gets_the_same_marked_copy() {
+    let stack = spawn().await;
+    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let paid = stack.new_post(&ann, 500).await;
+    assert_eq!(stack.top_up(&bob, 1000).await.status(), 200);
+    let marked =
+        |view: Value| view["photos"][0]["url"].as_str().unwrap().split('?').next().unwrap().to_owned();
+    let mut copies = Vec::new();
+    for round in 0..3 {
+        let bought: Value = stack.buy(&bob, &paid, &format!("k{round}")).await.json().await.unwrap();
+        copies.push(marked(view(&stack, &bob, &paid).await));
+        let refund = format!("/v1/purchases/{}/refund", bought["id"].as_str().unwrap());
+        assert_eq!(stack.send(reqwest::Method::POST, &ann, &refund, None).await.status(), 201);
+    }
+    assert!(copies[0].contains("/marks/"));
+    assert!(copies.iter().all(|c| *c == copies[0]), "one copy for every purchase: {copies:?}");
+    let media =
+        mongodb::Client::with_uri_str(&stack.media_db.uri).await.unwrap().database(&stack.media_db.database);
+    let marks = media
+        .collection::<mongodb::bson::Document>("marks")
+        .count_documents(mongodb::bson::doc! {})
+        .await
+        .unwrap();
+    assert_eq!(marks, 1, "one mark made");
+    stack.assert_books_agree(false).await;
+}
+
 async fn view(stack: &crate::helpers::Stack, viewer: &crate::helpers::User, post: &str) -> Value {
     stack.get_post(Some(viewer), post).await.json().await.unwrap()
 }
