@@ -3,9 +3,12 @@
 //! our peak memory for it. `cargo bench -p imaging`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::peak_rss_mib;
 use imaging::{Limits, process, samples};
 
 const RUNS: usize = 5;
@@ -13,16 +16,6 @@ const RUNS: usize = 5;
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0)
-        / 1024.0
 }
 
 fn main() {

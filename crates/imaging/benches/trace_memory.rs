@@ -6,22 +6,15 @@
 //! find the buyer. `cargo bench -p imaging --bench trace_memory`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::process::Command;
 
+use common::peak_rss_mib;
 use imaging::watermark::{self, MarkId, WatermarkKey};
 use imaging::{Limits, samples};
 
 const MARK: u64 = 0x00AB_CDEF_0123;
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
 
 fn key() -> WatermarkKey {
     WatermarkKey::from_secret(&[7; 40])

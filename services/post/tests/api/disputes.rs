@@ -164,11 +164,7 @@ async fn reversals_of_money_that_is_not_ours_or_larger_than_it_move_nothing() {
 #[tokio::test]
 async fn a_payout_failing_after_it_was_paid_returns_the_money_and_the_provider_is_checked() {
     let stack = spawn_paying().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
-    let post = stack.new_post(&ann, 3000).await;
-    stack.verify_creator(&ann).await;
-    stack.top_up(&bob, 3000).await;
-    assert_eq!(stack.buy(&bob, &post, "k").await.status(), 201);
+    let (ann, _, _) = stack.verified_creator_with_a_sale(3000).await;
     let made = stack.post_keyed(&ann, "/v1/earnings/payouts", "p1", json!({ "amount_cents": 1200 })).await;
     let made: Value = made.json().await.unwrap();
     let other = stack.post_keyed(&ann, "/v1/earnings/payouts", "p2", json!({ "amount_cents": 1000 })).await;

@@ -285,6 +285,18 @@ impl Stack {
         self.get(Some(user), "/v1/wallet").await["balance_cents"].as_i64().unwrap()
     }
 
+    /// A verified creator `ann` with earnings from one sale of `price_cents`
+    /// to `bob`; answers (ann, bob, the purchase).
+    pub async fn verified_creator_with_a_sale(&self, price_cents: u64) -> (User, User, Value) {
+        let (ann, bob) = (self.user("ann").await, self.user("bob").await);
+        let post = self.new_post(&ann, price_cents).await;
+        self.verify_creator(&ann).await;
+        self.top_up(&bob, price_cents).await;
+        let bought = self.buy(&bob, &post, "k").await;
+        assert_eq!(bought.status(), 201);
+        (ann, bob, bought.json().await.unwrap())
+    }
+
     /// An admin verifies `user` as a creator payouts may go to.
     pub async fn verify_creator(&self, user: &User) {
         let path = format!("/v1/admin/creators/{}/verification", user.id);

@@ -153,11 +153,7 @@ pub(crate) async fn provider_payout(outflow_id: &str) -> String {
 #[tokio::test]
 async fn payouts_debit_earnings_at_once_and_settle_by_the_providers_events() {
     let stack = spawn_paying().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
-    let post = stack.new_post(&ann, 3000).await;
-    stack.verify_creator(&ann).await;
-    stack.top_up(&bob, 3000).await;
-    assert_eq!(stack.buy(&bob, &post, "k").await.status(), 201);
+    let (ann, _, _) = stack.verified_creator_with_a_sale(3000).await;
 
     let path = "/v1/earnings/payouts";
     assert_eq!(stack.post_keyed(&ann, path, "p0", json!({ "amount_cents": 3001 })).await.status(), 409);
@@ -202,11 +198,7 @@ async fn payouts_debit_earnings_at_once_and_settle_by_the_providers_events() {
 #[tokio::test]
 async fn a_refund_after_the_creator_was_paid_out_is_refused() {
     let stack = spawn_paying().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
-    let post = stack.new_post(&ann, 2000).await;
-    stack.verify_creator(&ann).await;
-    stack.top_up(&bob, 2000).await;
-    let purchase: Value = stack.buy(&bob, &post, "k").await.json().await.unwrap();
+    let (ann, bob, purchase) = stack.verified_creator_with_a_sale(2000).await;
     let payout = stack.post_keyed(&ann, "/v1/earnings/payouts", "p", json!({ "amount_cents": 1500 })).await;
     assert_eq!(payout.status(), 201);
     let path = format!("/v1/purchases/{}/refund", purchase["id"].as_str().unwrap());
@@ -222,11 +214,7 @@ async fn a_refund_after_the_creator_was_paid_out_is_refused() {
 #[tokio::test]
 async fn an_outflow_past_its_key_window_is_settled_by_an_operator_from_the_queue() {
     let stack = spawn_paying().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
-    let id = stack.new_post(&ann, 1500).await;
-    stack.verify_creator(&ann).await;
-    stack.top_up(&bob, 2000).await;
-    assert_eq!(stack.buy(&bob, &id, "k").await.status(), 201);
+    let (ann, bob, _) = stack.verified_creator_with_a_sale(1500).await;
     let outflows = stack.database().await.collection::<mongodb::bson::Document>("outflows");
     // What the outbox worker does once a retry would fall outside the window.
     let to_review = |id: String| {
