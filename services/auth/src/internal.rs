@@ -29,11 +29,10 @@ fn account(user: &UserRecord) -> Account {
 /// A username's account (404 when there is none).
 async fn by_username(
     _caller: ServiceCaller,
-    username: web::Path<String>,
+    username: web::Path<Username>,
     auth: web::Data<Auth>,
 ) -> Result<web::Json<Account>, AuthError> {
     // By username only: an e-mail address is not a public handle.
-    let username = Username::parse(&username).map_err(|_| AuthError::NotFound)?;
     let user = auth.users.find_by_login(username.as_str()).await?.ok_or(AuthError::NotFound)?;
     Ok(web::Json(account(&user)))
 }

@@ -3,7 +3,7 @@
 //! view, the photo's bytes (the buyer's own marked copy, made for them) —
 //! through the whole stack's public address, beside a fresh viewer opening a
 //! free photo of the same size (no purchase, no marking) in the same run.
-//! The goal (#15): within 2 s of buying.
+//! The target: within 2 s of buying.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};

@@ -39,10 +39,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn media_info(
     _caller: ServiceCaller,
-    id: web::Path<String>,
+    id: web::Path<MediaId>,
     media: web::Data<Media>,
 ) -> Result<web::Json<MediaInfo>, MediaError> {
-    let id = MediaId::parse(&id).map_err(|_| MediaError::NotFound)?;
     let record = media.records.get(id.as_str()).await?.ok_or(MediaError::NotFound)?;
     Ok(web::Json(MediaInfo {
         id: record.id,
@@ -94,12 +93,11 @@ async fn moderator(req: &HttpRequest, users: &UserTokenVerifier) -> Result<Strin
 async fn takedown(
     caller: ServiceCaller,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<MediaId>,
     body: web::Json<TakedownRequest>,
     media: web::Data<Media>,
     users: web::Data<UserTokenVerifier>,
 ) -> Result<web::Json<TakedownOutcome>, MediaError> {
-    let id = MediaId::parse(&id).map_err(|_| MediaError::NotFound)?;
     let moderator = moderator(&req, &users).await?;
     let reason = body.into_inner().reason;
     if reason.trim().is_empty() || reason.chars().count() > 500 {

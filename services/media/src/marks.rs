@@ -139,7 +139,11 @@ impl Marks {
             match self.owners.insert_one(BuyerCopy { id: owner_id.clone(), mark_id: mark.id }).await {
                 Ok(_) => return Ok(mark),
                 Err(err) if common::mongo::is_duplicate_key(&err) => {
-                    // Another request made the buyer's copy first: ours goes, theirs counts.
+                    // Another request named the buyer's copy first: theirs counts.
+                    let named = self.owners.find_one(doc! { "_id": &owner_id }).await?;
+                    if named.is_some_and(|owner| owner.mark_id == mark.id) {
+                        return Ok(mark);
+                    }
                     if minted {
                         self.collection.delete_one(doc! { "_id": mark.id, "ready": false }).await?;
                     }

@@ -125,8 +125,7 @@ fn media_id(record: &MediaRecord) -> Result<MediaId, MediaError> {
 
 /// The caller's own media item; anyone else's does not exist for them, nor
 /// does an id that could be no media's.
-async fn owned(media: &Media, user: &AuthUser, id: &str) -> Result<MediaRecord, MediaError> {
-    let id = MediaId::parse(id).map_err(|_| MediaError::NotFound)?;
+async fn owned(media: &Media, user: &AuthUser, id: &MediaId) -> Result<MediaRecord, MediaError> {
     match media.records.get(id.as_str()).await? {
         Some(record) if record.owner_id == user.user_id => Ok(record),
         _ => Err(MediaError::NotFound),
@@ -142,7 +141,7 @@ async fn owned(media: &Media, user: &AuthUser, id: &str) -> Result<MediaRecord, 
               (status = 422, description = "The uploaded object is missing, of another size, or not an acceptable image")))]
 pub(crate) async fn complete(
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<MediaId>,
     media: web::Data<Media>,
 ) -> Result<Made<MediaView>, MediaError> {
     let record = owned(&media, &user, &id).await?;
@@ -160,7 +159,7 @@ pub(crate) async fn complete(
               (status = 404, description = "No such media of yours")))]
 pub(crate) async fn get_own(
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<MediaId>,
     media: web::Data<Media>,
 ) -> Result<web::Json<MediaView>, MediaError> {
     Ok(web::Json(MediaView::from(&owned(&media, &user, &id).await?)))
@@ -174,7 +173,7 @@ pub(crate) async fn get_own(
               (status = 409, description = "Someone who bought a post showing it still has access, or an unfinished upload")))]
 pub(crate) async fn delete_own(
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<MediaId>,
     media: web::Data<Media>,
 ) -> Result<HttpResponse, MediaError> {
     let record = owned(&media, &user, &id).await?;
@@ -216,12 +215,11 @@ pub(crate) async fn delete_own(
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 pub(crate) async fn trace(
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<MediaId>,
     req: HttpRequest,
     payload: web::Payload,
     media: web::Data<Media>,
 ) -> Result<web::Json<TraceResult>, MediaError> {
-    let id = MediaId::parse(&id).map_err(|_| MediaError::NotFound)?;
     let record = match media.records.get(id.as_str()).await? {
         Some(record) if record.owner_id == user.user_id || user.is_admin() => record,
         _ => return Err(MediaError::NotFound),

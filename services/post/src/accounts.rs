@@ -16,9 +16,8 @@ pub struct AccountDirectory {
 impl AccountDirectory {
     /// The account named `username` as a client wrote it: a name that could
     /// not be anyone's is not looked up.
-    pub async fn by_username(&self, username: &str) -> Result<Account, PostError> {
-        let username = Username::parse(username).map_err(|_| PostError::UserNotFound)?;
-        match self.client.get_json::<Account>(&by_username_path(&username)).await {
+    pub async fn by_username(&self, username: &Username) -> Result<Account, PostError> {
+        match self.client.get_json::<Account>(&by_username_path(username)).await {
             Ok(account) => Ok(account),
             Err(err) if err.status().is_some_and(|s| s.as_u16() == 404) => Err(PostError::UserNotFound),
             Err(err) => Err(PostError::Internal(err.into())),

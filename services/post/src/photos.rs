@@ -23,17 +23,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn media_id(id: &str) -> Result<MediaId, PostError> {
-    MediaId::parse(id).map_err(|_| PostError::NotFound)
-}
-
 /// The posts showing the photo and whether anyone bought one.
 async fn access(
     _caller: ServiceCaller,
-    id: web::Path<String>,
+    id: web::Path<MediaId>,
     service: web::Data<Service>,
 ) -> Result<web::Json<PhotoAccess>, PostError> {
-    let posts = service.posts.showing_media(media_id(&id)?.as_str()).await?;
+    let posts = service.posts.showing_media(id.as_str()).await?;
     let has_buyers = !posts.is_empty() && service.money.purchases.any_buyer(&posts).await?;
     Ok(web::Json(PhotoAccess { posts: posts.len() as u64, has_buyers }))
 }
@@ -41,10 +37,9 @@ async fn access(
 /// Idempotent: marks the photo unavailable in every post showing it.
 async fn removed(
     caller: ServiceCaller,
-    id: web::Path<String>,
+    media_id: web::Path<MediaId>,
     service: web::Data<Service>,
 ) -> Result<web::Json<PhotoRemoved>, PostError> {
-    let media_id = media_id(&id)?;
     let posts = service.posts.mark_media_removed(media_id.as_str()).await?;
     tracing::info!(target: "audit", caller = caller.name, media_id = %media_id, posts, "photo removed from posts");
     Ok(web::Json(PhotoRemoved { posts }))

@@ -65,7 +65,7 @@ async fn each_buyer_gets_an_own_copy_and_a_leak_names_its_buyer() {
         { "media_id": id, "purchase_id": "purchase-bob", "buyer_id": bob.id },
         { "media_id": id, "purchase_id": "purchase-carl", "buyer_id": carl.id },
     ]);
-    // Asked twice at once and again later: one copy per purchase.
+    // Asked twice at once and again later: one copy per buyer.
     let (first, second) = tokio::join!(copies(&stack, asked.clone()), copies(&stack, asked.clone()));
     let (first, second): (Value, Value) = (first.json().await.unwrap(), second.json().await.unwrap());
     assert_eq!(first, second);
@@ -114,6 +114,13 @@ async fn each_buyer_gets_an_own_copy_and_a_leak_names_its_buyer() {
     let bobs_trace =
         traces.find_one(mongodb::bson::doc! { "purchase_id": "purchase-bob", "by": &ann.id }).await.unwrap();
     assert!(bobs_trace.is_some_and(|t| t.get_bool("found") == Ok(true)));
+
+    // Bob refunded and buying again: the same copy, now naming the new purchase.
+    let rebought = json!([{ "media_id": id, "purchase_id": "purchase-bob-2", "buyer_id": bob.id }]);
+    let rebought: Value = copies(&stack, rebought).await.json().await.unwrap();
+    assert_eq!(rebought["items"][0], first["items"][0], "one copy per buyer and photo");
+    let found: Value = trace(&stack, &ann.token, &id, "image/jpeg", bobs).await.json().await.unwrap();
+    assert_eq!(found["purchase_id"], "purchase-bob-2");
 }
 
 #[tokio::test]

@@ -35,6 +35,22 @@ impl Account {
         }
     }
 
+    /// The account a [`key`](Self::key) names; `None` for anything else.
+    pub fn parse(key: &str) -> Option<Account> {
+        let user = |id: &str| (!id.is_empty()).then(|| id.to_owned());
+        Some(match key.split_once(':') {
+            Some(("wallet", id)) => Account::Wallet(user(id)?),
+            Some(("earnings", id)) => Account::Earnings(user(id)?),
+            Some(("pending", id)) => Account::PendingEarnings(user(id)?),
+            Some(("disputed", id)) => Account::DisputeHold(user(id)?),
+            Some(("external", "cards")) => Account::Cards,
+            Some(("external", "dev")) => Account::DevTopups,
+            Some(("external", "payouts")) => Account::Payouts,
+            None if key == "platform" => Account::Platform,
+            _ => return None,
+        })
+    }
+
     /// The outside world: no stored balance.
     pub fn is_external(&self) -> bool {
         matches!(self, Account::Cards | Account::DevTopups | Account::Payouts)
@@ -47,6 +63,31 @@ impl Account {
             | Account::PendingEarnings(user)
             | Account::DisputeHold(user) => Some(user),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_account_is_read_back_from_its_key() {
+        let all = [
+            Account::Wallet("u1".into()),
+            Account::Earnings("u1".into()),
+            Account::PendingEarnings("u1".into()),
+            Account::DisputeHold("u1".into()),
+            Account::Platform,
+            Account::Cards,
+            Account::DevTopups,
+            Account::Payouts,
+        ];
+        for account in all {
+            assert_eq!(Account::parse(&account.key()), Some(account));
+        }
+        for stranger in ["", "wallet:", "platform:x", "external:bank", "savings:u1"] {
+            assert_eq!(Account::parse(stranger), None, "{stranger}");
         }
     }
 }

@@ -14,12 +14,11 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{Document, doc};
 use serde::Serialize;
 
-use crate::money::Money;
 use crate::money::ledger::Account;
 use crate::money::outflows::{OutflowKind, OutflowRecord, OutflowState};
 use crate::money::stripe::Transfer;
-use crate::money::topups::TopupRecord;
-use crate::money::topups::TopupState;
+use crate::money::topups::{TopupRecord, TopupState};
+use crate::money::{Money, Payments};
 
 /// At most this many problems are listed (the counts stay exact).
 const MAX_LISTED: usize = 50;
@@ -104,79 +103,172 @@ fn outflow_disagrees(outflow: &OutflowRecord, transfer: &Transfer) -> Option<Str
         .then(|| format!("the provider says {}, we say {}", transfer.status, <&str>::from(outflow.state)))
 }
 
-pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
-    let mut findings = Findings::default();
-    let by_account = sums(money, "account").await?;
-    for (operation, sum) in sums(money, "operation").await? {
-        if sum != 0 {
+/// What the books hold, read once; each check below looks at it.
+struct Books {
+    /// Ledger entries summed per account key, and per operation.
+    by_account: HashMap<String, i64>,
+    by_operation: HashMap<String, i64>,
+    /// Stored balances, by account key.
+    stored: Vec<(String, i64)>,
+    succeeded_topups: Vec<TopupRecord>,
+    outflows: Vec<OutflowRecord>,
+}
+
+/// Sums of the stored balances, by kind of account.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Held {
+    wallets: i64,
+    earnings: i64,
+    pending: i64,
+    disputed: i64,
+    platform: i64,
+}
+
+impl Held {
+    fn total(&self) -> i64 {
+        self.wallets + self.earnings + self.pending + self.disputed + self.platform
+    }
+}
+
+impl Books {
+    async fn read(money: &Money) -> anyhow::Result<Books> {
+        let mut stored: Vec<(String, i64)> = money
+            .ledger
+            .balances
+            .find(doc! {})
+            .await?
+            .map_ok(|b| (b.account, b.balance_cents))
+            .try_collect()
+            .await?;
+        stored.sort();
+        let topups = money.topups.records.find(doc! { "state": TopupState::Succeeded }).await?;
+        let outflows = match &money.payments {
+            Some(payments) => payments.outflows.records.find(doc! {}).await?.try_collect().await?,
+            None => Vec::new(),
+        };
+        Ok(Books {
+            by_account: sums(money, "account").await?,
+            by_operation: sums(money, "operation").await?,
+            stored,
+            succeeded_topups: topups.try_collect().await?,
+            outflows,
+        })
+    }
+
+    fn external(&self, account: Account) -> i64 {
+        self.by_account.get(&account.key()).copied().unwrap_or(0)
+    }
+
+    fn cards_in(&self) -> i64 {
+        -self.external(Account::Cards)
+    }
+
+    fn dev_topups(&self) -> i64 {
+        -self.external(Account::DevTopups)
+    }
+
+    fn paid_out(&self) -> i64 {
+        self.external(Account::Payouts)
+    }
+
+    /// Card money in by the top-up records: what they brought less what went back.
+    fn confirmed_cards_in(&self) -> i64 {
+        self.succeeded_topups.iter().map(|t| t.amount_cents - t.refunded_cents).sum()
+    }
+
+    /// Payouts out by their records: every one not failed.
+    fn recorded_payouts(&self) -> i64 {
+        let out = |o: &&OutflowRecord| o.kind == OutflowKind::Payout && o.state != OutflowState::Failed;
+        self.outflows.iter().filter(out).map(|p| p.amount_cents).sum()
+    }
+
+    /// Every operation sums to zero.
+    fn operations_balance(&self, findings: &mut Findings) {
+        let mut operations: Vec<_> = self.by_operation.iter().filter(|(_, sum)| **sum != 0).collect();
+        operations.sort();
+        for (operation, sum) in operations {
             findings.add(format!("operation {operation} does not balance: {sum:+} cents"));
         }
     }
-    let (mut wallets, mut earnings, mut pending, mut disputed, mut platform) = (0, 0, 0, 0, 0);
-    let mut stored: Vec<_> = money.ledger.balances.find(doc! {}).await?.try_collect().await?;
-    stored.sort_by(|a, b| a.account.cmp(&b.account));
-    for balance in &stored {
-        let entries = by_account.get(&balance.account).copied().unwrap_or(0);
-        if entries != balance.balance_cents {
+
+    /// Every stored balance is one of our accounts, equals its entries and
+    /// is not negative (but the platform's); answers the sums by kind.
+    fn balances_match_entries(&self, findings: &mut Findings) -> Held {
+        let mut held = Held::default();
+        for (key, cents) in &self.stored {
+            let entries = self.by_account.get(key).copied().unwrap_or(0);
+            if entries != *cents {
+                findings.add(format!("{key} holds {cents} cents but its entries sum to {entries}"));
+            }
+            let account = Account::parse(key);
+            if *cents < 0 && account != Some(Account::Platform) {
+                findings.add(format!("{key} is negative: {cents} cents"));
+            }
+            match account {
+                Some(Account::Wallet(_)) => held.wallets += cents,
+                Some(Account::Earnings(_)) => held.earnings += cents,
+                Some(Account::PendingEarnings(_)) => held.pending += cents,
+                Some(Account::DisputeHold(_)) => held.disputed += cents,
+                Some(Account::Platform) => held.platform += cents,
+                Some(external) if external.is_external() => {
+                    findings.add(format!("{key} is the outside world's and has a stored balance"));
+                }
+                _ => findings.add(format!("{key} is not an account")),
+            }
+        }
+        held
+    }
+
+    /// No account of ours has entries but no stored balance.
+    fn entries_have_balances(&self, findings: &mut Findings) {
+        let mut orphans: Vec<_> = self
+            .by_account
+            .iter()
+            .filter(|(key, sum)| {
+                **sum != 0
+                    && !Account::parse(key).is_some_and(|a| a.is_external())
+                    && !self.stored.iter().any(|(stored, _)| stored == *key)
+            })
+            .collect();
+        orphans.sort();
+        for (key, sum) in orphans {
+            findings.add(format!("{key} has entries summing to {sum} but no balance"));
+        }
+    }
+
+    /// What our accounts hold is what came in less what went out.
+    fn money_is_conserved(&self, held: &Held, findings: &mut Findings) {
+        let came_in = self.cards_in() + self.dev_topups();
+        if held.total() != came_in - self.paid_out() {
             findings.add(format!(
-                "{} holds {} cents but its entries sum to {entries}",
-                balance.account, balance.balance_cents
+                "our accounts hold {} cents but {came_in} came in and {} went out",
+                held.total(),
+                self.paid_out()
             ));
         }
-        if balance.balance_cents < 0 && balance.account != Account::Platform.key() {
-            findings.add(format!("{} is negative: {} cents", balance.account, balance.balance_cents));
-        }
-        match balance.account.split_once(':') {
-            Some(("wallet", _)) => wallets += balance.balance_cents,
-            Some(("earnings", _)) => earnings += balance.balance_cents,
-            Some(("pending", _)) => pending += balance.balance_cents,
-            Some(("disputed", _)) => disputed += balance.balance_cents,
-            _ if balance.account == Account::Platform.key() => platform += balance.balance_cents,
-            _ => findings.add(format!("{} is not an account", balance.account)),
-        }
-    }
-    for (account, sum) in &by_account {
-        let external = account.starts_with("external:");
-        if !external && sum != &0 && !stored.iter().any(|b| &b.account == account) {
-            findings.add(format!("{account} has entries summing to {sum} but no balance"));
-        }
-    }
-    let external = |account: Account| by_account.get(&account.key()).copied().unwrap_or(0);
-    let cards_in_cents = -external(Account::Cards);
-    let dev_topups_cents = -external(Account::DevTopups);
-    let payouts_cents = external(Account::Payouts);
-    let held = wallets + earnings + pending + disputed + platform;
-    if held != cards_in_cents + dev_topups_cents - payouts_cents {
-        findings.add(format!(
-            "our accounts hold {held} cents but {} came in and {payouts_cents} went out",
-            cards_in_cents + dev_topups_cents
-        ));
     }
 
-    let topups: Vec<TopupRecord> =
-        money.topups.records.find(doc! { "state": TopupState::Succeeded }).await?.try_collect().await?;
-    let confirmed_cards_in_cents: i64 = topups.iter().map(|t| t.amount_cents - t.refunded_cents).sum();
-    if confirmed_cards_in_cents != cards_in_cents {
-        findings.add(format!(
-            "the ledger took {cards_in_cents} cents in by card; confirmed top-ups less refunds are {confirmed_cards_in_cents}"
-        ));
-    }
-    let mut recorded_payouts_cents = 0;
-    let mut outflows: Vec<OutflowRecord> = Vec::new();
-    if let Some(payments) = &money.payments {
-        outflows = payments.outflows.records.find(doc! {}).await?.try_collect().await?;
-        let out = |o: &&OutflowRecord| o.kind == OutflowKind::Payout && o.state != OutflowState::Failed;
-        recorded_payouts_cents = outflows.iter().filter(out).map(|p| p.amount_cents).sum();
-    }
-    if recorded_payouts_cents != payouts_cents {
-        findings.add(format!(
-            "the ledger paid out {payouts_cents} cents; payout records say {recorded_payouts_cents}"
-        ));
+    /// The ledger's card side is the top-ups the provider confirmed, less
+    /// what went back; its payout side is the payout records.
+    fn outside_matches_records(&self, findings: &mut Findings) {
+        let (cards_in, confirmed) = (self.cards_in(), self.confirmed_cards_in());
+        if cards_in != confirmed {
+            findings.add(format!(
+                "the ledger took {cards_in} cents in by card; confirmed top-ups less refunds are {confirmed}"
+            ));
+        }
+        let (paid_out, recorded) = (self.paid_out(), self.recorded_payouts());
+        if paid_out != recorded {
+            findings.add(format!("the ledger paid out {paid_out} cents; payout records say {recorded}"));
+        }
     }
 
-    let mut provider_checked = 0;
-    if let (true, Some(payments)) = (ask_provider, &money.payments) {
-        for topup in &topups {
+    /// Every top-up, payout and card refund the provider holds for us, as it
+    /// says now; answers how many were asked about.
+    async fn provider_agrees(&self, payments: &Payments, findings: &mut Findings) -> usize {
+        let mut checked = 0;
+        for topup in &self.succeeded_topups {
+            checked += 1;
             let Some(intent_id) = &topup.intent_id else {
                 findings.add(format!("top-up {} was credited without a payment intent", topup.id));
                 continue;
@@ -191,38 +283,54 @@ pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
                     findings.add(format!("top-up {}: the provider could not be asked ({err:?})", topup.id))
                 }
             }
-            provider_checked += 1;
         }
-        for outflow in outflows.iter().filter(|o| o.provider_id.is_some()) {
+        for outflow in &self.outflows {
             let Some(provider_id) = &outflow.provider_id else { continue };
-            match payments.stripe.transfer(outflow.kind, provider_id).await {
+            checked += 1;
+            let kind = <&str>::from(outflow.kind);
+            let asked = match outflow.kind {
+                OutflowKind::Payout => payments.stripe.payout(provider_id).await,
+                OutflowKind::CardRefund => payments.stripe.refund_of(provider_id).await,
+            };
+            match asked {
                 Ok(transfer) => {
                     if let Some(problem) = outflow_disagrees(outflow, &transfer) {
-                        findings.add(format!("{} {}: {problem}", <&str>::from(outflow.kind), outflow.id));
+                        findings.add(format!("{kind} {}: {problem}", outflow.id));
                     }
                 }
-                Err(err) => findings.add(format!(
-                    "{} {}: the provider could not be asked ({err:?})",
-                    <&str>::from(outflow.kind),
-                    outflow.id
-                )),
+                Err(err) => {
+                    findings.add(format!("{kind} {}: the provider could not be asked ({err:?})", outflow.id))
+                }
             }
-            provider_checked += 1;
         }
+        checked
     }
+}
 
+pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
+    let books = Books::read(money).await?;
+    let mut findings = Findings::default();
+    books.operations_balance(&mut findings);
+    let held = books.balances_match_entries(&mut findings);
+    books.entries_have_balances(&mut findings);
+    books.money_is_conserved(&held, &mut findings);
+    books.outside_matches_records(&mut findings);
+    let provider_checked = match (ask_provider, &money.payments) {
+        (true, Some(payments)) => books.provider_agrees(payments, &mut findings).await,
+        _ => 0,
+    };
     Ok(Report {
         agrees: findings.count == 0,
-        wallets_cents: wallets,
-        earnings_cents: earnings,
-        pending_earnings_cents: pending,
-        disputed_cents: disputed,
-        platform_cents: platform,
-        cards_in_cents,
-        confirmed_cards_in_cents,
-        dev_topups_cents,
-        payouts_cents,
-        recorded_payouts_cents,
+        wallets_cents: held.wallets,
+        earnings_cents: held.earnings,
+        pending_earnings_cents: held.pending,
+        disputed_cents: held.disputed,
+        platform_cents: held.platform,
+        cards_in_cents: books.cards_in(),
+        confirmed_cards_in_cents: books.confirmed_cards_in(),
+        dev_topups_cents: books.dev_topups(),
+        payouts_cents: books.paid_out(),
+        recorded_payouts_cents: books.recorded_payouts(),
         provider_checked,
         problem_count: findings.count,
         problems: findings.listed,
@@ -264,6 +372,98 @@ mod tests {
             failure_message: None,
             failure_reason: None,
         }
+    }
+
+    fn books(entries: &[(&str, &str, i64)], stored: &[(&str, i64)]) -> Books {
+        let mut by_account = HashMap::new();
+        let mut by_operation = HashMap::new();
+        for (operation, account, cents) in entries {
+            *by_account.entry((*account).to_owned()).or_insert(0) += cents;
+            *by_operation.entry((*operation).to_owned()).or_insert(0) += cents;
+        }
+        Books {
+            by_account,
+            by_operation,
+            stored: stored.iter().map(|(k, c)| ((*k).to_owned(), *c)).collect(),
+            succeeded_topups: Vec::new(),
+            outflows: Vec::new(),
+        }
+    }
+
+    fn problems(check: impl FnOnce(&mut Findings)) -> Vec<String> {
+        let mut findings = Findings::default();
+        check(&mut findings);
+        findings.listed
+    }
+
+    #[test]
+    fn books_that_agree_have_no_findings() {
+        let sale = [
+            ("d", "wallet:b", 500),
+            ("d", "external:dev", -500),
+            ("p", "wallet:b", -300),
+            ("p", "earnings:a", 270),
+            ("p", "platform", 30),
+        ];
+        let books = books(&sale, &[("wallet:b", 200), ("earnings:a", 270), ("platform", 30)]);
+        let mut findings = Findings::default();
+        books.operations_balance(&mut findings);
+        let held = books.balances_match_entries(&mut findings);
+        books.entries_have_balances(&mut findings);
+        books.money_is_conserved(&held, &mut findings);
+        books.outside_matches_records(&mut findings);
+        assert_eq!(findings.listed, Vec::<String>::new());
+        assert_eq!(held, Held { wallets: 200, earnings: 270, platform: 30, ..Held::default() });
+    }
+
+    #[test]
+    fn each_check_names_what_is_wrong() {
+        let lopsided = books(&[("op1", "wallet:b", 100), ("op1", "external:dev", -90)], &[]);
+        assert_eq!(
+            problems(|f| lopsided.operations_balance(f)),
+            ["operation op1 does not balance: +10 cents"]
+        );
+
+        let drifted =
+            books(&[("op", "wallet:b", 100)], &[("wallet:b", 120), ("wallet:c", -5), ("savings:x", 1)]);
+        let found = problems(|f| {
+            drifted.balances_match_entries(f);
+        });
+        assert!(
+            found.contains(&"wallet:b holds 120 cents but its entries sum to 100".to_owned()),
+            "{found:?}"
+        );
+        assert!(found.contains(&"wallet:c is negative: -5 cents".to_owned()));
+        assert!(found.contains(&"savings:x is not an account".to_owned()));
+
+        let platform_loss = books(&[], &[("platform", -1000)]);
+        assert!(
+            problems(|f| {
+                platform_loss.balances_match_entries(f);
+            })
+            .iter()
+            .all(|p| !p.contains("negative")),
+            "the platform bears lost disputes"
+        );
+
+        let orphan = books(&[("op", "earnings:a", 50), ("op", "external:cards", -50)], &[]);
+        assert_eq!(
+            problems(|f| orphan.entries_have_balances(f)),
+            ["earnings:a has entries summing to 50 but no balance"]
+        );
+
+        let created = books(&[("op", "external:dev", -100)], &[("wallet:b", 150)]);
+        let held = Held { wallets: 150, ..Held::default() };
+        assert_eq!(
+            problems(|f| created.money_is_conserved(&held, f)),
+            ["our accounts hold 150 cents but 100 came in and 0 went out"]
+        );
+
+        let unconfirmed = books(&[("op", "external:cards", -700)], &[]);
+        assert_eq!(
+            problems(|f| unconfirmed.outside_matches_records(f)),
+            ["the ledger took 700 cents in by card; confirmed top-ups less refunds are 0"]
+        );
     }
 
     #[test]

@@ -149,17 +149,14 @@ impl Stripe {
         self.send(request).await
     }
 
-    /// A payout or a card refund as the provider holds it now.
-    pub async fn transfer(
-        &self,
-        kind: crate::money::outflows::OutflowKind,
-        id: &str,
-    ) -> Result<Transfer, ProviderError> {
-        let collection = match kind {
-            crate::money::outflows::OutflowKind::Payout => "payouts",
-            crate::money::outflows::OutflowKind::CardRefund => "refunds",
-        };
-        self.send(self.http.get(format!("{}/v1/{collection}/{id}", self.api_url))).await
+    /// A payout as the provider holds it now.
+    pub async fn payout(&self, id: &str) -> Result<Transfer, ProviderError> {
+        self.send(self.http.get(format!("{}/v1/payouts/{id}", self.api_url))).await
+    }
+
+    /// A card refund as the provider holds it now.
+    pub async fn refund_of(&self, id: &str) -> Result<Transfer, ProviderError> {
+        self.send(self.http.get(format!("{}/v1/refunds/{id}", self.api_url))).await
     }
 
     pub async fn refund(&self, refund: OutgoingRequest<'_>) -> Result<Transfer, ProviderError> {

@@ -125,11 +125,6 @@ pub(crate) async fn create(
     Ok(Created(service.renderer.render_one(&post, Access::Author, viewer_range.0).await))
 }
 
-/// A post id from a path: one that could be no post's is no post.
-pub fn post_id(id: &str) -> Result<PostId, PostError> {
-    PostId::parse(id).map_err(|_| PostError::NotFound)
-}
-
 /// Why `viewer` may (or may not) see `post`'s photos: free, theirs, or bought.
 async fn access(
     service: &Service,
@@ -152,10 +147,10 @@ async fn access(
 pub(crate) async fn get(
     viewer: MaybeAuthUser,
     viewer_range: ViewerRange,
-    id: web::Path<String>,
+    id: web::Path<PostId>,
     service: web::Data<Service>,
 ) -> Result<web::Json<PostView>, PostError> {
-    let post = service.posts.get(post_id(&id)?.as_str()).await?.ok_or(PostError::NotFound)?;
+    let post = service.posts.get(id.as_str()).await?.ok_or(PostError::NotFound)?;
     let access = access(&service, viewer.0.as_ref(), &post).await?;
     // A deleted post exists only for its author and its buyers.
     if post.deleted && !access.entitled() {
@@ -168,10 +163,10 @@ pub(crate) async fn get(
     responses((status = 204, description = "Deleted (it stays visible to its buyers)"), (status = 404, description = "No such post of yours")))]
 pub(crate) async fn delete(
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<PostId>,
     service: web::Data<Service>,
 ) -> Result<HttpResponse, PostError> {
-    let post = service.posts.live(&post_id(&id)?).await?;
+    let post = service.posts.live(&id).await?;
     if post.author_id != user.user_id {
         return Err(PostError::NotFound);
     }

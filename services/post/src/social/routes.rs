@@ -1,7 +1,7 @@
 //! Follows, profile grid, home feed, likes and comments.
 
 use actix_web::{HttpResponse, web};
-use common::ids::CommentId;
+use common::ids::{CommentId, PostId, Username};
 use common::respond::Created;
 use common::user_auth::{AuthUser, MaybeAuthUser};
 use mongodb::bson::{DateTime, doc};
@@ -12,7 +12,6 @@ use crate::error::PostError;
 use crate::pages::{Cursor, PAGE_SIZE};
 use crate::posts::PostRecord;
 use crate::posts::binding::ViewerRange;
-use crate::posts::routes::post_id;
 use crate::posts::types::{PostPage, UserRef};
 use crate::posts::views::{Access, Visible};
 use crate::social::store::Comment;
@@ -44,7 +43,7 @@ fn paginate<T>(mut items: Vec<T>, cursor_of: impl Fn(&T) -> Cursor) -> (Vec<T>, 
               (status = 422, description = "Yourself")))]
 pub(crate) async fn follow(
     user: AuthUser,
-    username: web::Path<String>,
+    username: web::Path<Username>,
     service: web::Data<Service>,
 ) -> Result<HttpResponse, PostError> {
     let target = service.accounts.by_username(&username).await?;
@@ -59,7 +58,7 @@ pub(crate) async fn follow(
     responses((status = 204, description = "Not following (idempotent)"), (status = 404, description = "No such user")))]
 pub(crate) async fn unfollow(
     user: AuthUser,
-    username: web::Path<String>,
+    username: web::Path<Username>,
     service: web::Data<Service>,
 ) -> Result<HttpResponse, PostError> {
     let target = service.accounts.by_username(&username).await?;
@@ -69,7 +68,7 @@ pub(crate) async fn unfollow(
 
 async fn follow_list(
     service: &Service,
-    username: &str,
+    username: &Username,
     query: &PageQuery,
     followers: bool,
 ) -> Result<web::Json<UserPage>, PostError> {
@@ -87,7 +86,7 @@ async fn follow_list(
 #[utoipa::path(get, path = "/v1/users/{username}/followers", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
     responses((status = 200, description = "A page of followers", body = UserPage), (status = 404, description = "No such user")))]
 pub(crate) async fn followers(
-    username: web::Path<String>,
+    username: web::Path<Username>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
 ) -> Result<web::Json<UserPage>, PostError> {
@@ -97,7 +96,7 @@ pub(crate) async fn followers(
 #[utoipa::path(get, path = "/v1/users/{username}/following", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
     responses((status = 200, description = "A page of followed users", body = UserPage), (status = 404, description = "No such user")))]
 pub(crate) async fn following(
-    username: web::Path<String>,
+    username: web::Path<Username>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
 ) -> Result<web::Json<UserPage>, PostError> {
@@ -142,7 +141,7 @@ async fn render_page(
 pub(crate) async fn profile(
     viewer: MaybeAuthUser,
     viewer_range: ViewerRange,
-    username: web::Path<String>,
+    username: web::Path<Username>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
 ) -> Result<web::Json<PostPage>, PostError> {
@@ -167,15 +166,15 @@ pub(crate) async fn feed(
     render_page(&service, Some(&user), viewer_range, posts, next).await
 }
 
-async fn live_post(service: &Service, id: &str) -> Result<PostRecord, PostError> {
-    service.posts.live(&post_id(id)?).await
+async fn live_post(service: &Service, id: &PostId) -> Result<PostRecord, PostError> {
+    service.posts.live(id).await
 }
 
 #[utoipa::path(post, path = "/v1/posts/{id}/like", tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
     responses((status = 204, description = "Liked (idempotent)"), (status = 404, description = "No such post")))]
 pub(crate) async fn like(
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<PostId>,
     service: web::Data<Service>,
 ) -> Result<HttpResponse, PostError> {
     let post = live_post(&service, &id).await?;
@@ -189,7 +188,7 @@ pub(crate) async fn like(
     responses((status = 204, description = "Not liked (idempotent)"), (status = 404, description = "No such post")))]
 pub(crate) async fn unlike(
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<PostId>,
     service: web::Data<Service>,
 ) -> Result<HttpResponse, PostError> {
     let post = live_post(&service, &id).await?;
@@ -211,7 +210,7 @@ fn comment_view(comment: &Comment) -> CommentView {
 #[utoipa::path(get, path = "/v1/posts/{id}/comments", tag = "social", params(("id" = String, Path, description = "The post id"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
     responses((status = 200, description = "A page of comments, newest first", body = CommentPage), (status = 404, description = "No such post")))]
 pub(crate) async fn comments(
-    id: web::Path<String>,
+    id: web::Path<PostId>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
 ) -> Result<web::Json<CommentPage>, PostError> {
@@ -226,7 +225,7 @@ pub(crate) async fn comments(
               (status = 422, description = "Empty or over 1,000 characters")))]
 pub(crate) async fn add_comment(
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<PostId>,
     body: web::Json<NewComment>,
     service: web::Data<Service>,
 ) -> Result<Created<CommentView>, PostError> {
@@ -253,12 +252,11 @@ pub(crate) async fn add_comment(
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such comment you may delete")))]
 pub(crate) async fn delete_comment(
     user: AuthUser,
-    path: web::Path<(String, String)>,
+    path: web::Path<(PostId, CommentId)>,
     service: web::Data<Service>,
 ) -> Result<HttpResponse, PostError> {
     let (post_id, comment_id) = path.into_inner();
-    let post_id = self::post_id(&post_id)?.into_string();
-    let comment_id = CommentId::parse(&comment_id).map_err(|_| PostError::CommentNotFound)?.into_string();
+    let (post_id, comment_id) = (post_id.into_string(), comment_id.into_string());
     let post = service.posts.get(&post_id).await?.ok_or(PostError::NotFound)?;
     let filter = doc! { "_id": &comment_id, "post_id": &post_id };
     let comment =

@@ -95,13 +95,12 @@ pub(crate) struct Resolution {
               (status = 422, description = "A note that is empty or over 500 characters")))]
 pub(crate) async fn resolve(
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<OutflowId>,
     body: web::Json<Resolution>,
     service: web::Data<Service>,
 ) -> Result<actix_web::HttpResponse, PostError> {
     admin_only(&user)?;
     let outflows = &service.money.payments()?.outflows;
-    let id = OutflowId::parse(&id).map_err(|_| PostError::PayoutNotFound)?;
     let note = body.note.trim();
     if note.is_empty() || note.chars().count() > 500 {
         return Err(PostError::invalid("note", "must be 1 to 500 characters"));
@@ -130,12 +129,11 @@ pub(crate) struct CreatorVerification {
               (status = 404, description = "No such user")))]
 pub(crate) async fn verify_creator(
     user: AuthUser,
-    id: web::Path<String>,
+    creator: web::Path<common::ids::UserId>,
     body: web::Json<CreatorVerification>,
     service: web::Data<Service>,
 ) -> Result<web::Json<CreatorVerification>, PostError> {
     admin_only(&user)?;
-    let creator = common::ids::UserId::parse(&id).map_err(|_| PostError::UserNotFound)?;
     service.money.creators.set_verified(creator.as_str(), body.verified, &user.user_id).await?;
     tracing::info!(target: "audit", creator = %creator.as_str(), verified = body.verified, operator = %user.user_id, "creator verification");
     Ok(web::Json(CreatorVerification { verified: body.verified }))

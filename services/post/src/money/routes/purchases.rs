@@ -11,8 +11,8 @@ use crate::money::limits::Action;
 use crate::money::purchases::{Outcome, Refunder};
 use crate::money::routes::idempotency_key;
 use crate::money::types::{PurchaseList, PurchaseView};
-use crate::posts::routes::post_id;
 use crate::posts::views::Access;
+use common::ids::PostId;
 
 fn made(outcome: Outcome) -> Made<PurchaseView> {
     match outcome {
@@ -34,11 +34,11 @@ fn made(outcome: Outcome) -> Made<PurchaseView> {
 pub(crate) async fn purchase(
     req: HttpRequest,
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<PostId>,
     service: web::Data<Service>,
 ) -> Result<Made<PurchaseView>, PostError> {
     let key = idempotency_key(&req)?;
-    let post = service.posts.live(&post_id(&id)?).await?;
+    let post = service.posts.live(&id).await?;
     if post.author_id == user.user_id {
         return Err(PostError::Conflict("This is your own post."));
     }
@@ -84,10 +84,9 @@ pub(crate) async fn list(
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, purchase_id = %id))]
 pub(crate) async fn refund(
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<PurchaseId>,
     service: web::Data<Service>,
 ) -> Result<Made<PurchaseView>, PostError> {
-    let id = PurchaseId::parse(&id).map_err(|_| PostError::PurchaseNotFound)?;
     service.money.limits.admit(Action::Refund, &user.user_id).await?;
     let by = Refunder { user_id: &user.user_id, admin: user.is_admin() };
     Ok(made(service.money.purchases.refund(&id, by).await?))

@@ -116,13 +116,12 @@ pub(crate) async fn topups(
 pub(crate) async fn refund_topup(
     req: HttpRequest,
     user: AuthUser,
-    id: web::Path<String>,
+    id: web::Path<TopupId>,
     service: web::Data<Service>,
     body: Option<web::Json<CardRefund>>,
 ) -> Result<Made<OutflowView>, PostError> {
     let payments = service.money.payments()?;
     let key = idempotency_key(&req)?;
-    let id = TopupId::parse(&id).map_err(|_| PostError::TopupNotFound)?;
     let topup = service.money.topups.get(&id).await?;
     if topup.user_id != user.user_id {
         return Err(PostError::TopupNotFound);
