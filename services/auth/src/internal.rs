@@ -5,8 +5,8 @@ use common::contract::users::{Account, Accounts, LOOKUP_PATH, Lookup, MAX_LOOKUP
 use common::ids::Username;
 use common::internal_auth::{AllowedCallers, ServiceCaller};
 
-use crate::Auth;
 use crate::error::AuthError;
+use crate::state::Auth;
 use crate::users::UserRecord;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod limiter;
 pub mod passwords;
 pub mod routes;
+pub mod state;
 pub mod tokens;
 pub mod types;
 pub mod users;
@@ -23,27 +24,13 @@ use common::health::ReadinessChecks;
 use common::mongo::{self, MongoReady};
 use common::server::{self, Application};
 use common::user_auth::UserTokenVerifier;
-use ipnet::IpNet;
 
 pub use config::Config;
+pub use state::{Auth, Jwks};
 
 pub const NAME: &str = "auth";
 /// Sign-up and login bodies are small; anything larger is refused (413).
 const JSON_LIMIT: usize = 16 * 1024;
-
-pub struct Auth {
-    pub users: users::Users,
-    pub passwords: passwords::Passwords,
-    pub access: tokens::AccessTokens,
-    pub refresh: tokens::RefreshTokens,
-    pub limiter: limiter::LoginLimiter,
-    pub devices: devices::Devices,
-    pub trusted_proxies: Vec<IpNet>,
-    pub signups_per_hour: usize,
-}
-
-/// The published key set.
-pub struct Jwks(pub serde_json::Value);
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;

@@ -9,10 +9,10 @@ use mongodb::bson::DateTime;
 use crate::error::AuthError;
 use crate::limiter::Budget;
 use crate::passwords::Checked;
+use crate::state::{Auth, Jwks};
 use crate::tokens::{ACCESS_LIFETIME, RefreshRefusal};
 use crate::types::{KeySet, LoginRequest, Profile, RefreshRequest, SignedUp, SignupRequest, TokenPair};
 use crate::users::{Email, Password, UserRecord, Username};
-use crate::{Auth, Jwks};
 
 async fn pair(
     auth: &Auth,

@@ -7,9 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use cloudfront_sign::verify::{self, SignedRequest, has_dot_segments, percent_decode_bytes};
 use http::{HeaderValue, Method, StatusCode, header};
 
-use crate::Edge;
 use crate::client::{client_ip, requested_url};
 use crate::denied;
+use crate::state::Edge;
 use crate::viewer::{Response, Viewer};
 
 pub async fn serve(req: &Viewer, edge: &Edge) -> Response {

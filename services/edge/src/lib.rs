@@ -20,6 +20,7 @@ pub mod invalidations;
 pub mod metrics;
 pub mod origin;
 pub mod sealed;
+pub mod state;
 pub mod trusted_keys;
 pub mod viewer;
 
@@ -30,23 +31,9 @@ use actix_web::web;
 use common::health::ReadinessChecks;
 use common::s3::{self, S3Ready};
 use common::server::{self, Application, HttpSettings};
-use ipnet::IpNet;
 
 pub use config::{Config, KeySource};
-
-pub const NAME: &str = "edge";
-
-/// What every request needs.
-pub struct Edge {
-    pub keys: trusted_keys::TrustedKeys,
-    pub origin: origin::Origin,
-    pub trusted_proxies: Vec<IpNet>,
-    pub public_prefix: String,
-    pub public_cache_control: String,
-    pub private_cache_control: String,
-    /// Off when its memory budget is 0.
-    pub cache: Option<Arc<cache::EdgeCache>>,
-}
+pub use state::{Edge, NAME};
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     config::check_public_prefix(&config.public_prefix).map_err(anyhow::Error::msg)?;

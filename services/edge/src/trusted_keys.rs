@@ -47,7 +47,7 @@ impl TrustedKeys {
             }
             KeySource::Signer { base_url, refresh } => {
                 // Without a key of its own: the route is open to the internal network.
-                let auth = ServiceAuth::new(crate::NAME, &InternalKeys::default())?;
+                let auth = ServiceAuth::new(crate::state::NAME, &InternalKeys::default())?;
                 let client =
                     ServiceClient::new(auth, "url-signer", base_url.clone(), ClientOptions::default())?;
                 keys.refresh(&client).await;

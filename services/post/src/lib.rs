@@ -12,6 +12,7 @@ pub mod money;
 pub mod pages;
 pub mod photos;
 pub mod posts;
+pub mod service;
 pub mod social;
 
 use actix_web::web;
@@ -23,25 +24,11 @@ use common::server::{self, Application};
 use common::user_auth::UserTokenVerifier;
 
 pub use config::{Config, Upstreams};
+pub use service::Service;
 
 pub const NAME: &str = "post";
 /// How long a page waits for buyers' marked copies (made on first view).
 const MARKING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-pub struct Service {
-    pub posts: posts::Posts,
-    pub social: social::Social,
-    pub accounts: accounts::AccountDirectory,
-    pub money: money::Money,
-    pub media: ServiceClient,
-    pub renderer: posts::views::Renderer,
-    pub binding: Option<posts::binding::BindingSettings>,
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub max_price_cents: u64,
-    pub dev_topup: bool,
-    pub topup_limits: config::AmountLimits,
-    pub payout_limits: config::AmountLimits,
-}
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;

@@ -7,8 +7,8 @@ use common::contract::photos::{PhotoAccess, PhotoRemoved};
 use common::ids::MediaId;
 use common::internal_auth::{AllowedCallers, ServiceCaller};
 
-use crate::Service;
 use crate::error::PostError;
+use crate::service::Service;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::Edge;
+use crate::state::Edge;
 use crate::viewer::{Response, Viewer};
 use forward::Control;
 use zero_copy::ZeroCopyStream;

@@ -17,13 +17,13 @@ use openssl::pkey::PKey;
 use openssl::sign::Signer;
 use serde::{Deserialize, Serialize};
 
-use crate::Service;
 use crate::error::PostError;
 use crate::money::disputes::{CardReversal, ReversalKind};
 use crate::money::outflows::OutflowKind;
 use crate::money::stripe::{Intent, Transfer};
 use crate::money::topups::{Applied, Mismatch, TopupRecord, TopupState};
 use crate::money::{OutflowId, Payments};
+use crate::service::Service;
 
 pub const TOLERANCE_S: u64 = 300;
 pub const HEADER: &str = "stripe-signature";

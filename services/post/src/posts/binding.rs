@@ -10,7 +10,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use ipnet::IpNet;
 
-use crate::Service;
+use crate::service::Service;
 
 /// How wide a viewer's network is taken to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,12 +10,12 @@ use common::respond::Created;
 use common::user_auth::{AuthUser, MaybeAuthUser};
 use mongodb::bson::DateTime;
 
-use crate::Service;
 use crate::error::PostError;
 use crate::posts::binding::ViewerRange;
 use crate::posts::store::{Photo, PostRecord};
 use crate::posts::types::{CreatePost, PostView};
 use crate::posts::views::Access;
+use crate::service::Service;
 
 pub const MAX_CAPTION_CHARS: usize = 2200;
 pub const MAX_PHOTOS: usize = 10;

@@ -7,13 +7,13 @@ use common::user_auth::{AuthUser, MaybeAuthUser};
 use mongodb::bson::{DateTime, doc};
 use serde::Deserialize;
 
-use crate::Service;
 use crate::error::PostError;
 use crate::pages::{Cursor, PAGE_SIZE};
 use crate::posts::PostRecord;
 use crate::posts::binding::ViewerRange;
 use crate::posts::types::{PostPage, UserRef};
 use crate::posts::views::{Access, Visible};
+use crate::service::Service;
 use crate::social::store::Comment;
 use crate::social::types::{CommentPage, CommentView, NewComment, UserPage};
 

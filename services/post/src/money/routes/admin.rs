@@ -4,12 +4,12 @@ use actix_web::web;
 use common::user_auth::AuthUser;
 use serde::{Deserialize, Serialize};
 
-use crate::Service;
 use crate::error::PostError;
 use crate::money::OutflowId;
 use crate::money::outflows::OutflowKind;
 use crate::money::reconcile::{self, Report};
 use crate::money::types::OutflowView;
+use crate::service::Service;
 
 fn admin_only(user: &AuthUser) -> Result<(), PostError> {
     match user.is_admin() {

@@ -5,12 +5,12 @@ use actix_web::{HttpRequest, web};
 use common::respond::Made;
 use common::user_auth::AuthUser;
 
-use crate::Service;
 use crate::error::PostError;
 use crate::money::ledger::Account;
 use crate::money::outflows::{OutflowKind, OutflowRequest};
 use crate::money::routes::{cents, idempotency_key};
 use crate::money::types::{Amount, EarningsView, Moved, OutflowView, SaleView};
+use crate::service::Service;
 
 #[utoipa::path(get, path = "/v1/earnings", tag = "earnings", security(("bearer" = [])),
     responses((status = 200, description = "Your earnings, the sales behind them and your payouts", body = EarningsView)))]

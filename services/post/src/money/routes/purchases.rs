@@ -4,7 +4,6 @@ use actix_web::{HttpRequest, web};
 use common::respond::Made;
 use common::user_auth::AuthUser;
 
-use crate::Service;
 use crate::error::PostError;
 use crate::money::PurchaseId;
 use crate::money::limits::Action;
@@ -12,6 +11,7 @@ use crate::money::purchases::{Outcome, Refunder};
 use crate::money::routes::idempotency_key;
 use crate::money::types::{PurchaseList, PurchaseView};
 use crate::posts::views::Access;
+use crate::service::Service;
 use common::ids::PostId;
 
 fn made(outcome: Outcome) -> Made<PurchaseView> {

@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, web};
 use common::respond::{Created, Made};
 use common::user_auth::AuthUser;
 
-use crate::Service;
 use crate::error::PostError;
 use crate::money::TopupId;
 use crate::money::ledger::Account;
@@ -15,6 +14,7 @@ use crate::money::topups::TopupState;
 use crate::money::types::{
     Balance, CardRefund, CardTopUp, LedgerLine, OutflowView, TopUp, TopupList, TopupStarted, WalletView,
 };
+use crate::service::Service;
 
 #[utoipa::path(get, path = "/v1/wallet", tag = "wallet", security(("bearer" = [])),
     responses((status = 200, description = "Your balance and newest ledger entries", body = WalletView)))]

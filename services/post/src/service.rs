@@ -1,0 +1,20 @@
+//! What every request handler works with.
+
+use common::internal_client::ServiceClient;
+
+use crate::{accounts, config, money, posts, social};
+
+pub struct Service {
+    pub posts: posts::Posts,
+    pub social: social::Social,
+    pub accounts: accounts::AccountDirectory,
+    pub money: money::Money,
+    pub media: ServiceClient,
+    pub renderer: posts::views::Renderer,
+    pub binding: Option<posts::binding::BindingSettings>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub max_price_cents: u64,
+    pub dev_topup: bool,
+    pub topup_limits: config::AmountLimits,
+    pub payout_limits: config::AmountLimits,
+}
