@@ -28,7 +28,7 @@ use crate::money::gate::MoneyGate;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::purchases::Purchases;
 use crate::money::stored::stored_enum;
-use crate::money::topups::{Applied, TopupRecord};
+use crate::money::topups::{Applied, TopupRecord, Topups};
 use crate::money::txn::{Attempts, Refusal, Stop, transaction};
 
 stored_enum! {
@@ -88,18 +88,18 @@ pub struct Reversals {
     gate: MoneyGate,
     purchases: Purchases,
     pub(crate) records: Collection<ReversalRecord>,
-    topups: Collection<TopupRecord>,
+    topups: Topups,
 }
 
 impl Reversals {
-    pub fn new(db: &Database, ledger: Ledger, gate: MoneyGate, purchases: Purchases) -> Self {
+    pub fn new(db: &Database, ledger: Ledger, gate: MoneyGate, purchases: Purchases, topups: Topups) -> Self {
         Self {
             client: db.client().clone(),
             ledger,
             gate,
             purchases,
             records: db.collection("card_reversals"),
-            topups: db.collection("topups"),
+            topups,
         }
     }
 
@@ -205,9 +205,7 @@ impl Reversals {
         session: &mut ClientSession,
         reversal: &CardReversal<'_>,
     ) -> Result<(), Stop> {
-        let back = doc! { "$inc": { "refunded_cents": reversal.amount_cents } };
-        self.topups.update_one(doc! { "_id": &reversal.topup.id }, back).session(&mut *session).await?;
-        Ok(())
+        self.topups.back_to_card_in(session, &reversal.topup.id, reversal.amount_cents).await
     }
 
     /// Covers `need` cents for the card, after the wallet: ends the buyer's

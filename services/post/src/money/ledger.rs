@@ -112,10 +112,27 @@ pub struct LedgerEntry {
     pub created_at: DateTime,
 }
 
+/// How [`Ledger::sums`] groups entries.
+#[derive(Debug, Clone, Copy)]
+pub enum SumBy {
+    Account,
+    Operation,
+}
+
+/// A number as a `$sum` gives it (an int32, an int64 or a double).
+fn number(document: &mongodb::bson::Document, key: &str) -> i64 {
+    match document.get(key) {
+        Some(mongodb::bson::Bson::Int64(n)) => *n,
+        Some(mongodb::bson::Bson::Int32(n)) => i64::from(*n),
+        Some(mongodb::bson::Bson::Double(n)) => *n as i64,
+        _ => 0,
+    }
+}
+
 #[derive(Clone)]
 pub struct Ledger {
-    pub balances: Collection<Balance>,
-    pub entries: Collection<LedgerEntry>,
+    balances: Collection<Balance>,
+    entries: Collection<LedgerEntry>,
 }
 
 impl Ledger {
@@ -129,6 +146,28 @@ impl Ledger {
 
     pub async fn balance(&self, account: &Account) -> anyhow::Result<i64> {
         Ok(self.balances.find_one(doc! { "_id": account.key() }).await?.map_or(0, |b| b.balance_cents))
+    }
+
+    /// Every stored balance: (account key, cents).
+    pub async fn stored_balances(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        use futures_util::TryStreamExt;
+        Ok(self.balances.find(doc! {}).await?.map_ok(|b| (b.account, b.balance_cents)).try_collect().await?)
+    }
+
+    /// The entries' amounts summed per account key, or per operation.
+    pub async fn sums(&self, by: SumBy) -> anyhow::Result<std::collections::HashMap<String, i64>> {
+        use futures_util::TryStreamExt;
+        let field = match by {
+            SumBy::Account => "$account",
+            SumBy::Operation => "$operation",
+        };
+        let pipeline = [doc! { "$group": { "_id": field, "sum": { "$sum": "$amount_cents" } } }];
+        let groups: Vec<mongodb::bson::Document> =
+            self.entries.aggregate(pipeline).await?.try_collect().await?;
+        Ok(groups
+            .into_iter()
+            .filter_map(|g| Some((g.get_str("_id").ok()?.to_owned(), number(&g, "sum"))))
+            .collect())
     }
 
     /// `account`'s balance as the caller's transaction reads it.

@@ -82,6 +82,7 @@ impl Money {
     pub async fn new(db: &Database, config: &Config) -> anyhow::Result<Self> {
         let ledger = Ledger::new(db).await?;
         let gate = gate::MoneyGate::for_database(db).await?;
+        let topups = topups::Topups::new(db, ledger.clone(), gate.clone()).await?;
         let payments = match &config.stripe {
             Some(settings) => {
                 let stripe = Arc::new(stripe::Stripe::new(settings)?);
@@ -89,6 +90,7 @@ impl Money {
                     db,
                     ledger.clone(),
                     gate.clone(),
+                    topups.clone(),
                     config.currency.clone(),
                     stripe.clone(),
                     stripe.clone(),
@@ -108,12 +110,18 @@ impl Money {
         .await?;
         Ok(Self {
             client: db.client().clone(),
-            reversals: disputes::Reversals::new(db, ledger.clone(), gate.clone(), purchases.clone()),
+            reversals: disputes::Reversals::new(
+                db,
+                ledger.clone(),
+                gate.clone(),
+                purchases.clone(),
+                topups.clone(),
+            ),
             creators: creators::Creators::new(db, config.dev_creators_verified),
             limits: limits::ActionLimits::new(db, config.purchases_per_minute, config.refunds_per_minute)
                 .await?,
             purchases,
-            topups: topups::Topups::new(db, ledger.clone(), gate.clone()).await?,
+            topups,
             gate,
             ledger,
             payments,

@@ -29,7 +29,7 @@ use crate::money::gate::MoneyGate;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::stored::stored_enum;
 use crate::money::stripe::{OutgoingRequest, PayoutProvider, ProviderError, Stripe, Transfer};
-use crate::money::topups::{Applied, TopupRecord, TopupState};
+use crate::money::topups::{Applied, TopupRecord, Topups};
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
 
 stored_enum! {
@@ -143,8 +143,8 @@ pub struct Outflows {
     client: Client,
     ledger: Ledger,
     gate: MoneyGate,
-    pub(crate) records: Collection<OutflowRecord>,
-    topups: Collection<TopupRecord>,
+    records: Collection<OutflowRecord>,
+    topups: Topups,
     currency: String,
     stripe: std::sync::Arc<Stripe>,
     payouts: std::sync::Arc<dyn PayoutProvider>,
@@ -155,6 +155,7 @@ impl Outflows {
         db: &Database,
         ledger: Ledger,
         gate: MoneyGate,
+        topups: Topups,
         currency: String,
         stripe: std::sync::Arc<Stripe>,
         payouts: std::sync::Arc<dyn PayoutProvider>,
@@ -170,16 +171,7 @@ impl Outflows {
         records
             .create_index(IndexModel::builder().keys(doc! { "state": 1, "next_attempt_at": 1 }).build())
             .await?;
-        Ok(Self {
-            client: db.client().clone(),
-            ledger,
-            gate,
-            records,
-            topups: db.collection("topups"),
-            currency,
-            stripe,
-            payouts,
-        })
+        Ok(Self { client: db.client().clone(), ledger, gate, records, topups, currency, stripe, payouts })
     }
 
     pub async fn get(&self, id: &OutflowId) -> Result<Option<OutflowRecord>, PostError> {
@@ -194,6 +186,11 @@ impl Outflows {
     ) -> anyhow::Result<Vec<OutflowRecord>> {
         let filter = doc! { "user_id": user_id, "kind": kind };
         Ok(common::mongo::newest(&self.records, filter, limit).await?)
+    }
+
+    /// Every outflow (for reconciliation).
+    pub async fn all(&self) -> anyhow::Result<Vec<OutflowRecord>> {
+        Ok(self.records.find(doc! {}).await?.try_collect().await?)
     }
 
     /// The operators' queue: outflows the provider never settled within its
@@ -262,16 +259,12 @@ impl Outflows {
         ];
         let mut attempts = Attempts::new(&self.client);
         let debited = transaction!(attempts, |session| {
-            if let Some(topup) = request.topup {
-                let remainder = doc! { "_id": &topup.id, "state": TopupState::Succeeded, "refunded_cents": { "$lte": topup.amount_cents - record.amount_cents } };
-                let refunded = doc! { "$inc": { "refunded_cents": record.amount_cents } };
-                if self.topups.update_one(remainder, refunded).session(&mut *session).await?.matched_count
-                    == 0
-                {
-                    return Err(Stop::Refuse(PostError::Conflict(
-                        "That is more than is left of this top-up to refund.",
-                    )));
-                }
+            if let Some(topup) = request.topup
+                && !self.topups.take_refundable_in(session, topup, record.amount_cents).await?
+            {
+                return Err(Stop::Refuse(PostError::Conflict(
+                    "That is more than is left of this top-up to refund.",
+                )));
             }
             match self.records.insert_one(&record).session(&mut *session).await {
                 Err(err) if common::mongo::is_duplicate_key(&err) => {
@@ -403,8 +396,7 @@ impl Outflows {
                 return Err(Stop::Refuse(PostError::Duplicate));
             }
             if let Some(topup) = &record.topup_id {
-                let back = doc! { "$inc": { "refunded_cents": -record.amount_cents } };
-                self.topups.update_one(doc! { "_id": topup }, back).session(&mut *session).await?;
+                self.topups.back_to_card_in(session, topup, -record.amount_cents).await?;
             }
             self.ledger.post(session, &operation, &record.id, &legs).await?;
             Ok(())

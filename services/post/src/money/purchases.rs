@@ -107,6 +107,13 @@ struct PurchaseKey {
     at: DateTime,
 }
 
+/// Which side of a sale someone is on.
+#[derive(Debug, Clone, Copy)]
+pub enum Party {
+    Buyer,
+    Creator,
+}
+
 pub enum Outcome {
     New(PurchaseRecord),
     Existing(PurchaseRecord),
@@ -203,13 +210,17 @@ impl Purchases {
         self.records.find_one(doc! { "_id": id.as_str() }).await?.ok_or(PostError::PurchaseNotFound)
     }
 
-    /// The newest purchases `field` (`buyer_id` or `creator_id`) is party to.
+    /// The newest purchases `user_id` made (as the buyer) or sold (as the creator).
     pub async fn recent(
         &self,
-        field: &str,
+        party: Party,
         user_id: &str,
         limit: i64,
     ) -> anyhow::Result<Vec<PurchaseRecord>> {
+        let field = match party {
+            Party::Buyer => "buyer_id",
+            Party::Creator => "creator_id",
+        };
         Ok(common::mongo::newest(&self.records, doc! { field: user_id }, limit).await?)
     }
 

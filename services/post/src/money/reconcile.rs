@@ -10,14 +10,12 @@
 
 use std::collections::HashMap;
 
-use futures_util::TryStreamExt;
-use mongodb::bson::{Document, doc};
 use serde::Serialize;
 
-use crate::money::ledger::Account;
+use crate::money::ledger::{Account, SumBy};
 use crate::money::outflows::{OutflowKind, OutflowRecord, OutflowState};
 use crate::money::stripe::Transfer;
-use crate::money::topups::{TopupRecord, TopupState};
+use crate::money::topups::TopupRecord;
 use crate::money::{Money, Payments};
 
 /// At most this many problems are listed (the counts stay exact).
@@ -62,25 +60,6 @@ impl Findings {
         if self.listed.len() < MAX_LISTED {
             self.listed.push(problem);
         }
-    }
-}
-
-/// Sums `amount_cents` of ledger entries grouped by `field`.
-async fn sums(money: &Money, field: &str) -> anyhow::Result<HashMap<String, i64>> {
-    let pipeline = [doc! { "$group": { "_id": format!("${field}"), "sum": { "$sum": "$amount_cents" } } }];
-    let groups: Vec<Document> = money.ledger.entries.aggregate(pipeline).await?.try_collect().await?;
-    Ok(groups
-        .into_iter()
-        .filter_map(|g| Some((g.get_str("_id").ok()?.to_owned(), number(&g, "sum"))))
-        .collect())
-}
-
-fn number(document: &Document, key: &str) -> i64 {
-    match document.get(key) {
-        Some(mongodb::bson::Bson::Int64(n)) => *n,
-        Some(mongodb::bson::Bson::Int32(n)) => i64::from(*n),
-        Some(mongodb::bson::Bson::Double(n)) => *n as i64,
-        _ => 0,
     }
 }
 
@@ -132,25 +111,17 @@ impl Held {
 
 impl Books {
     async fn read(money: &Money) -> anyhow::Result<Books> {
-        let mut stored: Vec<(String, i64)> = money
-            .ledger
-            .balances
-            .find(doc! {})
-            .await?
-            .map_ok(|b| (b.account, b.balance_cents))
-            .try_collect()
-            .await?;
+        let mut stored = money.ledger.stored_balances().await?;
         stored.sort();
-        let topups = money.topups.records.find(doc! { "state": TopupState::Succeeded }).await?;
         let outflows = match &money.payments {
-            Some(payments) => payments.outflows.records.find(doc! {}).await?.try_collect().await?,
+            Some(payments) => payments.outflows.all().await?,
             None => Vec::new(),
         };
         Ok(Books {
-            by_account: sums(money, "account").await?,
-            by_operation: sums(money, "operation").await?,
+            by_account: money.ledger.sums(SumBy::Account).await?,
+            by_operation: money.ledger.sums(SumBy::Operation).await?,
             stored,
-            succeeded_topups: topups.try_collect().await?,
+            succeeded_topups: money.topups.succeeded().await?,
             outflows,
         })
     }

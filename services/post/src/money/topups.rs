@@ -86,7 +86,7 @@ pub struct Topups {
     client: Client,
     ledger: Ledger,
     gate: MoneyGate,
-    pub(crate) records: Collection<TopupRecord>,
+    records: Collection<TopupRecord>,
 }
 
 impl Topups {
@@ -161,6 +161,38 @@ impl Topups {
         let client_secret = answer?;
         let record = self.records.find_one(doc! { "_id": &id }).await?.unwrap_or(record);
         Ok((record, client_secret))
+    }
+
+    /// Every credited top-up (for reconciliation).
+    pub async fn succeeded(&self) -> anyhow::Result<Vec<TopupRecord>> {
+        use futures_util::TryStreamExt;
+        Ok(self.records.find(doc! { "state": TopupState::Succeeded }).await?.try_collect().await?)
+    }
+
+    /// Takes `cents` of what is left of `topup` to send back to its card,
+    /// in the caller's transaction: `false` when less is left.
+    pub(crate) async fn take_refundable_in(
+        &self,
+        session: &mut mongodb::ClientSession,
+        topup: &TopupRecord,
+        cents: i64,
+    ) -> Result<bool, Stop> {
+        let left = doc! { "_id": &topup.id, "state": TopupState::Succeeded, "refunded_cents": { "$lte": topup.amount_cents - cents } };
+        let taken = doc! { "$inc": { "refunded_cents": cents } };
+        Ok(self.records.update_one(left, taken).session(&mut *session).await?.matched_count == 1)
+    }
+
+    /// Records `cents` more (or, negative, less) gone back to top-up `id`'s
+    /// card, in the caller's transaction.
+    pub(crate) async fn back_to_card_in(
+        &self,
+        session: &mut mongodb::ClientSession,
+        id: &str,
+        cents: i64,
+    ) -> Result<(), Stop> {
+        let back = doc! { "$inc": { "refunded_cents": cents } };
+        self.records.update_one(doc! { "_id": id }, back).session(&mut *session).await?;
+        Ok(())
     }
 
     /// The top-up paid by PaymentIntent `intent_id`.

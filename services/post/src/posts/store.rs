@@ -65,6 +65,14 @@ struct RemovedMedia {
 /// Far longer than a post's creation takes from asking media to writing it.
 const REMOVED_MEDIA_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
+/// A post's counters, kept exact by moving them only when a like or a
+/// comment was really added or removed.
+#[derive(Debug, Clone, Copy)]
+pub enum Counter {
+    Likes,
+    Comments,
+}
+
 #[derive(Clone)]
 pub struct Posts {
     pub collection: Collection<PostRecord>,
@@ -108,8 +116,12 @@ impl Posts {
         Ok(self.collection.find(filter).sort(pages::sort()).limit(PAGE_SIZE + 1).await?.try_collect().await?)
     }
 
-    /// Moves a counter (`like_count`, `comment_count`) by `delta`.
-    pub async fn count(&self, id: &str, field: &str, delta: i64) -> anyhow::Result<()> {
+    /// Moves one of a post's counters by `delta`.
+    pub async fn count(&self, id: &str, counter: Counter, delta: i64) -> anyhow::Result<()> {
+        let field = match counter {
+            Counter::Likes => "like_count",
+            Counter::Comments => "comment_count",
+        };
         self.collection.update_one(doc! { "_id": id }, doc! { "$inc": { field: delta } }).await?;
         Ok(())
     }

@@ -4,17 +4,18 @@ use actix_web::{HttpResponse, web};
 use common::ids::{CommentId, PostId, Username};
 use common::respond::Created;
 use common::user_auth::{AuthUser, MaybeAuthUser};
-use mongodb::bson::{DateTime, doc};
+use mongodb::bson::DateTime;
 use serde::Deserialize;
 
 use crate::error::PostError;
 use crate::pages::{Cursor, PAGE_SIZE};
 use crate::posts::PostRecord;
 use crate::posts::binding::ViewerRange;
+use crate::posts::store::Counter;
 use crate::posts::types::{PostPage, UserRef};
 use crate::posts::views::{Access, Visible};
 use crate::service::Service;
-use crate::social::store::Comment;
+use crate::social::store::{Comment, FollowSide};
 use crate::social::types::{CommentPage, CommentView, NewComment, UserPage};
 
 pub const MAX_COMMENT_CHARS: usize = 1000;
@@ -70,14 +71,15 @@ async fn follow_list(
     service: &Service,
     username: &Username,
     query: &PageQuery,
-    followers: bool,
+    side: FollowSide,
 ) -> Result<web::Json<UserPage>, PostError> {
     let account = service.accounts.by_username(username).await?;
-    let (field, other) = if followers { ("followee_id", true) } else { ("follower_id", false) };
-    let page = service.social.page(field, &account.id, query.cursor()?.as_ref()).await?;
+    let page = service.social.page(side, &account.id, query.cursor()?.as_ref()).await?;
     let (page, next) = paginate(page, |f| Cursor { created_at: f.created_at, id: f.id.clone() });
-    let ids: Vec<String> =
-        page.iter().map(|f| if other { f.follower_id.clone() } else { f.followee_id.clone() }).collect();
+    let ids: Vec<String> = page
+        .iter()
+        .map(|f| if side == FollowSide::Followers { f.follower_id.clone() } else { f.followee_id.clone() })
+        .collect();
     let names = service.accounts.usernames(&ids).await?;
     let items = ids.into_iter().map(|id| UserRef { username: names.get(&id).cloned(), id }).collect();
     Ok(web::Json(UserPage { items, next_cursor: next }))
@@ -90,7 +92,7 @@ pub(crate) async fn followers(
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
 ) -> Result<web::Json<UserPage>, PostError> {
-    follow_list(&service, &username, &query, true).await
+    follow_list(&service, &username, &query, FollowSide::Followers).await
 }
 
 #[utoipa::path(get, path = "/v1/users/{username}/following", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
@@ -100,7 +102,7 @@ pub(crate) async fn following(
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
 ) -> Result<web::Json<UserPage>, PostError> {
-    follow_list(&service, &username, &query, false).await
+    follow_list(&service, &username, &query, FollowSide::Following).await
 }
 
 /// A page of posts as `viewer` may see them, with authors' usernames.
@@ -179,7 +181,7 @@ pub(crate) async fn like(
 ) -> Result<HttpResponse, PostError> {
     let post = live_post(&service, &id).await?;
     if service.social.like(&user.user_id, &post.id).await? {
-        service.posts.count(&post.id, "like_count", 1).await?;
+        service.posts.count(&post.id, Counter::Likes, 1).await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -193,7 +195,7 @@ pub(crate) async fn unlike(
 ) -> Result<HttpResponse, PostError> {
     let post = live_post(&service, &id).await?;
     if service.social.unlike(&user.user_id, &post.id).await? {
-        service.posts.count(&post.id, "like_count", -1).await?;
+        service.posts.count(&post.id, Counter::Likes, -1).await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -241,8 +243,8 @@ pub(crate) async fn add_comment(
         text: text.to_owned(),
         created_at: DateTime::now(),
     };
-    service.social.comments.insert_one(&comment).await?;
-    service.posts.count(&post.id, "comment_count", 1).await?;
+    service.social.add_comment(&comment).await?;
+    service.posts.count(&post.id, Counter::Comments, 1).await?;
     Ok(Created(comment_view(&comment)))
 }
 
@@ -258,14 +260,12 @@ pub(crate) async fn delete_comment(
     let (post_id, comment_id) = path.into_inner();
     let (post_id, comment_id) = (post_id.into_string(), comment_id.into_string());
     let post = service.posts.get(&post_id).await?.ok_or(PostError::NotFound)?;
-    let filter = doc! { "_id": &comment_id, "post_id": &post_id };
-    let comment =
-        service.social.comments.find_one(filter.clone()).await?.ok_or(PostError::CommentNotFound)?;
+    let comment = service.social.comment(&post_id, &comment_id).await?.ok_or(PostError::CommentNotFound)?;
     if comment.author_id != user.user_id && post.author_id != user.user_id {
         return Err(PostError::CommentNotFound);
     }
-    if service.social.comments.delete_one(filter).await?.deleted_count == 1 {
-        service.posts.count(&post_id, "comment_count", -1).await?;
+    if service.social.delete_comment(&post_id, &comment_id).await? {
+        service.posts.count(&post_id, Counter::Comments, -1).await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -36,11 +36,18 @@ pub struct Comment {
     pub created_at: DateTime,
 }
 
+/// Which side of the follow graph a page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowSide {
+    Followers,
+    Following,
+}
+
 #[derive(Clone)]
 pub struct Social {
-    pub follows: Collection<Follow>,
-    pub likes: Collection<Like>,
-    pub comments: Collection<Comment>,
+    follows: Collection<Follow>,
+    likes: Collection<Like>,
+    comments: Collection<Comment>,
 }
 
 impl Social {
@@ -88,13 +95,17 @@ impl Social {
         Ok(follows.into_iter().map(|f| f.followee_id).collect())
     }
 
-    /// A page of follows where `field` is `user` (followers or following).
+    /// A page of `user`'s followers, or of those `user` follows.
     pub async fn page(
         &self,
-        field: &str,
+        side: FollowSide,
         user: &str,
         cursor: Option<&Cursor>,
     ) -> anyhow::Result<Vec<Follow>> {
+        let field = match side {
+            FollowSide::Followers => "followee_id",
+            FollowSide::Following => "follower_id",
+        };
         let filter = Cursor::after(cursor, doc! { field: user });
         Ok(self.follows.find(filter).sort(pages::sort()).limit(PAGE_SIZE + 1).await?.try_collect().await?)
     }
@@ -112,6 +123,21 @@ impl Social {
     /// True when this call removed the like.
     pub async fn unlike(&self, user: &str, post: &str) -> anyhow::Result<bool> {
         Ok(self.likes.delete_one(doc! { "_id": format!("{user}:{post}") }).await?.deleted_count == 1)
+    }
+
+    pub async fn add_comment(&self, comment: &Comment) -> anyhow::Result<()> {
+        self.comments.insert_one(comment).await?;
+        Ok(())
+    }
+
+    /// Comment `id` on post `post`, if there is one.
+    pub async fn comment(&self, post: &str, id: &str) -> anyhow::Result<Option<Comment>> {
+        Ok(self.comments.find_one(doc! { "_id": id, "post_id": post }).await?)
+    }
+
+    /// True when this call deleted the comment (so the count moves exactly once).
+    pub async fn delete_comment(&self, post: &str, id: &str) -> anyhow::Result<bool> {
+        Ok(self.comments.delete_one(doc! { "_id": id, "post_id": post }).await?.deleted_count == 1)
     }
 
     pub async fn comment_page(&self, post: &str, cursor: Option<&Cursor>) -> anyhow::Result<Vec<Comment>> {

@@ -8,6 +8,7 @@ use common::user_auth::AuthUser;
 use crate::error::PostError;
 use crate::money::ledger::Account;
 use crate::money::outflows::{OutflowKind, OutflowRequest};
+use crate::money::purchases::Party;
 use crate::money::routes::{cents, idempotency_key};
 use crate::money::types::{Amount, EarningsView, Moved, OutflowView, SaleView};
 use crate::service::Service;
@@ -22,7 +23,7 @@ pub(crate) async fn earnings(
     money.purchases.clear_due(&user.user_id).await?;
     let earnings_cents = money.ledger.balance(&Account::Earnings(user.user_id.clone())).await?;
     let pending_cents = money.ledger.balance(&Account::PendingEarnings(user.user_id.clone())).await?;
-    let sales = money.purchases.recent("creator_id", &user.user_id, 50).await?;
+    let sales = money.purchases.recent(Party::Creator, &user.user_id, 50).await?;
     let payouts = match &money.payments {
         Some(payments) => payments.outflows.recent(&user.user_id, OutflowKind::Payout, 20).await?,
         None => Vec::new(),

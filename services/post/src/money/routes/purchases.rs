@@ -7,7 +7,7 @@ use common::user_auth::AuthUser;
 use crate::error::PostError;
 use crate::money::PurchaseId;
 use crate::money::limits::Action;
-use crate::money::purchases::{Outcome, Refunder};
+use crate::money::purchases::{Outcome, Party, Refunder};
 use crate::money::routes::idempotency_key;
 use crate::money::types::{PurchaseList, PurchaseView};
 use crate::posts::views::Access;
@@ -69,7 +69,7 @@ pub(crate) async fn list(
     user: AuthUser,
     service: web::Data<Service>,
 ) -> Result<web::Json<PurchaseList>, PostError> {
-    let records = service.money.purchases.recent("buyer_id", &user.user_id, 50).await?;
+    let records = service.money.purchases.recent(Party::Buyer, &user.user_id, 50).await?;
     Ok(web::Json(PurchaseList { purchases: records.into_iter().map(Into::into).collect() }))
 }
 
