@@ -23,6 +23,7 @@ pub mod respond;
 pub mod s3;
 pub mod server;
 pub mod shutdown;
+pub mod stored;
 pub mod telemetry;
 pub mod user_auth;
 

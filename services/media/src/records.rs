@@ -97,8 +97,10 @@ impl Records {
     /// Replaces a pending record with its processed form, only if it is
     /// still pending (a second `complete` cannot overwrite the first).
     pub async fn finish_pending(&self, record: &MediaRecord) -> anyhow::Result<bool> {
-        let result =
-            self.collection.replace_one(doc! { "_id": &record.id, "status": "pending" }, record).await?;
+        let result = self
+            .collection
+            .replace_one(doc! { "_id": &record.id, "status": MediaStatus::Pending }, record)
+            .await?;
         Ok(result.modified_count == 1)
     }
 
@@ -112,7 +114,7 @@ impl Records {
             .update_one(
                 doc! {
                     "_id": id,
-                    "status": "pending",
+                    "status": MediaStatus::Pending,
                     "$or": [
                         { "completing_until": null },
                         { "completing_until": { "$lt": DateTime::from_system_time(now) } },
@@ -128,7 +130,7 @@ impl Records {
     pub async fn release_completion(&self, id: &str) -> anyhow::Result<()> {
         self.collection
             .update_one(
-                doc! { "_id": id, "status": "pending" },
+                doc! { "_id": id, "status": MediaStatus::Pending },
                 doc! { "$unset": { "completing_until": "" } },
             )
             .await?;
@@ -138,9 +140,9 @@ impl Records {
     pub async fn mark_failed(&self, id: &str, reason: &str) -> anyhow::Result<()> {
         self.collection
             .update_one(
-                doc! { "_id": id, "status": "pending" },
+                doc! { "_id": id, "status": MediaStatus::Pending },
                 doc! {
-                    "$set": { "status": "failed", "failure": reason },
+                    "$set": { "status": MediaStatus::Failed, "failure": reason },
                     "$unset": { "upload": "", "completing_until": "" },
                 },
             )
@@ -153,7 +155,7 @@ impl Records {
         let before = DateTime::from_system_time(SystemTime::now() - older_than);
         Ok(self
             .collection
-            .find(doc! { "status": "pending", "created_at": { "$lt": before } })
+            .find(doc! { "status": MediaStatus::Pending, "created_at": { "$lt": before } })
             .await?
             .try_collect()
             .await?)
@@ -168,16 +170,16 @@ impl Records {
         removal: &Removal,
     ) -> anyhow::Result<Option<MediaRecord>> {
         let update = doc! { "$set": {
-            "status": mongodb::bson::to_bson(&status)?,
+            "status": status,
             "removal": mongodb::bson::to_bson(removal)?,
         } };
-        let filter = doc! { "_id": id, "status": { "$in": ["ready", "failed"] } };
+        let filter = doc! { "_id": id, "status": { "$in": [MediaStatus::Ready, MediaStatus::Failed] } };
         self.collection.update_one(filter, update).await?;
         Ok(self.get(id).await?.filter(|record| record.status.is_removed()))
     }
 
     pub async fn delete_pending(&self, id: &str) -> anyhow::Result<()> {
-        self.collection.delete_one(doc! { "_id": id, "status": "pending" }).await?;
+        self.collection.delete_one(doc! { "_id": id, "status": MediaStatus::Pending }).await?;
         Ok(())
     }
 }

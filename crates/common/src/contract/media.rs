@@ -20,8 +20,22 @@ pub fn takedown_path(id: &MediaId) -> String {
 /// The header carrying the acting moderator's own access token.
 pub const ACTING_USER: &str = "x-acting-user";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// Stored by its snake_case name and queried by the enum (`crate::stored`);
+/// without the `mongo` feature it is only a wire type.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum MediaStatus {
     /// A direct upload not completed yet.
     Pending,
@@ -32,6 +46,13 @@ pub enum MediaStatus {
     TakenDown,
     /// Removed by its owner; its objects are deleted.
     Deleted,
+}
+
+#[cfg(feature = "mongo")]
+impl From<MediaStatus> for crate::stored::Bson {
+    fn from(value: MediaStatus) -> Self {
+        crate::stored::Bson::String(<&'static str>::from(value).to_owned())
+    }
 }
 
 impl MediaStatus {
