@@ -1,25 +1,16 @@
 //! The internal API, for post: usernames (`common::contract::users`).
 
 use actix_web::web;
-use common::contract::users::{Account, Accounts, LOOKUP_PATH, Lookup, MAX_LOOKUP};
+use common::contract::users::{Account, Accounts, BY_USERNAME, LOOKUP, Lookup, MAX_LOOKUP};
 use common::ids::Username;
-use common::internal_auth::{AllowedCallers, ServiceCaller};
+use common::internal_auth::ServiceCaller;
 
 use crate::error::AuthError;
 use crate::state::Auth;
 use crate::users::UserRecord;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/internal/v1/users/by-username/{username}")
-            .app_data(AllowedCallers::new(["post"]))
-            .route(web::get().to(by_username)),
-    )
-    .service(
-        web::resource(LOOKUP_PATH)
-            .app_data(AllowedCallers::new(["post", "media"]))
-            .route(web::post().to(lookup)),
-    );
+    cfg.service(BY_USERNAME.serve(by_username)).service(LOOKUP.serve(lookup));
 }
 
 fn account(user: &UserRecord) -> Account {

@@ -28,7 +28,7 @@ use common::user_auth::UserTokenVerifier;
 pub use config::Config;
 pub use state::{Auth, Jwks};
 
-pub const NAME: &str = "auth";
+pub const NAME: &str = common::contract::route::Service::Auth.name();
 /// Sign-up and login bodies are small; anything larger is refused (413).
 const JSON_LIMIT: usize = 16 * 1024;
 

@@ -6,7 +6,7 @@ use ipnet::IpNet;
 
 use crate::{cache, origin, trusted_keys};
 
-pub const NAME: &str = "edge";
+pub const NAME: &str = common::contract::route::Service::Edge.name();
 
 /// What every request needs.
 pub struct Edge {

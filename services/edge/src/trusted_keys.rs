@@ -4,6 +4,7 @@
 use std::sync::{Arc, RwLock};
 
 use cloudfront_sign::{KeyGroup, PublicKey};
+use common::contract::route::Service;
 use common::contract::signing::{PUBLIC_KEYS_PATH, PublicKeys};
 use common::health::ReadinessCheck;
 use common::internal_auth::{InternalKeys, ServiceAuth};
@@ -49,7 +50,7 @@ impl TrustedKeys {
                 // Without a key of its own: the route is open to the internal network.
                 let auth = ServiceAuth::new(crate::state::NAME, &InternalKeys::default())?;
                 let client =
-                    ServiceClient::new(auth, "url-signer", base_url.clone(), ClientOptions::default())?;
+                    ServiceClient::new(auth, Service::UrlSigner, base_url.clone(), ClientOptions::default())?;
                 keys.refresh(&client).await;
                 let (keys, refresh) = (keys.clone(), *refresh);
                 workers.spawn("key group refresh", async move {

@@ -3,38 +3,24 @@
 
 use actix_web::{HttpRequest, web};
 use common::contract::media::{
-    ACTING_USER, MARKED_COPIES_PATH, MAX_MARKED_COPIES, MarkedCopies, MarkedCopiesRequest, MediaInfo,
-    MediaStatus, TakedownOutcome, TakedownRequest,
+    ACTING_USER, MARKED_COPIES, MAX_MARKED_COPIES, MEDIA_RECORD, MarkedCopies, MarkedCopiesRequest,
+    MediaInfo, MediaStatus, TAKEDOWN, TakedownOutcome, TakedownRequest,
 };
 use common::ids::MediaId;
-use common::internal_auth::{AllowedCallers, ServiceCaller};
+use common::internal_auth::ServiceCaller;
 use common::user_auth::UserTokenVerifier;
 
 use crate::error::MediaError;
 use crate::pipeline::Media;
 use crate::records::Removal;
 
-/// Services that may take media down (the moderation console).
-pub const MODERATION_CALLERS: [&str; 1] = ["moderation"];
 /// The role a person needs, in the access token the caller forwards.
 pub const MODERATOR_ROLE: &str = common::user_auth::ADMIN_ROLE;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/internal/v1/media/{id}")
-            .app_data(AllowedCallers::new(["post"]))
-            .route(web::get().to(media_info)),
-    )
-    .service(
-        web::resource(MARKED_COPIES_PATH)
-            .app_data(AllowedCallers::new(["post"]))
-            .route(web::post().to(marked_copies)),
-    )
-    .service(
-        web::resource("/internal/v1/media/{id}/takedown")
-            .app_data(AllowedCallers::new(MODERATION_CALLERS))
-            .route(web::post().to(takedown)),
-    );
+    cfg.service(MEDIA_RECORD.serve(media_info))
+        .service(MARKED_COPIES.serve(marked_copies))
+        .service(TAKEDOWN.serve(takedown));
 }
 
 async fn media_info(

@@ -23,6 +23,7 @@ pub mod types;
 use std::time::Duration;
 
 use actix_web::web;
+use common::contract::route::Service;
 use common::health::ReadinessChecks;
 use common::internal_auth::ServiceAuth;
 use common::internal_client::{ClientOptions, ServiceClient};
@@ -36,7 +37,7 @@ pub use config::Config;
 /// The image work itself lives in the `imaging` crate (pure, fuzzed).
 pub use imaging as processing;
 
-pub const NAME: &str = "media";
+pub const NAME: &str = Service::Media.name();
 const CLEANUP_EVERY: Duration = Duration::from_secs(3600);
 
 /// A client for `S3_PRESIGN_ENDPOINT`, when clients reach the bucket elsewhere.
@@ -46,7 +47,11 @@ async fn presigner(config: &Config) -> Option<aws_sdk_s3::Client> {
 }
 
 /// A client of the service `name` at `url`, when one is configured.
-fn client_of(auth: &ServiceAuth, name: &str, url: Option<&String>) -> anyhow::Result<Option<ServiceClient>> {
+fn client_of(
+    auth: &ServiceAuth,
+    name: Service,
+    url: Option<&String>,
+) -> anyhow::Result<Option<ServiceClient>> {
     url.map(|url| ServiceClient::new(auth.clone(), name, url.clone(), ClientOptions::default())).transpose()
 }
 
@@ -74,7 +79,7 @@ async fn media_state(
         removals,
         marks: marks::Marks::new(db, key).await?,
         traces: trace::Traces::new(db).await?,
-        auth: client_of(service_auth, "auth", config.auth_url.as_ref())?,
+        auth: client_of(service_auth, Service::Auth, config.auth_url.as_ref())?,
     })
 }
 
@@ -103,7 +108,7 @@ pub async fn trace_file(
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
     let service_auth = ServiceAuth::new(NAME, &config.internal_keys)?;
-    let post = client_of(&service_auth, "post", config.post_url.as_ref())?;
+    let post = client_of(&service_auth, Service::Post, config.post_url.as_ref())?;
     let invalidations = match &config.invalidation {
         Some(settings) => Some(removal::Invalidations {
             cloudfront: cloudfront_api::CloudFront::new(&settings.api).await,

@@ -16,6 +16,7 @@ pub mod service;
 pub mod social;
 
 use actix_web::web;
+use common::contract::route::Service as Peer;
 use common::health::ReadinessChecks;
 use common::internal_auth::ServiceAuth;
 use common::internal_client::{ClientOptions, ServiceClient};
@@ -26,7 +27,7 @@ use common::user_auth::UserTokenVerifier;
 pub use config::{Config, Upstreams};
 pub use service::Service;
 
-pub const NAME: &str = "post";
+pub const NAME: &str = Peer::Post.name();
 /// How long a page waits for buyers' marked copies (made on first view).
 const MARKING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -34,8 +35,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
     let auth = ServiceAuth::new(NAME, &config.internal_keys)?;
     let up = &config.upstreams;
-    let media = ServiceClient::new(auth.clone(), "media", up.media.clone(), ClientOptions::default())?;
-    let auth_client = ServiceClient::new(auth.clone(), "auth", up.auth.clone(), ClientOptions::default())?;
+    let media = ServiceClient::new(auth.clone(), Peer::Media, up.media.clone(), ClientOptions::default())?;
+    let auth_client =
+        ServiceClient::new(auth.clone(), Peer::Auth, up.auth.clone(), ClientOptions::default())?;
     // A page must not wait long for URLs: one attempt within the timeout.
     let signer_options = ClientOptions {
         connect_timeout: config.signer_timeout,
@@ -43,7 +45,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         attempts: 1,
         ..ClientOptions::default()
     };
-    let signer = ServiceClient::new(auth.clone(), "url-signer", up.url_signer.clone(), signer_options)?;
+    let signer = ServiceClient::new(auth.clone(), Peer::UrlSigner, up.url_signer.clone(), signer_options)?;
     // A buyer's first view of a page may wait for media to mark their copies.
     let marking_options = ClientOptions { timeout: MARKING_TIMEOUT, attempts: 2, ..ClientOptions::default() };
     let service = web::Data::new(Service {
@@ -54,7 +56,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         media,
         renderer: posts::views::Renderer {
             signer,
-            media: ServiceClient::new(auth.clone(), "media", up.media.clone(), marking_options)?,
+            media: ServiceClient::new(auth.clone(), Peer::Media, up.media.clone(), marking_options)?,
             photo_base_url: up.photos.clone(),
             url_lifetime_s: config.url_lifetime.as_secs(),
             sign_batch: config.sign_batch,

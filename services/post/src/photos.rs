@@ -3,24 +3,15 @@
 //! it), and that one is gone.
 
 use actix_web::web;
-use common::contract::photos::{PhotoAccess, PhotoRemoved};
+use common::contract::photos::{ACCESS, PhotoAccess, PhotoRemoved, REMOVED};
 use common::ids::MediaId;
-use common::internal_auth::{AllowedCallers, ServiceCaller};
+use common::internal_auth::ServiceCaller;
 
 use crate::error::PostError;
 use crate::service::Service;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/internal/v1/media/{id}/access")
-            .app_data(AllowedCallers::new(["media"]))
-            .route(web::get().to(access)),
-    )
-    .service(
-        web::resource("/internal/v1/media/{id}/removed")
-            .app_data(AllowedCallers::new(["media"]))
-            .route(web::post().to(removed)),
-    );
+    cfg.service(ACCESS.serve(access)).service(REMOVED.serve(removed));
 }
 
 /// The posts showing the photo and whether anyone bought one.

@@ -24,7 +24,7 @@ use common::server::{self, Application};
 
 pub use config::Config;
 
-pub const NAME: &str = "url-signer";
+pub const NAME: &str = common::contract::route::Service::UrlSigner.name();
 
 /// JSON bodies: a full batch of long URLs fits with room to spare.
 const JSON_LIMIT: usize = 256 * 1024;

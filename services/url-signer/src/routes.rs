@@ -5,27 +5,16 @@
 
 use actix_web::web;
 use common::contract::signing::{
-    COOKIES_PATH, CookieRequest, CookieResponse, PUBLIC_KEYS_PATH, PublicKeys, PublishedKey, SIGN_PATH,
-    SignRequest, SignResponse,
+    COOKIES, CookieRequest, CookieResponse, PUBLIC_KEYS, PublicKeys, PublishedKey, SIGN, SignRequest,
+    SignResponse,
 };
-use common::internal_auth::{AllowedCallers, ServiceCaller};
+use common::internal_auth::ServiceCaller;
 
 use crate::error::SignerError;
 use crate::signing::UrlSigner;
 
-/// Only post shows photos; media never asks for signatures.
-pub const SIGNING_CALLERS: [&str; 1] = ["post"];
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource(SIGN_PATH).app_data(AllowedCallers::new(SIGNING_CALLERS)).route(web::post().to(sign)),
-    )
-    .service(
-        web::resource(COOKIES_PATH)
-            .app_data(AllowedCallers::new(SIGNING_CALLERS))
-            .route(web::post().to(cookies)),
-    )
-    .service(web::resource(PUBLIC_KEYS_PATH).route(web::get().to(public_keys)));
+    cfg.service(SIGN.serve(sign)).service(COOKIES.serve(cookies)).service(PUBLIC_KEYS.serve(public_keys));
 }
 
 #[tracing::instrument(skip_all, fields(caller = caller.name, items = request.items.len()))]

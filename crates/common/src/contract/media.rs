@@ -4,17 +4,30 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::route::{Callers, InternalRoute, Method, Service};
 use crate::ids::MediaId;
 
-/// `GET` it: a photo's record ([`MediaInfo`]).
+/// A photo's record ([`MediaInfo`]), for post.
+pub const MEDIA_RECORD: InternalRoute = InternalRoute {
+    method: Method::Get,
+    pattern: "/internal/v1/media/{id}",
+    callers: Callers::Only(&[Service::Post]),
+};
+
+/// A [`TakedownRequest`], with the acting moderator's access token in
+/// `X-Acting-User`: [`TakedownOutcome`].
+pub const TAKEDOWN: InternalRoute = InternalRoute {
+    method: Method::Post,
+    pattern: "/internal/v1/media/{id}/takedown",
+    callers: Callers::Only(&[Service::Moderation]),
+};
+
 pub fn media_path(id: &MediaId) -> String {
-    format!("/internal/v1/media/{id}")
+    MEDIA_RECORD.path(&[id])
 }
 
-/// `POST` a [`TakedownRequest`] to it, with the acting moderator's access
-/// token in `X-Acting-User`.
 pub fn takedown_path(id: &MediaId) -> String {
-    format!("/internal/v1/media/{id}/takedown")
+    TAKEDOWN.path(&[id])
 }
 
 /// The header carrying the acting moderator's own access token.
@@ -97,9 +110,14 @@ pub struct TakedownOutcome {
     pub status: MediaStatus,
 }
 
-/// `POST` a [`MarkedCopiesRequest`]: each buyer's own copies of a paid photo
+/// A [`MarkedCopiesRequest`]: each buyer's own copies of a paid photo
 /// ([`MarkedCopies`], in the request's order), made on first request.
-pub const MARKED_COPIES_PATH: &str = "/internal/v1/marked-copies";
+pub const MARKED_COPIES: InternalRoute = InternalRoute {
+    method: Method::Post,
+    pattern: "/internal/v1/marked-copies",
+    callers: Callers::Only(&[Service::Post]),
+};
+pub const MARKED_COPIES_PATH: &str = MARKED_COPIES.pattern;
 /// The most copies one request may ask for (a page's paid photos).
 pub const MAX_MARKED_COPIES: usize = 200;
 

@@ -8,8 +8,12 @@
 //! | [`media`] | media | post (a photo's record), the moderation console (takedowns) |
 //! | [`photos`] | post | media (who bought a photo; a photo is gone) |
 //! | [`users`] | auth | post (usernames) |
+//!
+//! Each route is one [`route::InternalRoute`]: the server registers it, the
+//! client builds its path from it, and its callers are [`route::Service`]s.
 
 pub mod media;
 pub mod photos;
+pub mod route;
 pub mod signing;
 pub mod users;

@@ -2,16 +2,29 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::route::{Callers, InternalRoute, Method, Service};
 use crate::ids::MediaId;
 
-/// `GET` it: [`PhotoAccess`].
+/// [`PhotoAccess`], for media.
+pub const ACCESS: InternalRoute = InternalRoute {
+    method: Method::Get,
+    pattern: "/internal/v1/media/{id}/access",
+    callers: Callers::Only(&[Service::Media]),
+};
+
+/// A photo is gone (no body): [`PhotoRemoved`].
+pub const REMOVED: InternalRoute = InternalRoute {
+    method: Method::Post,
+    pattern: "/internal/v1/media/{id}/removed",
+    callers: Callers::Only(&[Service::Media]),
+};
+
 pub fn access_path(id: &MediaId) -> String {
-    format!("/internal/v1/media/{id}/access")
+    ACCESS.path(&[id])
 }
 
-/// `POST` to it (no body): [`PhotoRemoved`].
 pub fn removed_path(id: &MediaId) -> String {
-    format!("/internal/v1/media/{id}/removed")
+    REMOVED.path(&[id])
 }
 
 /// The posts showing a photo, and whether anyone bought one of them (an

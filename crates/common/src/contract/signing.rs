@@ -5,9 +5,27 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub const SIGN_PATH: &str = "/internal/v1/sign";
-pub const COOKIES_PATH: &str = "/internal/v1/cookies";
-pub const PUBLIC_KEYS_PATH: &str = "/internal/v1/public-keys";
+use crate::contract::route::{Callers, InternalRoute, Method, Service};
+
+/// Signed URLs: only post shows photos (media never asks for signatures).
+pub const SIGN: InternalRoute = InternalRoute {
+    method: Method::Post,
+    pattern: "/internal/v1/sign",
+    callers: Callers::Only(&[Service::Post]),
+};
+/// Signed cookies, for post too.
+pub const COOKIES: InternalRoute = InternalRoute {
+    method: Method::Post,
+    pattern: "/internal/v1/cookies",
+    callers: Callers::Only(&[Service::Post]),
+};
+/// The published public keys: open on the internal network (edge, which
+/// reads them, faces the internet and holds no credential).
+pub const PUBLIC_KEYS: InternalRoute =
+    InternalRoute { method: Method::Get, pattern: "/internal/v1/public-keys", callers: Callers::Open };
+pub const SIGN_PATH: &str = SIGN.pattern;
+pub const COOKIES_PATH: &str = COOKIES.pattern;
+pub const PUBLIC_KEYS_PATH: &str = PUBLIC_KEYS.pattern;
 
 /// `POST /internal/v1/sign`.
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -2,15 +2,27 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::route::{Callers, InternalRoute, Method, Service};
 use crate::ids::Username;
 
-/// `GET` it: the [`Account`] with that username (404 when there is none).
-pub fn by_username_path(username: &Username) -> String {
-    format!("/internal/v1/users/by-username/{username}")
-}
+/// The [`Account`] with a username (404 when there is none), for post.
+pub const BY_USERNAME: InternalRoute = InternalRoute {
+    method: Method::Get,
+    pattern: "/internal/v1/users/by-username/{username}",
+    callers: Callers::Only(&[Service::Post]),
+};
 
-/// `POST` a [`Lookup`]: [`Accounts`].
-pub const LOOKUP_PATH: &str = "/internal/v1/users/lookup";
+/// A [`Lookup`]: [`Accounts`].
+pub const LOOKUP: InternalRoute = InternalRoute {
+    method: Method::Post,
+    pattern: "/internal/v1/users/lookup",
+    callers: Callers::Only(&[Service::Post, Service::Media]),
+};
+pub const LOOKUP_PATH: &str = LOOKUP.pattern;
+
+pub fn by_username_path(username: &Username) -> String {
+    BY_USERNAME.path(&[username])
+}
 /// The most ids one lookup may name.
 pub const MAX_LOOKUP: usize = 100;
 
