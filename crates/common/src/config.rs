@@ -141,6 +141,25 @@ impl Env {
         }
     }
 
+    /// A key list (`KEY_ID=/path/to/key.pem,…`, see [`KeyFile`]), each file
+    /// read by `load`: every file that cannot be is a problem named after
+    /// the variable and the key. Empty when unset; `None` when malformed.
+    pub fn keys<K>(
+        &mut self,
+        name: &str,
+        mut load: impl FnMut(&KeyFile) -> Result<K, String>,
+    ) -> Option<Vec<(String, K)>> {
+        let files: Vec<KeyFile> = self.list(name)?;
+        let mut keys = Vec::with_capacity(files.len());
+        for file in &files {
+            match load(file) {
+                Ok(key) => keys.push((file.key_id.clone(), key)),
+                Err(err) => self.problem(format!("{name}: key {}: {err}", file.key_id)),
+            }
+        }
+        Some(keys)
+    }
+
     /// A secret of at least `min_len` bytes. Its value never appears in a message.
     pub fn secret(&mut self, name: &str, what: &str, min_len: usize) -> Option<SecretString> {
         let Some(raw) = self.raw(name) else {
@@ -315,6 +334,27 @@ mod tests {
         for bad in ["/keys/a.pem", "=/keys/a.pem", "K1=", "K 1=/a.pem", "K/1=/a.pem"] {
             assert!(bad.parse::<KeyFile>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_key_list_loads_every_file_and_names_each_one_that_does_not() {
+        let load = |file: &KeyFile| match file.path.to_str() {
+            Some("/good.pem") => Ok(file.key_id.len()),
+            _ => Err("unreadable".to_owned()),
+        };
+        let loaded = Env::from_map([("KEYS", "k1=/good.pem, k22=/good.pem")])
+            .load(|env| env.keys("KEYS", load))
+            .unwrap();
+        assert_eq!(loaded, [("k1".to_owned(), 2), ("k22".to_owned(), 3)]);
+        let unset: [(&str, &str); 0] = [];
+        assert_eq!(Env::from_map(unset).load(|env| env.keys("KEYS", load)).unwrap(), []);
+        let err = Env::from_map([("KEYS", "k1=/good.pem,k2=/bad.pem")])
+            .load(|env| env.keys("KEYS", load))
+            .expect_err("a file that cannot be read");
+        assert_eq!(err.problems, ["KEYS: key k2: unreadable"]);
+        let err =
+            Env::from_map([("KEYS", "no-path")]).load(|env| env.keys("KEYS", load)).expect_err("malformed");
+        assert!(err.problems[0].starts_with("KEYS is malformed"), "{:?}", err.problems);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use common::config::{Env, FromEnv, KeyFile};
+use common::config::{Env, FromEnv};
 use common::internal_auth::{InternalKeys, Role};
 use common::mongo::MongoSettings;
 use common::server::HttpSettings;
@@ -74,18 +74,14 @@ impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
         let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
         let mongo = MongoSettings::from_env(env, "shutter_auth");
-        let files: Option<Vec<KeyFile>> = env.list("AUTH_SIGNING_KEYS");
-        let mut signing_keys = Vec::new();
-        for file in files.iter().flatten() {
-            match SigningKey::from_pem_file(&file.key_id, &file.path) {
-                Ok(key) => signing_keys.push(key),
-                Err(err) => env.problem(format!("AUTH_SIGNING_KEYS: {err}")),
-            }
-        }
-        if files.as_ref().is_some_and(Vec::is_empty) {
+        let loaded = env.keys("AUTH_SIGNING_KEYS", |file| {
+            SigningKey::from_pem_file(&file.key_id, &file.path).map_err(|err| err.to_string())
+        });
+        if loaded.as_ref().is_some_and(Vec::is_empty) {
             env.problem("AUTH_SIGNING_KEYS is required (KID=/path/to/ed25519.pem, comma-separated)");
         }
-        let first = files.as_ref().and_then(|f| f.first()).map(|f| f.key_id.clone());
+        let first = loaded.as_ref().and_then(|keys| keys.first()).map(|(id, _)| id.clone());
+        let signing_keys: Vec<SigningKey> = loaded.into_iter().flatten().map(|(_, key)| key).collect();
         let active_key_id = env.optional::<String>("AUTH_ACTIVE_KEY_ID").or(first);
         let issuer = env.or("AUTH_ISSUER", "shutter-auth".to_owned());
         let audience = env.or("AUTH_AUDIENCE", "shutter".to_owned());

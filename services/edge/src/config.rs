@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use cloudfront_sign::PublicKey;
-use common::config::{Env, FromEnv, KeyFile, Seconds, Size};
+use common::config::{Env, FromEnv, Seconds, Size};
 use common::mongo::MongoSettings;
 use common::s3::S3Settings;
 use common::secrecy::SecretString;
@@ -139,23 +139,14 @@ impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
         let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
         let s3 = S3Settings::from_env(env);
-        let files: Option<Vec<KeyFile>> = env.list("EDGE_PUBLIC_KEYS");
+        let files = env.keys("EDGE_PUBLIC_KEYS", |file| {
+            let pem = std::fs::read(&file.path).map_err(|err| format!("{}: {err}", file.path.display()))?;
+            PublicKey::from_pem(&pem).map_err(|err| format!("{}: {err}", file.path.display()))
+        });
         let signer_url: Option<String> = env.optional("EDGE_KEYS_URL");
         let refresh = env.or("EDGE_KEYS_REFRESH", Seconds(Duration::from_secs(60)));
         let keys = match (files, signer_url) {
-            (Some(files), None) if !files.is_empty() => {
-                let mut keys = Vec::new();
-                for file in files {
-                    let loaded = std::fs::read(&file.path)
-                        .map_err(|err| err.to_string())
-                        .and_then(|pem| PublicKey::from_pem(&pem).map_err(|err| err.to_string()));
-                    match loaded {
-                        Ok(key) => keys.push((file.key_id, key)),
-                        Err(err) => env.problem(format!("EDGE_PUBLIC_KEYS: {}: {err}", file.path.display())),
-                    }
-                }
-                Some(KeySource::Static(keys))
-            }
+            (Some(keys), None) if !keys.is_empty() => Some(KeySource::Static(keys)),
             (Some(files), Some(base_url)) if files.is_empty() => {
                 Some(KeySource::Signer { base_url, refresh: refresh?.0 })
             }

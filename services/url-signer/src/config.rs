@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cloudfront_sign::{HashAlgorithm, PrivateKey};
-use common::config::{Env, FromEnv, KeyFile, Seconds};
+use common::config::{Env, FromEnv, Seconds};
 use common::internal_auth::{InternalKeys, Role};
 use common::server::HttpSettings;
 
@@ -146,31 +146,24 @@ fn read_keys(env: &mut Env) -> Keys {
             (_, None) => Keys::none(),
         };
     }
-    let key_files: Option<Vec<KeyFile>> = env.list("SIGNER_KEYS");
-    let mut keys = Vec::new();
-    for file in key_files.iter().flatten() {
-        if !file.key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            env.problem(format!(
-                "SIGNER_KEYS: {:?} is not a CloudFront key id (letters and digits)",
-                file.key_id
-            ));
-        }
-        match load_key_file(&file.path) {
-            Ok(key) => keys.push((file.key_id.clone(), key)),
-            Err(problem) => env.problem(format!("SIGNER_KEYS: {problem}")),
-        }
-    }
-    if key_files.as_ref().is_some_and(Vec::is_empty) {
+    let loaded =
+        env.keys("SIGNER_KEYS", |file| match file.key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            true => load_key_file(&file.path),
+            false => Err("not a CloudFront key id (letters and digits)".into()),
+        });
+    if loaded.as_ref().is_some_and(Vec::is_empty) {
         env.problem(
             "SIGNER_KEYS is required (KEY_ID=/path/to/private_key.pem, comma-separated), or SIGNER_KEY_MANIFEST",
         );
     }
+    let keys = loaded.unwrap_or_default();
     let active_key_id = match env.optional::<String>("SIGNER_ACTIVE_KEY_ID") {
         Some(id) => Some(id),
-        None => key_files.as_ref().and_then(|files| files.first()).map(|f| f.key_id.clone()),
+        None => keys.first().map(|(id, _)| id.clone()),
     };
-    if let (Some(active), Some(files)) = (&active_key_id, &key_files)
-        && !files.iter().any(|f| &f.key_id == active)
+    if let Some(active) = &active_key_id
+        && !keys.is_empty()
+        && !keys.iter().any(|(id, _)| id == active)
     {
         env.problem(format!("SIGNER_ACTIVE_KEY_ID {active} is not one of SIGNER_KEYS"));
     }
