@@ -125,6 +125,12 @@ pub struct Refunder<'a> {
     pub admin: bool,
 }
 
+/// The platform's fee on a sale of `price_cents` at `fee_bps` basis points,
+/// rounded down: the creator never gets less than their share.
+fn fee_of(price_cents: i64, fee_bps: i64) -> i64 {
+    price_cents * fee_bps / 10_000
+}
+
 /// Matches a record's `pending` as read (a record from before clearing has none: not pending).
 fn where_pending(pending: bool) -> mongodb::bson::Bson {
     match pending {
@@ -258,7 +264,7 @@ impl Purchases {
             ));
         }
         let price = i64::try_from(post.price_cents).map_err(|_| PostError::Conflict("price out of range"))?;
-        let fee = price * self.fee_bps / 10_000;
+        let fee = fee_of(price, self.fee_bps);
         let slot_id = slot(buyer, &post.id);
         let mut attempts = Attempts::new(&self.client);
         while attempts.time_left() {
@@ -516,4 +522,18 @@ enum Hold {
     Taken(PurchaseId),
     /// Another request holds it for now.
     Busy,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fee_rounds_down_and_the_share_is_the_rest() {
+        assert_eq!(fee_of(1000, 0), 0);
+        assert_eq!(fee_of(1000, 1000), 100, "10 %");
+        assert_eq!(fee_of(999, 1000), 99, "99.9 rounds down");
+        assert_eq!(fee_of(1, 2500), 0, "a cent is never split");
+        assert_eq!(fee_of(1000, 10_000), 1000, "100 %");
+    }
 }

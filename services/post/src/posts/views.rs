@@ -280,3 +280,70 @@ impl Renderer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mongodb::bson::DateTime;
+
+    use super::*;
+
+    fn post(price_cents: u64, deleted: bool) -> PostRecord {
+        PostRecord {
+            id: "p".into(),
+            author_id: "ann".into(),
+            caption: String::new(),
+            price_cents,
+            photos: Vec::new(),
+            created_at: DateTime::now(),
+            deleted,
+            like_count: 0,
+            comment_count: 0,
+        }
+    }
+
+    #[test]
+    fn who_sees_a_post_and_how() {
+        let bought = |viewer: &str| Some(format!("bought-by-{viewer}"));
+        let (free, paid, gone) = (post(0, false), post(500, false), post(0, true));
+        for any in [&free, &paid, &gone] {
+            assert_eq!(Access::of(any, Some("ann"), None), Access::Author, "the author, always");
+        }
+        assert_eq!(Access::of(&free, None, None), Access::Open, "a free post: anyone");
+        assert_eq!(Access::of(&free, Some("bob"), None), Access::Open);
+        assert_eq!(Access::of(&paid, None, None), Access::Locked, "a paid post: locked");
+        assert_eq!(Access::of(&paid, Some("bob"), None), Access::Locked);
+        assert_eq!(
+            Access::of(&paid, Some("bob"), bought("bob")),
+            Access::Bought { purchase_id: "bought-by-bob".into(), buyer_id: "bob".into() },
+        );
+        assert_eq!(Access::of(&gone, Some("bob"), None), Access::Locked, "a deleted free post: gone");
+        assert!(!Access::Locked.entitled() && Access::Open.entitled() && Access::Author.entitled());
+    }
+
+    #[test]
+    fn only_a_buyer_of_a_paid_post_sees_a_marked_copy() {
+        let photo = Photo {
+            media_id: "m".into(),
+            display_key: "d".into(),
+            thumb_key: "t".into(),
+            preview_key: "p".into(),
+            blurhash: None,
+            width: 1,
+            height: 1,
+            removed: false,
+        };
+        let buyer = Access::Bought { purchase_id: "b1".into(), buyer_id: "bob".into() };
+        let paid = post(500, false);
+        let copy = Visible { post: &paid, access: buyer.clone() }.marked_copy_of(&photo).expect("a copy");
+        assert_eq!(
+            (copy.media_id.as_str(), copy.buyer_id.as_str(), copy.purchase_id.as_str()),
+            ("m", "bob", "b1")
+        );
+        assert!(
+            Visible { post: &paid, access: Access::Author }.marked_copy_of(&photo).is_none(),
+            "the clean one"
+        );
+        let free = post(0, false);
+        assert!(Visible { post: &free, access: buyer }.marked_copy_of(&photo).is_none());
+    }
+}
