@@ -41,7 +41,8 @@ where
     T::VARIANTS.iter().all(|value| mongodb::bson::to_bson(value).ok() == Some((*value).into()))
 }
 
-#[cfg(all(test, feature = "mongo"))]
+#[cfg(test)]
+#[cfg(feature = "mongo")]
 mod tests {
     use crate::contract::media::MediaStatus;
 

@@ -5,24 +5,28 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use base64::Engine;
 use common::config::Env;
-use common::internal_auth::InternalKeys;
 use common::mongo::MongoSettings;
 use common::s3::S3Settings;
 use common::secrecy::{ExposeSecret, SecretString};
 use common::user_auth::UserAuthSettings;
-use rand::RngCore;
 use std::sync::{Arc, Mutex};
 
 use common::server::{Application, HttpSettings, StopHandle};
 use ports::HeldPort;
 
+pub use keys::{DEV_DISTRIBUTION_ID, DEV_KEY_ID, DEV_TOKEN_KEY_ID, InternalKeyring};
+use keys::{EdgeInvalidations, dev_signing_key, dev_token_key, dev_watermark_secret, random_secret};
+pub use stores::MongoKind;
+use stores::{Database, keep_files_private};
+
 pub mod gateway;
+mod keys;
 mod mongod;
 pub mod openapi;
 pub mod ports;
 pub mod seed;
+mod stores;
 mod web_page;
 
 pub struct StackOptions {
@@ -164,19 +168,11 @@ impl Served {
     }
 }
 
-/// The database server the stack started, if any.
-enum Database {
-    Jongodb(testkit::process::Tied),
-    Mongod(mongod::Mongod),
-}
-
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Running")
     }
 }
-
-const BUCKET: &str = "shutter-media";
 
 /// Accounts one address may make an hour on the dev stack.
 pub const DEV_SIGNUPS_PER_HOUR: usize = 100_000;
@@ -192,69 +188,6 @@ fn http(public_port: u16, offset: u16) -> anyhow::Result<HttpSettings> {
     Ok(HttpSettings::loopback(port))
 }
 
-/// Where the stack's data lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MongoKind {
-    /// `MONGODB_URI`.
-    Given,
-    /// A `mongod` from `PATH`, with its files under `.data/mongo`.
-    Local,
-    /// The jongodb test server: lost when the stack stops.
-    InMemory,
-}
-
-async fn mongo(options: &StackOptions) -> anyhow::Result<(String, MongoKind, Option<Database>)> {
-    if let Some(uri) = &options.mongodb_uri {
-        return Ok((uri.clone(), MongoKind::Given, None));
-    }
-    let port = match options.listen.port() {
-        0 => 0,
-        port => port.saturating_add(6),
-    };
-    if let Some((uri, server)) = mongod::start_if_installed(&options.data_dir.join("mongo"), port).await? {
-        return Ok((uri, MongoKind::Local, Some(Database::Mongod(server))));
-    }
-    let (uri, server) = testkit::mongo::start_jongodb()?;
-    Ok((uri, MongoKind::InMemory, Some(Database::Jongodb(server))))
-}
-
-/// Paid originals, keys and a local mongod's files live under the data
-/// folder: everything the stack's process writes is its user's alone (umask
-/// 077: files 0600, folders 0700, whichever library writes them), and so is
-/// the folder itself.
-fn keep_files_private(data_dir: &std::path::Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir)?;
-    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))?;
-    Ok(())
-}
-
-async fn s3(options: &StackOptions) -> anyhow::Result<S3Settings> {
-    if let Some(settings) = &options.s3 {
-        return Ok(settings.clone());
-    }
-    let credentials = ("shutter-dev".to_owned(), random_secret());
-    let addr = testkit::s3::start_in_background(
-        &options.data_dir.join("s3"),
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-        credentials.clone(),
-    )?
-    .addr;
-    let settings = S3Settings {
-        bucket: BUCKET.into(),
-        region: "us-east-1".into(),
-        endpoint: Some(format!("http://{addr}")),
-        credentials: Some((credentials.0, SecretString::from(credentials.1))),
-        force_path_style: true,
-    };
-    let client = common::s3::client(&settings).await;
-    if client.head_bucket().bucket(BUCKET).send().await.is_err() {
-        client.create_bucket().bucket(BUCKET).send().await?;
-    }
-    Ok(settings)
-}
-
 /// How clients reach `listen`: a wildcard address is reached on loopback.
 fn public_url(listen: SocketAddr) -> String {
     let ip = match listen.ip() {
@@ -268,147 +201,13 @@ fn loopback() -> ipnet::IpNet {
     ipnet::IpNet::from(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
-/// The development CloudFront key id (any letters and digits will do locally).
-pub const DEV_KEY_ID: &str = "KSHUTTERDEV";
-
-/// The development CloudFront key: made on first run under `data_dir/keys`
-/// (0600) and given to url-signer alone.
-fn dev_signing_key(data_dir: &std::path::Path) -> anyhow::Result<cloudfront_sign::PrivateKey> {
-    let dir = data_dir.join("keys");
-    let path = dir.join("private_key.pem");
-    if !path.exists() {
-        url_signer::keyring::write_new_key(cloudfront_sign::KeyKind::Rsa, &dir)
-            .map_err(anyhow::Error::msg)?;
-        tracing::info!(path = %path.display(), "generated a development CloudFront key pair");
-    }
-    url_signer::keyring::load_key_file(&path).map_err(anyhow::Error::msg)
-}
-
-/// auth's development token-signing key, made on first run (0600).
-pub const DEV_TOKEN_KEY_ID: &str = "dev-1";
-
-fn dev_token_key(data_dir: &std::path::Path) -> anyhow::Result<auth::keys::SigningKey> {
-    let path = data_dir.join("keys").join("auth_ed25519.pem");
-    if !path.exists() {
-        common::private_file::create(&path, &auth::keys::SigningKey::generate_pem()?)?;
-    }
-    auth::keys::SigningKey::from_pem_file(DEV_TOKEN_KEY_ID, &path).map_err(anyhow::Error::msg)
-}
-
-/// media's watermark secret, kept with the other dev keys: a copy marked
-/// before a restart is still traced after it.
-fn dev_watermark_secret(data_dir: &std::path::Path) -> anyhow::Result<SecretString> {
-    let path = data_dir.join("keys").join("watermark.secret");
-    if !path.exists() {
-        common::private_file::create(&path, random_secret().as_bytes())?;
-    }
-    Ok(SecretString::from(std::fs::read_to_string(&path)?.trim().to_owned()))
-}
-
-/// edge's CloudFront invalidation API in the dev stack: its distribution id
-/// and credentials, minted fresh for each run.
-struct EdgeInvalidations {
-    access_key_id: String,
-    secret: String,
-}
-
-/// The distribution id edge answers to in the dev stack.
-pub const DEV_DISTRIBUTION_ID: &str = "EDEVSTACK";
-
-impl EdgeInvalidations {
-    fn new() -> Self {
-        Self { access_key_id: "SHUTTERDEVEDGE".into(), secret: random_secret() }
-    }
-
-    fn for_media(&self, edge_url: &str) -> media::config::InvalidationSettings {
-        media::config::InvalidationSettings {
-            distribution_id: DEV_DISTRIBUTION_ID.into(),
-            api: cloudfront_api::ApiSettings {
-                endpoint: Some(edge_url.to_owned()),
-                credentials: Some((self.access_key_id.clone(), self.secret.clone())),
-                ..cloudfront_api::ApiSettings::default()
-            },
-        }
-    }
-
-    fn for_edge(&self, mongo: MongoSettings) -> edge::config::InvalidationSettings {
-        edge::config::InvalidationSettings {
-            distribution_id: DEV_DISTRIBUTION_ID.into(),
-            access_key_id: self.access_key_id.clone(),
-            secret_access_key: SecretString::from(self.secret.clone()),
-            mongo,
-            poll: std::time::Duration::from_millis(500),
-        }
-    }
-}
-
-/// Every caller's own internal-call key pair, and who may call whom: each
-/// service is given its own private key and the public keys of its callers
-/// only (as in production, docs/ARCHITECTURE.md#internal-calls).
-#[derive(Clone)]
-pub struct InternalKeyring {
-    pairs: Arc<std::collections::HashMap<&'static str, (SecretString, String)>>,
-}
-
-/// Who calls whom: (service, the callers it accepts).
-const INTERNAL_CALLERS: [(&str, &[&str]); 5] = [
-    ("auth", &["post", "media"]),
-    ("post", &["media"]),
-    ("media", &["post", "moderation"]),
-    ("url-signer", &["post"]),
-    ("edge", &[]),
-];
-/// The callers with a key: the services that call others, and the
-/// moderation console (a tool's or test's).
-const INTERNAL_SIGNERS: [&str; 3] = ["post", "media", "moderation"];
-
-impl std::fmt::Debug for InternalKeyring {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("InternalKeyring([redacted])")
-    }
-}
-
-impl InternalKeyring {
-    fn generate() -> anyhow::Result<Self> {
-        let pairs = INTERNAL_SIGNERS
-            .into_iter()
-            .map(|name| Ok((name, common::internal_auth::generate_key()?)))
-            .collect::<anyhow::Result<_>>()?;
-        Ok(Self { pairs: Arc::new(pairs) })
-    }
-
-    /// What service `name` is given: its own key, if it calls anyone, and
-    /// its callers' public keys.
-    pub fn of(&self, name: &str) -> InternalKeys {
-        let callers =
-            INTERNAL_CALLERS.iter().find(|(service, _)| *service == name).map_or(&[][..], |(_, c)| c);
-        InternalKeys {
-            own: self.pairs.get(name).map(|(own, _)| own.clone()),
-            callers: callers
-                .iter()
-                .map(|caller| ((*caller).to_owned(), self.pairs[caller].1.clone()))
-                .collect(),
-        }
-    }
-
-    /// Mints as `caller` (a service or the moderation console).
-    pub fn caller(&self, caller: &str) -> anyhow::Result<common::internal_auth::ServiceAuth> {
-        common::internal_auth::ServiceAuth::new(caller, &self.of(caller))
-    }
-}
-
-fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 impl Stack {
     pub async fn start(options: StackOptions) -> anyhow::Result<Stack> {
         keep_files_private(&options.data_dir)?;
-        let (mongo_uri, mongo_kind, database) = mongo(&options).await?;
+        let (mongo_uri, mongo_kind, database) =
+            stores::mongo(options.mongodb_uri.as_ref(), &options.data_dir, options.listen.port()).await?;
         let mut running = RunningParts { database, ..RunningParts::default() };
-        let s3 = s3(&options).await?;
+        let s3 = stores::s3(options.s3.as_ref(), &options.data_dir).await?;
         let internal_keys = InternalKeyring::generate()?;
         let mongo = |database: &str| MongoSettings { uri: mongo_uri.clone(), database: database.into() };
         let public_listener = std::net::TcpListener::bind(options.listen)
