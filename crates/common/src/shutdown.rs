@@ -38,13 +38,19 @@ pub struct Workers {
 
 impl Workers {
     pub fn spawn(&self, name: &'static str, work: impl Future<Output = ()> + Send + 'static) {
+        use tracing::Instrument;
         let stop = self.stop.clone();
-        let task = tokio::spawn(async move {
-            tokio::select! {
-                () = stop.cancelled() => tracing::debug!(worker = name, "stopped"),
-                () = work => {}
+        // Everything a worker logs carries its name.
+        let span = tracing::info_span!("worker", worker = name);
+        let task = tokio::spawn(
+            async move {
+                tokio::select! {
+                    () = stop.cancelled() => tracing::debug!("stopped"),
+                    () = work => {}
+                }
             }
-        });
+            .instrument(span),
+        );
         if let Ok(mut tasks) = self.tasks.lock() {
             tasks.push(task);
         }

@@ -47,6 +47,7 @@ impl Devices {
     }
 
     /// A new device token for `user_id`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue(&self, user_id: &str) -> anyhow::Result<String> {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -63,6 +64,7 @@ impl Devices {
     }
 
     /// `token` when it is a device of `user_id`'s (and marks it seen).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recognise(&self, token: &str, user_id: &str) -> anyhow::Result<Option<KnownDevice>> {
         if token.len() > 64 {
             return Ok(None);

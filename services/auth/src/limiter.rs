@@ -119,6 +119,7 @@ impl LoginLimiter {
 
     /// Counts one attempt in every budget, or in none: `Err(seconds to
     /// wait)` when one of them is spent.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reserve(&self, budgets: Vec<Budget>) -> anyhow::Result<Result<Reservation, u64>> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut counted = Vec::new();
@@ -136,6 +137,7 @@ impl LoginLimiter {
 
     /// The attempt succeeded: it no longer counts, and neither do the
     /// earlier failures in `cleared` (the budget it signed in through).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn succeeded(&self, reservation: Reservation, cleared: &Budget) -> anyhow::Result<()> {
         self.uncount(&reservation).await?;
         self.collection

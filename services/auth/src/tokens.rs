@@ -115,6 +115,7 @@ impl RefreshTokens {
     }
 
     /// A new token for `user_id`, in `family_id` (a new family at sign-in).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue(&self, user_id: &str, family_id: Option<String>) -> anyhow::Result<String> {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -137,6 +138,7 @@ impl RefreshTokens {
     /// concurrent uses, one wins and the other counts as reuse. (The claim is
     /// a conditional update, not a find-and-modify: every MongoDB-compatible
     /// server we test on applies the former atomically.)
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn consume(&self, token: &str) -> anyhow::Result<Result<(String, String), RefreshRefusal>> {
         let hash = digest(token);
         let now = DateTime::now();
@@ -170,6 +172,7 @@ impl RefreshTokens {
     }
 
     /// Revokes the family of `token`; false when the token is unknown.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_family_of(&self, token: &str) -> anyhow::Result<bool> {
         match self.collection.find_one(doc! { "_id": digest(token) }).await? {
             Some(record) => {

@@ -91,16 +91,19 @@ impl Users {
     }
 
     /// Inserts; a taken username or e-mail is MongoDB's duplicate-key error.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert(&self, user: &UserRecord) -> Result<(), mongodb::error::Error> {
         self.collection.insert_one(user).await.map(drop)
     }
 
     /// Whether the username (rather than the e-mail) is taken.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn username_taken(&self, username: &Username) -> anyhow::Result<bool> {
         Ok(self.collection.find_one(doc! { "username": username.as_str() }).await?.is_some())
     }
 
     /// By username or e-mail, case-insensitively.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_by_login(&self, login: &str) -> anyhow::Result<Option<UserRecord>> {
         let lower = login.trim().to_lowercase();
         let filter = if lower.contains('@') {
@@ -111,15 +114,18 @@ impl Users {
         Ok(self.collection.find_one(filter).await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find(&self, id: &str) -> anyhow::Result<Option<UserRecord>> {
         Ok(self.collection.find_one(doc! { "_id": id }).await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_many(&self, ids: &[String]) -> anyhow::Result<Vec<UserRecord>> {
         use futures_util::TryStreamExt;
         Ok(self.collection.find(doc! { "_id": { "$in": ids } }).await?.try_collect().await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_password_hash(&self, id: &str, hash: &str) -> anyhow::Result<()> {
         self.collection.update_one(doc! { "_id": id }, doc! { "$set": { "password_hash": hash } }).await?;
         Ok(())

@@ -92,12 +92,14 @@ impl Marks {
     }
 
     /// The mark `id` on photo `media_id`, if media made it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find(&self, media_id: &str, id: MarkId) -> anyhow::Result<Option<MarkRecord>> {
         let id = i64::try_from(id.get())?;
         Ok(self.collection.find_one(doc! { "_id": id, "media_id": media_id }).await?)
     }
 
     /// Every marked object of a photo (for its removal).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn object_keys(&self, media_id: &str) -> anyhow::Result<Vec<String>> {
         use futures_util::TryStreamExt;
         let marks: Vec<MarkRecord> =
@@ -191,6 +193,7 @@ impl Marks {
     /// `request`'s copies, made now if they are not yet. Making is
     /// deterministic (the same clean photo, key and id give the same
     /// bytes), so racing makers write identical objects.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn copy_for(
         &self,
         record: &MediaRecord,

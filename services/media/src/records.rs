@@ -85,17 +85,20 @@ impl Records {
         Ok(Self { collection })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert(&self, record: &MediaRecord) -> anyhow::Result<()> {
         self.collection.insert_one(record).await?;
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<MediaRecord>> {
         Ok(self.collection.find_one(doc! { "_id": id }).await?)
     }
 
     /// Replaces a pending record with its processed form, only if it is
     /// still pending (a second `complete` cannot overwrite the first).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn finish_pending(&self, record: &MediaRecord) -> anyhow::Result<bool> {
         let result = self
             .collection
@@ -107,6 +110,7 @@ impl Records {
     /// Claims a pending upload for one `complete`, for `lease`: a second
     /// `complete` meanwhile is refused rather than racing the first. One
     /// conditional update, so two claims cannot both succeed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_completion(&self, id: &str, lease: Duration) -> anyhow::Result<bool> {
         let now = SystemTime::now();
         let claimed = self
@@ -127,6 +131,7 @@ impl Records {
     }
 
     /// Gives a claimed upload back (the attempt could not finish; another may).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn release_completion(&self, id: &str) -> anyhow::Result<()> {
         self.collection
             .update_one(
@@ -137,6 +142,7 @@ impl Records {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_failed(&self, id: &str, reason: &str) -> anyhow::Result<()> {
         self.collection
             .update_one(
@@ -151,6 +157,7 @@ impl Records {
     }
 
     /// Pending uploads created before `older_than` ago.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn stale_pending(&self, older_than: Duration) -> anyhow::Result<Vec<MediaRecord>> {
         let before = DateTime::from_system_time(SystemTime::now() - older_than);
         Ok(self
@@ -163,6 +170,7 @@ impl Records {
 
     /// Marks a ready or failed item removed and answers it; an item already
     /// removed is answered as it is, so a retried removal finishes the job.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_removed(
         &self,
         id: &str,
@@ -178,6 +186,7 @@ impl Records {
         Ok(self.get(id).await?.filter(|record| record.status.is_removed()))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_pending(&self, id: &str) -> anyhow::Result<()> {
         self.collection.delete_one(doc! { "_id": id, "status": MediaStatus::Pending }).await?;
         Ok(())

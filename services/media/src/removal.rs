@@ -88,6 +88,7 @@ impl Removals {
 
     /// Records the follow-up work for media `media_id`, whose objects are
     /// `keys` (once, however often asked) and wakes the worker.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn enqueue(&self, media_id: &str, keys: &[String]) -> anyhow::Result<()> {
         let paths: Vec<String> = keys.iter().map(|key| format!("/{key}")).collect();
         let now = DateTime::now();
@@ -127,6 +128,7 @@ impl Removals {
 
     /// Runs every task that is due now. Each is claimed first (its next
     /// attempt pushed a lease ahead), so replicas never work one together.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn run_due(&self) -> anyhow::Result<()> {
         loop {
             let now = DateTime::now();

@@ -42,6 +42,7 @@ impl Traces {
         Ok(Self { collection })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record(&self, trace: &TraceRecord) -> anyhow::Result<()> {
         self.collection.insert_one(trace).await?;
         Ok(())

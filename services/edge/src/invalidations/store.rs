@@ -47,6 +47,7 @@ pub enum Created {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open(db: &Database) -> anyhow::Result<Self> {
         let records = db.collection::<InvalidationRecord>("invalidations");
         let unique = IndexOptions::builder().unique(true).build();
@@ -64,6 +65,7 @@ impl Store {
         Ok(Self { records, applied: Arc::default() })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create(
         &self,
         distribution_id: &str,
@@ -92,11 +94,13 @@ impl Store {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get(&self, distribution_id: &str, id: &str) -> anyhow::Result<Option<InvalidationRecord>> {
         Ok(self.records.find_one(doc! { "_id": id, "distribution_id": distribution_id }).await?)
     }
 
     /// Newest first, `limit` after the one `marker` names.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
         distribution_id: &str,

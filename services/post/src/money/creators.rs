@@ -33,6 +33,7 @@ impl Creators {
         Self { verifications: db.collection("creator_verifications"), all_verified }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn verified(&self, user_id: &str) -> anyhow::Result<bool> {
         if self.all_verified {
             return Ok(true);
@@ -42,6 +43,7 @@ impl Creators {
     }
 
     /// Records an admin's word; the last one counts.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_verified(&self, user_id: &str, verified: bool, by: &str) -> anyhow::Result<()> {
         let record = doc! { "$set": { "verified": verified, "by": by, "at": DateTime::now() } };
         self.verifications.update_one(doc! { "_id": user_id }, record).upsert(true).await?;

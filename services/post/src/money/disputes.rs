@@ -103,11 +103,13 @@ impl Reversals {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<ReversalRecord>> {
         Ok(self.records.find_one(doc! { "_id": id }).await?)
     }
 
     /// A dispute opened: holds what the wallet has of it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open_dispute(&self, dispute: &CardReversal<'_>) -> Result<Applied, PostError> {
         let _passage = self.gate.enter().await;
         self.open_held(dispute).await
@@ -136,6 +138,7 @@ impl Reversals {
 
     /// A dispute closed: `lost` sends the money back to the card, anything
     /// else releases the hold. A close whose opening never arrived opens it first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close_dispute(&self, dispute: &CardReversal<'_>, lost: bool) -> Result<Applied, PostError> {
         let _passage = self.gate.enter().await;
         if self.get(dispute.id).await?.is_none() {
@@ -171,6 +174,7 @@ impl Reversals {
     }
 
     /// A refund made on the provider's dashboard: the money went back to the card.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn external_refund(&self, refund: &CardReversal<'_>) -> Result<Applied, PostError> {
         let _passage = self.gate.enter().await;
         let wallet = Account::Wallet(refund.topup.user_id.clone());

@@ -144,17 +144,20 @@ impl Ledger {
         Ok(Self { balances: db.collection("balances"), entries })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn balance(&self, account: &Account) -> anyhow::Result<i64> {
         Ok(self.balances.find_one(doc! { "_id": account.key() }).await?.map_or(0, |b| b.balance_cents))
     }
 
     /// Every stored balance: (account key, cents).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn stored_balances(&self) -> anyhow::Result<Vec<(String, i64)>> {
         use futures_util::TryStreamExt;
         Ok(self.balances.find(doc! {}).await?.map_ok(|b| (b.account, b.balance_cents)).try_collect().await?)
     }
 
     /// The entries' amounts summed per account key, or per operation.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sums(&self, by: SumBy) -> anyhow::Result<std::collections::HashMap<String, i64>> {
         use futures_util::TryStreamExt;
         let field = match by {
@@ -171,18 +174,21 @@ impl Ledger {
     }
 
     /// `account`'s balance as the caller's transaction reads it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn balance_in(&self, session: &mut ClientSession, account: &Account) -> Result<i64, Stop> {
         let found = self.balances.find_one(doc! { "_id": account.key() }).session(&mut *session).await?;
         Ok(found.map_or(0, |b| b.balance_cents))
     }
 
     /// The newest entries of `account`, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent(&self, account: &Account, limit: i64) -> anyhow::Result<Vec<LedgerEntry>> {
         Ok(common::mongo::newest(&self.entries, doc! { "account": account.key() }, limit).await?)
     }
 
     /// Posts `legs` as operation `operation` inside the caller's transaction.
     /// A guarded debit the balance cannot cover stops with [`Stop::Short`].
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn post(
         &self,
         session: &mut ClientSession,

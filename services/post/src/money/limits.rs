@@ -44,6 +44,7 @@ impl ActionLimits {
 
     /// Counts one `action` by `user_id`, or refuses it with 429 when this
     /// minute's are spent.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn admit(&self, action: Action, user_id: &str) -> Result<(), PostError> {
         let (name, limit) = match action {
             Action::Purchase => ("purchase", self.purchases_per_minute),

@@ -174,10 +174,12 @@ impl Outflows {
         Ok(Self { client: db.client().clone(), ledger, gate, records, topups, currency, stripe, payouts })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get(&self, id: &OutflowId) -> Result<Option<OutflowRecord>, PostError> {
         Ok(self.records.find_one(doc! { "_id": id.as_str() }).await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent(
         &self,
         user_id: &str,
@@ -189,12 +191,14 @@ impl Outflows {
     }
 
     /// Every outflow (for reconciliation).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn all(&self) -> anyhow::Result<Vec<OutflowRecord>> {
         Ok(self.records.find(doc! {}).await?.try_collect().await?)
     }
 
     /// The operators' queue: outflows the provider never settled within its
     /// idempotency window, oldest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn in_review(&self, limit: i64) -> anyhow::Result<Vec<OutflowRecord>> {
         let filter = doc! { "state": OutflowState::Review };
         Ok(self.records.find(filter).sort(doc! { "created_at": 1 }).limit(limit).await?.try_collect().await?)
@@ -203,6 +207,7 @@ impl Outflows {
     /// An operator's word on an outflow in review, after checking with the
     /// provider: paid (the money stays out) or failed (it comes back).
     /// `false` when it is not in review (any more).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn resolve(&self, id: &OutflowId, paid: bool, note: &str) -> Result<bool, PostError> {
         let _passage = self.gate.enter().await;
         let in_review = doc! { "_id": id.as_str(), "state": OutflowState::Review };
@@ -215,6 +220,7 @@ impl Outflows {
     }
 
     /// What `user_id` asked for before with `idempotency_key`, if anything.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn made_with(
         &self,
         kind: OutflowKind,
@@ -226,6 +232,7 @@ impl Outflows {
 
     /// Debits and sends: `(true, record)` when new, `(false, record)` when
     /// the key was used before.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn start(&self, request: OutflowRequest<'_>) -> Result<(bool, OutflowRecord), PostError> {
         let _passage = self.gate.enter().await;
         let request_key = request_key(request.kind, request.user_id, request.idempotency_key);
@@ -353,6 +360,7 @@ impl Outflows {
     }
 
     /// Records what the provider says about an outflow it accepted.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn settle(&self, id: &str, transfer: &Transfer) -> Result<(), PostError> {
         let _passage = self.gate.enter().await;
         self.settle_held(id, transfer).await
@@ -419,6 +427,7 @@ impl Outflows {
     /// Asks the provider again about every outflow whose answer is overdue.
     /// Each is claimed first (its next attempt pushed a lease ahead with a
     /// compare-and-set), so replicas never send one together.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn run_due(&self) -> Result<(), PostError> {
         let due = doc! { "state": OutflowState::Pending, "next_attempt_at": { "$lte": DateTime::now() } };
         let candidates: Vec<OutflowRecord> = self.records.find(due).limit(50).await?.try_collect().await?;

@@ -185,11 +185,13 @@ impl Purchases {
     }
 
     /// Whether anyone holds (or is buying) any of `post_ids`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn any_buyer(&self, post_ids: &[String]) -> anyhow::Result<bool> {
         Ok(self.entitlements.find_one(doc! { "post_id": { "$in": post_ids } }).await?.is_some())
     }
 
     /// The purchase that entitles `user_id` to `post_id`, if one does.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn entitled(&self, user_id: &str, post_id: &str) -> anyhow::Result<Option<String>> {
         let active = doc! { "_id": slot(user_id, post_id), "state": EntitlementState::Active };
         Ok(self.entitlements.find_one(active).await?.map(|e| e.purchase_id))
@@ -197,6 +199,7 @@ impl Purchases {
 
     /// Post ids among `post_ids` that `user_id` has bought (and not had
     /// refunded), each with its purchase.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn bought(
         &self,
         user_id: &str,
@@ -212,11 +215,13 @@ impl Purchases {
         Ok(found.into_iter().map(|e| (e.post_id, e.purchase_id)).collect())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get(&self, id: &PurchaseId) -> Result<PurchaseRecord, PostError> {
         self.records.find_one(doc! { "_id": id.as_str() }).await?.ok_or(PostError::PurchaseNotFound)
     }
 
     /// The newest purchases `user_id` made (as the buyer) or sold (as the creator).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent(
         &self,
         party: Party,
@@ -256,6 +261,7 @@ impl Purchases {
     /// Buys `post` for `buyer`: exactly once, however often it is asked. A
     /// retry with the key of a purchase since refunded answers that purchase
     /// rather than buying again.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn buy(&self, buyer: &str, post: &PostRecord, key: &str) -> Result<Outcome, PostError> {
         let _passage = self.gate.enter().await;
         if let Some(made) = self.claim_key(buyer, key, &post.id).await? {
@@ -381,6 +387,7 @@ impl Purchases {
     /// Refunds purchase `id`: the buyer's wallet gets the price back, the
     /// creator's earnings lose their share (refused when they no longer
     /// hold it), the fee is given back, and the entitlement ends.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn refund(&self, id: &PurchaseId, by: Refunder<'_>) -> Result<Outcome, PostError> {
         let _passage = self.gate.enter().await;
         let mut attempts = Attempts::new(&self.client);
@@ -447,6 +454,7 @@ impl Purchases {
 impl Purchases {
     /// Clears `creator_id`'s pending shares whose clearing period is over
     /// into their earnings, each once.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn clear_due(&self, creator_id: &str) -> Result<(), PostError> {
         let due = doc! { "creator_id": creator_id, "pending": true, "state": PurchaseState::Active, "clears_at": { "$lte": DateTime::now() } };
         if self.records.find_one(due.clone()).await?.is_none() {
@@ -488,6 +496,7 @@ impl Purchases {
 
     /// `buyer_id`'s purchases still granting photos that were made at or
     /// after `since`, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn active_since(&self, buyer_id: &str, since: DateTime) -> anyhow::Result<Vec<PurchaseRecord>> {
         let filter =
             doc! { "buyer_id": buyer_id, "state": PurchaseState::Active, "created_at": { "$gte": since } };
@@ -497,6 +506,7 @@ impl Purchases {
     /// Ends purchase `record` (a lost dispute) inside the caller's
     /// transaction: its entitlement goes and it no longer clears. `false`
     /// when it was no longer active.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub(crate) async fn revoke_in(
         &self,
         session: &mut mongodb::ClientSession,

@@ -99,15 +99,18 @@ impl Topups {
         Ok(Self { client: db.client().clone(), ledger, gate, records })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get(&self, id: &TopupId) -> Result<TopupRecord, PostError> {
         self.records.find_one(doc! { "_id": id.as_str() }).await?.ok_or(PostError::TopupNotFound)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent(&self, user_id: &str, limit: i64) -> anyhow::Result<Vec<TopupRecord>> {
         Ok(common::mongo::newest(&self.records, doc! { "user_id": user_id }, limit).await?)
     }
 
     /// Starts a card top-up; answers the record and the intent's client secret.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create(
         &self,
         stripe: &Stripe,
@@ -164,6 +167,7 @@ impl Topups {
     }
 
     /// Every credited top-up (for reconciliation).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn succeeded(&self) -> anyhow::Result<Vec<TopupRecord>> {
         use futures_util::TryStreamExt;
         Ok(self.records.find(doc! { "state": TopupState::Succeeded }).await?.try_collect().await?)
@@ -171,6 +175,7 @@ impl Topups {
 
     /// Takes `cents` of what is left of `topup` to send back to its card,
     /// in the caller's transaction: `false` when less is left.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub(crate) async fn take_refundable_in(
         &self,
         session: &mut mongodb::ClientSession,
@@ -184,6 +189,7 @@ impl Topups {
 
     /// Records `cents` more (or, negative, less) gone back to top-up `id`'s
     /// card, in the caller's transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub(crate) async fn back_to_card_in(
         &self,
         session: &mut mongodb::ClientSession,
@@ -196,12 +202,14 @@ impl Topups {
     }
 
     /// The top-up paid by PaymentIntent `intent_id`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn by_intent(&self, intent_id: &str) -> anyhow::Result<Option<TopupRecord>> {
         Ok(self.records.find_one(doc! { "intent_id": intent_id }).await?)
     }
 
     /// Finds the top-up an intent's event is about, and checks it is the
     /// payment we asked for.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn matching(&self, intent: &Intent) -> Result<Result<TopupRecord, Mismatch>, PostError> {
         let Some(id) = intent.metadata.get("topup_id").and_then(|id| TopupId::parse(id).ok()) else {
             return Ok(Err(Mismatch::Unknown));
@@ -224,6 +232,7 @@ impl Topups {
     }
 
     /// Credits a succeeded payment to its wallet, once.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn credit(&self, record: &TopupRecord, intent_id: &str) -> Result<Applied, PostError> {
         let _passage = self.gate.enter().await;
         let mut attempts = Attempts::new(&self.client);
@@ -267,6 +276,7 @@ impl Topups {
     }
 
     /// Records a failed or canceled payment; a succeeded or canceled top-up stays as it is.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(
         &self,
         record: &TopupRecord,
@@ -282,6 +292,7 @@ impl Topups {
     }
 
     /// The development top-up: money from nowhere, for the dev stack only.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn dev_top_up(&self, user_id: &str, amount_cents: i64) -> Result<i64, PostError> {
         let _passage = self.gate.enter().await;
         let operation = format!("dev-{}", TopupId::mint());

@@ -96,27 +96,32 @@ impl Posts {
         Ok(Self { collection, removed_media })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert(&self, post: &PostRecord) -> anyhow::Result<()> {
         self.collection.insert_one(post).await?;
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<PostRecord>> {
         Ok(self.collection.find_one(doc! { "_id": id }).await?)
     }
 
     /// A post that is not deleted, or 404.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn live(&self, id: &PostId) -> Result<PostRecord, PostError> {
         self.get(id.as_str()).await?.filter(|p| !p.deleted).ok_or(PostError::NotFound)
     }
 
     /// A page of live posts by any of `authors`, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn page(&self, authors: &[String], cursor: Option<&Cursor>) -> anyhow::Result<Vec<PostRecord>> {
         let filter = Cursor::after(cursor, doc! { "author_id": { "$in": authors }, "deleted": false });
         Ok(self.collection.find(filter).sort(pages::sort()).limit(PAGE_SIZE + 1).await?.try_collect().await?)
     }
 
     /// Moves one of a post's counters by `delta`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count(&self, id: &str, counter: Counter, delta: i64) -> anyhow::Result<()> {
         let field = match counter {
             Counter::Likes => "like_count",
@@ -128,6 +133,7 @@ impl Posts {
 
     /// Marks `media_id` removed in every post that shows it, and in any
     /// written later by a creation already under way ([`Posts::apply_removals`]).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_media_removed(&self, media_id: &str) -> anyhow::Result<u64> {
         let record = doc! { "$setOnInsert": { "at": DateTime::now() } };
         self.removed_media.update_one(doc! { "_id": media_id }, record).upsert(true).await?;
@@ -136,6 +142,7 @@ impl Posts {
 
     /// After `post` is written: marks its photos media has said are gone
     /// (the notice may have come while it was being created).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn apply_removals(&self, post: &mut PostRecord) -> anyhow::Result<()> {
         let ids: Vec<&str> = post.photos.iter().map(|p| p.media_id.as_str()).collect();
         let removed: Vec<RemovedMedia> =
@@ -162,12 +169,14 @@ impl Posts {
     }
 
     /// The ids of every post (deleted ones included) showing `media_id`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn showing_media(&self, media_id: &str) -> anyhow::Result<Vec<String>> {
         let posts: Vec<PostRecord> =
             self.collection.find(doc! { "photos.media_id": media_id }).await?.try_collect().await?;
         Ok(posts.into_iter().map(|p| p.id).collect())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_deleted(&self, id: &str) -> anyhow::Result<()> {
         self.collection.update_one(doc! { "_id": id }, doc! { "$set": { "deleted": true } }).await?;
         Ok(())

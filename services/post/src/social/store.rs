@@ -69,6 +69,7 @@ impl Social {
     }
 
     /// Idempotent: following twice is following once.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn follow(&self, follower: &str, followee: &str) -> anyhow::Result<()> {
         let follow = Follow {
             id: format!("{follower}:{followee}"),
@@ -83,12 +84,14 @@ impl Social {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn unfollow(&self, follower: &str, followee: &str) -> anyhow::Result<()> {
         self.follows.delete_one(doc! { "_id": format!("{follower}:{followee}") }).await?;
         Ok(())
     }
 
     /// Everyone `user` follows (for the feed's author list).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn following_ids(&self, user: &str) -> anyhow::Result<Vec<String>> {
         let follows: Vec<Follow> =
             self.follows.find(doc! { "follower_id": user }).await?.try_collect().await?;
@@ -96,6 +99,7 @@ impl Social {
     }
 
     /// A page of `user`'s followers, or of those `user` follows.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn page(
         &self,
         side: FollowSide,
@@ -111,6 +115,7 @@ impl Social {
     }
 
     /// True when this call added the like (so the count moves exactly once).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn like(&self, user: &str, post: &str) -> anyhow::Result<bool> {
         let like = Like { id: format!("{user}:{post}"), post_id: post.to_owned(), user_id: user.to_owned() };
         match self.likes.insert_one(&like).await {
@@ -121,25 +126,30 @@ impl Social {
     }
 
     /// True when this call removed the like.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn unlike(&self, user: &str, post: &str) -> anyhow::Result<bool> {
         Ok(self.likes.delete_one(doc! { "_id": format!("{user}:{post}") }).await?.deleted_count == 1)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_comment(&self, comment: &Comment) -> anyhow::Result<()> {
         self.comments.insert_one(comment).await?;
         Ok(())
     }
 
     /// Comment `id` on post `post`, if there is one.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn comment(&self, post: &str, id: &str) -> anyhow::Result<Option<Comment>> {
         Ok(self.comments.find_one(doc! { "_id": id, "post_id": post }).await?)
     }
 
     /// True when this call deleted the comment (so the count moves exactly once).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_comment(&self, post: &str, id: &str) -> anyhow::Result<bool> {
         Ok(self.comments.delete_one(doc! { "_id": id, "post_id": post }).await?.deleted_count == 1)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn comment_page(&self, post: &str, cursor: Option<&Cursor>) -> anyhow::Result<Vec<Comment>> {
         let filter = Cursor::after(cursor, doc! { "post_id": post });
         Ok(self.comments.find(filter).sort(pages::sort()).limit(PAGE_SIZE + 1).await?.try_collect().await?)
