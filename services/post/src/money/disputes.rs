@@ -104,6 +104,12 @@ impl Reversals {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
+    /// Every reversal (for reconciliation).
+    pub async fn all(&self) -> anyhow::Result<Vec<ReversalRecord>> {
+        use futures_util::TryStreamExt;
+        Ok(self.records.find(doc! {}).await?.try_collect().await?)
+    }
+
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<ReversalRecord>> {
         Ok(self.records.find_one(doc! { "_id": id }).await?)
     }
@@ -223,6 +229,10 @@ impl Reversals {
         legs: &mut Vec<Leg>,
     ) -> Result<Covered, Stop> {
         let mut covered = Covered::default();
+        // What this operation already takes from each account: its legs are
+        // posted at the end, so a second sale of one creator must not count
+        // the same earnings again.
+        let mut taking: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
         let since = topup.credited_at.unwrap_or(topup.created_at);
         let purchases = self.purchases.active_since(&topup.user_id, since).await.map_err(PostError::from)?;
         for purchase in purchases {
@@ -234,7 +244,9 @@ impl Reversals {
             }
             let share_account = purchase.share_account();
             let share = purchase.share_cents();
-            let taken = self.ledger.balance_in(session, &share_account).await?.clamp(0, share);
+            let already = taking.get(&share_account.key()).copied().unwrap_or(0);
+            let taken = (self.ledger.balance_in(session, &share_account).await? - already).clamp(0, share);
+            *taking.entry(share_account.key()).or_insert(0) += taken;
             let excess = (purchase.price_cents - need).max(0);
             legs.push(Leg::covered_debit(share_account, taken, LedgerKind::ChargebackSale));
             legs.push(Leg::debit(Account::Platform, purchase.fee_cents, LedgerKind::ChargebackFee));

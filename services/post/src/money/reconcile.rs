@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::money::disputes::{ReversalKind, ReversalRecord, ReversalState};
 use crate::money::ledger::{Account, SumBy};
 use crate::money::outflows::{OutflowKind, OutflowRecord, OutflowState};
 use crate::money::stripe::Transfer;
@@ -42,7 +43,7 @@ pub struct Report {
     pub payouts_cents: i64,
     /// The same, by the payout records.
     pub recorded_payouts_cents: i64,
-    /// Top-ups, payouts and card refunds checked with the provider (0 unless asked).
+    /// Top-ups, payouts, card refunds, disputes and dashboard refunds checked with the provider (0 unless asked).
     pub provider_checked: usize,
     pub problem_count: usize,
     pub problems: Vec<String>,
@@ -91,6 +92,7 @@ struct Books {
     stored: Vec<(String, i64)>,
     succeeded_topups: Vec<TopupRecord>,
     outflows: Vec<OutflowRecord>,
+    reversals: Vec<ReversalRecord>,
 }
 
 /// Sums of the stored balances, by kind of account.
@@ -122,6 +124,7 @@ impl Books {
             by_operation: money.ledger.sums(SumBy::Operation).await?,
             stored,
             succeeded_topups: money.topups.succeeded().await?,
+            reversals: money.reversals.all().await?,
             outflows,
         })
     }
@@ -274,8 +277,47 @@ impl Books {
                 }
             }
         }
+        for reversal in &self.reversals {
+            checked += 1;
+            let asked = match reversal.kind {
+                ReversalKind::Dispute => payments.stripe.dispute(&reversal.id).await,
+                ReversalKind::ExternalRefund => payments.stripe.refund_of(&reversal.id).await,
+            };
+            let kind = <&str>::from(reversal.kind);
+            match asked {
+                Ok(said) => {
+                    if let Some(problem) = reversal_disagrees(reversal, &said) {
+                        findings.add(format!("{kind} {}: {problem}", reversal.id));
+                    }
+                }
+                Err(err) => {
+                    findings.add(format!("{kind} {}: the provider could not be asked ({err:?})", reversal.id))
+                }
+            }
+        }
         checked
     }
+}
+
+/// Where the provider's word on a dispute or a refund made at its dashboard
+/// differs from what we applied.
+fn reversal_disagrees(reversal: &ReversalRecord, said: &Transfer) -> Option<String> {
+    if said.amount.is_some_and(|amount| amount != reversal.amount_cents) {
+        return Some(format!(
+            "the provider holds {} cents, we applied {}",
+            said.amount.unwrap_or_default(),
+            reversal.amount_cents
+        ));
+    }
+    let status = said.status.as_str();
+    let agrees = match (reversal.kind, reversal.state) {
+        // Still open on our side: the provider's close may be on its way.
+        (ReversalKind::Dispute, ReversalState::Open) => true,
+        (ReversalKind::Dispute, ReversalState::Won) => matches!(status, "won" | "warning_closed"),
+        (ReversalKind::Dispute, ReversalState::Reversed) => status == "lost",
+        (ReversalKind::ExternalRefund, _) => matches!(status, "succeeded" | "pending"),
+    };
+    (!agrees).then(|| format!("the provider says {status}, we say {}", <&str>::from(reversal.state)))
 }
 
 pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
@@ -358,6 +400,7 @@ mod tests {
             stored: stored.iter().map(|(k, c)| ((*k).to_owned(), *c)).collect(),
             succeeded_topups: Vec::new(),
             outflows: Vec::new(),
+            reversals: Vec::new(),
         }
     }
 
@@ -435,6 +478,35 @@ mod tests {
             problems(|f| unconfirmed.outside_matches_records(f)),
             ["the ledger took 700 cents in by card; confirmed top-ups less refunds are 0"]
         );
+    }
+
+    #[test]
+    fn a_dispute_or_dashboard_refund_must_be_what_the_provider_says() {
+        let record = |kind, state| ReversalRecord {
+            id: "dp_1".into(),
+            kind,
+            topup_id: "t".into(),
+            user_id: "u".into(),
+            amount_cents: 500,
+            state,
+            held_cents: 0,
+            revoked: Vec::new(),
+            loss_cents: 0,
+            created_at: DateTime::now(),
+            closed_at: None,
+        };
+        let (dispute, refund) = (ReversalKind::Dispute, ReversalKind::ExternalRefund);
+        let agree = |r: &ReversalRecord, status: &str| reversal_disagrees(r, &said(status, 500)).is_none();
+        assert!(agree(&record(dispute, ReversalState::Open), "under_review"));
+        assert!(agree(&record(dispute, ReversalState::Open), "lost"), "its close may be on its way");
+        assert!(agree(&record(dispute, ReversalState::Won), "won"));
+        assert!(!agree(&record(dispute, ReversalState::Won), "lost"));
+        assert!(agree(&record(dispute, ReversalState::Reversed), "lost"));
+        assert!(!agree(&record(dispute, ReversalState::Reversed), "won"));
+        assert!(agree(&record(refund, ReversalState::Reversed), "succeeded"));
+        assert!(!agree(&record(refund, ReversalState::Reversed), "failed"));
+        let other_amount = reversal_disagrees(&record(dispute, ReversalState::Won), &said("won", 400));
+        assert_eq!(other_amount.as_deref(), Some("the provider holds 400 cents, we applied 500"));
     }
 
     #[test]

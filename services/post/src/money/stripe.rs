@@ -154,6 +154,12 @@ impl Stripe {
         self.send(self.http.get(format!("{}/v1/payouts/{id}", self.api_url))).await
     }
 
+    /// A dispute as the provider holds it now (its `status` and `amount`
+    /// read as a [`Transfer`]'s).
+    pub async fn dispute(&self, id: &str) -> Result<Transfer, ProviderError> {
+        self.send(self.http.get(format!("{}/v1/disputes/{id}", self.api_url))).await
+    }
+
     /// A card refund as the provider holds it now.
     pub async fn refund_of(&self, id: &str) -> Result<Transfer, ProviderError> {
         self.send(self.http.get(format!("{}/v1/refunds/{id}", self.api_url))).await
