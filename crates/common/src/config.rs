@@ -4,12 +4,35 @@
 //! collected rather than reported one at a time, so a misconfigured process
 //! says everything that is wrong at once. Values are never echoed back: a
 //! malformed secret must not end up in a log.
+//!
+//! A service's settings are declared once each, field and reader together,
+//! with [`read_env!`](crate::read_env): every reader runs (so every problem
+//! is collected), then the struct is built if none failed.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
 use secrecy::SecretString;
+
+/// Builds `$ty` from one reader per field, each an `Option` (`None`: a
+/// problem was recorded). Every reader runs before any is unwrapped, so all
+/// problems are reported at once; `None` (from the enclosing function) if
+/// any failed.
+///
+/// ```ignore
+/// read_env!(Config {
+///     http: HttpSettings::from_env(env, DEFAULT_LISTEN),
+///     fee_bps: env.or("POST_FEE_BPS", 0u64),
+/// })
+/// ```
+#[macro_export]
+macro_rules! read_env {
+    ($ty:ident { $($field:ident: $read:expr),* $(,)? }) => {{
+        $( let $field = $read; )*
+        $ty { $( $field: $field?, )* }
+    }};
+}
 
 /// A source of variables, either the process environment or a map (tests).
 pub struct Env {
@@ -119,6 +142,27 @@ impl Env {
             return Some(default);
         }
         self.optional(name)
+    }
+
+    /// A variable with a default that must also satisfy `rule`; when it
+    /// does not, `problem` is recorded.
+    pub fn or_where<T>(
+        &mut self,
+        name: &str,
+        default: T,
+        rule: impl Fn(&T) -> bool,
+        problem: &str,
+    ) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let value = self.or(name, default)?;
+        if rule(&value) {
+            return Some(value);
+        }
+        self.problems.push(format!("{name} {problem}"));
+        None
     }
 
     /// A comma-separated list; empty items are ignored.

@@ -146,72 +146,73 @@ impl Config {
 
 impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
-        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-        let mongo = MongoSettings::from_env(env, "shutter_post");
-        let user_auth = UserAuthSettings::from_env(env);
-        let internal_keys = InternalKeys::from_env(env, Role { calls: true, serves: true });
-        let auth_url = env.required("AUTH_URL", "auth's internal address, e.g. http://auth:8081");
-        let media_url = env.required("MEDIA_URL", "media's internal address, e.g. http://media:8083");
-        let signer_url =
-            env.required("URL_SIGNER_URL", "url-signer's internal address, e.g. http://url-signer:8084");
-        let photo_base = env.required("PHOTO_BASE_URL", "the distribution photos are served from");
-        let timeout = env.or("POST_SIGNER_TIMEOUT", Seconds(DEFAULT_SIGNER_TIMEOUT));
-        let lifetime = env.or("POST_URL_LIFETIME", Seconds(DEFAULT_URL_LIFETIME));
-        let sign_batch = env.or("POST_SIGN_BATCH", DEFAULT_SIGN_BATCH);
-        let binding = binding_from_env(env);
-        let trusted_proxies = env.list::<IpNet>("POST_TRUSTED_PROXIES");
-        let max_price = env.or("POST_MAX_PRICE_CENTS", DEFAULT_MAX_PRICE_CENTS);
-        let fee_bps = env.or("POST_FEE_BPS", 0u64);
-        let dev_topup = env.or("POST_DEV_TOPUP", false);
-        let dev_creators_verified = env.or("POST_DEV_CREATORS_VERIFIED", false);
-        let currency = env.or("POST_CURRENCY", DEFAULT_CURRENCY.to_owned());
-        let topup_limits = limits(env, "POST_TOPUP", DEFAULT_TOPUP_LIMITS);
-        let payout_limits = limits(env, "POST_PAYOUT", DEFAULT_PAYOUT_LIMITS);
-        let clearing = env.or("POST_CLEARING_PERIOD", Seconds(DEFAULT_CLEARING_PERIOD));
-        let purchases_per_minute = env.or("POST_PURCHASES_PER_MINUTE", DEFAULT_PURCHASES_PER_MINUTE);
-        let refunds_per_minute = env.or("POST_REFUNDS_PER_MINUTE", DEFAULT_REFUNDS_PER_MINUTE);
-        let stripe = stripe_from_env(env);
-        if currency.as_ref().is_some_and(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_lowercase())) {
-            env.problem("POST_CURRENCY must be a lower-case ISO 4217 code such as usd or eur");
-        }
-        if fee_bps.is_some_and(|f| f > 10_000) {
-            env.problem("POST_FEE_BPS must be at most 10000 (100%)");
-        }
-        let upstreams =
-            Upstreams { auth: auth_url?, media: media_url?, url_signer: signer_url?, photos: photo_base? };
-        let mut config = Self::new(http?, mongo?, user_auth?, internal_keys?, upstreams);
-        config.signer_timeout = timeout?.0;
-        config.url_lifetime = lifetime?.0;
-        config.sign_batch = sign_batch?.max(1);
-        config.binding = binding?;
-        config.trusted_proxies = trusted_proxies?;
-        config.max_price_cents = max_price?;
-        config.fee_bps = fee_bps?;
-        config.dev_topup = dev_topup?;
-        config.dev_creators_verified = dev_creators_verified?;
-        config.currency = currency?;
-        config.topup_limits = topup_limits?;
-        config.payout_limits = payout_limits?;
-        config.clearing_period = clearing?.0;
-        config.purchases_per_minute = purchases_per_minute?.max(1);
-        config.refunds_per_minute = refunds_per_minute?.max(1);
-        config.stripe = stripe?;
-        Some(config)
+        let currency_code = |c: &String| c.len() == 3 && c.bytes().all(|b| b.is_ascii_lowercase());
+        Some(common::read_env!(Config {
+            http: HttpSettings::from_env(env, DEFAULT_LISTEN),
+            mongo: MongoSettings::from_env(env, "shutter_post"),
+            user_auth: UserAuthSettings::from_env(env),
+            internal_keys: InternalKeys::from_env(env, Role { calls: true, serves: true }),
+            upstreams: upstreams_from_env(env),
+            signer_timeout: env.or("POST_SIGNER_TIMEOUT", Seconds(DEFAULT_SIGNER_TIMEOUT)).map(|s| s.0),
+            url_lifetime: env.or("POST_URL_LIFETIME", Seconds(DEFAULT_URL_LIFETIME)).map(|s| s.0),
+            sign_batch: env.or("POST_SIGN_BATCH", DEFAULT_SIGN_BATCH).map(|n| n.max(1)),
+            binding: binding_from_env(env),
+            trusted_proxies: env.list::<IpNet>("POST_TRUSTED_PROXIES"),
+            max_price_cents: env.or("POST_MAX_PRICE_CENTS", DEFAULT_MAX_PRICE_CENTS),
+            fee_bps: env.or_where("POST_FEE_BPS", 0u64, |f| *f <= 10_000, "must be at most 10000 (100%)"),
+            dev_topup: env.or("POST_DEV_TOPUP", false),
+            dev_creators_verified: env.or("POST_DEV_CREATORS_VERIFIED", false),
+            currency: env.or_where(
+                "POST_CURRENCY",
+                DEFAULT_CURRENCY.to_owned(),
+                currency_code,
+                "must be a lower-case ISO 4217 code such as usd or eur",
+            ),
+            topup_limits: limits(env, "POST_TOPUP", DEFAULT_TOPUP_LIMITS),
+            payout_limits: limits(env, "POST_PAYOUT", DEFAULT_PAYOUT_LIMITS),
+            clearing_period: env.or("POST_CLEARING_PERIOD", Seconds(DEFAULT_CLEARING_PERIOD)).map(|s| s.0),
+            purchases_per_minute: env
+                .or("POST_PURCHASES_PER_MINUTE", DEFAULT_PURCHASES_PER_MINUTE)
+                .map(|n| n.max(1)),
+            refunds_per_minute: env
+                .or("POST_REFUNDS_PER_MINUTE", DEFAULT_REFUNDS_PER_MINUTE)
+                .map(|n| n.max(1)),
+            stripe: stripe_from_env(env),
+        }))
     }
+}
+
+/// The services post calls, and where photos are served from.
+fn upstreams_from_env(env: &mut Env) -> Option<Upstreams> {
+    Some(common::read_env!(Upstreams {
+        auth: env.required("AUTH_URL", "auth's internal address, e.g. http://auth:8081"),
+        media: env.required("MEDIA_URL", "media's internal address, e.g. http://media:8083"),
+        url_signer: env
+            .required("URL_SIGNER_URL", "url-signer's internal address, e.g. http://url-signer:8084"),
+        photos: env
+            .required("PHOTO_BASE_URL", "the distribution photos are served from")
+            .map(|url: String| url.trim_end_matches('/').to_owned()),
+    }))
 }
 
 /// `POST_BIND_URLS` (on unless `false`) and the network widths.
 fn binding_from_env(env: &mut Env) -> Option<Option<BindingSettings>> {
     let on = env.or("POST_BIND_URLS", true);
-    let ipv4_prefix = env.or("POST_BIND_IPV4_PREFIX", BindingSettings::DEFAULT.ipv4_prefix);
-    let ipv6_prefix = env.or("POST_BIND_IPV6_PREFIX", BindingSettings::DEFAULT.ipv6_prefix);
-    if ipv4_prefix.is_some_and(|p| !(8..=32).contains(&p)) {
-        env.problem("POST_BIND_IPV4_PREFIX must be between 8 and 32");
-    }
-    if ipv6_prefix.is_some_and(|p| !(16..=128).contains(&p)) {
-        env.problem("POST_BIND_IPV6_PREFIX must be between 16 and 128");
-    }
-    let settings = BindingSettings { ipv4_prefix: ipv4_prefix?, ipv6_prefix: ipv6_prefix? };
+    let defaults = BindingSettings::DEFAULT;
+    let settings = common::read_env!(BindingSettings {
+        ipv4_prefix: env.or_where(
+            "POST_BIND_IPV4_PREFIX",
+            defaults.ipv4_prefix,
+            |p| (8..=32).contains(p),
+            "must be between 8 and 32"
+        ),
+        ipv6_prefix: env.or_where(
+            "POST_BIND_IPV6_PREFIX",
+            defaults.ipv6_prefix,
+            |p| (16..=128).contains(p),
+            "must be between 16 and 128"
+        ),
+    });
     Some(on?.then_some(settings))
 }
 

@@ -3,6 +3,7 @@
 
 mod clearing;
 mod concurrency;
+mod config;
 mod disputes;
 mod helpers;
 mod money;
