@@ -15,10 +15,9 @@ use std::str::FromStr;
 
 use secrecy::SecretString;
 
-/// Builds `$ty` from one reader per field, each an `Option` (`None`: a
-/// problem was recorded). Every reader runs before any is unwrapped, so all
-/// problems are reported at once; `None` (from the enclosing function) if
-/// any failed.
+/// `Some($ty)` from one reader per field, each an `Option` (`None`: a
+/// problem was recorded); `None` if any failed. Every reader runs before
+/// any is unwrapped, so all problems are reported at once.
 ///
 /// ```ignore
 /// read_env!(Config {
@@ -30,7 +29,7 @@ use secrecy::SecretString;
 macro_rules! read_env {
     ($ty:ident { $($field:ident: $read:expr),* $(,)? }) => {{
         $( let $field = $read; )*
-        $ty { $( $field: $field?, )* }
+        (move || Some($ty { $( $field: $field?, )* }))()
     }};
 }
 

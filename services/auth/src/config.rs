@@ -72,41 +72,37 @@ impl Config {
 
 impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
-        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-        let mongo = MongoSettings::from_env(env, "shutter_auth");
-        let loaded = env.keys("AUTH_SIGNING_KEYS", |file| {
-            SigningKey::from_pem_file(&file.key_id, &file.path).map_err(|err| err.to_string())
-        });
-        if loaded.as_ref().is_some_and(Vec::is_empty) {
-            env.problem("AUTH_SIGNING_KEYS is required (KID=/path/to/ed25519.pem, comma-separated)");
-        }
-        let first = loaded.as_ref().and_then(|keys| keys.first()).map(|(id, _)| id.clone());
-        let signing_keys: Vec<SigningKey> = loaded.into_iter().flatten().map(|(_, key)| key).collect();
-        let active_key_id = env.optional::<String>("AUTH_ACTIVE_KEY_ID").or(first);
-        let issuer = env.or("AUTH_ISSUER", "shutter-auth".to_owned());
-        let audience = env.or("AUTH_AUDIENCE", "shutter".to_owned());
+        let keys = signing_keys_from_env(env);
         let defaults = PasswordCost::default();
-        let memory_kib = env.or("AUTH_ARGON2_MEMORY_KIB", defaults.memory_kib);
-        let iterations = env.or("AUTH_ARGON2_ITERATIONS", defaults.iterations);
-        let parallelism = env.or("AUTH_ARGON2_PARALLELISM", defaults.parallelism);
-        let trusted_proxies = env.list::<IpNet>("AUTH_TRUSTED_PROXIES");
-        let internal_keys = InternalKeys::from_env(env, Role { calls: false, serves: true });
-        let signups_per_hour = env.or("AUTH_SIGNUPS_PER_HOUR", crate::limiter::DEFAULT_SIGNUPS_PER_HOUR);
-        Some(Self {
-            http: http?,
-            mongo: mongo?,
-            signing_keys,
-            active_key_id: active_key_id?,
-            issuer: issuer?,
-            audience: audience?,
-            password_cost: PasswordCost {
-                memory_kib: memory_kib?,
-                iterations: iterations?,
-                parallelism: parallelism?,
-            },
-            trusted_proxies: trusted_proxies?,
-            internal_keys: internal_keys?,
-            signups_per_hour: signups_per_hour?,
+        common::read_env!(Config {
+            http: HttpSettings::from_env(env, DEFAULT_LISTEN),
+            mongo: MongoSettings::from_env(env, "shutter_auth"),
+            active_key_id: keys.as_ref().map(|(_, active)| active.clone()),
+            signing_keys: keys.map(|(keys, _)| keys),
+            issuer: env.or("AUTH_ISSUER", "shutter-auth".to_owned()),
+            audience: env.or("AUTH_AUDIENCE", "shutter".to_owned()),
+            password_cost: common::read_env!(PasswordCost {
+                memory_kib: env.or("AUTH_ARGON2_MEMORY_KIB", defaults.memory_kib),
+                iterations: env.or("AUTH_ARGON2_ITERATIONS", defaults.iterations),
+                parallelism: env.or("AUTH_ARGON2_PARALLELISM", defaults.parallelism),
+            }),
+            trusted_proxies: env.list::<IpNet>("AUTH_TRUSTED_PROXIES"),
+            internal_keys: InternalKeys::from_env(env, Role { calls: false, serves: true }),
+            signups_per_hour: env.or("AUTH_SIGNUPS_PER_HOUR", crate::limiter::DEFAULT_SIGNUPS_PER_HOUR),
         })
     }
+}
+
+/// `AUTH_SIGNING_KEYS` (required) and the one that signs now,
+/// `AUTH_ACTIVE_KEY_ID` (the first by default).
+fn signing_keys_from_env(env: &mut Env) -> Option<(Vec<SigningKey>, String)> {
+    let loaded = env.keys("AUTH_SIGNING_KEYS", |file| {
+        SigningKey::from_pem_file(&file.key_id, &file.path).map_err(|err| err.to_string())
+    });
+    if loaded.as_ref().is_some_and(Vec::is_empty) {
+        env.problem("AUTH_SIGNING_KEYS is required (KID=/path/to/ed25519.pem, comma-separated)");
+    }
+    let first = loaded.as_ref().and_then(|keys| keys.first()).map(|(id, _)| id.clone());
+    let active = env.optional::<String>("AUTH_ACTIVE_KEY_ID").or(first);
+    Some((loaded?.into_iter().map(|(_, key)| key).collect(), active?))
 }

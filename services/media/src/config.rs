@@ -99,42 +99,44 @@ impl Config {
 
 impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
-        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-        let mongo = MongoSettings::from_env(env, "shutter_media");
-        let s3 = S3Settings::from_env(env);
-        let user_auth = UserAuthSettings::from_env(env);
-        let internal_keys = InternalKeys::from_env(env, Role { calls: true, serves: true });
         let defaults = Limits::default();
-        let max_pixels = env.or("MEDIA_MAX_PIXELS", defaults.max_pixels);
-        let max_bytes = env.or("MEDIA_MAX_BYTES", defaults.max_bytes);
-        let stale = env.or("MEDIA_STALE_UPLOAD_AFTER", Seconds(DEFAULT_STALE_UPLOAD_AFTER));
-        let presign_endpoint = env.optional::<String>("S3_PRESIGN_ENDPOINT");
-        let slots = env.or("MEDIA_PROCESSING_SLOTS", DEFAULT_PROCESSING_SLOTS);
-        let marking_slots = env.or("MEDIA_MARKING_SLOTS", DEFAULT_MARKING_SLOTS);
-        let marking_queue = env.or("MEDIA_MARKING_QUEUE", DEFAULT_MARKING_QUEUE);
-        let trace_slots = env.or("MEDIA_TRACE_SLOTS", DEFAULT_TRACE_SLOTS);
-        let trace_queue = env.or("MEDIA_TRACE_QUEUE", DEFAULT_TRACE_QUEUE);
-        let post_url = env.required::<String>("POST_URL", "post's internal address, e.g. http://post:8082");
-        let auth_url = env.required::<String>("AUTH_URL", "auth's internal address, e.g. http://auth:8081");
-        let watermark_secret =
-            env.secret("MEDIA_WATERMARK_SECRET", "the secret keying buyers' forensic marks", 32);
-        let distribution_id = env.optional::<String>("CLOUDFRONT_DISTRIBUTION_ID");
-        let api = cloudfront_api::ApiSettings::read(env);
-        let mut config = Self::new(http?, mongo?, s3?, user_auth?, internal_keys?, watermark_secret?);
-        config.post_url = Some(post_url?);
-        config.auth_url = Some(auth_url?);
-        config.invalidation = match distribution_id {
-            Some(distribution_id) => Some(InvalidationSettings { distribution_id, api: api? }),
-            None => None,
-        };
-        config.limits = Limits { max_pixels: max_pixels?, max_bytes: max_bytes? };
-        config.stale_upload_after = stale?.0;
-        config.presign_endpoint = presign_endpoint;
-        config.processing_slots = slots?.max(1);
-        config.marking_slots = marking_slots?.max(1);
-        config.marking_queue = marking_queue?;
-        config.trace_slots = trace_slots?.max(1);
-        config.trace_queue = trace_queue?;
-        Some(config)
+        common::read_env!(Config {
+            http: HttpSettings::from_env(env, DEFAULT_LISTEN),
+            mongo: MongoSettings::from_env(env, "shutter_media"),
+            s3: S3Settings::from_env(env),
+            user_auth: UserAuthSettings::from_env(env),
+            internal_keys: InternalKeys::from_env(env, Role { calls: true, serves: true }),
+            limits: common::read_env!(Limits {
+                max_pixels: env.or("MEDIA_MAX_PIXELS", defaults.max_pixels),
+                max_bytes: env.or("MEDIA_MAX_BYTES", defaults.max_bytes),
+            }),
+            stale_upload_after: env
+                .or("MEDIA_STALE_UPLOAD_AFTER", Seconds(DEFAULT_STALE_UPLOAD_AFTER))
+                .map(|s| s.0),
+            post_url: env.required("POST_URL", "post's internal address, e.g. http://post:8082").map(Some),
+            invalidation: invalidation_from_env(env),
+            presign_endpoint: Some(env.optional::<String>("S3_PRESIGN_ENDPOINT")),
+            processing_slots: env.or("MEDIA_PROCESSING_SLOTS", DEFAULT_PROCESSING_SLOTS).map(|n| n.max(1)),
+            marking_slots: env.or("MEDIA_MARKING_SLOTS", DEFAULT_MARKING_SLOTS).map(|n| n.max(1)),
+            marking_queue: env.or("MEDIA_MARKING_QUEUE", DEFAULT_MARKING_QUEUE),
+            trace_slots: env.or("MEDIA_TRACE_SLOTS", DEFAULT_TRACE_SLOTS).map(|n| n.max(1)),
+            trace_queue: env.or("MEDIA_TRACE_QUEUE", DEFAULT_TRACE_QUEUE),
+            watermark_secret: env.secret(
+                "MEDIA_WATERMARK_SECRET",
+                "the secret keying buyers' forensic marks",
+                32
+            ),
+            auth_url: env.required("AUTH_URL", "auth's internal address, e.g. http://auth:8081").map(Some),
+        })
+    }
+}
+
+/// The CloudFront distribution a removal invalidates, when one is named.
+fn invalidation_from_env(env: &mut Env) -> Option<Option<InvalidationSettings>> {
+    let distribution_id = env.optional::<String>("CLOUDFRONT_DISTRIBUTION_ID");
+    let api = cloudfront_api::ApiSettings::read(env);
+    match distribution_id {
+        Some(distribution_id) => Some(Some(InvalidationSettings { distribution_id, api: api? })),
+        None => Some(None),
     }
 }

@@ -147,7 +147,7 @@ impl Config {
 impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
         let currency_code = |c: &String| c.len() == 3 && c.bytes().all(|b| b.is_ascii_lowercase());
-        Some(common::read_env!(Config {
+        common::read_env!(Config {
             http: HttpSettings::from_env(env, DEFAULT_LISTEN),
             mongo: MongoSettings::from_env(env, "shutter_post"),
             user_auth: UserAuthSettings::from_env(env),
@@ -178,13 +178,13 @@ impl FromEnv for Config {
                 .or("POST_REFUNDS_PER_MINUTE", DEFAULT_REFUNDS_PER_MINUTE)
                 .map(|n| n.max(1)),
             stripe: stripe_from_env(env),
-        }))
+        })
     }
 }
 
 /// The services post calls, and where photos are served from.
 fn upstreams_from_env(env: &mut Env) -> Option<Upstreams> {
-    Some(common::read_env!(Upstreams {
+    common::read_env!(Upstreams {
         auth: env.required("AUTH_URL", "auth's internal address, e.g. http://auth:8081"),
         media: env.required("MEDIA_URL", "media's internal address, e.g. http://media:8083"),
         url_signer: env
@@ -192,7 +192,7 @@ fn upstreams_from_env(env: &mut Env) -> Option<Upstreams> {
         photos: env
             .required("PHOTO_BASE_URL", "the distribution photos are served from")
             .map(|url: String| url.trim_end_matches('/').to_owned()),
-    }))
+    })
 }
 
 /// `POST_BIND_URLS` (on unless `false`) and the network widths.
@@ -213,7 +213,7 @@ fn binding_from_env(env: &mut Env) -> Option<Option<BindingSettings>> {
             "must be between 16 and 128"
         ),
     });
-    Some(on?.then_some(settings))
+    Some(on?.then_some(settings?))
 }
 
 /// `{prefix}_MIN_CENTS` and `{prefix}_MAX_CENTS`.
