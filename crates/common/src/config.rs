@@ -17,7 +17,9 @@ use secrecy::SecretString;
 
 /// `Some($ty)` from one reader per field, each an `Option` (`None`: a
 /// problem was recorded); `None` if any failed. Every reader runs before
-/// any is unwrapped, so all problems are reported at once.
+/// any is unwrapped, so all problems are reported at once. (Each field's
+/// name is a local while the readers run: a reader must not name another
+/// field's local.)
 ///
 /// ```ignore
 /// read_env!(Config {

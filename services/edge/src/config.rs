@@ -137,81 +137,82 @@ const DEFAULT_PRIVATE_CACHE_CONTROL: &str = "private, max-age=3600";
 
 impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
-        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-        let s3 = S3Settings::from_env(env);
-        let files = env.keys("EDGE_PUBLIC_KEYS", |file| {
-            let pem = std::fs::read(&file.path).map_err(|err| format!("{}: {err}", file.path.display()))?;
-            PublicKey::from_pem(&pem).map_err(|err| format!("{}: {err}", file.path.display()))
-        });
-        let signer_url: Option<String> = env.optional("EDGE_KEYS_URL");
-        let refresh = env.or("EDGE_KEYS_REFRESH", Seconds(Duration::from_secs(60)));
-        let keys = match (files, signer_url) {
-            (Some(keys), None) if !keys.is_empty() => Some(KeySource::Static(keys)),
-            (Some(files), Some(base_url)) if files.is_empty() => {
-                Some(KeySource::Signer { base_url, refresh: refresh?.0 })
-            }
-            (Some(_), Some(_)) => {
-                env.problem("set EDGE_PUBLIC_KEYS or EDGE_KEYS_URL, not both");
-                None
-            }
-            _ => {
-                env.problem("EDGE_KEYS_URL (url-signer's address) or EDGE_PUBLIC_KEYS (KEYID=/path.pem,...) is required");
-                None
-            }
-        };
-        let trusted_proxies = env.list::<IpNet>("EDGE_TRUSTED_PROXIES");
-        let public_prefix = env.or("EDGE_PUBLIC_PREFIX", DEFAULT_PUBLIC_PREFIX.to_owned());
-        if let Some(Err(problem)) = public_prefix.as_deref().map(check_public_prefix) {
-            env.problem(problem);
-        }
-        let public_cache_control =
-            env.or("EDGE_PUBLIC_CACHE_CONTROL", DEFAULT_PUBLIC_CACHE_CONTROL.to_owned());
-        let private_cache_control =
-            env.or("EDGE_PRIVATE_CACHE_CONTROL", DEFAULT_PRIVATE_CACHE_CONTROL.to_owned());
-        let cache = cache_from_env(env);
-        let invalidations = invalidations_from_env(env);
-        Some(Self {
-            http: http?,
-            s3: s3?,
-            keys: keys?,
-            trusted_proxies: trusted_proxies?,
-            public_prefix: public_prefix?,
-            public_cache_control: public_cache_control?,
-            private_cache_control: private_cache_control?,
-            cache: cache?,
-            invalidations: invalidations?,
+        common::read_env!(Config {
+            http: HttpSettings::from_env(env, DEFAULT_LISTEN),
+            s3: S3Settings::from_env(env),
+            keys: key_source_from_env(env),
+            trusted_proxies: env.list::<IpNet>("EDGE_TRUSTED_PROXIES"),
+            public_prefix: env.or("EDGE_PUBLIC_PREFIX", DEFAULT_PUBLIC_PREFIX.to_owned()).filter(|prefix| {
+                match check_public_prefix(prefix) {
+                    Ok(()) => true,
+                    Err(problem) => {
+                        env.problem(problem);
+                        false
+                    }
+                }
+            }),
+            public_cache_control: env
+                .or("EDGE_PUBLIC_CACHE_CONTROL", DEFAULT_PUBLIC_CACHE_CONTROL.to_owned()),
+            private_cache_control: env
+                .or("EDGE_PRIVATE_CACHE_CONTROL", DEFAULT_PRIVATE_CACHE_CONTROL.to_owned()),
+            cache: cache_from_env(env),
+            invalidations: invalidations_from_env(env),
         })
+    }
+}
+
+/// Fixed public keys (`EDGE_PUBLIC_KEYS`) or url-signer's published ones (`EDGE_KEYS_URL`): one of them.
+fn key_source_from_env(env: &mut Env) -> Option<KeySource> {
+    let files = env.keys("EDGE_PUBLIC_KEYS", |file| {
+        let pem = std::fs::read(&file.path).map_err(|err| format!("{}: {err}", file.path.display()))?;
+        PublicKey::from_pem(&pem).map_err(|err| format!("{}: {err}", file.path.display()))
+    });
+    let signer_url: Option<String> = env.optional("EDGE_KEYS_URL");
+    let refresh = env.or("EDGE_KEYS_REFRESH", Seconds(Duration::from_secs(60)));
+    match (files, signer_url) {
+        (Some(keys), None) if !keys.is_empty() => Some(KeySource::Static(keys)),
+        (Some(files), Some(base_url)) if files.is_empty() => {
+            Some(KeySource::Signer { base_url, refresh: refresh?.0 })
+        }
+        (Some(_), Some(_)) => {
+            env.problem("set EDGE_PUBLIC_KEYS or EDGE_KEYS_URL, not both");
+            None
+        }
+        _ => {
+            env.problem(
+                "EDGE_KEYS_URL (url-signer's address) or EDGE_PUBLIC_KEYS (KEYID=/path.pem,...) is required",
+            );
+            None
+        }
     }
 }
 
 fn cache_from_env(env: &mut Env) -> Option<CacheSettings> {
     let default = CacheSettings::default();
-    let memory = env.or("EDGE_CACHE_BYTES", Size(default.memory_bytes));
-    let max_object = env.or("EDGE_CACHE_MAX_OBJECT_BYTES", Size(default.max_object_bytes));
-    let default_ttl = env.or("EDGE_CACHE_DEFAULT_TTL", Seconds(default.default_ttl));
-    let max_ttl = env.or("EDGE_CACHE_MAX_TTL", Seconds(default.max_ttl));
-    let stale = env.or("EDGE_CACHE_STALE_IF_ERROR", Seconds(default.stale_if_error));
-    let wait = env.or("EDGE_CACHE_COALESCE_WAIT", Seconds(default.coalesce_wait));
-    let disk_dir: Option<std::path::PathBuf> = env.optional("EDGE_CACHE_DISK_DIR");
-    let disk_bytes = env.or("EDGE_CACHE_DISK_BYTES", Size(1 << 30));
-    let disk = match disk_dir {
-        Some(dir) => Some(DiskSettings { dir, bytes: disk_bytes?.0 }),
-        None => None,
-    };
-    let settings = CacheSettings {
-        memory_bytes: memory?.0,
-        max_object_bytes: max_object?.0,
-        default_ttl: default_ttl?.0,
-        max_ttl: max_ttl?.0,
-        stale_if_error: stale?.0,
-        coalesce_wait: wait?.0,
-        disk,
-    };
+    let settings = common::read_env!(CacheSettings {
+        memory_bytes: env.or("EDGE_CACHE_BYTES", Size(default.memory_bytes)).map(|s| s.0),
+        max_object_bytes: env.or("EDGE_CACHE_MAX_OBJECT_BYTES", Size(default.max_object_bytes)).map(|s| s.0),
+        default_ttl: env.or("EDGE_CACHE_DEFAULT_TTL", Seconds(default.default_ttl)).map(|s| s.0),
+        max_ttl: env.or("EDGE_CACHE_MAX_TTL", Seconds(default.max_ttl)).map(|s| s.0),
+        stale_if_error: env.or("EDGE_CACHE_STALE_IF_ERROR", Seconds(default.stale_if_error)).map(|s| s.0),
+        coalesce_wait: env.or("EDGE_CACHE_COALESCE_WAIT", Seconds(default.coalesce_wait)).map(|s| s.0),
+        disk: disk_from_env(env),
+    })?;
     if let Err(problem) = settings.check() {
         env.problem(problem);
         return None;
     }
     Some(settings)
+}
+
+/// The disk tier, when `EDGE_CACHE_DISK_DIR` names its folder.
+fn disk_from_env(env: &mut Env) -> Option<Option<DiskSettings>> {
+    let dir: Option<std::path::PathBuf> = env.optional("EDGE_CACHE_DISK_DIR");
+    let bytes = env.or("EDGE_CACHE_DISK_BYTES", Size(1 << 30));
+    match dir {
+        Some(dir) => Some(Some(DiskSettings { dir, bytes: bytes?.0 })),
+        None => Some(None),
+    }
 }
 
 impl CacheSettings {
@@ -239,26 +240,30 @@ fn invalidations_from_env(env: &mut Env) -> Option<Option<InvalidationSettings>>
     if !env.is_set("EDGE_INVALIDATION_ACCESS_KEY_ID") {
         return Some(None);
     }
-    let distribution_id = env
-        .required::<String>("EDGE_DISTRIBUTION_ID", "the distribution id invalidations name, e.g. E2EXAMPLE");
-    let access_key_id = env.optional::<String>("EDGE_INVALIDATION_ACCESS_KEY_ID");
-    let secret =
-        env.secret("EDGE_INVALIDATION_SECRET_ACCESS_KEY", "the secret callers sign invalidations with", 16);
-    let mongo = MongoSettings::from_env(env, "shutter_edge");
-    let poll = env.or("EDGE_INVALIDATION_POLL", Seconds(Duration::from_millis(500)));
-    if distribution_id.as_ref().is_some_and(|id: &String| {
-        !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric())
-    }) {
-        env.problem("EDGE_DISTRIBUTION_ID must be 1 to 64 letters and digits");
-        return None;
-    }
-    Some(Some(InvalidationSettings {
-        distribution_id: distribution_id?,
-        access_key_id: access_key_id?,
-        secret_access_key: secret?,
-        mongo: mongo?,
-        poll: poll?.0,
-    }))
+    let id_shape =
+        |id: &String| (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    let settings = common::read_env!(InvalidationSettings {
+        distribution_id: env
+            .required::<String>(
+                "EDGE_DISTRIBUTION_ID",
+                "the distribution id invalidations name, e.g. E2EXAMPLE"
+            )
+            .filter(|id| {
+                if !id_shape(id) {
+                    env.problem("EDGE_DISTRIBUTION_ID must be 1 to 64 letters and digits");
+                }
+                id_shape(id)
+            }),
+        access_key_id: env.optional::<String>("EDGE_INVALIDATION_ACCESS_KEY_ID"),
+        secret_access_key: env.secret(
+            "EDGE_INVALIDATION_SECRET_ACCESS_KEY",
+            "the secret callers sign invalidations with",
+            16
+        ),
+        mongo: MongoSettings::from_env(env, "shutter_edge"),
+        poll: env.or("EDGE_INVALIDATION_POLL", Seconds(Duration::from_millis(500))).map(|s| s.0),
+    })?;
+    Some(Some(settings))
 }
 
 #[cfg(test)]

@@ -172,36 +172,35 @@ fn read_keys(env: &mut Env) -> Keys {
 
 impl FromEnv for Config {
     fn read(env: &mut Env) -> Option<Self> {
-        let http = HttpSettings::from_env(env, DEFAULT_LISTEN);
-        let internal_keys = InternalKeys::from_env(env, Role { calls: false, serves: true });
-        let keys = read_keys(env);
-        let hash = env.or("SIGNER_HASH_ALGORITHM", DEFAULT_HASH);
-        let hosts: Option<Vec<String>> = env.list("SIGNER_ALLOWED_HOSTS");
-        if hosts.as_ref().is_some_and(Vec::is_empty) {
-            env.problem("SIGNER_ALLOWED_HOSTS is required (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)");
-        }
-        let schemes: Option<Vec<String>> = env.list("SIGNER_ALLOWED_SCHEMES");
-        let prefixes: Option<Vec<String>> = env.list("SIGNER_ALLOWED_PATH_PREFIXES");
-        let max_ttl = env.or("SIGNER_MAX_TTL", Seconds(DEFAULT_MAX_TTL));
-        let max_batch = env.or("SIGNER_MAX_BATCH", DEFAULT_MAX_BATCH);
-        let bucket = env.or("SIGNER_CACHE_BUCKET", Seconds(DEFAULT_CACHE_BUCKET));
-        let capacity = env.or("SIGNER_CACHE_CAPACITY", DEFAULT_CACHE_CAPACITY);
-        let guards = Guards {
-            hosts: hosts?.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
-            schemes: non_empty_or(schemes?, DEFAULT_SCHEME),
-            path_prefixes: non_empty_or(prefixes?, DEFAULT_PATH_PREFIX),
-            max_ttl: max_ttl?.0,
-            max_batch: max_batch?,
-        };
-        Some(Self {
-            http: http?,
-            internal_keys: internal_keys?,
-            keys: keys.keys,
-            active_key_id: keys.active_key_id?,
-            manifest: keys.manifest,
-            hash: hash?,
-            guards,
-            cache: CacheSettings { bucket: bucket?.0, capacity: capacity? },
+        let loaded = read_keys(env);
+        common::read_env!(Config {
+            http: HttpSettings::from_env(env, DEFAULT_LISTEN),
+            internal_keys: InternalKeys::from_env(env, Role { calls: false, serves: true }),
+            active_key_id: loaded.active_key_id,
+            keys: Some(loaded.keys),
+            manifest: Some(loaded.manifest),
+            hash: env.or("SIGNER_HASH_ALGORITHM", DEFAULT_HASH),
+            guards: common::read_env!(Guards {
+                hosts: env
+                    .list::<String>("SIGNER_ALLOWED_HOSTS")
+                    .map(|hosts| hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect::<Vec<_>>())
+                    .filter(|hosts| {
+                        if hosts.is_empty() {
+                            env.problem("SIGNER_ALLOWED_HOSTS is required (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)");
+                        }
+                        !hosts.is_empty()
+                    }),
+                schemes: env.list("SIGNER_ALLOWED_SCHEMES").map(|s| non_empty_or(s, DEFAULT_SCHEME)),
+                path_prefixes: env
+                    .list("SIGNER_ALLOWED_PATH_PREFIXES")
+                    .map(|p| non_empty_or(p, DEFAULT_PATH_PREFIX)),
+                max_ttl: env.or("SIGNER_MAX_TTL", Seconds(DEFAULT_MAX_TTL)).map(|s| s.0),
+                max_batch: env.or("SIGNER_MAX_BATCH", DEFAULT_MAX_BATCH),
+            }),
+            cache: common::read_env!(CacheSettings {
+                bucket: env.or("SIGNER_CACHE_BUCKET", Seconds(DEFAULT_CACHE_BUCKET)).map(|s| s.0),
+                capacity: env.or("SIGNER_CACHE_CAPACITY", DEFAULT_CACHE_CAPACITY),
+            }),
         })
     }
 }
