@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::money::disputes::{ReversalKind, ReversalRecord, ReversalState};
 use crate::money::ledger::{Account, SumBy};
 use crate::money::outflows::{OutflowKind, OutflowRecord, OutflowState};
-use crate::money::stripe::Transfer;
+use crate::money::stripe::{ProviderError, Transfer};
 use crate::money::topups::TopupRecord;
 use crate::money::{Money, Payments};
 
@@ -261,21 +261,12 @@ impl Books {
         for outflow in &self.outflows {
             let Some(provider_id) = &outflow.provider_id else { continue };
             checked += 1;
-            let kind = <&str>::from(outflow.kind);
             let asked = match outflow.kind {
                 OutflowKind::Payout => payments.stripe.payout(provider_id).await,
                 OutflowKind::CardRefund => payments.stripe.refund_of(provider_id).await,
             };
-            match asked {
-                Ok(transfer) => {
-                    if let Some(problem) = outflow_disagrees(outflow, &transfer) {
-                        findings.add(format!("{kind} {}: {problem}", outflow.id));
-                    }
-                }
-                Err(err) => {
-                    findings.add(format!("{kind} {}: the provider could not be asked ({err:?})", outflow.id))
-                }
-            }
+            let subject = format!("{} {}", <&str>::from(outflow.kind), outflow.id);
+            compare(findings, &subject, asked, |said| outflow_disagrees(outflow, said));
         }
         for reversal in &self.reversals {
             checked += 1;
@@ -283,19 +274,28 @@ impl Books {
                 ReversalKind::Dispute => payments.stripe.dispute(&reversal.id).await,
                 ReversalKind::ExternalRefund => payments.stripe.refund_of(&reversal.id).await,
             };
-            let kind = <&str>::from(reversal.kind);
-            match asked {
-                Ok(said) => {
-                    if let Some(problem) = reversal_disagrees(reversal, &said) {
-                        findings.add(format!("{kind} {}: {problem}", reversal.id));
-                    }
-                }
-                Err(err) => {
-                    findings.add(format!("{kind} {}: the provider could not be asked ({err:?})", reversal.id))
-                }
-            }
+            let subject = format!("{} {}", <&str>::from(reversal.kind), reversal.id);
+            compare(findings, &subject, asked, |said| reversal_disagrees(reversal, said));
         }
         checked
+    }
+}
+
+/// Records what the provider said of `subject` where it differs from ours,
+/// or that it could not be asked.
+fn compare(
+    findings: &mut Findings,
+    subject: &str,
+    asked: Result<Transfer, ProviderError>,
+    disagrees: impl FnOnce(&Transfer) -> Option<String>,
+) {
+    match asked {
+        Ok(said) => {
+            if let Some(problem) = disagrees(&said) {
+                findings.add(format!("{subject}: {problem}"));
+            }
+        }
+        Err(err) => findings.add(format!("{subject}: the provider could not be asked ({err:?})")),
     }
 }
 
