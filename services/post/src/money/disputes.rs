@@ -103,13 +103,14 @@ impl Reversals {
         }
     }
 
-    #[tracing::instrument(level = "debug", skip_all)]
     /// Every reversal (for reconciliation).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn all(&self) -> anyhow::Result<Vec<ReversalRecord>> {
         use futures_util::TryStreamExt;
         Ok(self.records.find(doc! {}).await?.try_collect().await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<ReversalRecord>> {
         Ok(self.records.find_one(doc! { "_id": id }).await?)
     }

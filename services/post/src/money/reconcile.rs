@@ -64,14 +64,16 @@ impl Findings {
     }
 }
 
+/// When the provider holds another amount than ours (`we_did`: what we did with it).
+fn other_amount(said: &Transfer, ours: i64, we_did: &str) -> Option<String> {
+    let theirs = said.amount.filter(|amount| *amount != ours)?;
+    Some(format!("the provider holds {theirs} cents, we {we_did} {ours}"))
+}
+
 /// Where the provider's word on a payout or card refund differs from ours.
 fn outflow_disagrees(outflow: &OutflowRecord, transfer: &Transfer) -> Option<String> {
-    if transfer.amount.is_some_and(|amount| amount != outflow.amount_cents) {
-        return Some(format!(
-            "the provider holds {} cents, we recorded {}",
-            transfer.amount.unwrap_or_default(),
-            outflow.amount_cents
-        ));
+    if let Some(problem) = other_amount(transfer, outflow.amount_cents, "recorded") {
+        return Some(problem);
     }
     let agrees = match outflow.state {
         OutflowState::Paid => transfer.done(),
@@ -302,12 +304,8 @@ fn compare(
 /// Where the provider's word on a dispute or a refund made at its dashboard
 /// differs from what we applied.
 fn reversal_disagrees(reversal: &ReversalRecord, said: &Transfer) -> Option<String> {
-    if said.amount.is_some_and(|amount| amount != reversal.amount_cents) {
-        return Some(format!(
-            "the provider holds {} cents, we applied {}",
-            said.amount.unwrap_or_default(),
-            reversal.amount_cents
-        ));
+    if let Some(problem) = other_amount(said, reversal.amount_cents, "applied") {
+        return Some(problem);
     }
     let status = said.status.as_str();
     let agrees = match (reversal.kind, reversal.state) {
