@@ -158,6 +158,16 @@ impl Books {
         self.outflows.iter().filter(out).map(|p| p.amount_cents).sum()
     }
 
+    /// Every check that needs no provider; answers the balances' sums.
+    fn check(&self, findings: &mut Findings) -> Held {
+        self.operations_balance(findings);
+        let held = self.balances_match_entries(findings);
+        self.entries_have_balances(findings);
+        self.money_is_conserved(&held, findings);
+        self.outside_matches_records(findings);
+        held
+    }
+
     /// Every operation sums to zero.
     fn operations_balance(&self, findings: &mut Findings) {
         let mut operations: Vec<_> = self.by_operation.iter().filter(|(_, sum)| **sum != 0).collect();
@@ -321,11 +331,7 @@ fn reversal_disagrees(reversal: &ReversalRecord, said: &Transfer) -> Option<Stri
 pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
     let books = Books::read(money).await?;
     let mut findings = Findings::default();
-    books.operations_balance(&mut findings);
-    let held = books.balances_match_entries(&mut findings);
-    books.entries_have_balances(&mut findings);
-    books.money_is_conserved(&held, &mut findings);
-    books.outside_matches_records(&mut findings);
+    let held = books.check(&mut findings);
     let provider_checked = match (ask_provider, &money.payments) {
         (true, Some(payments)) => books.provider_agrees(payments, &mut findings).await,
         _ => 0,
@@ -419,11 +425,7 @@ mod tests {
         ];
         let books = books(&sale, &[("wallet:b", 200), ("earnings:a", 270), ("platform", 30)]);
         let mut findings = Findings::default();
-        books.operations_balance(&mut findings);
-        let held = books.balances_match_entries(&mut findings);
-        books.entries_have_balances(&mut findings);
-        books.money_is_conserved(&held, &mut findings);
-        books.outside_matches_records(&mut findings);
+        let held = books.check(&mut findings);
         assert_eq!(findings.listed, Vec::<String>::new());
         assert_eq!(held, Held { wallets: 200, earnings: 270, platform: 30, ..Held::default() });
     }
