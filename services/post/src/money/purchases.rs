@@ -449,9 +449,7 @@ impl Purchases {
         }
         Err(attempts.exhausted())
     }
-}
 
-impl Purchases {
     /// Clears `creator_id`'s pending shares whose clearing period is over
     /// into their earnings, each once.
     #[tracing::instrument(level = "debug", skip_all)]

@@ -129,7 +129,7 @@ pub(crate) async fn receive(
             on_transfer(payments, OutflowKind::Payout, &event).await?
         }
         "refund.created" | "refund.updated" | "refund.failed" | "charge.refund.updated" => {
-            match object::<TransferObject>(&event)?.metadata.contains_key("outflow_id") {
+            match event.data.object.pointer("/metadata/outflow_id").is_some() {
                 true => on_transfer(payments, OutflowKind::CardRefund, &event).await?,
                 false => on_external_refund(&service, object(&event)?).await?,
             }
@@ -228,8 +228,8 @@ struct RefundList {
     data: Vec<RefundObject>,
 }
 
-/// The succeeded top-up a dispute or refund of `intent_id` is about, with
-/// at most what is left of it.
+/// The succeeded top-up a dispute or refund of `intent_id` is about, for
+/// at most its amount and in its currency.
 async fn reversed_topup(
     service: &Service,
     intent_id: Option<&str>,
