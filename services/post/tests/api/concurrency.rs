@@ -18,11 +18,26 @@ const PATRON_CENTS: i64 = 3000;
 
 /// One concurrent request and what it would move if it succeeded.
 enum Op {
-    Buy { buyer: usize, post: usize },
-    Refund { purchase: usize },
-    TopUp { buyer: usize },
-    Transfer { creator: usize },
-    PayOut { creator: usize },
+    Buy {
+        buyer: usize,
+        post: usize,
+    },
+    /// The patron buys a post they own again, with a new key: always 200.
+    Rebuy {
+        creator: usize,
+    },
+    Refund {
+        purchase: usize,
+    },
+    TopUp {
+        buyer: usize,
+    },
+    Transfer {
+        creator: usize,
+    },
+    PayOut {
+        creator: usize,
+    },
 }
 
 struct Sale {
@@ -69,9 +84,11 @@ async fn two_hundred_concurrent_money_operations_leave_every_balance_exact() {
     // operation below has earnings to draw on whichever order they run in.
     let patron = stack.user("patron").await;
     stack.top_up(&patron, 4 * PATRON_CENTS as u64).await;
+    let mut patron_posts = Vec::new();
     for (c, creator) in creators.iter().enumerate() {
         let post = stack.new_post(creator, PATRON_CENTS as u64).await;
         assert_eq!(stack.buy(&patron, &post, &format!("patron-{c}")).await.status(), 201);
+        patron_posts.push(post);
         // Looking at their earnings, they clear (the clearing period is 0
         // here); the sales made below clear as they go.
         assert_eq!(stack.get(Some(creator), "/v1/earnings").await["pending_cents"], 0);
@@ -79,6 +96,7 @@ async fn two_hundred_concurrent_money_operations_leave_every_balance_exact() {
 
     let mut ops = Vec::new();
     ops.extend((0..100).map(|i| Op::Buy { buyer: i % 8, post: (i * 7 + i / 8) % posts.len() }));
+    ops.extend((0..4).map(|creator| Op::Rebuy { creator }));
     ops.extend((0..sales.len()).map(|purchase| Op::Refund { purchase }));
     ops.extend((0..10).map(|purchase| Op::Refund { purchase }));
     ops.extend((0..30).map(|i| Op::TopUp { buyer: i % 8 }));
@@ -87,11 +105,13 @@ async fn two_hundred_concurrent_money_operations_leave_every_balance_exact() {
     assert!(ops.len() >= 200);
     let requests = ops.iter().enumerate().map(|(n, op)| {
         let (stack, buyers, creators, posts, sales) = (&stack, &buyers, &creators, &posts, &sales);
+        let (patron, patron_posts) = (&patron, &patron_posts);
         async move {
             let response = match op {
                 Op::Buy { buyer, post } => {
                     stack.buy(&buyers[*buyer], &posts[*post].1, &format!("op-{n}")).await
                 }
+                Op::Rebuy { creator } => stack.buy(patron, &patron_posts[*creator], &format!("op-{n}")).await,
                 Op::Refund { purchase } => {
                     let sale = &sales[*purchase];
                     let path = format!("/v1/purchases/{}/refund", sale.id);
@@ -144,6 +164,10 @@ async fn two_hundred_concurrent_money_operations_leave_every_balance_exact() {
                 }
                 "buy"
             }
+            Op::Rebuy { .. } => {
+                assert_eq!(*status, 200, "a rebuy charges nothing: {body}");
+                "rebuy"
+            }
             Op::Refund { purchase } => {
                 assert!([201, 200, 409].contains(status), "refund: {status} {body}");
                 if *status == 201 {
@@ -178,7 +202,7 @@ async fn two_hundred_concurrent_money_operations_leave_every_balance_exact() {
         *counted.entry((kind, *status)).or_default() += 1;
     }
     for done in
-        [("buy", 201), ("buy", 200), ("refund", 201), ("refund", 200), ("transfer", 200), ("payout", 201)]
+        [("buy", 201), ("rebuy", 200), ("refund", 201), ("refund", 200), ("transfer", 200), ("payout", 201)]
     {
         assert!(counted.get(&done).is_some_and(|n| *n > 0), "no {done:?} among {counted:?}");
     }
@@ -195,6 +219,7 @@ async fn two_hundred_concurrent_money_operations_leave_every_balance_exact() {
     for (b, buyer) in buyers.iter().enumerate() {
         assert_eq!(stack.balance(buyer).await, wallet[&b], "buyer{b}'s wallet, to the cent");
     }
+    assert_eq!(stack.balance(&patron).await, 0, "the patron's rebuys charged nothing");
     for (c, creator) in creators.iter().enumerate() {
         assert_eq!(stack.earnings(creator).await, earnings[&c], "creator{c}'s earnings, to the cent");
         assert_eq!(stack.balance(creator).await, creator_wallet[&c], "creator{c}'s wallet, to the cent");
