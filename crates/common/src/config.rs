@@ -193,7 +193,7 @@ impl Env {
         &mut self,
         name: &str,
         mut load: impl FnMut(&KeyFile) -> Result<K, String>,
-    ) -> Option<Vec<(String, K)>> {
+    ) -> Option<Vec<(crate::ids::KeyId, K)>> {
         let files: Vec<KeyFile> = self.list(name)?;
         let mut keys = Vec::with_capacity(files.len());
         for file in &files {
@@ -248,7 +248,7 @@ pub trait FromEnv: Sized {
 /// `SIGNER_KEYS`, `EDGE_PUBLIC_KEYS`). Ids are letters, digits, `_`, `.`, `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyFile {
-    pub key_id: String,
+    pub key_id: crate::ids::KeyId,
     pub path: std::path::PathBuf,
 }
 
@@ -265,7 +265,8 @@ impl FromStr for KeyFile {
         if path.is_empty() {
             return Err(format!("key {key_id} names no file"));
         }
-        Ok(Self { key_id: key_id.to_owned(), path: path.into() })
+        let key_id = crate::ids::KeyId::parse(key_id).map_err(|err| format!("{key_id:?} {err}"))?;
+        Ok(Self { key_id, path: path.into() })
     }
 }
 
@@ -375,7 +376,10 @@ mod tests {
     #[test]
     fn key_lists_name_an_id_and_a_file() {
         let parsed: KeyFile = " K1EXAMPLE = /keys/a.pem ".parse().unwrap();
-        assert_eq!(parsed, KeyFile { key_id: "K1EXAMPLE".into(), path: "/keys/a.pem".into() });
+        assert_eq!(
+            parsed,
+            KeyFile { key_id: crate::ids::KeyId::parse("K1EXAMPLE").unwrap(), path: "/keys/a.pem".into() }
+        );
         for bad in ["/keys/a.pem", "=/keys/a.pem", "K1=", "K 1=/a.pem", "K/1=/a.pem"] {
             assert!(bad.parse::<KeyFile>().is_err(), "{bad}");
         }
@@ -384,13 +388,16 @@ mod tests {
     #[test]
     fn a_key_list_loads_every_file_and_names_each_one_that_does_not() {
         let load = |file: &KeyFile| match file.path.to_str() {
-            Some("/good.pem") => Ok(file.key_id.len()),
+            Some("/good.pem") => Ok(file.key_id.as_str().len()),
             _ => Err("unreadable".to_owned()),
         };
         let loaded = Env::from_map([("KEYS", "k1=/good.pem, k22=/good.pem")])
             .load(|env| env.keys("KEYS", load))
             .unwrap();
-        assert_eq!(loaded, [("k1".to_owned(), 2), ("k22".to_owned(), 3)]);
+        assert_eq!(
+            loaded,
+            [(crate::ids::KeyId::parse("k1").unwrap(), 2), (crate::ids::KeyId::parse("k22").unwrap(), 3)]
+        );
         let unset: [(&str, &str); 0] = [];
         assert_eq!(Env::from_map(unset).load(|env| env.keys("KEYS", load)).unwrap(), []);
         let err = Env::from_map([("KEYS", "k1=/good.pem,k2=/bad.pem")])

@@ -73,7 +73,111 @@ macro_rules! uuid_id {
         }
 
         impl utoipa::ToSchema for $name {}
+
+        $crate::__id_into_bson!($name);
     };
+}
+
+/// Declares an id that another system mints (a payment provider's object,
+/// a CloudFront key pair or distribution, a request id a client sent):
+/// opaque to us, so parsing only bounds it to 1–255 characters of
+/// `[A-Za-z0-9_.:-]`, safe in a URL, a log line and a document key.
+#[macro_export]
+macro_rules! opaque_id {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(input: &str) -> Result<Self, $crate::ids::NotAnId> {
+                let text = input.trim();
+                let plain = (1..=255).contains(&text.len())
+                    && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+                if plain { Ok(Self(text.to_owned())) } else { Err($crate::ids::NotAnId($what)) }
+            }
+
+            /// A new id in CloudFront's style: `prefix`, then random
+            /// upper-case letters and digits, `len` characters in all.
+            pub fn mint_upper(prefix: &'static str, len: usize) -> Self {
+                Self($crate::ids::random_upper(prefix, len))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::ids::NotAnId;
+
+            fn from_str(input: &str) -> Result<Self, Self::Err> {
+                Self::parse(input)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(concat!("A ", $what)))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
+        $crate::__id_into_bson!($name);
+    };
+}
+
+#[doc(hidden)]
+pub fn random_upper(prefix: &str, len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    let tail = (prefix.len()..len).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]));
+    prefix.chars().chain(tail).collect()
+}
+
+/// Lets a `doc!` name an id as it is: `doc! { "_id": &id }` (bson turns
+/// `&T` into `Bson` for every `T: Into<Bson> + Clone`).
+#[cfg(feature = "mongo")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __id_into_bson {
+    ($name:ident) => {
+        impl From<$name> for $crate::stored::Bson {
+            fn from(id: $name) -> Self {
+                Self::String(id.into_string())
+            }
+        }
+    };
+}
+
+#[cfg(not(feature = "mongo"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __id_into_bson {
+    ($name:ident) => {};
 }
 
 uuid_id!(
@@ -96,6 +200,50 @@ uuid_id!(
     CommentId,
     "comment id"
 );
+uuid_id!(
+    /// A purchase of a post, as post mints it (media marks copies by it).
+    PurchaseId,
+    "purchase id"
+);
+uuid_id!(
+    /// An access token (its `jti`), as auth mints it.
+    TokenId,
+    "token id"
+);
+opaque_id!(
+    /// A key's id in a key list: a CloudFront public key (a signed URL's
+    /// `Key-Pair-Id`), or a token signing key (a JWT's `kid`).
+    KeyId,
+    "key id"
+);
+opaque_id!(
+    /// A CloudFront invalidation (or edge's answer to one).
+    InvalidationId,
+    "invalidation id"
+);
+opaque_id!(
+    /// The public half of an AWS-style (SigV4) credential.
+    AccessKeyId,
+    "access key id"
+);
+opaque_id!(
+    /// A CloudFront distribution.
+    DistributionId,
+    "distribution id"
+);
+
+/// An id as a client wrote it in a list, parsed, with the reason kept when
+/// it is none: the handler names the item (`media_ids[2]`) instead of
+/// refusing the whole body with a parse error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed<T>(pub Result<T, NotAnId>);
+
+impl<'de, T: std::str::FromStr<Err = NotAnId>> serde::Deserialize<'de> for Claimed<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok(Self(text.parse()))
+    }
+}
 
 /// 3–30 of `[a-z0-9_.]`. Input is trimmed and lower-cased first, so `Alice`
 /// is `alice` and usernames are unique regardless of case. Every character

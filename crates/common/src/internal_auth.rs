@@ -158,7 +158,7 @@ fn read_callers(env: &mut Env) -> Option<Vec<(String, String)>> {
             Ok(pem)
         });
         match read {
-            Ok(pem) => callers.push((file.key_id, pem)),
+            Ok(pem) => callers.push((file.key_id.into_string(), pem)),
             Err(err) => env.problem(format!("{NAME}: {}: {err}", file.path.display())),
         }
     }

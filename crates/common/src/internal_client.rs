@@ -154,8 +154,10 @@ impl ServiceClient {
             }
             let call = Call { target: &self.target, method: method.as_str(), path };
             let token = self.auth.mint_if_able(call).map_err(|err| CallError::Token(err.to_string()))?;
-            let mut request =
-                self.http.request(method.clone(), &url).header(request_id::HEADER.as_str(), &request_id);
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .header(request_id::HEADER.as_str(), request_id.as_str());
             if let Some(token) = token {
                 request = request.bearer_auth(token);
             }

@@ -81,28 +81,30 @@ impl Modify for Conventions {
     }
 }
 
-/// A service's public API from one list: each route registered for the
-/// server (`configure_public`), listed (`PUBLIC_ROUTES`, so the served
-/// routes can be checked against the document), and documented (`ApiDoc`,
-/// whose paths are these handlers, with `tags` and the [`Conventions`]).
+/// A service's public API from one list of handlers: each registered for the
+/// server (`configure_public`) and documented (`ApiDoc`, whose paths are
+/// these handlers, with `tags` and the [`Conventions`]). A handler's method
+/// and path are written once, on the handler: actix's route attribute, which
+/// utoipa's `actix_extras` reads into the document.
 ///
 /// ```ignore
+/// #[utoipa::path(tag = "auth", responses((status = 200, description = "Tokens")))]
+/// #[actix_web::post("/v1/auth/login")]
+/// async fn login() -> HttpResponse { todo!() }
+///
 /// common::public_api! {
 ///     tags((name = "auth", description = "Accounts and tokens")),
-///     post "/v1/auth/login" => crate::sessions::login,
+///     crate::sessions::login,
 /// }
 /// ```
 #[macro_export]
 macro_rules! public_api {
     // Handlers are taken as plain tokens (`a::b`), not `$x:path`: the
     // OpenAPI derive cannot read a path fragment handed on by a macro.
-    (tags($($tag:tt),* $(,)?), $($method:ident $path:literal => $($handler:ident)::+),* $(,)?) => {
-        /// Every public route of this service: (method, path pattern).
-        pub const PUBLIC_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
-
-        /// Registers [`PUBLIC_ROUTES`].
+    (tags($($tag:tt),* $(,)?), $($($handler:ident)::+),* $(,)?) => {
+        /// Registers every public route.
         pub fn configure_public(cfg: &mut actix_web::web::ServiceConfig) {
-            $( cfg.route($path, actix_web::web::$method().to($($handler)::+)); )*
+            $( cfg.service($($handler)::+); )*
         }
 
         // The derive reads a modifier as a single name.

@@ -24,6 +24,7 @@ use tokio::sync::{Mutex, RwLock};
 
 use crate::Problem;
 use crate::config::Env;
+use crate::ids::{TokenId, UserId};
 
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 const LEEWAY_S: u64 = 30;
@@ -48,8 +49,8 @@ impl UserAuthSettings {
 /// Claims of an access token that services rely on.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AccessClaims {
-    pub sub: String,
-    pub jti: String,
+    pub sub: UserId,
+    pub jti: TokenId,
     #[serde(default)]
     pub roles: Vec<String>,
 }
@@ -178,8 +179,8 @@ impl UserTokenVerifier {
 /// A signed-in user. A handler taking `AuthUser` answers 401 without a valid token.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    pub user_id: String,
-    pub token_id: String,
+    pub user_id: UserId,
+    pub token_id: TokenId,
     pub roles: Vec<String>,
 }
 

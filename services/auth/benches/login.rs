@@ -23,7 +23,7 @@ async fn run() {
         http: HttpSettings::ephemeral(),
         mongo: testkit::mongo::settings("auth-bench"),
         signing_keys: vec![SigningKey::from_pem("bench", &SigningKey::generate_pem().unwrap()).unwrap()],
-        active_key_id: "bench".into(),
+        active_key_id: None,
         issuer: "shutter-auth".into(),
         audience: "shutter".into(),
         password_cost: cost,

@@ -1,13 +1,14 @@
-//! auth's public API: every route, registered and documented from this one list.
+//! auth's public API: every route, registered and documented from this one list (each
+//! handler's method and path are written once, on the handler).
 
 use crate::routes;
 
 common::public_api! {
     tags((name = "auth", description = "Accounts and tokens")),
-    post "/v1/auth/signup" => routes::signup,
-    post "/v1/auth/login" => routes::login,
-    post "/v1/auth/refresh" => routes::refresh,
-    post "/v1/auth/logout" => routes::logout,
-    get "/v1/users/me" => routes::me,
-    get "/.well-known/jwks.json" => routes::jwks,
+    routes::signup,
+    routes::login,
+    routes::refresh,
+    routes::logout,
+    routes::me,
+    routes::jwks,
 }

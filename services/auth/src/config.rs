@@ -1,5 +1,6 @@
 //! auth's configuration.
 
+use common::ids::KeyId;
 use std::net::SocketAddr;
 
 use common::config::{Env, FromEnv};
@@ -34,7 +35,8 @@ pub struct Config {
     pub mongo: MongoSettings,
     /// Every published key; `SigningKey`'s `Debug` is redacted.
     pub signing_keys: Vec<SigningKey>,
-    pub active_key_id: String,
+    /// The key that signs new tokens (`AUTH_ACTIVE_KEY_ID`); `None`: the first.
+    pub active_key_id: Option<KeyId>,
     pub issuer: String,
     pub audience: String,
     pub password_cost: PasswordCost,
@@ -58,7 +60,7 @@ impl Config {
         Self {
             http,
             mongo,
-            active_key_id: signing_keys.first().map(|k| k.kid.clone()).unwrap_or_default(),
+            active_key_id: None,
             signing_keys,
             issuer: "shutter-auth".into(),
             audience: "shutter".into(),
@@ -77,7 +79,7 @@ impl FromEnv for Config {
         common::read_env!(Config {
             http: HttpSettings::from_env(env, DEFAULT_LISTEN),
             mongo: MongoSettings::from_env(env, "shutter_auth"),
-            active_key_id: keys.as_ref().map(|(_, active)| active.clone()),
+            active_key_id: keys.as_ref().map(|(_, active)| Some(active.clone())),
             signing_keys: keys.map(|(keys, _)| keys),
             issuer: env.or("AUTH_ISSUER", "shutter-auth".to_owned()),
             audience: env.or("AUTH_AUDIENCE", "shutter".to_owned()),
@@ -95,7 +97,7 @@ impl FromEnv for Config {
 
 /// `AUTH_SIGNING_KEYS` (required) and the one that signs now,
 /// `AUTH_ACTIVE_KEY_ID` (the first by default).
-fn signing_keys_from_env(env: &mut Env) -> Option<(Vec<SigningKey>, String)> {
+fn signing_keys_from_env(env: &mut Env) -> Option<(Vec<SigningKey>, KeyId)> {
     let loaded = env.keys("AUTH_SIGNING_KEYS", |file| {
         SigningKey::from_pem_file(&file.key_id, &file.path).map_err(|err| err.to_string())
     });
@@ -103,6 +105,6 @@ fn signing_keys_from_env(env: &mut Env) -> Option<(Vec<SigningKey>, String)> {
         env.problem("AUTH_SIGNING_KEYS is required (KID=/path/to/ed25519.pem, comma-separated)");
     }
     let first = loaded.as_ref().and_then(|keys| keys.first()).map(|(id, _)| id.clone());
-    let active = env.optional::<String>("AUTH_ACTIVE_KEY_ID").or(first);
+    let active = env.optional::<KeyId>("AUTH_ACTIVE_KEY_ID").or(first);
     Some((loaded?.into_iter().map(|(_, key)| key).collect(), active?))
 }

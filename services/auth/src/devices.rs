@@ -4,6 +4,7 @@
 //! `limiter`), so a stranger guessing an account's password cannot lock its
 //! owner out of the devices they already use.
 
+use common::ids::UserId;
 use std::time::Duration;
 
 use base64::Engine;
@@ -21,7 +22,7 @@ struct DeviceRecord {
     /// SHA-256 of the token, hex.
     #[serde(rename = "_id")]
     hash: String,
-    user_id: String,
+    user_id: UserId,
     created_at: DateTime,
     last_seen_at: DateTime,
 }
@@ -29,8 +30,8 @@ struct DeviceRecord {
 /// A device token as its owner presented it, recognised for one account.
 #[derive(Debug, Clone)]
 pub struct KnownDevice {
-    /// The stored id (the token's digest), never the token itself.
-    pub id: String,
+    /// The token's digest (its stored key), never the token itself.
+    pub digest: String,
     pub token: String,
 }
 
@@ -48,14 +49,14 @@ impl Devices {
 
     /// A new device token for `user_id`.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn issue(&self, user_id: &str) -> anyhow::Result<String> {
+    pub async fn issue(&self, user_id: &UserId) -> anyhow::Result<String> {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
         let now = DateTime::now();
         let record = DeviceRecord {
             hash: common::sha256_hex(token.as_bytes()),
-            user_id: user_id.to_owned(),
+            user_id: user_id.clone(),
             created_at: now,
             last_seen_at: now,
         };
@@ -65,18 +66,18 @@ impl Devices {
 
     /// `token` when it is a device of `user_id`'s (and marks it seen).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn recognise(&self, token: &str, user_id: &str) -> anyhow::Result<Option<KnownDevice>> {
+    pub async fn recognise(&self, token: &str, user_id: &UserId) -> anyhow::Result<Option<KnownDevice>> {
         if token.len() > 64 {
             return Ok(None);
         }
-        let id = common::sha256_hex(token.as_bytes());
+        let digest = common::sha256_hex(token.as_bytes());
         let seen = self
             .collection
             .update_one(
-                doc! { "_id": &id, "user_id": user_id },
+                doc! { "_id": &digest, "user_id": user_id },
                 doc! { "$set": { "last_seen_at": DateTime::now() } },
             )
             .await?;
-        Ok((seen.matched_count == 1).then(|| KnownDevice { id, token: token.to_owned() }))
+        Ok((seen.matched_count == 1).then(|| KnownDevice { digest, token: token.to_owned() }))
     }
 }

@@ -34,10 +34,13 @@ const JSON_LIMIT: usize = 16 * 1024;
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let db = mongo::connect(&config.mongo, NAME).await?;
-    let active =
-        config.signing_keys.iter().find(|key| key.kid == config.active_key_id).cloned().ok_or_else(|| {
-            anyhow::anyhow!("AUTH_ACTIVE_KEY_ID {} is not among AUTH_SIGNING_KEYS", config.active_key_id)
-        })?;
+    let active = match &config.active_key_id {
+        Some(id) => config.signing_keys.iter().find(|key| key.kid == *id),
+        None => config.signing_keys.first(),
+    };
+    let active = active.cloned().ok_or_else(|| {
+        anyhow::anyhow!("AUTH_ACTIVE_KEY_ID {:?} is not among AUTH_SIGNING_KEYS", config.active_key_id)
+    })?;
     let jwks = web::Data::new(Jwks(serde_json::json!({
         "keys": config.signing_keys.iter().map(keys::SigningKey::jwk).collect::<Vec<_>>()
     })));
@@ -47,7 +50,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         config
             .signing_keys
             .iter()
-            .map(|key| Ok((key.kid.clone(), key.decoding()?)))
+            .map(|key| Ok((key.kid.to_string(), key.decoding()?)))
             .collect::<anyhow::Result<Vec<_>>>()?,
     ));
     let auth = web::Data::new(Auth {

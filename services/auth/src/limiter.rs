@@ -80,9 +80,15 @@ impl Budget {
     }
 }
 
+common::uuid_id!(
+    /// One sign-in or sign-up attempt, as counted in each of its budgets.
+    AttemptId,
+    "attempt id"
+);
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Attempt {
-    id: String,
+    id: AttemptId,
     at: DateTime,
 }
 
@@ -101,7 +107,7 @@ const MAX_ROUNDS: usize = 200;
 /// The attempt as counted in each of its budgets.
 #[derive(Debug)]
 pub struct Reservation {
-    id: String,
+    id: AttemptId,
     budgets: Vec<Budget>,
 }
 
@@ -121,7 +127,7 @@ impl LoginLimiter {
     /// wait)` when one of them is spent.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reserve(&self, budgets: Vec<Budget>) -> anyhow::Result<Result<Reservation, u64>> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        let id = AttemptId::mint();
         let mut counted = Vec::new();
         for budget in budgets {
             match self.count(&budget, &id).await? {
@@ -164,14 +170,14 @@ impl LoginLimiter {
 
     /// Adds attempt `id` to `budget` unless `limit` attempts are already in
     /// the window; `Err(seconds until a place frees)` when they are.
-    async fn count(&self, budget: &Budget, id: &str) -> anyhow::Result<Result<(), u64>> {
+    async fn count(&self, budget: &Budget, id: &AttemptId) -> anyhow::Result<Result<(), u64>> {
         self.change(budget, |attempts, now| {
             if attempts.len() >= budget.limit {
                 let oldest = attempts.iter().map(|a| a.at.to_system_time()).min().unwrap_or(now);
                 let lifts = oldest + budget.window;
                 return Err(lifts.duration_since(now).map_or(1, |d| d.as_secs().max(1)));
             }
-            attempts.push(Attempt { id: id.to_owned(), at: DateTime::from_system_time(now) });
+            attempts.push(Attempt { id: id.clone(), at: DateTime::from_system_time(now) });
             Ok(())
         })
         .await

@@ -1,6 +1,7 @@
 //! The public handlers: signup, login, refresh, logout, profile, JWKS.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use common::ids::UserId;
 use common::mongo::is_duplicate_key;
 use common::respond::Created;
 use common::user_auth::AuthUser;
@@ -10,14 +11,14 @@ use crate::error::AuthError;
 use crate::limiter::Budget;
 use crate::passwords::Checked;
 use crate::state::{Auth, Jwks};
-use crate::tokens::{ACCESS_LIFETIME, RefreshRefusal};
+use crate::tokens::{ACCESS_LIFETIME, FamilyId, RefreshRefusal};
 use crate::types::{KeySet, LoginRequest, Profile, RefreshRequest, SignedUp, SignupRequest, TokenPair};
 use crate::users::{Email, Password, UserRecord, Username};
 
 async fn pair(
     auth: &Auth,
     user: &UserRecord,
-    family: Option<String>,
+    family: Option<FamilyId>,
     device_token: Option<String>,
 ) -> Result<TokenPair, AuthError> {
     Ok(TokenPair {
@@ -29,12 +30,13 @@ async fn pair(
     })
 }
 
-#[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignupRequest,
+#[utoipa::path(tag = "auth", request_body = SignupRequest,
     responses((status = 201, description = "The account and its first tokens", body = SignedUp),
               (status = 409, description = "The username is taken (names the field), or the account cannot be made with these details"),
               (status = 413, description = "The body is over 16 KiB"),
               (status = 422, description = "A username, e-mail or password out of bounds (names the field)"),
               (status = 429, description = "Too many accounts made from this address this hour (see Retry-After)")))]
+#[post("/v1/auth/signup")]
 pub(crate) async fn signup(
     req: HttpRequest,
     auth: web::Data<Auth>,
@@ -53,7 +55,7 @@ pub(crate) async fn signup(
         return Err(AuthError::SignupsRateLimited { retry_after_s });
     }
     let user = UserRecord {
-        id: uuid::Uuid::now_v7().simple().to_string(),
+        id: UserId::mint(),
         username: username.as_str().to_owned(),
         email: email.as_str().to_owned(),
         email_lower: email.lower(),
@@ -71,16 +73,17 @@ pub(crate) async fn signup(
         }
         return Err(AuthError::Internal(err.into()));
     }
-    tracing::info!(user_id = user.id, "account created");
+    tracing::info!(user_id = %user.id, "account created");
     let device = auth.devices.issue(&user.id).await?;
     let tokens = pair(&auth, &user, None, Some(device)).await?;
     Ok(Created(SignedUp { user: Profile::from(&user), tokens }))
 }
 
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses((status = 200, description = "Tokens", body = TokenPair),
               (status = 401, description = "Wrong login or password"),
               (status = 429, description = "Too many failures for this login name, device or address (see Retry-After)")))]
+#[post("/v1/auth/login")]
 pub(crate) async fn login(
     req: HttpRequest,
     auth: web::Data<Auth>,
@@ -93,7 +96,7 @@ pub(crate) async fn login(
         (Some(token), Some(user)) => auth.devices.recognise(token, &user.id).await?,
         _ => None,
     };
-    let budget = device.as_ref().map_or_else(|| Budget::login(&body.login), |d| Budget::device(&d.id));
+    let budget = device.as_ref().map_or_else(|| Budget::login(&body.login), |d| Budget::device(&d.digest));
     // Counted before hashing: parallel guesses cannot outrun the limit.
     let reservation = match auth.limiter.reserve(vec![budget.clone(), Budget::address(ip)]).await? {
         Ok(reservation) => reservation,
@@ -112,7 +115,7 @@ pub(crate) async fn login(
     };
     if let Some(hash) = rehash {
         auth.users.set_password_hash(&user.id, &hash).await?;
-        tracing::info!(user_id = user.id, "password rehashed with current parameters");
+        tracing::info!(user_id = %user.id, "password rehashed with current parameters");
     }
     auth.limiter.succeeded(reservation, &budget).await?;
     let device_token = match device {
@@ -122,9 +125,10 @@ pub(crate) async fn login(
     Ok(web::Json(pair(&auth, &user, None, Some(device_token)).await?))
 }
 
-#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(tag = "auth", request_body = RefreshRequest,
     responses((status = 200, description = "New tokens; the refresh token given is used up", body = TokenPair),
               (status = 401, description = "Unknown, expired, used or revoked refresh token")))]
+#[post("/v1/auth/refresh")]
 pub(crate) async fn refresh(
     auth: web::Data<Auth>,
     body: web::Json<RefreshRequest>,
@@ -146,9 +150,10 @@ pub(crate) async fn refresh(
     }
 }
 
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "Every refresh token of this sign-in is revoked"),
               (status = 401, description = "Unknown refresh token")))]
+#[post("/v1/auth/logout")]
 pub(crate) async fn logout(
     auth: web::Data<Auth>,
     body: web::Json<RefreshRequest>,
@@ -159,15 +164,17 @@ pub(crate) async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/v1/users/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "Your account", body = Profile), (status = 404, description = "The account is gone")))]
+#[get("/v1/users/me")]
 pub(crate) async fn me(user: AuthUser, auth: web::Data<Auth>) -> Result<web::Json<Profile>, AuthError> {
     let record = auth.users.find(&user.user_id).await?.ok_or(AuthError::NotFound)?;
     Ok(web::Json(Profile::from(&record)))
 }
 
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+#[utoipa::path(tag = "auth",
     responses((status = 200, description = "The public keys access tokens are signed with (RFC 7517)", body = KeySet)))]
+#[get("/.well-known/jwks.json")]
 pub(crate) async fn jwks(keys: web::Data<Jwks>) -> HttpResponse {
     HttpResponse::Ok().insert_header(("cache-control", "public, max-age=300")).json(&keys.0)
 }

@@ -7,6 +7,7 @@
 //! successor may be written after the loser revoked the family, and it must
 //! die with the family all the same.
 
+use common::ids::{TokenId, UserId};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -26,10 +27,10 @@ pub const REFRESH_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 struct AccessClaims<'a> {
     iss: &'a str,
     aud: &'a str,
-    sub: &'a str,
+    sub: &'a UserId,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     roles: &'a [String],
-    jti: String,
+    jti: TokenId,
     iat: u64,
     exp: u64,
 }
@@ -41,30 +42,36 @@ pub struct AccessTokens {
 }
 
 impl AccessTokens {
-    pub fn issue(&self, user_id: &str, roles: &[String]) -> anyhow::Result<String> {
+    pub fn issue(&self, user_id: &UserId, roles: &[String]) -> anyhow::Result<String> {
         let iat = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
         let claims = AccessClaims {
             iss: &self.issuer,
             aud: &self.audience,
             sub: user_id,
             roles,
-            jti: uuid::Uuid::new_v4().simple().to_string(),
+            jti: TokenId::mint(),
             iat,
             exp: iat + ACCESS_LIFETIME.as_secs(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.key.kid.clone());
+        header.kid = Some(self.key.kid.to_string());
         Ok(jsonwebtoken::encode(&header, &claims, self.key.encoding())?)
     }
 }
+
+common::uuid_id!(
+    /// The refresh tokens that descend from one sign-in: one reuse revokes them all.
+    FamilyId,
+    "token family id"
+);
 
 #[derive(Debug, Serialize, Deserialize)]
 struct RefreshRecord {
     /// SHA-256 of the token, hex. The token itself is never stored.
     #[serde(rename = "_id")]
     hash: String,
-    user_id: String,
-    family_id: String,
+    user_id: UserId,
+    family_id: FamilyId,
     expires_at: DateTime,
     used: bool,
     revoked: bool,
@@ -85,7 +92,7 @@ pub enum RefreshRefusal {
 #[derive(Debug, Serialize, Deserialize)]
 struct RevokedFamily {
     #[serde(rename = "_id")]
-    family_id: String,
+    family_id: FamilyId,
     revoked_at: DateTime,
     expires_at: DateTime,
 }
@@ -116,15 +123,15 @@ impl RefreshTokens {
 
     /// A new token for `user_id`, in `family_id` (a new family at sign-in).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn issue(&self, user_id: &str, family_id: Option<String>) -> anyhow::Result<String> {
+    pub async fn issue(&self, user_id: &UserId, family_id: Option<FamilyId>) -> anyhow::Result<String> {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
         let now = SystemTime::now();
         let record = RefreshRecord {
             hash: digest(&token),
-            user_id: user_id.to_owned(),
-            family_id: family_id.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
+            user_id: user_id.clone(),
+            family_id: family_id.unwrap_or_else(FamilyId::mint),
             expires_at: DateTime::from_system_time(now + REFRESH_LIFETIME),
             used: false,
             revoked: false,
@@ -139,7 +146,7 @@ impl RefreshTokens {
     /// a conditional update, not a find-and-modify: every MongoDB-compatible
     /// server we test on applies the former atomically.)
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn consume(&self, token: &str) -> anyhow::Result<Result<(String, String), RefreshRefusal>> {
+    pub async fn consume(&self, token: &str) -> anyhow::Result<Result<(UserId, FamilyId), RefreshRefusal>> {
         let hash = digest(token);
         let now = DateTime::now();
         let claimed = self
@@ -183,11 +190,11 @@ impl RefreshTokens {
         }
     }
 
-    async fn revoke_family(&self, family_id: &str) -> anyhow::Result<()> {
+    async fn revoke_family(&self, family_id: &FamilyId) -> anyhow::Result<()> {
         let now = SystemTime::now();
         // Outlives every token of the family, even one written just after this.
         let record = RevokedFamily {
-            family_id: family_id.to_owned(),
+            family_id: family_id.clone(),
             revoked_at: DateTime::from_system_time(now),
             expires_at: DateTime::from_system_time(now + REFRESH_LIFETIME + Duration::from_secs(24 * 3600)),
         };

@@ -1,6 +1,7 @@
 //! The public API's request and answer bodies: what the handlers read and
 //! write, and what the API document describes.
 
+use common::ids::UserId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -50,7 +51,7 @@ pub struct TokenPair {
 
 #[derive(Serialize, ToSchema)]
 pub struct Profile {
-    pub(crate) id: String,
+    pub(crate) id: UserId,
     pub(crate) username: String,
     pub(crate) email: String,
     pub(crate) created_at: String,

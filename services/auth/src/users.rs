@@ -6,6 +6,7 @@ use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
+use common::ids::UserId;
 pub use common::ids::Username;
 
 /// An address with one `@`, a local part and a dotted domain; compared
@@ -61,7 +62,7 @@ impl Password {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserRecord {
     #[serde(rename = "_id")]
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub email: String,
     pub email_lower: String,
@@ -115,18 +116,18 @@ impl Users {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn find(&self, id: &str) -> anyhow::Result<Option<UserRecord>> {
+    pub async fn find(&self, id: &UserId) -> anyhow::Result<Option<UserRecord>> {
         Ok(self.collection.find_one(doc! { "_id": id }).await?)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn find_many(&self, ids: &[String]) -> anyhow::Result<Vec<UserRecord>> {
+    pub async fn find_many(&self, ids: &[UserId]) -> anyhow::Result<Vec<UserRecord>> {
         use futures_util::TryStreamExt;
         Ok(self.collection.find(doc! { "_id": { "$in": ids } }).await?.try_collect().await?)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn set_password_hash(&self, id: &str, hash: &str) -> anyhow::Result<()> {
+    pub async fn set_password_hash(&self, id: &UserId, hash: &str) -> anyhow::Result<()> {
         self.collection.update_one(doc! { "_id": id }, doc! { "$set": { "password_hash": hash } }).await?;
         Ok(())
     }

@@ -142,7 +142,7 @@ async fn forward(
     }
     upstream = upstream.header("x-forwarded-proto", "http");
     if let Some(id) = common::request_id::current() {
-        upstream = upstream.header(common::request_id::HEADER.as_str(), id);
+        upstream = upstream.header(common::request_id::HEADER.as_str(), id.as_str());
     }
     if has_body(&req) {
         upstream = upstream.body(reqwest::Body::wrap_stream(relay(payload)));

@@ -3,6 +3,7 @@
 //! media's watermark secret), minted fresh for each run otherwise (internal
 //! call keys, edge's invalidation credentials).
 
+use common::ids::{AccessKeyId, DistributionId};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -35,7 +36,8 @@ pub(crate) fn dev_token_key(data_dir: &std::path::Path) -> anyhow::Result<auth::
     if !path.exists() {
         common::private_file::create(&path, &auth::keys::SigningKey::generate_pem()?)?;
     }
-    auth::keys::SigningKey::from_pem_file(DEV_TOKEN_KEY_ID, &path).map_err(anyhow::Error::msg)
+    auth::keys::SigningKey::from_pem_file(&common::ids::KeyId::parse(DEV_TOKEN_KEY_ID)?, &path)
+        .map_err(anyhow::Error::msg)
 }
 
 /// media's watermark secret, kept with the other dev keys: a copy marked
@@ -51,7 +53,8 @@ pub(crate) fn dev_watermark_secret(data_dir: &std::path::Path) -> anyhow::Result
 /// edge's CloudFront invalidation API in the dev stack: its distribution id
 /// and credentials, minted fresh for each run.
 pub(crate) struct EdgeInvalidations {
-    access_key_id: String,
+    distribution_id: DistributionId,
+    access_key_id: AccessKeyId,
     secret: String,
 }
 
@@ -59,16 +62,20 @@ pub(crate) struct EdgeInvalidations {
 pub const DEV_DISTRIBUTION_ID: &str = "EDEVSTACK";
 
 impl EdgeInvalidations {
-    pub(crate) fn new() -> Self {
-        Self { access_key_id: "SHUTTERDEVEDGE".into(), secret: random_secret() }
+    pub(crate) fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            distribution_id: DistributionId::parse(DEV_DISTRIBUTION_ID)?,
+            access_key_id: AccessKeyId::parse("SHUTTERDEVEDGE")?,
+            secret: random_secret(),
+        })
     }
 
     pub(crate) fn for_media(&self, edge_url: &str) -> media::config::InvalidationSettings {
         media::config::InvalidationSettings {
-            distribution_id: DEV_DISTRIBUTION_ID.into(),
+            distribution_id: self.distribution_id.clone(),
             api: cloudfront_api::ApiSettings {
                 endpoint: Some(edge_url.to_owned()),
-                credentials: Some((self.access_key_id.clone(), self.secret.clone())),
+                credentials: Some((self.access_key_id.to_string(), self.secret.clone())),
                 ..cloudfront_api::ApiSettings::default()
             },
         }
@@ -76,7 +83,7 @@ impl EdgeInvalidations {
 
     pub(crate) fn for_edge(&self, mongo: MongoSettings) -> edge::config::InvalidationSettings {
         edge::config::InvalidationSettings {
-            distribution_id: DEV_DISTRIBUTION_ID.into(),
+            distribution_id: self.distribution_id.clone(),
             access_key_id: self.access_key_id.clone(),
             secret_access_key: SecretString::from(self.secret.clone()),
             mongo,

@@ -240,7 +240,7 @@ impl Stack {
         // their ports are chosen first.
         let post_http = HeldPort::listening(http(base, 2)?)?;
         let edge_http = HeldPort::listening(http(base, 5)?)?;
-        let edge_api = EdgeInvalidations::new();
+        let edge_api = EdgeInvalidations::new()?;
         let mut media_config = media::Config::new(
             http(base, 3)?,
             mongo("shutter_media"),
@@ -261,7 +261,10 @@ impl Stack {
         let media = media::build(media_config).await?;
         let media_url = format!("http://127.0.0.1:{}", media.port());
         let signing_key = dev_signing_key(&options.data_dir)?;
-        let edge_keys = edge::KeySource::Static(vec![(DEV_KEY_ID.to_owned(), signing_key.public_key()?)]);
+        let edge_keys = edge::KeySource::Static(vec![(
+            common::ids::KeyId::parse(DEV_KEY_ID)?,
+            signing_key.public_key()?,
+        )]);
         let mut edge_config = edge::Config::new(edge_http, s3.clone(), edge_keys);
         // The gateway in front of it says who the client is.
         edge_config.trusted_proxies = vec![loopback()];
@@ -273,7 +276,7 @@ impl Stack {
         let url_signer_config = url_signer::Config::new(
             url_signer_http,
             internal_keys.of("url-signer"),
-            vec![(DEV_KEY_ID.to_owned(), signing_key)],
+            vec![(common::ids::KeyId::parse(DEV_KEY_ID)?, signing_key)],
             url_signer::config::Guards::new(vec![public_authority], vec!["http".into()]),
         );
         let url_signer_runs = UrlSignerRuns { port: url_signer_port, config: url_signer_config };

@@ -51,8 +51,3 @@ fn add_links(document: &mut serde_json::Value) {
         }
     }
 }
-
-/// Every public (method, path) the services register.
-pub fn served_routes() -> Vec<(&'static str, &'static str)> {
-    [auth::api::PUBLIC_ROUTES, post::api::PUBLIC_ROUTES, media::api::PUBLIC_ROUTES].concat()
-}

@@ -100,13 +100,17 @@ impl Api {
         let settings = &self.stack.invalidation;
         let cloudfront = cloudfront_api::CloudFront::new(&settings.api).await;
         let client = cloudfront.client();
-        let listed =
-            client.list_invalidations().distribution_id(&settings.distribution_id).send().await.unwrap();
+        let listed = client
+            .list_invalidations()
+            .distribution_id(settings.distribution_id.as_str())
+            .send()
+            .await
+            .unwrap();
         let mut found = Vec::new();
         for summary in listed.invalidation_list.and_then(|l| l.items).unwrap_or_default() {
             let got = client
                 .get_invalidation()
-                .distribution_id(&settings.distribution_id)
+                .distribution_id(settings.distribution_id.as_str())
                 .id(summary.id)
                 .send()
                 .await

@@ -1,6 +1,7 @@
 //! edge's configuration: the S3 origin, where trusted keys come from, and
 //! which peers may speak for the client.
 
+use common::ids::{AccessKeyId, DistributionId, KeyId};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ pub const DEFAULT_LISTEN: SocketAddr =
 #[derive(Debug, Clone)]
 pub enum KeySource {
     /// Fixed public keys, by CloudFront key id.
-    Static(Vec<(String, PublicKey)>),
+    Static(Vec<(KeyId, PublicKey)>),
     /// url-signer's `/internal/v1/public-keys`, read again every `refresh`;
     /// a key it stops publishing stops working here. Public keys are not
     /// secret: the internet-facing edge holds no credential to read them,
@@ -88,9 +89,9 @@ impl Default for CacheSettings {
 #[derive(Debug, Clone)]
 pub struct InvalidationSettings {
     /// The one distribution id this edge answers to.
-    pub distribution_id: String,
+    pub distribution_id: DistributionId,
     /// SigV4 credentials callers sign with (as `aws-sdk-cloudfront` does).
-    pub access_key_id: String,
+    pub access_key_id: AccessKeyId,
     pub secret_access_key: SecretString,
     pub mongo: MongoSettings,
     /// How often each replica looks for invalidations made on another.
@@ -240,11 +241,12 @@ fn invalidations_from_env(env: &mut Env) -> Option<Option<InvalidationSettings>>
     if !env.is_set("EDGE_INVALIDATION_ACCESS_KEY_ID") {
         return Some(None);
     }
-    let id_shape =
-        |id: &String| (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    let id_shape = |id: &DistributionId| {
+        (1..=64).contains(&id.as_str().len()) && id.as_str().bytes().all(|b| b.is_ascii_alphanumeric())
+    };
     let settings = common::read_env!(InvalidationSettings {
         distribution_id: env
-            .required::<String>(
+            .required::<DistributionId>(
                 "EDGE_DISTRIBUTION_ID",
                 "the distribution id invalidations name, e.g. E2EXAMPLE"
             )
@@ -254,7 +256,7 @@ fn invalidations_from_env(env: &mut Env) -> Option<Option<InvalidationSettings>>
                 }
                 id_shape(id)
             }),
-        access_key_id: env.optional::<String>("EDGE_INVALIDATION_ACCESS_KEY_ID"),
+        access_key_id: env.optional::<AccessKeyId>("EDGE_INVALIDATION_ACCESS_KEY_ID"),
         secret_access_key: env.secret(
             "EDGE_INVALIDATION_SECRET_ACCESS_KEY",
             "the secret callers sign invalidations with",

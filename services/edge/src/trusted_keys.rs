@@ -42,7 +42,7 @@ impl TrustedKeys {
             KeySource::Static(list) => {
                 let mut group = KeyGroup::with_memo(SIGNATURE_MEMO);
                 for (id, key) in list {
-                    group.insert(id.clone(), key.clone());
+                    group.insert(id.to_string(), key.clone());
                 }
                 keys.replace(group);
             }
@@ -75,8 +75,8 @@ impl TrustedKeys {
         let mut group = KeyGroup::with_memo(SIGNATURE_MEMO);
         for key in published.keys {
             match PublicKey::from_pem(key.public_key_pem.as_bytes()) {
-                Ok(public) => group.insert(key.id, public),
-                Err(err) => tracing::warn!(key_id = key.id, error = %err, "ignoring an unusable public key"),
+                Ok(public) => group.insert(key.id.into_string(), public),
+                Err(err) => tracing::warn!(key_id = %key.id, error = %err, "ignoring an unusable public key"),
             }
         }
         tracing::debug!(keys = group.len(), "key group refreshed");

@@ -1,13 +1,14 @@
-//! media's public API: every route, registered and documented from this one list.
+//! media's public API: every route, registered and documented from this one list (each
+//! handler's method and path are written once, on the handler).
 
 use crate::routes;
 
 common::public_api! {
     tags((name = "media", description = "Photo uploads")),
-    post "/v1/media" => routes::upload,
-    post "/v1/media/uploads" => routes::start_upload,
-    post "/v1/media/{id}/complete" => routes::complete,
-    get "/v1/media/{id}" => routes::get_own,
-    delete "/v1/media/{id}" => routes::delete_own,
-    post "/v1/media/{id}/trace" => routes::trace,
+    routes::upload,
+    routes::start_upload,
+    routes::complete,
+    routes::get_own,
+    routes::delete_own,
+    routes::trace,
 }

@@ -1,5 +1,6 @@
 //! media's configuration.
 
+use common::ids::DistributionId;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -62,7 +63,7 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub struct InvalidationSettings {
-    pub distribution_id: String,
+    pub distribution_id: DistributionId,
     pub api: cloudfront_api::ApiSettings,
 }
 
@@ -133,7 +134,7 @@ impl FromEnv for Config {
 
 /// The CloudFront distribution a removal invalidates, when one is named.
 fn invalidation_from_env(env: &mut Env) -> Option<Option<InvalidationSettings>> {
-    let distribution_id = env.optional::<String>("CLOUDFRONT_DISTRIBUTION_ID");
+    let distribution_id = env.optional::<DistributionId>("CLOUDFRONT_DISTRIBUTION_ID");
     let api = cloudfront_api::ApiSettings::read(env);
     match distribution_id {
         Some(distribution_id) => Some(Some(InvalidationSettings { distribution_id, api: api? })),

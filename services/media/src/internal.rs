@@ -6,7 +6,7 @@ use common::contract::media::{
     ACTING_USER, MARKED_COPIES, MAX_MARKED_COPIES, MEDIA_RECORD, MarkedCopies, MarkedCopiesRequest,
     MediaInfo, MediaStatus, TAKEDOWN, TakedownOutcome, TakedownRequest,
 };
-use common::ids::MediaId;
+use common::ids::{MediaId, UserId};
 use common::internal_auth::ServiceCaller;
 use common::user_auth::UserTokenVerifier;
 
@@ -28,7 +28,7 @@ async fn media_info(
     id: web::Path<MediaId>,
     media: web::Data<Media>,
 ) -> Result<web::Json<MediaInfo>, MediaError> {
-    let record = media.records.get(id.as_str()).await?.ok_or(MediaError::NotFound)?;
+    let record = media.records.get(&id).await?.ok_or(MediaError::NotFound)?;
     Ok(web::Json(MediaInfo {
         id: record.id,
         owner_id: record.owner_id,
@@ -54,8 +54,8 @@ async fn marked_copies(
         return Err(MediaError::BadRequest(format!("ask for 1 to {MAX_MARKED_COPIES} copies")));
     }
     let copies = requests.iter().map(|request| async {
-        let id = MediaId::parse(&request.media_id).map_err(|_| MediaError::NotFound)?;
-        let record = media.records.get(id.as_str()).await?.filter(|r| r.status == MediaStatus::Ready);
+        let id = request.media_id.clone();
+        let record = media.records.get(&id).await?.filter(|r| r.status == MediaStatus::Ready);
         let record = record.ok_or(MediaError::NotFound)?;
         media.marks.copy_for(&record, request, &media.records, &media.storage, &media.marking).await
     });
@@ -65,7 +65,7 @@ async fn marked_copies(
 
 /// The moderator behind a takedown: a service credential alone is not
 /// enough, a person with the admin role must be named by their own token.
-async fn moderator(req: &HttpRequest, users: &UserTokenVerifier) -> Result<String, MediaError> {
+async fn moderator(req: &HttpRequest, users: &UserTokenVerifier) -> Result<UserId, MediaError> {
     let token =
         req.headers().get(ACTING_USER).and_then(|v| v.to_str().ok()).ok_or(MediaError::NotModerator)?;
     let token = token.strip_prefix("Bearer ").unwrap_or(token);
@@ -94,6 +94,6 @@ async fn takedown(
         reason,
         at: mongodb::bson::DateTime::now(),
     };
-    let record = media.remove(id.as_str(), MediaStatus::TakenDown, removal).await?;
+    let record = media.remove(&id, MediaStatus::TakenDown, removal).await?;
     Ok(web::Json(TakedownOutcome { id: record.id, status: record.status }))
 }

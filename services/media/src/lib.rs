@@ -20,6 +20,7 @@ pub mod storage;
 pub mod trace;
 pub mod types;
 
+use common::ids::MediaId;
 use std::time::Duration;
 
 use actix_web::web;
@@ -86,7 +87,7 @@ async fn media_state(
 /// `media trace`: the operator's leak trace of a file, recorded as by `operator`.
 pub async fn trace_file(
     config: Config,
-    media_id: &str,
+    media_id: &MediaId,
     file: &std::path::Path,
     operator: &str,
 ) -> anyhow::Result<types::TraceResult> {
@@ -94,10 +95,8 @@ pub async fn trace_file(
     let service_auth = ServiceAuth::new(NAME, &config.internal_keys)?;
     let removals = removal::Removals::new(&db, None, None).await?;
     let media = media_state(&config, &db, &service_auth, removals).await?;
-    let id = common::ids::MediaId::parse(media_id)
-        .map_err(|err| anyhow::anyhow!("{media_id:?} is no media id: {err}"))?;
-    let record = media.records.get(id.as_str()).await?.filter(|r| r.status == records::MediaStatus::Ready);
-    let record = record.ok_or_else(|| anyhow::anyhow!("no ready photo {id}"))?;
+    let record = media.records.get(media_id).await?.filter(|r| r.status == records::MediaStatus::Ready);
+    let record = record.ok_or_else(|| anyhow::anyhow!("no ready photo {media_id}"))?;
     let suspect = bytes::Bytes::from(std::fs::read(file)?);
     media.check(&suspect, None).map_err(|err| anyhow::anyhow!("{err}"))?;
     let result = media.trace(&record, suspect, &format!("operator:{operator}")).await;

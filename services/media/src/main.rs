@@ -1,6 +1,7 @@
 //! `media [serve]` runs the service; `media trace` is the operator's leak
 //! trace of a file (configured by the same environment variables).
 
+use common::ids::MediaId;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,7 +23,7 @@ enum Command {
     /// JSON and records the trace; exit code 0 when traced, 1 when not.
     Trace {
         #[arg(long)]
-        media_id: String,
+        media_id: MediaId,
         #[arg(long)]
         file: PathBuf,
         /// Who runs the trace, for the record.
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn trace(media_id: &str, file: &std::path::Path, operator: &str) -> ExitCode {
+fn trace(media_id: &MediaId, file: &std::path::Path, operator: &str) -> ExitCode {
     let config = match media::Config::from_env() {
         Ok(config) => config,
         Err(err) => {

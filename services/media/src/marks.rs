@@ -12,6 +12,7 @@
 //! new objects. `buyer_copies` (`{photo}:{buyer}` → mark) holds the pair
 //! with a unique id, which settles racing first requests.
 
+use common::ids::{MediaId, PurchaseId, UserId};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -32,9 +33,9 @@ pub struct MarkRecord {
     /// The mark id the copies carry (48 bits).
     #[serde(rename = "_id")]
     pub id: i64,
-    pub media_id: String,
-    pub purchase_id: String,
-    pub buyer_id: String,
+    pub media_id: MediaId,
+    pub purchase_id: PurchaseId,
+    pub buyer_id: UserId,
     pub display_key: String,
     pub thumb_key: String,
     /// Set once both objects are written.
@@ -57,7 +58,7 @@ impl MarkRecord {
 struct BuyerCopy {
     /// `{photo}:{buyer}`.
     #[serde(rename = "_id")]
-    id: String,
+    key: String,
     mark_id: i64,
 }
 
@@ -93,14 +94,14 @@ impl Marks {
 
     /// The mark `id` on photo `media_id`, if media made it.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn find(&self, media_id: &str, id: MarkId) -> anyhow::Result<Option<MarkRecord>> {
+    pub async fn find(&self, media_id: &MediaId, id: MarkId) -> anyhow::Result<Option<MarkRecord>> {
         let id = i64::try_from(id.get())?;
         Ok(self.collection.find_one(doc! { "_id": id, "media_id": media_id }).await?)
     }
 
     /// Every marked object of a photo (for its removal).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn object_keys(&self, media_id: &str) -> anyhow::Result<Vec<String>> {
+    pub async fn object_keys(&self, media_id: &MediaId) -> anyhow::Result<Vec<String>> {
         use futures_util::TryStreamExt;
         let marks: Vec<MarkRecord> =
             self.collection.find(doc! { "media_id": media_id }).await?.try_collect().await?;
@@ -138,7 +139,7 @@ impl Marks {
                     None => continue,
                 },
             };
-            match self.owners.insert_one(BuyerCopy { id: owner_id.clone(), mark_id: mark.id }).await {
+            match self.owners.insert_one(BuyerCopy { key: owner_id.clone(), mark_id: mark.id }).await {
                 Ok(_) => return Ok(mark),
                 Err(err) if common::mongo::is_duplicate_key(&err) => {
                     // Another request named the buyer's copy first: theirs counts.
@@ -181,11 +182,11 @@ impl Marks {
     }
 
     /// `mark`, naming `purchase_id` as the purchase it serves now.
-    async fn naming(&self, mut mark: MarkRecord, purchase_id: &str) -> Result<MarkRecord, MediaError> {
-        if mark.purchase_id != purchase_id {
+    async fn naming(&self, mut mark: MarkRecord, purchase_id: &PurchaseId) -> Result<MarkRecord, MediaError> {
+        if mark.purchase_id != *purchase_id {
             let newest = doc! { "$set": { "purchase_id": purchase_id } };
             self.collection.update_one(doc! { "_id": mark.id }, newest).await?;
-            mark.purchase_id = purchase_id.to_owned();
+            mark.purchase_id = purchase_id.clone();
         }
         Ok(mark)
     }

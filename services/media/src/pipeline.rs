@@ -1,6 +1,7 @@
 //! From bytes to a ready media item: validate, process off the executor,
 //! write every object, and only then record it as ready.
 
+use common::ids::{MediaId, UserId};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -67,8 +68,8 @@ impl Media {
 
     /// The record of a processed image, with its derivatives' keys.
     fn ready_record(
-        id: String,
-        owner_id: String,
+        id: MediaId,
+        owner_id: UserId,
         created_at: DateTime,
         original: &Bytes,
         processed: &Processed,
@@ -123,14 +124,13 @@ impl Media {
     /// An upload in the request body: processed, stored, recorded.
     pub async fn ingest(
         &self,
-        owner_id: &str,
+        owner_id: &UserId,
         bytes: Bytes,
         declared: Option<Format>,
     ) -> Result<MediaRecord, MediaError> {
         let processed = self.process(bytes.clone(), declared).await?;
-        let id = uuid::Uuid::now_v7().simple().to_string();
         let (record, mut objects) =
-            Self::ready_record(id, owner_id.to_owned(), DateTime::now(), &bytes, &processed);
+            Self::ready_record(MediaId::mint(), owner_id.clone(), DateTime::now(), &bytes, &processed);
         let original = &record.variants["original"];
         objects.insert(0, (original.key.clone(), processed.format.content_type(), bytes));
         let keys: Vec<String> = objects.iter().map(|(key, _, _)| key.clone()).collect();
@@ -139,14 +139,14 @@ impl Media {
             self.storage.delete_all(&keys).await;
             return Err(err.into());
         }
-        tracing::info!(media_id = record.id, "media stored");
+        tracing::info!(media_id = %record.id, "media stored");
         Ok(record)
     }
 
     /// Starts a direct-to-S3 upload: a pending record and a presigned PUT.
     pub async fn start_upload(
         &self,
-        owner_id: &str,
+        owner_id: &UserId,
         content_type: &str,
         size: u64,
     ) -> Result<(MediaRecord, String, ChronoTime<Utc>), MediaError> {
@@ -157,7 +157,7 @@ impl Media {
         if size > self.limits.max_bytes as u64 {
             return Err(Rejection::TooManyBytes { max: self.limits.max_bytes }.into());
         }
-        let id = common::ids::MediaId::mint().into_string();
+        let id = common::ids::MediaId::mint();
         let created_at = DateTime::now();
         let key = incoming_key(&id, format.extension());
         let expires_at = Utc::now() + UPLOAD_URL_LIFETIME;
@@ -165,7 +165,7 @@ impl Media {
             self.storage.presign_put(&key, format.content_type(), size, UPLOAD_URL_LIFETIME).await?;
         let record = MediaRecord {
             id,
-            owner_id: owner_id.to_owned(),
+            owner_id: owner_id.clone(),
             status: MediaStatus::Pending,
             failure: None,
             width: None,
@@ -269,7 +269,7 @@ impl Media {
         let written_before = std::time::SystemTime::now() - UPLOAD_URL_LIFETIME;
         for key in self.storage.listed_before(INCOMING_PREFIX, written_before).await? {
             let pending = match incoming_id(&key) {
-                Some(id) => self.records.get(id).await?.is_some_and(|r| r.status == MediaStatus::Pending),
+                Some(id) => self.records.get(&id).await?.is_some_and(|r| r.status == MediaStatus::Pending),
                 None => false,
             };
             if !pending {
@@ -287,7 +287,7 @@ impl Media {
     /// fails (503) a retry finishes the job.
     pub async fn remove(
         &self,
-        id: &str,
+        id: &MediaId,
         status: MediaStatus,
         removal: Removal,
     ) -> Result<MediaRecord, MediaError> {
@@ -301,7 +301,7 @@ impl Media {
         keys.extend(self.marks.object_keys(id).await?);
         self.removals.enqueue(id, &keys).await?;
         self.storage.delete_each(&keys).await?;
-        tracing::info!(target: "audit", media_id = id, status = ?record.status, by = removal.by, reason = removal.reason, objects = keys.len(), "media removed");
+        tracing::info!(target: "audit", media_id = %id, status = ?record.status, by = removal.by, reason = removal.reason, objects = keys.len(), "media removed");
         Ok(record)
     }
 
@@ -324,7 +324,7 @@ impl Media {
         };
         let result = outcome(detection.as_ref(), mark.as_ref(), self.auth.as_ref()).await;
         let trace = TraceRecord {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::trace::TraceId::mint(),
             media_id: record.id.clone(),
             by: by.to_owned(),
             at: DateTime::now(),
@@ -336,7 +336,7 @@ impl Media {
             suspect_sha256,
         };
         self.traces.record(&trace).await?;
-        tracing::info!(target: "audit", media_id = record.id, by, found = result.found, purchase_id = ?result.purchase_id, "leak traced");
+        tracing::info!(target: "audit", media_id = %record.id, by, found = result.found, purchase_id = ?result.purchase_id, "leak traced");
         Ok(result)
     }
 }

@@ -1,6 +1,7 @@
 //! Media records in MongoDB. A record says `ready` only after every object
 //! it names has been written.
 
+use common::ids::{MediaId, UserId};
 use std::time::{Duration, SystemTime};
 
 use futures_util::TryStreamExt;
@@ -29,8 +30,8 @@ pub struct PendingUpload {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MediaRecord {
     #[serde(rename = "_id")]
-    pub id: String,
-    pub owner_id: String,
+    pub id: MediaId,
+    pub owner_id: UserId,
     pub status: MediaStatus,
     #[serde(default)]
     pub failure: Option<String>,
@@ -92,7 +93,7 @@ impl Records {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get(&self, id: &str) -> anyhow::Result<Option<MediaRecord>> {
+    pub async fn get(&self, id: &MediaId) -> anyhow::Result<Option<MediaRecord>> {
         Ok(self.collection.find_one(doc! { "_id": id }).await?)
     }
 
@@ -111,7 +112,7 @@ impl Records {
     /// `complete` meanwhile is refused rather than racing the first. One
     /// conditional update, so two claims cannot both succeed.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn claim_completion(&self, id: &str, lease: Duration) -> anyhow::Result<bool> {
+    pub async fn claim_completion(&self, id: &MediaId, lease: Duration) -> anyhow::Result<bool> {
         let now = SystemTime::now();
         let claimed = self
             .collection
@@ -132,7 +133,7 @@ impl Records {
 
     /// Gives a claimed upload back (the attempt could not finish; another may).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn release_completion(&self, id: &str) -> anyhow::Result<()> {
+    pub async fn release_completion(&self, id: &MediaId) -> anyhow::Result<()> {
         self.collection
             .update_one(
                 doc! { "_id": id, "status": MediaStatus::Pending },
@@ -143,7 +144,7 @@ impl Records {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn mark_failed(&self, id: &str, reason: &str) -> anyhow::Result<()> {
+    pub async fn mark_failed(&self, id: &MediaId, reason: &str) -> anyhow::Result<()> {
         self.collection
             .update_one(
                 doc! { "_id": id, "status": MediaStatus::Pending },
@@ -173,7 +174,7 @@ impl Records {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_removed(
         &self,
-        id: &str,
+        id: &MediaId,
         status: MediaStatus,
         removal: &Removal,
     ) -> anyhow::Result<Option<MediaRecord>> {
@@ -187,7 +188,7 @@ impl Records {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn delete_pending(&self, id: &str) -> anyhow::Result<()> {
+    pub async fn delete_pending(&self, id: &MediaId) -> anyhow::Result<()> {
         self.collection.delete_one(doc! { "_id": id, "status": MediaStatus::Pending }).await?;
         Ok(())
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use cloudfront_api::CloudFront;
 use common::backoff::Backoff;
 use common::contract::photos::{PhotoRemoved, removed_path};
-use common::ids::MediaId;
+use common::ids::{DistributionId, InvalidationId, MediaId};
 use common::internal_client::ServiceClient;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};
@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 #[derive(Clone)]
 pub struct Invalidations {
     pub cloudfront: CloudFront,
-    pub distribution_id: String,
+    pub distribution_id: DistributionId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +35,7 @@ pub struct Invalidations {
 pub enum Invalidation {
     Pending,
     Created {
-        id: String,
+        id: InvalidationId,
     },
     /// No distribution is configured (a local stack): nothing to purge.
     Skipped,
@@ -45,7 +45,7 @@ pub enum Invalidation {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RemovalTask {
     #[serde(rename = "_id")]
-    pub media_id: String,
+    pub media_id: MediaId,
     /// URL paths to purge from CloudFront's caches.
     pub paths: Vec<String>,
     pub post_notified: bool,
@@ -89,11 +89,11 @@ impl Removals {
     /// Records the follow-up work for media `media_id`, whose objects are
     /// `keys` (once, however often asked) and wakes the worker.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn enqueue(&self, media_id: &str, keys: &[String]) -> anyhow::Result<()> {
+    pub async fn enqueue(&self, media_id: &MediaId, keys: &[String]) -> anyhow::Result<()> {
         let paths: Vec<String> = keys.iter().map(|key| format!("/{key}")).collect();
         let now = DateTime::now();
         let task = RemovalTask {
-            media_id: media_id.to_owned(),
+            media_id: media_id.clone(),
             paths,
             post_notified: false,
             invalidation: Invalidation::Pending,
@@ -165,14 +165,14 @@ impl Removals {
         if failures.is_empty() {
             task.completed_at = Some(DateTime::now());
             task.last_error = None;
-            tracing::info!(media_id = id, invalidation = ?task.invalidation, "removal follow-up done");
+            tracing::info!(media_id = %id, invalidation = ?task.invalidation, "removal follow-up done");
         } else {
             task.attempts += 1;
             let wait = Backoff::BACKGROUND.after(task.attempts);
             task.next_attempt_at = DateTime::from_system_time(std::time::SystemTime::now() + wait);
             task.last_error = Some(failures.join("; "));
             tracing::warn!(
-                media_id = id,
+                media_id = %id,
                 attempts = task.attempts,
                 retry_in_s = wait.as_secs(),
                 error = task.last_error,
@@ -183,27 +183,28 @@ impl Removals {
         Ok(())
     }
 
-    async fn notify_post(&self, media_id: &str) -> anyhow::Result<()> {
+    async fn notify_post(&self, media_id: &MediaId) -> anyhow::Result<()> {
         let Some(post) = &self.post else {
-            tracing::warn!(media_id, "no POST_URL configured: posts are not told this photo is gone");
+            tracing::warn!(%media_id, "no POST_URL configured: posts are not told this photo is gone");
             return Ok(());
         };
-        let _: PhotoRemoved =
-            post.post_json_idempotent(&removed_path(&MediaId::parse(media_id)?), &json!({})).await?;
+        let _: PhotoRemoved = post.post_json_idempotent(&removed_path(media_id), &json!({})).await?;
         Ok(())
     }
 
     async fn invalidate(&self, task: &RemovalTask) -> anyhow::Result<Invalidation> {
         let Some(target) = &self.invalidations else {
             tracing::info!(
-                media_id = task.media_id,
+                media_id = %task.media_id,
                 "no CloudFront distribution configured: cache invalidation skipped"
             );
             return Ok(Invalidation::Skipped);
         };
-        let reference = cloudfront_api::caller_reference(&["media-removal", &task.media_id]);
-        let id = target.cloudfront.invalidate(&target.distribution_id, &reference, &task.paths).await?;
-        tracing::info!(media_id = task.media_id, invalidation_id = id, "CloudFront invalidation created");
+        let reference = cloudfront_api::caller_reference(&["media-removal", task.media_id.as_str()]);
+        let id =
+            target.cloudfront.invalidate(target.distribution_id.as_str(), &reference, &task.paths).await?;
+        let id = InvalidationId::parse(&id)?;
+        tracing::info!(media_id = %task.media_id, invalidation_id = %id, "CloudFront invalidation created");
         Ok(Invalidation::Created { id })
     }
 }

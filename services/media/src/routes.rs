@@ -3,7 +3,7 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use bytes::{Bytes, BytesMut};
 use common::contract::photos::{PhotoAccess, access_path};
 use common::ids::MediaId;
@@ -77,13 +77,14 @@ async fn image_body(
     Ok(found)
 }
 
-#[utoipa::path(post, path = "/v1/media", tag = "media", security(("bearer" = [])),
+#[utoipa::path(tag = "media", security(("bearer" = [])),
     request_body(description = "The image itself (JPEG, PNG or WebP; identified by its bytes), or a form with field `file`",
         content(("image/jpeg"), ("image/png"), ("image/webp"), (UploadForm = "multipart/form-data"))),
     responses((status = 201, description = "Processed and stored", body = MediaView),
               (status = 413, description = "Over MEDIA_MAX_BYTES"),
               (status = 415, description = "Not a JPEG, PNG or WebP"),
               (status = 422, description = "Too many pixels, truncated, or not the declared type")))]
+#[post("/v1/media")]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 pub(crate) async fn upload(
     user: AuthUser,
@@ -96,10 +97,11 @@ pub(crate) async fn upload(
     Ok(Created(MediaView::from(&record)))
 }
 
-#[utoipa::path(post, path = "/v1/media/uploads", tag = "media", security(("bearer" = [])), request_body = UploadRequest,
+#[utoipa::path(tag = "media", security(("bearer" = [])), request_body = UploadRequest,
     responses((status = 201, description = "A presigned PUT straight to storage, 10 minutes", body = DirectUpload),
               (status = 413, description = "Over MEDIA_MAX_BYTES"),
               (status = 415, description = "Not a JPEG, PNG or WebP type")))]
+#[post("/v1/media/uploads")]
 pub(crate) async fn start_upload(
     user: AuthUser,
     body: web::Json<UploadRequest>,
@@ -117,28 +119,23 @@ pub(crate) async fn start_upload(
     }))
 }
 
-/// A stored record's id, parsed (records hold ids media minted).
-fn media_id(record: &MediaRecord) -> Result<MediaId, MediaError> {
-    MediaId::parse(&record.id)
-        .map_err(|err| MediaError::Internal(anyhow::anyhow!("record {}: {err}", record.id)))
-}
-
 /// The caller's own media item; anyone else's does not exist for them, nor
 /// does an id that could be no media's.
 async fn owned(media: &Media, user: &AuthUser, id: &MediaId) -> Result<MediaRecord, MediaError> {
-    match media.records.get(id.as_str()).await? {
+    match media.records.get(id).await? {
         Some(record) if record.owner_id == user.user_id => Ok(record),
         _ => Err(MediaError::NotFound),
     }
 }
 
-#[utoipa::path(post, path = "/v1/media/{id}/complete", tag = "media", security(("bearer" = [])),
+#[utoipa::path(tag = "media", security(("bearer" = [])),
     params(("id" = String, Path, description = "The media id")),
     responses((status = 201, description = "Processed", body = MediaView),
               (status = 200, description = "Already processed", body = MediaView),
               (status = 404, description = "No such upload of yours"),
               (status = 409, description = "Failed or removed, not pending"),
               (status = 422, description = "The uploaded object is missing, of another size, or not an acceptable image")))]
+#[post("/v1/media/{id}/complete")]
 pub(crate) async fn complete(
     user: AuthUser,
     id: web::Path<MediaId>,
@@ -153,10 +150,11 @@ pub(crate) async fn complete(
     }
 }
 
-#[utoipa::path(get, path = "/v1/media/{id}", tag = "media", security(("bearer" = [])),
+#[utoipa::path(tag = "media", security(("bearer" = [])),
     params(("id" = String, Path, description = "The media id")),
     responses((status = 200, description = "Your media item", body = MediaView),
               (status = 404, description = "No such media of yours")))]
+#[get("/v1/media/{id}")]
 pub(crate) async fn get_own(
     user: AuthUser,
     id: web::Path<MediaId>,
@@ -166,11 +164,12 @@ pub(crate) async fn get_own(
 }
 
 /// An owner deletes their photo, unless someone paid to see it.
-#[utoipa::path(delete, path = "/v1/media/{id}", tag = "media", security(("bearer" = [])),
+#[utoipa::path(tag = "media", security(("bearer" = [])),
     params(("id" = String, Path, description = "The media id")),
     responses((status = 204, description = "Deleted, with every stored object"),
               (status = 404, description = "No such media of yours"),
               (status = 409, description = "Someone who bought a post showing it still has access, or an unfinished upload")))]
+#[delete("/v1/media/{id}")]
 pub(crate) async fn delete_own(
     user: AuthUser,
     id: web::Path<MediaId>,
@@ -184,7 +183,7 @@ pub(crate) async fn delete_own(
             .as_ref()
             .ok_or_else(|| MediaError::PostUnavailable("POST_URL is not configured".into()))?;
         let access: PhotoAccess = post
-            .get_json(&access_path(&media_id(&record)?))
+            .get_json(&access_path(&record.id))
             .await
             .map_err(|err| MediaError::PostUnavailable(err.to_string()))?;
         if access.has_buyers {
@@ -195,7 +194,7 @@ pub(crate) async fn delete_own(
         }
     }
     let removal = Removal {
-        by: user.user_id.clone(),
+        by: user.user_id.to_string(),
         reason: "deleted by its owner".into(),
         at: mongodb::bson::DateTime::now(),
     };
@@ -203,7 +202,7 @@ pub(crate) async fn delete_own(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(post, path = "/v1/media/{id}/trace", tag = "media", security(("bearer" = [])),
+#[utoipa::path(tag = "media", security(("bearer" = [])),
     params(("id" = String, Path, description = "The media id of your paid photo")),
     request_body(description = "The suspected leaked image, in any form an upload accepts",
         content(("image/jpeg"), ("image/png"), ("image/webp"), (UploadForm = "multipart/form-data"))),
@@ -212,6 +211,7 @@ pub(crate) async fn delete_own(
               (status = 413, description = "Over MEDIA_MAX_BYTES"),
               (status = 415, description = "Not a JPEG, PNG or WebP"),
               (status = 422, description = "Too many pixels, truncated, or not the declared type")))]
+#[post("/v1/media/{id}/trace")]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 pub(crate) async fn trace(
     user: AuthUser,
@@ -220,7 +220,7 @@ pub(crate) async fn trace(
     payload: web::Payload,
     media: web::Data<Media>,
 ) -> Result<web::Json<TraceResult>, MediaError> {
-    let record = match media.records.get(id.as_str()).await? {
+    let record = match media.records.get(&id).await? {
         Some(record) if record.owner_id == user.user_id || user.is_admin() => record,
         _ => return Err(MediaError::NotFound),
     };
@@ -229,5 +229,5 @@ pub(crate) async fn trace(
     }
     let (bytes, declared) = image_body(&req, payload, media.limits.max_bytes).await?;
     media.check(&bytes, declared)?;
-    Ok(web::Json(media.trace(&record, bytes, &user.user_id).await?))
+    Ok(web::Json(media.trace(&record, bytes, user.user_id.as_str()).await?))
 }

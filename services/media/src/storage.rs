@@ -1,6 +1,7 @@
 //! Objects in the private bucket. Writes go all-or-nothing: when one put
 //! fails, the ones already written are deleted.
 
+use common::ids::MediaId;
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
@@ -18,7 +19,7 @@ pub struct Keys {
 
 impl Keys {
     /// `private/{yyyy}/{mm}/{dd}/{id}/…` and `public/previews/{id}.jpg`.
-    pub fn new(id: &str, created: chrono::DateTime<Utc>) -> Self {
+    pub fn new(id: &MediaId, created: chrono::DateTime<Utc>) -> Self {
         Self {
             dir: format!("private/{:04}/{:02}/{:02}/{id}", created.year(), created.month(), created.day()),
             preview: format!("public/previews/{id}.jpg"),
@@ -36,13 +37,13 @@ impl Keys {
 /// nothing reads it, and the janitor removes it.
 pub const INCOMING_PREFIX: &str = "incoming/";
 
-pub fn incoming_key(id: &str, extension: &str) -> String {
+pub fn incoming_key(id: &MediaId, extension: &str) -> String {
     format!("{INCOMING_PREFIX}{id}.{extension}")
 }
 
 /// The media id an incoming key belongs to.
-pub fn incoming_id(key: &str) -> Option<&str> {
-    key.strip_prefix(INCOMING_PREFIX)?.split('.').next().filter(|id| !id.is_empty())
+pub fn incoming_id(key: &str) -> Option<MediaId> {
+    MediaId::parse(key.strip_prefix(INCOMING_PREFIX)?.split('.').next()?).ok()
 }
 
 #[derive(Clone)]

@@ -3,6 +3,7 @@
 //! purchase and the buyer. Every trace is recorded.
 
 use common::contract::users::{Accounts, LOOKUP_PATH, Lookup};
+use common::ids::{MediaId, PurchaseId, UserId};
 use common::internal_client::ServiceClient;
 use imaging::watermark::Detection;
 use mongodb::bson::{DateTime, doc};
@@ -12,19 +13,25 @@ use serde::{Deserialize, Serialize};
 use crate::marks::MarkRecord;
 use crate::types::{TraceBuyer, TraceResult};
 
+common::uuid_id!(
+    /// One trace of a suspected leak.
+    TraceId,
+    "trace id"
+);
+
 /// One trace, kept: who traced which photo, when, and what it found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TraceRecord {
     #[serde(rename = "_id")]
-    pub id: String,
-    pub media_id: String,
+    pub id: TraceId,
+    pub media_id: MediaId,
     /// A user id, or the operator CLI.
     pub by: String,
     pub at: DateTime,
     pub found: bool,
     pub mark_id: Option<i64>,
-    pub purchase_id: Option<String>,
-    pub buyer_id: Option<String>,
+    pub purchase_id: Option<PurchaseId>,
+    pub buyer_id: Option<UserId>,
     pub confidence: Option<f64>,
     /// The suspect file's SHA-256, to recognise the same file traced again.
     pub suspect_sha256: String,
@@ -68,10 +75,10 @@ pub async fn outcome(
 
 /// The buyer's username from auth; `None` when auth cannot say now (the
 /// id and the purchase still answer the question).
-async fn username(auth: Option<&ServiceClient>, user_id: &str) -> Option<String> {
-    let lookup = Lookup { ids: vec![user_id.to_owned()] };
+async fn username(auth: Option<&ServiceClient>, user_id: &UserId) -> Option<String> {
+    let lookup = Lookup { ids: vec![user_id.clone()] };
     match auth?.post_json_idempotent::<_, Accounts>(LOOKUP_PATH, &lookup).await {
-        Ok(accounts) => accounts.users.into_iter().find(|a| a.id == user_id).map(|a| a.username),
+        Ok(accounts) => accounts.users.into_iter().find(|a| a.id == *user_id).map(|a| a.username),
         Err(err) => {
             tracing::warn!(error = %err, "usernames unavailable; tracing without one");
             None

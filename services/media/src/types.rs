@@ -1,6 +1,7 @@
 //! The public API's request and answer bodies: what the handlers read and
 //! write, and what the API document describes.
 
+use common::ids::{MediaId, PurchaseId, UserId};
 use std::collections::BTreeMap;
 
 use common::contract::media::MediaStatus;
@@ -37,7 +38,7 @@ pub struct VariantView {
 /// A media item as its uploader sees it (storage keys are never shown).
 #[derive(Serialize, ToSchema)]
 pub struct MediaView {
-    pub id: String,
+    pub id: MediaId,
     pub status: MediaStatus,
     pub failure: Option<String>,
     pub width: Option<u32>,
@@ -86,7 +87,7 @@ pub struct UploadHeaders {
 
 #[derive(Serialize, ToSchema)]
 pub struct DirectUpload {
-    pub id: String,
+    pub id: MediaId,
     /// PUT the image here with the headers below.
     pub upload_url: String,
     /// `PUT`.
@@ -104,7 +105,7 @@ pub struct TraceResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer: Option<TraceBuyer>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub purchase_id: Option<String>,
+    pub purchase_id: Option<PurchaseId>,
     /// The estimated probability that the mark was read exactly right (0–1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
@@ -112,7 +113,7 @@ pub struct TraceResult {
 
 #[derive(Serialize, ToSchema)]
 pub struct TraceBuyer {
-    pub id: String,
+    pub id: UserId,
     /// `null` when the account service cannot say right now.
     pub username: Option<String>,
 }

@@ -63,7 +63,8 @@ async fn load(url: String, token: String, items: usize) -> String {
 
 async fn signer(bucket: Duration) -> String {
     let http = HttpSettings { workers: 1, ..HttpSettings::ephemeral() };
-    let keys = vec![("KBENCH".into(), PrivateKey::generate(KeyKind::Rsa).unwrap())];
+    let keys =
+        vec![(common::ids::KeyId::parse("KBENCH").unwrap(), PrivateKey::generate(KeyKind::Rsa).unwrap())];
     let guards = url_signer::config::Guards::new(vec![DIST.into()], vec!["https".into()]);
     let config = url_signer::Config {
         hash: HashAlgorithm::Sha1,

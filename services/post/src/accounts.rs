@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use common::contract::users::{Account, Accounts, LOOKUP_PATH, Lookup, by_username_path};
-use common::ids::Username;
+use common::ids::{UserId, Username};
 use common::internal_client::ServiceClient;
 
 use crate::error::PostError;
@@ -25,7 +25,7 @@ impl AccountDirectory {
     }
 
     /// Usernames by id; unknown ids are missing from the map.
-    pub async fn usernames(&self, ids: &[String]) -> Result<HashMap<String, String>, PostError> {
+    pub async fn usernames(&self, ids: &[UserId]) -> Result<HashMap<UserId, String>, PostError> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }

@@ -12,12 +12,13 @@ pub const PAGE_SIZE: i64 = 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub created_at: DateTime,
-    pub id: String,
+    /// The last item's `_id`: an id, or a pair's key (`{follower}:{followee}`).
+    pub key: String,
 }
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}.{}", self.created_at.timestamp_millis(), self.id))
+        URL_SAFE_NO_PAD.encode(format!("{}.{}", self.created_at.timestamp_millis(), self.key))
     }
 
     pub fn decode(text: &str) -> Result<Self, PostError> {
@@ -26,13 +27,13 @@ impl Cursor {
         };
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| malformed())?;
         let text = String::from_utf8(bytes).map_err(|_| malformed())?;
-        let (millis, id) = text.split_once('.').ok_or_else(malformed)?;
+        let (millis, key) = text.split_once('.').ok_or_else(malformed)?;
         let millis: i64 = millis.parse().map_err(|_| malformed())?;
         // Ids are hex, or `{follower}:{followee}` for follows.
-        if id.is_empty() || id.len() > 80 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == ':') {
+        if key.is_empty() || key.len() > 80 || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == ':') {
             return Err(malformed());
         }
-        Ok(Self { created_at: DateTime::from_millis(millis), id: id.to_owned() })
+        Ok(Self { created_at: DateTime::from_millis(millis), key: key.to_owned() })
     }
 
     /// Adds "older than the cursor" to `filter`.
@@ -42,7 +43,7 @@ impl Cursor {
                 "$or",
                 vec![
                     doc! { "created_at": { "$lt": c.created_at } },
-                    doc! { "created_at": c.created_at, "_id": { "$lt": &c.id } },
+                    doc! { "created_at": c.created_at, "_id": { "$lt": &c.key } },
                 ],
             );
         }
@@ -60,10 +61,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let cursor = Cursor { created_at: DateTime::from_millis(1_700_000_000_123), id: "abc123".into() };
+        let cursor = Cursor { created_at: DateTime::from_millis(1_700_000_000_123), key: "abc123".into() };
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
-        let follow = Cursor { created_at: DateTime::from_millis(1_700_000_000_123), id: "a1:b2".into() };
-        assert_eq!(Cursor::decode(&follow.encode()).unwrap(), follow, "a follow's id keeps its ':'");
+        let follow = Cursor { created_at: DateTime::from_millis(1_700_000_000_123), key: "a1:b2".into() };
+        assert_eq!(Cursor::decode(&follow.encode()).unwrap(), follow, "a follow's key keeps its ':'");
         for bad in ["", "!!!", "bm9kb3Q", &URL_SAFE_NO_PAD.encode("x.abc"), &URL_SAFE_NO_PAD.encode("1.a$b")]
         {
             assert!(Cursor::decode(bad).is_err(), "{bad}");

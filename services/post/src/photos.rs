@@ -20,7 +20,7 @@ async fn access(
     id: web::Path<MediaId>,
     service: web::Data<Service>,
 ) -> Result<web::Json<PhotoAccess>, PostError> {
-    let posts = service.posts.showing_media(id.as_str()).await?;
+    let posts = service.posts.showing_media(&id).await?;
     let has_buyers = !posts.is_empty() && service.money.purchases.any_buyer(&posts).await?;
     Ok(web::Json(PhotoAccess { posts: posts.len() as u64, has_buyers }))
 }
@@ -31,7 +31,7 @@ async fn removed(
     media_id: web::Path<MediaId>,
     service: web::Data<Service>,
 ) -> Result<web::Json<PhotoRemoved>, PostError> {
-    let posts = service.posts.mark_media_removed(media_id.as_str()).await?;
+    let posts = service.posts.mark_media_removed(&media_id).await?;
     tracing::info!(target: "audit", caller = caller.name, media_id = %media_id, posts, "photo removed from posts");
     Ok(web::Json(PhotoRemoved { posts }))
 }

@@ -16,6 +16,10 @@ use url_signer::signing::UrlSigner;
 
 const HOST: &str = "d111111abcdef8.cloudfront.net";
 
+fn bench_key_id() -> common::ids::KeyId {
+    common::ids::KeyId::parse("KBENCH").unwrap()
+}
+
 fn guards() -> Guards {
     Guards::new(vec![HOST.into()], vec!["https".into()])
 }
@@ -34,7 +38,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn cache_hits(key: &PrivateKey) {
-    let keys = KeyRing::new(&[("KBENCH".into(), key.clone())], "KBENCH", HashAlgorithm::Sha1).unwrap();
+    let keys = KeyRing::new(&[(bench_key_id(), key.clone())], None, HashAlgorithm::Sha1).unwrap();
     let signer = UrlSigner::new(keys, guards(), &CacheSettings::default());
     // A feed page's worth of photos, each already signed once.
     let page: Vec<SignItem> = (0..20).map(item).collect();
@@ -56,7 +60,7 @@ async fn http_latency(key: PrivateKey) {
     let keys = testkit::service::internal_keys("url-signer");
     let config = url_signer::Config {
         hash: HashAlgorithm::Sha1,
-        ..url_signer::Config::new(http, keys, vec![("KBENCH".into(), key)], guards())
+        ..url_signer::Config::new(http, keys, vec![(bench_key_id(), key)], guards())
     };
     let auth = testkit::service::service_auth("post");
     let app = url_signer::build(config).await.unwrap();

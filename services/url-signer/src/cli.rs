@@ -1,6 +1,7 @@
 //! `url-signer [serve]`, `sign`, `verify`, `keygen`: the service and a CLI
 //! that mirrors `aws cloudfront sign`.
 
+use common::ids::KeyId;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -105,7 +106,7 @@ struct SignArgs {
     #[arg(long)]
     url: String,
     #[arg(long)]
-    key_pair_id: String,
+    key_pair_id: KeyId,
     /// PEM file of the private key (mode 0600).
     #[arg(long)]
     private_key: PathBuf,
@@ -162,7 +163,7 @@ fn sign(args: SignArgs) -> Result<(), String> {
         date_greater_than: args.date_greater_than,
         ip_address: args.ip_address.as_deref().map(parse_ip_range).transpose()?,
     };
-    let signer = Signer::new(args.key_pair_id, key, args.hash_algorithm);
+    let signer = Signer::new(args.key_pair_id.into_string(), key, args.hash_algorithm);
     println!("{}", signer.url(&args.url, &policy).map_err(|err| err.to_string())?);
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! url-signer's configuration: keys, guard-rails, cache.
 
+use common::ids::KeyId;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -71,8 +72,9 @@ pub struct Config {
     pub http: HttpSettings,
     pub internal_keys: InternalKeys,
     /// Every published key, by CloudFront key id. `PrivateKey`'s `Debug` is redacted.
-    pub keys: Vec<(String, PrivateKey)>,
-    pub active_key_id: String,
+    pub keys: Vec<(KeyId, PrivateKey)>,
+    /// The key that signs (`SIGNER_ACTIVE_KEY_ID`); `None`: the first.
+    pub active_key_id: Option<KeyId>,
     /// When the keys come from a manifest: reread it while running.
     pub manifest: Option<ManifestWatch>,
     pub hash: HashAlgorithm,
@@ -86,15 +88,14 @@ impl Config {
     pub fn new(
         http: HttpSettings,
         internal_keys: InternalKeys,
-        keys: Vec<(String, PrivateKey)>,
+        keys: Vec<(KeyId, PrivateKey)>,
         guards: Guards,
     ) -> Self {
-        let active_key_id = keys.first().map(|(id, _)| id.clone()).unwrap_or_default();
         Self {
             http,
             internal_keys,
             keys,
-            active_key_id,
+            active_key_id: None,
             manifest: None,
             hash: DEFAULT_HASH,
             guards,
@@ -111,8 +112,8 @@ pub struct ManifestWatch {
 
 /// The keys as configured: which, which one signs, and whether to follow a manifest.
 struct Keys {
-    keys: Vec<(String, PrivateKey)>,
-    active_key_id: Option<String>,
+    keys: Vec<(KeyId, PrivateKey)>,
+    active_key_id: Option<KeyId>,
     manifest: Option<ManifestWatch>,
 }
 
@@ -146,21 +147,19 @@ fn read_keys(env: &mut Env) -> Keys {
             (_, None) => Keys::none(),
         };
     }
-    let loaded =
-        env.keys("SIGNER_KEYS", |file| match file.key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+    let loaded = env.keys("SIGNER_KEYS", |file| {
+        match file.key_id.as_str().chars().all(|c| c.is_ascii_alphanumeric()) {
             true => load_key_file(&file.path),
             false => Err("not a CloudFront key id (letters and digits)".into()),
-        });
+        }
+    });
     if loaded.as_ref().is_some_and(Vec::is_empty) {
         env.problem(
             "SIGNER_KEYS is required (KEY_ID=/path/to/private_key.pem, comma-separated), or SIGNER_KEY_MANIFEST",
         );
     }
     let keys = loaded.unwrap_or_default();
-    let active_key_id = match env.optional::<String>("SIGNER_ACTIVE_KEY_ID") {
-        Some(id) => Some(id),
-        None => keys.first().map(|(id, _)| id.clone()),
-    };
+    let active_key_id = env.optional::<KeyId>("SIGNER_ACTIVE_KEY_ID");
     if let Some(active) = &active_key_id
         && !keys.is_empty()
         && !keys.iter().any(|(id, _)| id == active)
@@ -176,7 +175,7 @@ impl FromEnv for Config {
         common::read_env!(Config {
             http: HttpSettings::from_env(env, DEFAULT_LISTEN),
             internal_keys: InternalKeys::from_env(env, Role { calls: false, serves: true }),
-            active_key_id: loaded.active_key_id,
+            active_key_id: Some(loaded.active_key_id),
             keys: Some(loaded.keys),
             manifest: Some(loaded.manifest),
             hash: env.or("SIGNER_HASH_ALGORITHM", DEFAULT_HASH),

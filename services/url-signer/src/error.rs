@@ -15,7 +15,7 @@ pub enum SignerError {
     #[error("the batch has {got} items; at most {max} are signed per call")]
     BatchTooLarge { max: usize, got: usize },
     #[error("key id {0} is not one of this signer's keys")]
-    UnknownKey(String),
+    UnknownKey(common::ids::KeyId),
     #[error("signing failed: {0}")]
     Signing(#[from] SignError),
     #[error(transparent)]

@@ -1,5 +1,6 @@
 //! The CloudFront private keys: loaded once, from files only url-signer can read.
 
+use common::ids::KeyId;
 use std::path::Path;
 
 use cloudfront_sign::{HashAlgorithm, KeyKind, PrivateKey, PublicKey, Signer};
@@ -26,7 +27,7 @@ pub fn write_new_key(kind: KeyKind, dir: &Path) -> Result<String, String> {
 
 /// One published key; only the active one signs new URLs.
 pub struct KeyEntry {
-    pub key_id: String,
+    pub key_id: KeyId,
     pub public: PublicKey,
     pub public_pem: String,
     pub signer: Signer,
@@ -39,8 +40,8 @@ pub struct KeyRing {
 
 impl KeyRing {
     pub fn new(
-        keys: &[(String, PrivateKey)],
-        active_key_id: &str,
+        keys: &[(KeyId, PrivateKey)],
+        active_key_id: Option<&KeyId>,
         hash: HashAlgorithm,
     ) -> anyhow::Result<Self> {
         let mut entries = Vec::with_capacity(keys.len());
@@ -51,13 +52,17 @@ impl KeyRing {
                 key_id: key_id.clone(),
                 public,
                 public_pem,
-                signer: Signer::new(key_id, key.clone(), hash),
+                signer: Signer::new(key_id.as_str(), key.clone(), hash),
             });
         }
-        let active = entries
-            .iter()
-            .position(|entry| entry.key_id == active_key_id)
-            .ok_or_else(|| anyhow::anyhow!("the active key {active_key_id} is not among the loaded keys"))?;
+        // Without a choice, the first key signs.
+        let active = match active_key_id {
+            Some(id) => entries.iter().position(|entry| entry.key_id == *id),
+            None => (!entries.is_empty()).then_some(0),
+        };
+        let active = active.ok_or_else(|| {
+            anyhow::anyhow!("the active key {active_key_id:?} is not among the loaded keys")
+        })?;
         Ok(Self { entries, active })
     }
 
@@ -65,8 +70,8 @@ impl KeyRing {
         &self.entries[self.active]
     }
 
-    pub fn get(&self, key_id: &str) -> Option<&KeyEntry> {
-        self.entries.iter().find(|entry| entry.key_id == key_id)
+    pub fn get(&self, key_id: &KeyId) -> Option<&KeyEntry> {
+        self.entries.iter().find(|entry| entry.key_id == *key_id)
     }
 
     pub fn entries(&self) -> &[KeyEntry] {

@@ -30,10 +30,10 @@ pub const NAME: &str = common::contract::route::Service::UrlSigner.name();
 const JSON_LIMIT: usize = 256 * 1024;
 
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let keys = keyring::KeyRing::new(&config.keys, &config.active_key_id, config.hash)?;
+    let keys = keyring::KeyRing::new(&config.keys, config.active_key_id.as_ref(), config.hash)?;
     tracing::info!(
         keys = config.keys.len(),
-        active_key_id = config.active_key_id,
+        active_key_id = %keys.active().key_id,
         hash = %config.hash,
         hosts = ?config.guards.hosts,
         "CloudFront keys loaded"

@@ -8,6 +8,7 @@
 //! ```
 //! Relative paths are relative to the manifest's folder.
 
+use common::ids::KeyId;
 use std::path::{Path, PathBuf};
 
 use cloudfront_sign::PrivateKey;
@@ -18,14 +19,14 @@ use crate::keyring::load_key_file;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
-    pub active_key_id: String,
+    pub active_key_id: KeyId,
     pub keys: Vec<ManifestKey>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestKey {
-    pub key_id: String,
+    pub key_id: KeyId,
     pub path: PathBuf,
 }
 
@@ -41,12 +42,12 @@ impl Manifest {
         write_json(path, self).map_err(|err| format!("cannot write key manifest {}: {err}", path.display()))
     }
 
-    pub fn key_path(&self, manifest_path: &Path, key_id: &str) -> Option<PathBuf> {
-        self.keys.iter().find(|k| k.key_id == key_id).map(|k| folder(manifest_path).join(&k.path))
+    pub fn key_path(&self, manifest_path: &Path, key_id: &KeyId) -> Option<PathBuf> {
+        self.keys.iter().find(|k| k.key_id == *key_id).map(|k| folder(manifest_path).join(&k.path))
     }
 
     /// Every key it names, loaded; the active one must be among them.
-    pub fn load_keys(&self, manifest_path: &Path) -> Result<Vec<(String, PrivateKey)>, String> {
+    pub fn load_keys(&self, manifest_path: &Path) -> Result<Vec<(KeyId, PrivateKey)>, String> {
         if !self.keys.iter().any(|k| k.key_id == self.active_key_id) {
             return Err(format!("the active key {} is not among the manifest's keys", self.active_key_id));
         }

@@ -32,12 +32,12 @@ pub fn watch(
             let ring = Manifest::read(&path)
                 .and_then(|manifest| manifest.load_keys(&path).map(|keys| (manifest, keys)))
                 .and_then(|(manifest, keys)| {
-                    KeyRing::new(&keys, &manifest.active_key_id, hash).map_err(|err| err.to_string())
+                    KeyRing::new(&keys, Some(&manifest.active_key_id), hash).map_err(|err| err.to_string())
                 });
             match ring {
                 Ok(ring) => {
                     let ids: Vec<&str> = ring.entries().iter().map(|e| e.key_id.as_str()).collect();
-                    tracing::info!(keys = ?ids, active_key_id = ring.active().key_id, "key manifest reloaded");
+                    tracing::info!(keys = ?ids, active_key_id = %ring.active().key_id, "key manifest reloaded");
                     signer.replace_keys(Arc::new(ring));
                 }
                 Err(problem) => {

@@ -22,6 +22,7 @@
 //! operator marks the moment the rollout finished (`mark_deployed`), and the
 //! waits count from then.
 
+use common::ids::KeyId;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -82,11 +83,11 @@ impl Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RotationState {
     pub step: Step,
-    pub old_key_id: String,
+    pub old_key_id: KeyId,
     pub new_key_name: String,
     /// Relative to the manifest's folder.
     pub new_key_file: PathBuf,
-    pub new_key_id: Option<String>,
+    pub new_key_id: Option<KeyId>,
     pub published_at: Option<u64>,
     pub activated_at: Option<u64>,
 }
@@ -97,7 +98,7 @@ pub enum Progress {
     /// The step done last and when the next one may run.
     Waiting { done: Step, until: u64 },
     /// The rotation is complete: `new_key_id` alone is published and active.
-    Done { new_key_id: String },
+    Done { new_key_id: KeyId },
 }
 
 fn state_path(manifest: &Path) -> PathBuf {
@@ -136,16 +137,6 @@ pub fn mark_deployed(manifest: &Path, now: u64) -> anyhow::Result<Step> {
     Ok(state.step)
 }
 
-/// A key id in CloudFront's form (`K` and 13 capitals or digits), for keys
-/// only url-signer and edge ever see.
-fn local_key_id() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut rng = rand::rng();
-    let tail: String = (0..13).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect();
-    format!("K{tail}")
-}
-
 /// Runs every step that may run at `now` (unix seconds) and says where it stopped.
 pub async fn rotate(trust: Trust<'_>, settings: &RotationSettings, now: u64) -> anyhow::Result<Progress> {
     let manifest_path = settings.manifest.as_path();
@@ -158,10 +149,13 @@ pub async fn rotate(trust: Trust<'_>, settings: &RotationSettings, now: u64) -> 
             Step::Generated => {
                 let id = match trust {
                     Trust::CloudFront { api, .. } => {
-                        api.register_public_key(&state.new_key_name, &public_pem(manifest_path, &state)?)
-                            .await?
+                        let registered = api
+                            .register_public_key(&state.new_key_name, &public_pem(manifest_path, &state)?)
+                            .await?;
+                        KeyId::parse(&registered)?
                     }
-                    Trust::Published => local_key_id(),
+                    // CloudFront's form, for a key only url-signer and edge ever see.
+                    Trust::Published => KeyId::mint_upper("K", 14),
                 };
                 state.new_key_id = Some(id);
                 state.step = Step::Registered;
@@ -169,7 +163,7 @@ pub async fn rotate(trust: Trust<'_>, settings: &RotationSettings, now: u64) -> 
             Step::Registered => {
                 let new_id = new_key_id(&state)?;
                 if let Trust::CloudFront { api, key_group } = trust {
-                    api.add_to_key_group(key_group, &new_id).await?;
+                    api.add_to_key_group(key_group, new_id.as_str()).await?;
                 }
                 let mut manifest = Manifest::read(manifest_path).map_err(anyhow::Error::msg)?;
                 if !manifest.keys.iter().any(|k| k.key_id == new_id) {
@@ -201,7 +195,7 @@ pub async fn rotate(trust: Trust<'_>, settings: &RotationSettings, now: u64) -> 
             }
             Step::Retired => {
                 std::fs::remove_file(state_path(manifest_path))?;
-                tracing::info!(key_id = state.new_key_id, "rotation complete");
+                tracing::info!(key_id = ?state.new_key_id, "rotation complete");
                 return Ok(Progress::Done { new_key_id: new_key_id(&state)? });
             }
         }
@@ -209,7 +203,7 @@ pub async fn rotate(trust: Trust<'_>, settings: &RotationSettings, now: u64) -> 
     }
 }
 
-fn new_key_id(state: &RotationState) -> anyhow::Result<String> {
+fn new_key_id(state: &RotationState) -> anyhow::Result<KeyId> {
     state.new_key_id.clone().ok_or_else(|| anyhow::anyhow!("rotation.json has no new key id past step 2"))
 }
 
@@ -240,14 +234,14 @@ async fn retire_old_key(
 ) -> anyhow::Result<()> {
     let old = &state.old_key_id;
     if let Trust::CloudFront { api, key_group } = trust {
-        api.remove_from_key_group(key_group, old).await?;
+        api.remove_from_key_group(key_group, old.as_str()).await?;
     }
     let mut manifest = Manifest::read(&settings.manifest).map_err(anyhow::Error::msg)?;
     let old_file = manifest.key_path(&settings.manifest, old);
     manifest.keys.retain(|k| &k.key_id != old);
     manifest.write(&settings.manifest).map_err(anyhow::Error::msg)?;
     if let Trust::CloudFront { api, .. } = trust {
-        api.delete_public_key(old).await?;
+        api.delete_public_key(old.as_str()).await?;
     }
     if let Some(file) = old_file {
         match std::fs::remove_file(&file) {

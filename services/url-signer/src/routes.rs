@@ -27,11 +27,11 @@ async fn sign(
     let count = request.items.len();
     // RSA is milliseconds of CPU per batch: keep it off the event loop.
     let worker = signer.clone();
-    let signed = web::block(move || worker.sign(request.key_id.as_deref(), &request.items))
+    let signed = web::block(move || worker.sign(request.key_id.as_ref(), &request.items))
         .await
         .map_err(|err| SignerError::Internal(anyhow::anyhow!("signing task failed: {err}")))??;
     let (items, key_id, cache_hits) = (signed.urls, signed.key_id, signed.cache_hits);
-    tracing::info!(target: "audit", caller = caller.name, items = count, cache_hits, key_id, "signed urls");
+    tracing::info!(target: "audit", caller = caller.name, items = count, cache_hits, %key_id, "signed urls");
     Ok(web::Json(SignResponse { items, key_id }))
 }
 
@@ -43,7 +43,7 @@ async fn cookies(
 ) -> Result<web::Json<CookieResponse>, SignerError> {
     let request = request.into_inner();
     let worker = signer.clone();
-    let (cookies, expires_at) = web::block(move || worker.cookies(request.key_id.as_deref(), &request))
+    let (cookies, expires_at) = web::block(move || worker.cookies(request.key_id.as_ref(), &request))
         .await
         .map_err(|err| SignerError::Internal(anyhow::anyhow!("signing task failed: {err}")))??;
     tracing::info!(target: "audit", caller = caller.name, items = 1, key_id = cookies.key_pair_id, "signed cookies");

@@ -1,6 +1,7 @@
 //! Turning validated requests into signed URLs and cookies, with the
 //! signature cache in front of the private-key operation.
 
+use common::ids::KeyId;
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,7 +28,7 @@ struct CacheKey {
 pub struct Signed {
     pub urls: Vec<SignedUrl>,
     pub cache_hits: usize,
-    pub key_id: String,
+    pub key_id: KeyId,
 }
 
 pub struct UrlSigner {
@@ -64,17 +65,17 @@ impl UrlSigner {
         self.guards.max_batch
     }
 
-    fn key<'r>(ring: &'r KeyRing, key_id: Option<&str>) -> Result<&'r KeyEntry, SignerError> {
+    fn key<'r>(ring: &'r KeyRing, key_id: Option<&KeyId>) -> Result<&'r KeyEntry, SignerError> {
         match key_id {
             None => Ok(ring.active()),
-            Some(id) => ring.get(id).ok_or_else(|| SignerError::UnknownKey(id.to_owned())),
+            Some(id) => ring.get(id).ok_or_else(|| SignerError::UnknownKey(id.clone())),
         }
     }
 
     /// Signs every item or none: all are validated before any is signed.
     /// Returns the URLs in request order, how many came from the cache, and
     /// the key that signed them.
-    pub fn sign(&self, key_id: Option<&str>, items: &[SignItem]) -> Result<Signed, SignerError> {
+    pub fn sign(&self, key_id: Option<&KeyId>, items: &[SignItem]) -> Result<Signed, SignerError> {
         if items.is_empty() {
             return Err(SignerError::EmptyBatch);
         }
@@ -162,7 +163,7 @@ impl UrlSigner {
     /// Signed cookies for a URL pattern such as `https://d/private/m1/*`.
     pub fn cookies(
         &self,
-        key_id: Option<&str>,
+        key_id: Option<&KeyId>,
         request: &CookieRequest,
     ) -> Result<(SignedCookies, u64), SignerError> {
         let ring = self.keys();

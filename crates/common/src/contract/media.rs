@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::route::{Callers, InternalRoute, Method, Service};
-use crate::ids::MediaId;
+use crate::ids::{MediaId, PurchaseId, UserId};
 
 /// A photo's record ([`MediaInfo`]), for post.
 pub const MEDIA_RECORD: InternalRoute = InternalRoute {
@@ -88,8 +88,8 @@ pub struct Variant {
 /// (`original`, `display`, `thumb` private; `preview` public).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MediaInfo {
-    pub id: String,
-    pub owner_id: String,
+    pub id: MediaId,
+    pub owner_id: UserId,
     pub status: MediaStatus,
     pub width: Option<u32>,
     pub height: Option<u32>,
@@ -106,7 +106,7 @@ pub struct TakedownRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TakedownOutcome {
-    pub id: String,
+    pub id: MediaId,
     pub status: MediaStatus,
 }
 
@@ -130,9 +130,9 @@ pub struct MarkedCopiesRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(deny_unknown_fields)]
 pub struct MarkedCopyRequest {
-    pub media_id: String,
-    pub purchase_id: String,
-    pub buyer_id: String,
+    pub media_id: MediaId,
+    pub purchase_id: PurchaseId,
+    pub buyer_id: UserId,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

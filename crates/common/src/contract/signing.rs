@@ -1,5 +1,6 @@
 //! url-signer's internal API.
 
+use crate::ids::KeyId;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -34,7 +35,7 @@ pub struct SignRequest {
     pub items: Vec<SignItem>,
     /// Sign with this published key instead of the active one (rotation checks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    pub key_id: Option<KeyId>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -62,7 +63,7 @@ pub struct SignedUrl {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SignResponse {
     pub items: Vec<SignedUrl>,
-    pub key_id: String,
+    pub key_id: KeyId,
 }
 
 /// `POST /internal/v1/cookies`: one item, whose `resource` may be a URL
@@ -73,7 +74,7 @@ pub struct CookieRequest {
     #[serde(flatten)]
     pub item: SignItem,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    pub key_id: Option<KeyId>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -91,7 +92,7 @@ pub struct PublicKeys {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PublishedKey {
-    pub id: String,
+    pub id: KeyId,
     pub algorithm: String,
     /// SubjectPublicKeyInfo PEM, as CloudFront's CreatePublicKey takes it.
     pub public_key_pem: String,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::contract::route::{Callers, InternalRoute, Method, Service};
-use crate::ids::Username;
+use crate::ids::{UserId, Username};
 
 /// The [`Account`] with a username (404 when there is none), for post.
 pub const BY_USERNAME: InternalRoute = InternalRoute {
@@ -28,14 +28,14 @@ pub const MAX_LOOKUP: usize = 100;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Account {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lookup {
-    pub ids: Vec<String>,
+    pub ids: Vec<UserId>,
 }
 
 /// The accounts found; unknown ids are left out.

@@ -13,7 +13,7 @@ fn downstream(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::Data::new(testkit::service::service_auth("downstream"))).service(
         web::resource("/internal/echo").app_data(AllowedCallers::new(["upstream"])).route(web::get().to(
             |caller: ServiceCaller, id: RequestId| async move {
-                HttpResponse::Ok().json(json!({ "request_id": id.0, "caller": caller.name }))
+                HttpResponse::Ok().json(json!({ "request_id": id, "caller": caller.name }))
             },
         )),
     );
@@ -33,7 +33,7 @@ fn upstream(downstream_url: String) -> impl Fn(&mut web::ServiceConfig) + Send +
             "/hop",
             web::get().to(|client: web::Data<ServiceClient>, id: RequestId| async move {
                 let seen: Value = client.get_json("/internal/echo").await.map_err(Problem::internal)?;
-                Ok::<_, Problem>(HttpResponse::Ok().json(json!({ "here": id.0, "downstream": seen })))
+                Ok::<_, Problem>(HttpResponse::Ok().json(json!({ "here": id, "downstream": seen })))
             }),
         );
     }

@@ -25,7 +25,7 @@ pub fn config(cost: PasswordCost) -> (Config, Vec<u8>) {
             SigningKey::from_pem("k-active", &active_pem).unwrap(),
             SigningKey::from_pem("k-next", &other_pem).unwrap(),
         ],
-        active_key_id: "k-active".into(),
+        active_key_id: Some(common::ids::KeyId::parse("k-active").unwrap()),
         issuer: "shutter-auth".into(),
         audience: "shutter".into(),
         password_cost: cost,

@@ -143,7 +143,7 @@ async fn answer(
     let status = response.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
     span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed * 1000.0, "request finished"));
-    if let Ok(value) = http::HeaderValue::from_str(&id) {
+    if let Ok(value) = http::HeaderValue::from_str(id.as_str()) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     state.metrics.observe(viewer.head.method.as_str(), OBJECT_ROUTE, status, elapsed);

@@ -44,13 +44,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, api: web::Data<Invalidations>) {
             .route("/{distribution}/invalidation", web::get().to(list))
             .route("/{distribution}/invalidation/{id}", web::get().to(get))
             .default_service(web::to(|| async {
-                xml::error(StatusCode::NOT_FOUND, "NotFound", "No such operation.", "")
+                xml::error(StatusCode::NOT_FOUND, "NotFound", "No such operation.")
             })),
     );
-}
-
-fn request_id(req: &HttpRequest) -> String {
-    req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
 
 /// Why a request may not go on, if it may not: the signature, then the
@@ -61,30 +57,20 @@ fn refusal(req: &HttpRequest, body: &[u8], api: &Invalidations, distribution: &s
         sigv4::verify(req, body, &settings.access_key_id, &settings.secret_access_key, SystemTime::now())
     {
         tracing::info!(reason = ?unsigned, "invalidation request refused");
-        return Some(xml::error(
-            StatusCode::FORBIDDEN,
-            unsigned.code(),
-            unsigned.message(),
-            &request_id(req),
-        ));
+        return Some(xml::error(StatusCode::FORBIDDEN, unsigned.code(), unsigned.message()));
     }
-    (distribution != settings.distribution_id).then(|| {
-        xml::error(
-            StatusCode::NOT_FOUND,
-            "NoSuchDistribution",
-            "The specified distribution does not exist.",
-            &request_id(req),
-        )
+    (distribution != settings.distribution_id.as_str()).then(|| {
+        xml::error(StatusCode::NOT_FOUND, "NoSuchDistribution", "The specified distribution does not exist.")
     })
 }
 
-fn unavailable(req: &HttpRequest, err: &anyhow::Error) -> HttpResponse {
+fn unavailable(err: &anyhow::Error) -> HttpResponse {
     tracing::error!(error = %err, "invalidation store unavailable");
-    xml::error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "Try again.", &request_id(req))
+    xml::error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "Try again.")
 }
 
-fn invalid(req: &HttpRequest, code: &str, message: &str) -> HttpResponse {
-    xml::error(StatusCode::BAD_REQUEST, code, message, &request_id(req))
+fn invalid(code: &str, message: &str) -> HttpResponse {
+    xml::error(StatusCode::BAD_REQUEST, code, message)
 }
 
 /// In progress until every replica has had time to look.
@@ -125,37 +111,36 @@ async fn create(
         return refused;
     }
     let Ok(text) = std::str::from_utf8(&body) else {
-        return invalid(&req, "MalformedInput", "The body is not UTF-8.");
+        return invalid("MalformedInput", "The body is not UTF-8.");
     };
     let batch: xml::BatchIn = match quick_xml::de::from_str(text) {
         Ok(batch) => batch,
-        Err(_) => return invalid(&req, "MalformedInput", "The body is not an InvalidationBatch."),
+        Err(_) => return invalid("MalformedInput", "The body is not an InvalidationBatch."),
     };
     let paths = batch.paths.items.unwrap_or_default().path;
     if usize::try_from(batch.paths.quantity).ok() != Some(paths.len()) {
-        return invalid(&req, "InconsistentQuantities", "Quantity does not match the number of paths.");
+        return invalid("InconsistentQuantities", "Quantity does not match the number of paths.");
     }
     if paths.is_empty() || paths.len() > MAX_PATHS {
-        return invalid(&req, "InvalidArgument", "An invalidation names 1 to 3000 paths.");
+        return invalid("InvalidArgument", "An invalidation names 1 to 3000 paths.");
     }
     let reference = batch.caller_reference.trim();
     if reference.is_empty() || reference.len() > 128 {
-        return invalid(&req, "InvalidArgument", "CallerReference must be 1 to 128 characters.");
+        return invalid("InvalidArgument", "CallerReference must be 1 to 128 characters.");
     }
     if let Err(problem) = paths.iter().map(|p| PathPattern::parse(p)).collect::<Result<Vec<_>, _>>() {
-        return invalid(&req, "InvalidArgument", problem);
+        return invalid("InvalidArgument", problem);
     }
-    let record = match api.store.create(&distribution, reference, paths).await {
+    let record = match api.store.create(&api.settings.distribution_id, reference, paths).await {
         Ok(Created::New(record) | Created::Existing(record)) => record,
         Ok(Created::Conflict) => {
             return xml::error(
                 StatusCode::CONFLICT,
                 "InvalidationBatchAlreadyExists",
                 "This CallerReference was used for other paths.",
-                &request_id(&req),
             );
         }
-        Err(err) => return unavailable(&req, &err),
+        Err(err) => return unavailable(&err),
     };
     // This replica at once; the others within a poll.
     if let Some(cache) = &api.cache {
@@ -187,9 +172,8 @@ async fn get(
             StatusCode::NOT_FOUND,
             "NoSuchInvalidation",
             "The specified invalidation does not exist.",
-            &request_id(&req),
         ),
-        Err(err) => unavailable(&req, &err),
+        Err(err) => unavailable(&err),
     }
 }
 
@@ -211,21 +195,21 @@ async fn list(
         return refused;
     }
     let Ok(query) = web::Query::<ListQuery>::from_query(req.query_string()) else {
-        return invalid(&req, "InvalidArgument", "Marker and MaxItems are the only parameters.");
+        return invalid("InvalidArgument", "Marker and MaxItems are the only parameters.");
     };
     let max_items = match query.max_items.as_deref().map(str::parse::<i64>) {
         None => 100,
         Some(Ok(n)) if (1..=1000).contains(&n) => n,
-        Some(_) => return invalid(&req, "InvalidArgument", "MaxItems must be 1 to 1000."),
+        Some(_) => return invalid("InvalidArgument", "MaxItems must be 1 to 1000."),
     };
     let marker = query.marker.as_deref().filter(|m| !m.is_empty());
     let mut records = match api.store.list(&distribution, marker, max_items + 1).await {
         Ok(records) => records,
-        Err(err) => return unavailable(&req, &err),
+        Err(err) => return unavailable(&err),
     };
     let is_truncated = records.len() as i64 > max_items;
     records.truncate(usize::try_from(max_items).unwrap_or(usize::MAX));
-    let next_marker = is_truncated.then(|| records.last().map(|r| r.id.clone())).flatten();
+    let next_marker = is_truncated.then(|| records.last().map(|r| r.id.to_string())).flatten();
     let summaries: Vec<xml::Summary> = records
         .iter()
         .map(|r| xml::Summary {

@@ -5,6 +5,7 @@
 //! says it signed, at the time it says it signed; the two `Authorization`
 //! values must be equal (compared in constant time).
 
+use common::ids::AccessKeyId;
 use std::time::{Duration, SystemTime};
 
 use actix_web::HttpRequest;
@@ -54,7 +55,7 @@ impl Unsigned {
 
 /// `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
 struct Authorization<'a> {
-    access_key_id: &'a str,
+    access_key_id: AccessKeyId,
     date: &'a str,
     region: &'a str,
     service: &'a str,
@@ -84,6 +85,8 @@ fn parse(value: &str) -> Result<Authorization<'_>, Unsigned> {
     let [access_key_id, date, region, service, "aws4_request"] = scope.as_slice() else {
         return Err(Unsigned::Malformed("The credential scope is malformed."));
     };
+    let access_key_id = AccessKeyId::parse(access_key_id)
+        .map_err(|_| Unsigned::Malformed("The access key id is malformed."))?;
     Ok(Authorization {
         access_key_id,
         date,
@@ -97,14 +100,14 @@ fn parse(value: &str) -> Result<Authorization<'_>, Unsigned> {
 pub fn verify(
     req: &HttpRequest,
     body: &[u8],
-    access_key_id: &str,
+    access_key_id: &AccessKeyId,
     secret: &SecretString,
     now: SystemTime,
 ) -> Result<(), Unsigned> {
     let header_text = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let given = header_text(header::AUTHORIZATION.as_str()).ok_or(Unsigned::Missing)?;
     let auth = parse(given)?;
-    if auth.access_key_id != access_key_id {
+    if auth.access_key_id != *access_key_id {
         return Err(Unsigned::UnknownKey);
     }
     if auth.service != SERVICE || req.headers().contains_key("x-amz-security-token") {
@@ -146,7 +149,8 @@ pub fn verify(
     let host = header_text(header::HOST.as_str()).ok_or(Unsigned::Mismatch)?;
     let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let uri = format!("http://{host}{path_and_query}");
-    let identity = Credentials::new(access_key_id, secret.expose_secret(), None, None, "edge").into();
+    let identity =
+        Credentials::new(access_key_id.as_str(), secret.expose_secret(), None, None, "edge").into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(auth.region)

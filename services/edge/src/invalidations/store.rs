@@ -2,6 +2,7 @@
 //! takes the request applies it at once, the others find it on their next
 //! look (every `EDGE_INVALIDATION_POLL`, 500 ms by default).
 
+use common::ids::{DistributionId, InvalidationId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,7 +11,6 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::cache::EdgeCache;
@@ -20,8 +20,8 @@ use crate::invalidations::paths::{PathPattern, any_matches};
 pub struct InvalidationRecord {
     /// CloudFront's shape: 14 upper-case letters and digits.
     #[serde(rename = "_id")]
-    pub id: String,
-    pub distribution_id: String,
+    pub id: InvalidationId,
+    pub distribution_id: DistributionId,
     pub caller_reference: String,
     pub paths: Vec<String>,
     pub created_at: DateTime,
@@ -35,7 +35,7 @@ const OVERLAP: Duration = Duration::from_secs(10);
 pub struct Store {
     pub records: Collection<InvalidationRecord>,
     /// Invalidations this replica has applied (recently), by id.
-    applied: Arc<Mutex<HashMap<String, DateTime>>>,
+    applied: Arc<Mutex<HashMap<InvalidationId, DateTime>>>,
 }
 
 pub enum Created {
@@ -68,13 +68,14 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create(
         &self,
-        distribution_id: &str,
+        distribution_id: &DistributionId,
         caller_reference: &str,
         paths: Vec<String>,
     ) -> anyhow::Result<Created> {
         let record = InvalidationRecord {
-            id: new_id(),
-            distribution_id: distribution_id.to_owned(),
+            // CloudFront's shape: 14 capitals and digits.
+            id: InvalidationId::mint_upper("I", 14),
+            distribution_id: distribution_id.clone(),
             caller_reference: caller_reference.to_owned(),
             paths,
             created_at: DateTime::now(),
@@ -134,7 +135,7 @@ impl Store {
         tracing::info!(invalidation = %record.id, paths = patterns.len(), "invalidation applied");
     }
 
-    fn applied(&self) -> std::sync::MutexGuard<'_, HashMap<String, DateTime>> {
+    fn applied(&self) -> std::sync::MutexGuard<'_, HashMap<InvalidationId, DateTime>> {
         self.applied.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -168,10 +169,4 @@ impl Store {
 
 fn back(time: DateTime, by: Duration) -> DateTime {
     DateTime::from_millis(time.timestamp_millis() - i64::try_from(by.as_millis()).unwrap_or(i64::MAX))
-}
-
-fn new_id() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut rng = rand::rng();
-    (0..14).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }

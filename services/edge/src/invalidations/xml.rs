@@ -2,6 +2,8 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use common::RequestId;
+use common::ids::InvalidationId;
 use serde::{Deserialize, Serialize};
 
 pub const NAMESPACE: &str = "http://cloudfront.amazonaws.com/doc/2020-05-31/";
@@ -33,7 +35,7 @@ pub struct PathItems {
 pub struct Invalidation {
     #[serde(rename = "@xmlns")]
     pub xmlns: &'static str,
-    pub id: String,
+    pub id: InvalidationId,
     pub status: &'static str,
     pub create_time: String,
     pub invalidation_batch: BatchOut,
@@ -76,7 +78,7 @@ pub struct Summaries {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Summary {
-    pub id: String,
+    pub id: InvalidationId,
     pub create_time: String,
     pub status: &'static str,
 }
@@ -87,7 +89,7 @@ struct ErrorResponse<'a> {
     #[serde(rename = "@xmlns")]
     xmlns: &'static str,
     error: ErrorBody<'a>,
-    request_id: &'a str,
+    request_id: &'a RequestId,
 }
 
 #[derive(Serialize)]
@@ -112,15 +114,18 @@ pub fn respond<T: Serialize>(status: StatusCode, root: &str, value: &T) -> HttpR
         Ok(body) => HttpResponse::build(status).content_type("text/xml").body(body),
         Err(err) => {
             tracing::error!(error = %err, "invalidation XML did not serialize");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "An internal error occurred.", "")
+            error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "An internal error occurred.")
         }
     }
 }
 
-/// CloudFront's error document, which the SDKs read the code from.
-pub fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> HttpResponse {
+/// CloudFront's error document, which the SDKs read the code from, with
+/// the id this request is served under (the one its response carries).
+pub fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     let kind = if status.is_server_error() { "Receiver" } else { "Sender" };
-    let body = ErrorResponse { xmlns: NAMESPACE, error: ErrorBody { kind, code, message }, request_id };
+    let request_id = common::request_id::current().unwrap_or_else(common::request_id::mint);
+    let body =
+        ErrorResponse { xmlns: NAMESPACE, error: ErrorBody { kind, code, message }, request_id: &request_id };
     let text = document("ErrorResponse", &body).unwrap_or_default();
     HttpResponse::build(status).content_type("text/xml").body(text)
 }

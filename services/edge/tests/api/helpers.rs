@@ -8,6 +8,10 @@ use edge::{Config, KeySource};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const KEY_ID: &str = "K2JCJMDEHXQW5F";
+
+pub fn key_id() -> common::ids::KeyId {
+    common::ids::KeyId::parse(KEY_ID).unwrap()
+}
 pub const DIST: &str = "d111111abcdef8.cloudfront.net";
 
 pub fn vectors_dir() -> std::path::PathBuf {
@@ -75,7 +79,7 @@ pub async fn spawn_config(config: Config) -> TestEdge {
 
 /// An edge config trusting the vectors' RSA key and loopback proxies.
 pub fn vector_config(s3: S3Settings) -> Config {
-    let keys = KeySource::Static(vec![(KEY_ID.into(), vector_public_key("rsa"))]);
+    let keys = KeySource::Static(vec![(key_id(), vector_public_key("rsa"))]);
     let mut config = Config::new(HttpSettings::ephemeral(), s3, keys);
     config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     config
@@ -118,7 +122,7 @@ async fn put_objects(client: &aws_sdk_s3::Client, bucket: &str) {
 /// An edge trusting the vector key of `kind` under the vectors' key id.
 pub async fn spawn_for_vectors(kind: &str) -> TestEdge {
     let s3 = bucket_with_objects().await;
-    spawn(s3, KeySource::Static(vec![(KEY_ID.into(), vector_public_key(kind))]), true).await
+    spawn(s3, KeySource::Static(vec![(key_id(), vector_public_key(kind))]), true).await
 }
 
 impl TestEdge {

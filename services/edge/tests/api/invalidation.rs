@@ -1,6 +1,7 @@
 //! CloudFront's invalidation API on edge, driven by `aws-sdk-cloudfront`
 //! (through `crates/cloudfront-api`, as media drives CloudFront).
 
+use common::ids::{AccessKeyId, DistributionId};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
@@ -18,8 +19,8 @@ const SECRET: &str = "edge-invalidation-secret-0123456789";
 /// The API on, its records in `mongo` (a test's own database).
 fn settings(mongo: common::mongo::MongoSettings) -> InvalidationSettings {
     InvalidationSettings {
-        distribution_id: DISTRIBUTION.into(),
-        access_key_id: ACCESS_KEY.into(),
+        distribution_id: DistributionId::parse(DISTRIBUTION).unwrap(),
+        access_key_id: AccessKeyId::parse(ACCESS_KEY).unwrap(),
         secret_access_key: SecretString::from(SECRET.to_owned()),
         mongo,
         poll: Duration::from_millis(200),

@@ -14,7 +14,7 @@ fn signer_config(port: u16, keys: Vec<(String, PrivateKey)>) -> url_signer::Conf
     url_signer::Config::new(
         http,
         testkit::service::internal_keys("url-signer"),
-        keys,
+        keys.into_iter().map(|(id, key)| (common::ids::KeyId::parse(&id).unwrap(), key)).collect(),
         Guards::new(vec![DIST.into()], vec!["https".into()]),
     )
 }

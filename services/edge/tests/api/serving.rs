@@ -4,7 +4,7 @@ use cloudfront_sign::{HashAlgorithm, Policy, Signer};
 use edge::KeySource;
 
 use crate::helpers::{
-    DIST, KEY_ID, body_of, bucket_with_objects, spawn, spawn_for_vectors, vector_private_key,
+    DIST, KEY_ID, body_of, bucket_with_objects, key_id, spawn, spawn_for_vectors, vector_private_key,
     vector_public_key,
 };
 
@@ -128,7 +128,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         "rightmost untrusted hop"
     );
 
-    let keys = KeySource::Static(vec![(KEY_ID.into(), vector_public_key("rsa"))]);
+    let keys = KeySource::Static(vec![(key_id(), vector_public_key("rsa"))]);
     let direct = spawn(bucket_with_objects().await, keys, false).await;
     // The header claims an allowed address, but the socket is loopback and not a trusted proxy.
     let forged = direct.get(&url, "203.0.113.7").send().await.unwrap();
@@ -139,7 +139,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 async fn a_public_prefix_that_would_open_every_object_is_refused_at_start() {
     use common::config::{Env, FromEnv};
     let s3 = testkit::s3::bucket("edge-prefix").await;
-    let keys = KeySource::Static(vec![(KEY_ID.to_owned(), vector_public_key("rsa"))]);
+    let keys = KeySource::Static(vec![(key_id(), vector_public_key("rsa"))]);
     for prefix in ["", "/", "public", "/public/", "public//", "../public/"] {
         let mut config =
             edge::Config::new(common::server::HttpSettings::ephemeral(), s3.clone(), keys.clone());

@@ -2,6 +2,7 @@
 //! retried with backoff until it succeeds, once.
 
 use cloudfront_api::{ApiSettings, CloudFront};
+use common::ids::{DistributionId, MediaId, UserId};
 use media::records::{MediaRecord, MediaStatus, Variant};
 use media::removal::{Invalidation, Invalidations, RemovalTask, Removals};
 use mongodb::bson::{DateTime, doc};
@@ -12,14 +13,17 @@ async fn invalidations_to(endpoint: &str, distribution_id: &str) -> Invalidation
         max_attempts: 1,
         ..testkit::cloudfront::settings()
     };
-    Invalidations { cloudfront: CloudFront::new(&api).await, distribution_id: distribution_id.to_owned() }
+    Invalidations {
+        cloudfront: CloudFront::new(&api).await,
+        distribution_id: DistributionId::parse(distribution_id).unwrap(),
+    }
 }
 
-fn object_keys(id: &str) -> Vec<String> {
+fn object_keys(id: &MediaId) -> Vec<String> {
     removed_record(id).object_keys().map(str::to_owned).collect()
 }
 
-fn removed_record(id: &str) -> MediaRecord {
+fn removed_record(id: &MediaId) -> MediaRecord {
     let variant = |name: &str| Variant {
         key: format!("private/2026/11/28/{id}/{name}.jpg"),
         width: 10,
@@ -28,8 +32,8 @@ fn removed_record(id: &str) -> MediaRecord {
         content_type: "image/jpeg".into(),
     };
     MediaRecord {
-        id: id.to_owned(),
-        owner_id: "u1".into(),
+        id: id.clone(),
+        owner_id: UserId::mint(),
         status: MediaStatus::TakenDown,
         failure: None,
         width: Some(10),
@@ -44,7 +48,7 @@ fn removed_record(id: &str) -> MediaRecord {
     }
 }
 
-async fn task(removals: &Removals, id: &str) -> RemovalTask {
+async fn task(removals: &Removals, id: &MediaId) -> RemovalTask {
     removals.tasks.find_one(doc! { "_id": id }).await.unwrap().unwrap()
 }
 
@@ -52,7 +56,7 @@ async fn task(removals: &Removals, id: &str) -> RemovalTask {
 async fn a_failed_invalidation_is_retried_until_it_succeeds_and_made_once() {
     let db = testkit::mongo::database("removal").await;
     let distribution_id = testkit::cloudfront::distribution().await;
-    let id = testkit::unique_name("m");
+    let id = MediaId::mint();
 
     // CloudFront unreachable: the failure is recorded with a later retry.
     let down = Removals::new(&db, None, Some(invalidations_to("http://127.0.0.1:9", &distribution_id).await))
@@ -92,14 +96,14 @@ async fn a_failed_invalidation_is_retried_until_it_succeeds_and_made_once() {
     up.run_due().await.unwrap();
     let made = testkit::cloudfront::invalidations(&distribution_id).await;
     assert_eq!(made.len(), 1, "one invalidation however often the task ran");
-    assert_eq!(made[0].0, cloudfront_api::caller_reference(&["media-removal", &id]));
+    assert_eq!(made[0].0, cloudfront_api::caller_reference(&["media-removal", id.as_str()]));
     assert_eq!(made[0].1.len(), 2);
 }
 
 #[tokio::test]
 async fn without_a_distribution_the_invalidation_is_skipped() {
     let db = testkit::mongo::database("removal").await;
-    let id = testkit::unique_name("m");
+    let id = MediaId::mint();
     let removals = Removals::new(&db, None, None).await.unwrap();
     removals.enqueue(&id, &object_keys(&id)).await.unwrap();
     removals.run_due().await.unwrap();
@@ -112,7 +116,7 @@ async fn without_a_distribution_the_invalidation_is_skipped() {
 async fn two_replicas_never_work_one_task_together() {
     let db = testkit::mongo::database("removal").await;
     let distribution_id = testkit::cloudfront::distribution().await;
-    let id = testkit::unique_name("m");
+    let id = MediaId::mint();
     let replica = || async {
         Removals::new(
             &db,

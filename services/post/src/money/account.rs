@@ -1,16 +1,18 @@
 //! The accounts money sits in (the ledger's and the transactions' shared vocabulary).
 
+use common::ids::UserId;
+
 /// Where money sits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Account {
     /// Spendable on purchases.
-    Wallet(String),
+    Wallet(UserId),
     /// A creator's share of sales that have cleared: paid out, or moved to the wallet.
-    Earnings(String),
+    Earnings(UserId),
     /// A creator's share of sales still within the clearing period.
-    PendingEarnings(String),
+    PendingEarnings(UserId),
     /// Wallet money held while a card payment that brought it is disputed.
-    DisputeHold(String),
+    DisputeHold(UserId),
     /// Platform fees.
     Platform,
     /// Money that came in by card (and went back by card refund).
@@ -37,7 +39,7 @@ impl Account {
 
     /// The account a [`key`](Self::key) names; `None` for anything else.
     pub fn parse(key: &str) -> Option<Account> {
-        let user = |id: &str| (!id.is_empty()).then(|| id.to_owned());
+        let user = |id: &str| UserId::parse(id).ok();
         Some(match key.split_once(':') {
             Some(("wallet", id)) => Account::Wallet(user(id)?),
             Some(("earnings", id)) => Account::Earnings(user(id)?),
@@ -56,7 +58,7 @@ impl Account {
         matches!(self, Account::Cards | Account::DevTopups | Account::Payouts)
     }
 
-    pub(crate) fn user(&self) -> Option<&str> {
+    pub(crate) fn user(&self) -> Option<&UserId> {
         match self {
             Account::Wallet(user)
             | Account::Earnings(user)
@@ -73,11 +75,12 @@ mod tests {
 
     #[test]
     fn every_account_is_read_back_from_its_key() {
+        let user = UserId::mint();
         let all = [
-            Account::Wallet("u1".into()),
-            Account::Earnings("u1".into()),
-            Account::PendingEarnings("u1".into()),
-            Account::DisputeHold("u1".into()),
+            Account::Wallet(user.clone()),
+            Account::Earnings(user.clone()),
+            Account::PendingEarnings(user.clone()),
+            Account::DisputeHold(user.clone()),
             Account::Platform,
             Account::Cards,
             Account::DevTopups,
@@ -86,7 +89,9 @@ mod tests {
         for account in all {
             assert_eq!(Account::parse(&account.key()), Some(account));
         }
-        for stranger in ["", "wallet:", "platform:x", "external:bank", "savings:u1"] {
+        for stranger in
+            ["", "wallet:", "wallet:u1", "platform:x", "external:bank", &format!("savings:{user}")]
+        {
             assert_eq!(Account::parse(stranger), None, "{stranger}");
         }
     }

@@ -7,6 +7,7 @@
 //! the payout provider would answer it instead of this record. The dev
 //! stack, which has no admin, counts every creator as verified.
 
+use common::ids::UserId;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
@@ -15,10 +16,10 @@ use serde::{Deserialize, Serialize};
 struct Verification {
     /// The creator's user id.
     #[serde(rename = "_id")]
-    user_id: String,
+    user_id: UserId,
     verified: bool,
     /// The admin who said so.
-    by: String,
+    by: UserId,
     at: DateTime,
 }
 
@@ -34,7 +35,7 @@ impl Creators {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn verified(&self, user_id: &str) -> anyhow::Result<bool> {
+    pub async fn verified(&self, user_id: &UserId) -> anyhow::Result<bool> {
         if self.all_verified {
             return Ok(true);
         }
@@ -44,7 +45,7 @@ impl Creators {
 
     /// Records an admin's word; the last one counts.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn set_verified(&self, user_id: &str, verified: bool, by: &str) -> anyhow::Result<()> {
+    pub async fn set_verified(&self, user_id: &UserId, verified: bool, by: &UserId) -> anyhow::Result<()> {
         let record = doc! { "$set": { "verified": verified, "by": by, "at": DateTime::now() } };
         self.verifications.update_one(doc! { "_id": user_id }, record).upsert(true).await?;
         Ok(())

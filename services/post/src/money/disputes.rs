@@ -19,6 +19,8 @@
 //! same transaction as its ledger entries, so a replayed or reordered event
 //! changes nothing twice.
 
+use crate::money::{ProviderId, PurchaseId, TopupId};
+use common::ids::UserId;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Client, ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize};
@@ -57,16 +59,16 @@ stored_enum! {
 pub struct ReversalRecord {
     /// The provider's dispute or refund id.
     #[serde(rename = "_id")]
-    pub id: String,
+    pub id: ProviderId,
     pub kind: ReversalKind,
-    pub topup_id: String,
-    pub user_id: String,
+    pub topup_id: TopupId,
+    pub user_id: UserId,
     pub amount_cents: i64,
     pub state: ReversalState,
     /// What the wallet held back while the dispute was open.
     pub held_cents: i64,
     /// Purchases ended to cover it.
-    pub revoked: Vec<String>,
+    pub revoked: Vec<PurchaseId>,
     /// What nobody else covered: the platform's loss.
     pub loss_cents: i64,
     pub created_at: DateTime,
@@ -75,7 +77,7 @@ pub struct ReversalRecord {
 
 /// A provider's dispute or refund, as read from its event.
 pub struct CardReversal<'a> {
-    pub id: &'a str,
+    pub id: &'a ProviderId,
     pub kind: ReversalKind,
     pub amount_cents: i64,
     pub topup: &'a TopupRecord,
@@ -111,7 +113,7 @@ impl Reversals {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get(&self, id: &str) -> anyhow::Result<Option<ReversalRecord>> {
+    pub async fn get(&self, id: &ProviderId) -> anyhow::Result<Option<ReversalRecord>> {
         Ok(self.records.find_one(doc! { "_id": id }).await?)
     }
 
@@ -268,7 +270,7 @@ impl Reversals {
 /// How a reversal was covered beyond the wallet.
 #[derive(Default)]
 struct Covered {
-    revoked: Vec<String>,
+    revoked: Vec<PurchaseId>,
     loss_cents: i64,
 }
 
@@ -325,6 +327,6 @@ fn applied(outcome: Result<(), Refusal>) -> Result<Applied, PostError> {
 
 fn log(reversal: &CardReversal<'_>, state: Option<&ReversalState>) {
     if let Some(state) = state {
-        tracing::warn!(target: "audit", reversal_id = reversal.id, topup_id = reversal.topup.id, amount_cents = reversal.amount_cents, state = <&str>::from(*state), "card money reversed");
+        tracing::warn!(target: "audit", reversal_id = %reversal.id, topup_id = %reversal.topup.id, amount_cents = reversal.amount_cents, state = <&str>::from(*state), "card money reversed");
     }
 }

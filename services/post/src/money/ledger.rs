@@ -7,6 +7,7 @@
 //! Entry ids are `{operation}:{leg}`: posting one operation twice fails on
 //! the unique id and aborts its transaction.
 
+use common::ids::UserId;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{ClientSession, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -98,12 +99,12 @@ pub struct Balance {
 pub struct LedgerEntry {
     /// `{operation}:{leg}`.
     #[serde(rename = "_id")]
-    pub id: String,
+    pub key: String,
     pub operation: String,
     /// [`Account::key`].
     pub account: String,
     /// The wallet's or earnings' owner.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// Positive in, negative out.
     pub amount_cents: i64,
     pub kind: LedgerKind,
@@ -192,8 +193,8 @@ impl Ledger {
     pub async fn post(
         &self,
         session: &mut ClientSession,
-        operation: &str,
-        reference: &str,
+        operation: impl std::fmt::Display,
+        reference: impl std::fmt::Display,
         legs: &[Leg],
     ) -> Result<(), Stop> {
         debug_assert_eq!(legs.iter().map(|l| l.amount_cents).sum::<i64>(), 0, "an operation must balance");
@@ -221,13 +222,13 @@ impl Ledger {
                 }
             }
             entries.push(LedgerEntry {
-                id: format!("{operation}:{n}"),
-                operation: operation.to_owned(),
+                key: format!("{operation}:{n}"),
+                operation: operation.to_string(),
                 account: leg.account.key(),
-                user_id: leg.account.user().map(str::to_owned),
+                user_id: leg.account.user().cloned(),
                 amount_cents: leg.amount_cents,
                 kind: leg.kind,
-                reference: reference.to_owned(),
+                reference: reference.to_string(),
                 created_at: now,
             });
         }

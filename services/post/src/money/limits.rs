@@ -9,6 +9,7 @@
 //! (measured on jongodb: conditional updates and unique inserts are atomic).
 //! A window's record expires a minute after it ends.
 
+use common::ids::UserId;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mongodb::bson::{DateTime, Document, doc};
@@ -45,7 +46,7 @@ impl ActionLimits {
     /// Counts one `action` by `user_id`, or refuses it with 429 when this
     /// minute's are spent.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn admit(&self, action: Action, user_id: &str) -> Result<(), PostError> {
+    pub async fn admit(&self, action: Action, user_id: &UserId) -> Result<(), PostError> {
         let (name, limit) = match action {
             Action::Purchase => ("purchase", self.purchases_per_minute),
             Action::Refund => ("refund", self.refunds_per_minute),

@@ -27,6 +27,7 @@ pub(crate) mod txn;
 pub mod types;
 pub mod webhook;
 
+use common::ids::UserId;
 use std::sync::Arc;
 
 use common::secrecy::SecretString;
@@ -37,11 +38,8 @@ use crate::error::PostError;
 use ledger::{Account, Ledger, LedgerKind, Leg};
 use txn::{Attempts, transaction};
 
-common::uuid_id!(
-    /// A purchase of a post.
-    PurchaseId,
-    "purchase id"
-);
+pub use common::ids::PurchaseId;
+
 common::uuid_id!(
     /// A card top-up.
     TopupId,
@@ -51,6 +49,12 @@ common::uuid_id!(
     /// A payout or a card refund.
     OutflowId,
     "payout or refund id"
+);
+common::opaque_id!(
+    /// An object of the payment provider's: a PaymentIntent (`pi_…`), a
+    /// payout (`po_…`), a refund (`re_…`), a dispute (`dp_…`), an event (`evt_…`).
+    ProviderId,
+    "payment provider id"
 );
 
 /// What needs the payment provider.
@@ -134,7 +138,11 @@ impl Money {
     }
 
     /// Moves earnings into the creator's own wallet, where they can buy with it.
-    pub async fn move_earnings_to_wallet(&self, user_id: &str, amount_cents: i64) -> Result<(), PostError> {
+    pub async fn move_earnings_to_wallet(
+        &self,
+        user_id: &UserId,
+        amount_cents: i64,
+    ) -> Result<(), PostError> {
         self.purchases.clear_due(user_id).await?;
         let _passage = self.gate.enter().await;
         let operation = format!("transfer-{}", OutflowId::mint());

@@ -15,6 +15,8 @@
 //! provider settles it as paid or failed; a provider's event about it still
 //! settles it too.
 
+use crate::money::{ProviderId, TopupId};
+use common::ids::UserId;
 use std::time::Duration;
 
 use common::backoff::Backoff;
@@ -77,18 +79,18 @@ fn within_key_window(created: DateTime, at: std::time::SystemTime) -> bool {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutflowRecord {
     #[serde(rename = "_id")]
-    pub id: String,
+    pub id: OutflowId,
     pub kind: OutflowKind,
-    pub user_id: String,
+    pub user_id: UserId,
     pub amount_cents: i64,
     pub currency: String,
     /// `{kind}:{user}:{Idempotency-Key}`, unique.
     pub request_key: String,
     /// A card refund's top-up and its PaymentIntent.
-    pub topup_id: Option<String>,
-    pub intent_id: Option<String>,
+    pub topup_id: Option<TopupId>,
+    pub intent_id: Option<ProviderId>,
     pub state: OutflowState,
-    pub provider_id: Option<String>,
+    pub provider_id: Option<ProviderId>,
     pub failure: Option<String>,
     /// Whether a request may have reached the provider: then only the
     /// provider can say it failed.
@@ -128,7 +130,7 @@ impl OutflowRecord {
 /// What a new outflow request asks for.
 pub struct OutflowRequest<'a> {
     pub kind: OutflowKind,
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub amount_cents: i64,
     pub idempotency_key: &'a str,
     /// A card refund's top-up.
@@ -176,13 +178,13 @@ impl Outflows {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get(&self, id: &OutflowId) -> Result<Option<OutflowRecord>, PostError> {
-        Ok(self.records.find_one(doc! { "_id": id.as_str() }).await?)
+        Ok(self.records.find_one(doc! { "_id": id }).await?)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         kind: OutflowKind,
         limit: i64,
     ) -> anyhow::Result<Vec<OutflowRecord>> {
@@ -210,13 +212,13 @@ impl Outflows {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn resolve(&self, id: &OutflowId, paid: bool, note: &str) -> Result<bool, PostError> {
         let _passage = self.gate.enter().await;
-        let in_review = doc! { "_id": id.as_str(), "state": OutflowState::Review };
+        let in_review = doc! { "_id": id, "state": OutflowState::Review };
         if paid {
             let settled =
                 doc! { "$set": { "state": OutflowState::Paid, "failure": null, "review_note": note } };
             return Ok(self.records.update_one(in_review, settled).await?.modified_count == 1);
         }
-        Ok(self.fail_held(id.as_str(), note, &[OutflowState::Review]).await? == Applied::Applied)
+        Ok(self.fail_held(id, note, &[OutflowState::Review]).await? == Applied::Applied)
     }
 
     /// What `user_id` asked for before with `idempotency_key`, if anything.
@@ -224,7 +226,7 @@ impl Outflows {
     pub async fn made_with(
         &self,
         kind: OutflowKind,
-        user_id: &str,
+        user_id: &UserId,
         idempotency_key: &str,
     ) -> Result<Option<OutflowRecord>, PostError> {
         Ok(self.records.find_one(doc! { "request_key": request_key(kind, user_id, idempotency_key) }).await?)
@@ -241,9 +243,9 @@ impl Outflows {
             return Ok((false, existing));
         }
         let record = OutflowRecord {
-            id: OutflowId::mint().into_string(),
+            id: OutflowId::mint(),
             kind: request.kind,
-            user_id: request.user_id.to_owned(),
+            user_id: request.user_id.clone(),
             amount_cents: request.amount_cents,
             currency: self.currency.clone(),
             request_key: request_key.clone(),
@@ -310,7 +312,7 @@ impl Outflows {
             user_id: &record.user_id,
             amount_cents: record.amount_cents,
             currency: &record.currency,
-            intent_id: record.intent_id.as_deref(),
+            intent_id: record.intent_id.as_ref(),
         };
         let answer = match record.kind {
             OutflowKind::Payout => self.payouts.pay_out(request).await,
@@ -340,7 +342,7 @@ impl Outflows {
                     let retry = doc! { "$set": { "attempts": attempts, "maybe_sent": maybe_sent, "next_attempt_at": next } };
                     self.records.update_one(pending, retry).await?;
                     tracing::warn!(
-                        outflow_id = record.id,
+                        outflow_id = %record.id,
                         attempts,
                         "payment provider did not answer; will ask again"
                     );
@@ -348,7 +350,7 @@ impl Outflows {
                     let review = doc! { "$set": { "attempts": attempts, "maybe_sent": maybe_sent, "state": OutflowState::Review, "next_attempt_at": null } };
                     self.records.update_one(pending, review).await?;
                     tracing::error!(
-                        outflow_id = record.id,
+                        outflow_id = %record.id,
                         attempts,
                         "payment provider never answered within its idempotency window; an operator must settle it"
                     );
@@ -361,12 +363,12 @@ impl Outflows {
 
     /// Records what the provider says about an outflow it accepted.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn settle(&self, id: &str, transfer: &Transfer) -> Result<(), PostError> {
+    pub async fn settle(&self, id: &OutflowId, transfer: &Transfer) -> Result<(), PostError> {
         let _passage = self.gate.enter().await;
         self.settle_held(id, transfer).await
     }
 
-    async fn settle_held(&self, id: &str, transfer: &Transfer) -> Result<(), PostError> {
+    async fn settle_held(&self, id: &OutflowId, transfer: &Transfer) -> Result<(), PostError> {
         if transfer.failed() {
             let reason = transfer.failure_reason();
             self.fail_held(id, &reason, &OutflowState::REVERSIBLE).await?;
@@ -383,7 +385,12 @@ impl Outflows {
 
     /// Marks an outflow in one of the states `from` failed and puts its
     /// money back, once: `Duplicate` when it was in none of them.
-    async fn fail_held(&self, id: &str, reason: &str, from: &[OutflowState]) -> Result<Applied, PostError> {
+    async fn fail_held(
+        &self,
+        id: &OutflowId,
+        reason: &str,
+        from: &[OutflowState],
+    ) -> Result<Applied, PostError> {
         let Some(record) = self.records.find_one(doc! { "_id": id }).await? else {
             return Ok(Applied::Duplicate);
         };
@@ -412,7 +419,7 @@ impl Outflows {
         match reversed {
             Ok(()) => {
                 tracing::info!(
-                    outflow_id = record.id,
+                    outflow_id = %record.id,
                     reason,
                     was = <&str>::from(record.state),
                     "outflow failed; money returned"
@@ -457,7 +464,7 @@ impl Outflows {
 }
 
 /// One outflow per user, kind and Idempotency-Key (a unique index).
-fn request_key(kind: OutflowKind, user_id: &str, idempotency_key: &str) -> String {
+fn request_key(kind: OutflowKind, user_id: &UserId, idempotency_key: &str) -> String {
     format!("{}:{user_id}:{idempotency_key}", <&str>::from(kind))
 }
 

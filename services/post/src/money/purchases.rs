@@ -12,6 +12,7 @@
 //! which can be paid out. Clearing is done when the creator's money is next
 //! looked at or moved ([`Purchases::clear_due`]): no worker wakes for it.
 
+use common::ids::{PostId, UserId};
 use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Client, Collection, Database, IndexModel};
@@ -40,10 +41,10 @@ stored_enum! {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PurchaseRecord {
     #[serde(rename = "_id")]
-    pub id: String,
-    pub buyer_id: String,
-    pub post_id: String,
-    pub creator_id: String,
+    pub id: PurchaseId,
+    pub buyer_id: UserId,
+    pub post_id: PostId,
+    pub creator_id: UserId,
     pub price_cents: i64,
     pub fee_cents: i64,
     pub state: PurchaseState,
@@ -87,10 +88,10 @@ stored_enum! {
 struct Entitlement {
     /// `{buyer}:{post}`.
     #[serde(rename = "_id")]
-    id: String,
-    purchase_id: String,
-    user_id: String,
-    post_id: String,
+    key: String,
+    purchase_id: PurchaseId,
+    user_id: UserId,
+    post_id: PostId,
     state: EntitlementState,
     lease_until: DateTime,
 }
@@ -101,9 +102,9 @@ struct Entitlement {
 struct PurchaseKey {
     /// `{user}:{key}`.
     #[serde(rename = "_id")]
-    id: String,
-    post_id: String,
-    purchase_id: Option<String>,
+    key: String,
+    post_id: PostId,
+    purchase_id: Option<PurchaseId>,
     at: DateTime,
 }
 
@@ -121,7 +122,7 @@ pub enum Outcome {
 
 /// Who asks for a refund.
 pub struct Refunder<'a> {
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub admin: bool,
 }
 
@@ -139,8 +140,8 @@ fn where_pending(pending: bool) -> mongodb::bson::Bson {
     }
 }
 
-fn slot(user_id: &str, post_id: &str) -> String {
-    format!("{user_id}:{post_id}")
+fn slot(user_id: &UserId, thing: impl std::fmt::Display) -> String {
+    format!("{user_id}:{thing}")
 }
 
 #[derive(Clone)]
@@ -186,13 +187,13 @@ impl Purchases {
 
     /// Whether anyone holds (or is buying) any of `post_ids`.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn any_buyer(&self, post_ids: &[String]) -> anyhow::Result<bool> {
+    pub async fn any_buyer(&self, post_ids: &[PostId]) -> anyhow::Result<bool> {
         Ok(self.entitlements.find_one(doc! { "post_id": { "$in": post_ids } }).await?.is_some())
     }
 
     /// The purchase that entitles `user_id` to `post_id`, if one does.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn entitled(&self, user_id: &str, post_id: &str) -> anyhow::Result<Option<String>> {
+    pub async fn entitled(&self, user_id: &UserId, post_id: &PostId) -> anyhow::Result<Option<PurchaseId>> {
         let active = doc! { "_id": slot(user_id, post_id), "state": EntitlementState::Active };
         Ok(self.entitlements.find_one(active).await?.map(|e| e.purchase_id))
     }
@@ -202,9 +203,9 @@ impl Purchases {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn bought(
         &self,
-        user_id: &str,
-        post_ids: &[&str],
-    ) -> anyhow::Result<std::collections::HashMap<String, String>> {
+        user_id: &UserId,
+        post_ids: &[&PostId],
+    ) -> anyhow::Result<std::collections::HashMap<PostId, PurchaseId>> {
         let ids: Vec<String> = post_ids.iter().map(|p| slot(user_id, p)).collect();
         let found: Vec<Entitlement> = self
             .entitlements
@@ -217,7 +218,7 @@ impl Purchases {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get(&self, id: &PurchaseId) -> Result<PurchaseRecord, PostError> {
-        self.records.find_one(doc! { "_id": id.as_str() }).await?.ok_or(PostError::PurchaseNotFound)
+        self.records.find_one(doc! { "_id": id }).await?.ok_or(PostError::PurchaseNotFound)
     }
 
     /// The newest purchases `user_id` made (as the buyer) or sold (as the creator).
@@ -225,7 +226,7 @@ impl Purchases {
     pub async fn recent(
         &self,
         party: Party,
-        user_id: &str,
+        user_id: &UserId,
         limit: i64,
     ) -> anyhow::Result<Vec<PurchaseRecord>> {
         let field = match party {
@@ -238,19 +239,20 @@ impl Purchases {
     /// Binds `key` to `post_id` for `user` on first use; the same key for
     /// another post is refused (a client bug that must not buy the wrong
     /// thing). Answers the purchase the key already made, if any.
-    async fn claim_key(&self, user: &str, key: &str, post_id: &str) -> Result<Option<String>, PostError> {
+    async fn claim_key(
+        &self,
+        user: &UserId,
+        key: &str,
+        post_id: &PostId,
+    ) -> Result<Option<PurchaseId>, PostError> {
         let id = slot(user, key);
-        let record = PurchaseKey {
-            id: id.clone(),
-            post_id: post_id.to_owned(),
-            purchase_id: None,
-            at: DateTime::now(),
-        };
+        let record =
+            PurchaseKey { key: id.clone(), post_id: post_id.clone(), purchase_id: None, at: DateTime::now() };
         match self.keys.insert_one(&record).await {
             Ok(_) => Ok(None),
             Err(err) if common::mongo::is_duplicate_key(&err) => {
                 match self.keys.find_one(doc! { "_id": &id }).await? {
-                    Some(bound) if bound.post_id == post_id => Ok(bound.purchase_id),
+                    Some(bound) if bound.post_id == *post_id => Ok(bound.purchase_id),
                     _ => Err(PostError::invalid("Idempotency-Key", "was already used for another purchase")),
                 }
             }
@@ -262,19 +264,17 @@ impl Purchases {
     /// retry with the key of a purchase since refunded answers that purchase
     /// rather than buying again.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn buy(&self, buyer: &str, post: &PostRecord, key: &str) -> Result<Outcome, PostError> {
+    pub async fn buy(&self, buyer: &UserId, post: &PostRecord, key: &str) -> Result<Outcome, PostError> {
         let _passage = self.gate.enter().await;
         if let Some(made) = self.claim_key(buyer, key, &post.id).await? {
-            return Ok(Outcome::Existing(
-                self.get(&PurchaseId::parse(&made).map_err(anyhow::Error::from)?).await?,
-            ));
+            return Ok(Outcome::Existing(self.get(&made).await?));
         }
         let price = i64::try_from(post.price_cents).map_err(|_| PostError::Conflict("price out of range"))?;
         let fee = fee_of(price, self.fee_bps);
         let slot_id = slot(buyer, &post.id);
         let mut attempts = Attempts::new(&self.client);
         while attempts.time_left() {
-            let purchase_id = PurchaseId::mint().into_string();
+            let purchase_id = PurchaseId::mint();
             match self.hold_slot(&slot_id, &purchase_id, buyer, &post.id).await? {
                 Hold::Held => {}
                 Hold::Taken(existing) => return Ok(Outcome::Existing(self.get(&existing).await?)),
@@ -285,7 +285,7 @@ impl Purchases {
             }
             let record = PurchaseRecord {
                 id: purchase_id.clone(),
-                buyer_id: buyer.to_owned(),
+                buyer_id: buyer.clone(),
                 post_id: post.id.clone(),
                 creator_id: post.author_id.clone(),
                 price_cents: price,
@@ -299,7 +299,7 @@ impl Purchases {
                 clears_at: Some(DateTime::from_system_time(std::time::SystemTime::now() + self.clearing)),
             };
             let legs = [
-                Leg::covered_debit(Account::Wallet(buyer.to_owned()), price, LedgerKind::Purchase),
+                Leg::covered_debit(Account::Wallet(buyer.clone()), price, LedgerKind::Purchase),
                 Leg::credit(record.share_account(), price - fee, LedgerKind::Sale),
                 Leg::credit(Account::Platform, fee, LedgerKind::Fee),
             ];
@@ -327,7 +327,7 @@ impl Purchases {
                 Ok(()) => Ok(Outcome::New(record)),
                 Err(Refusal::Short(_)) => {
                     self.release_slot(&slot_id, &purchase_id).await?;
-                    let balance_cents = self.ledger.balance(&Account::Wallet(buyer.to_owned())).await?;
+                    let balance_cents = self.ledger.balance(&Account::Wallet(buyer.clone())).await?;
                     Err(PostError::InsufficientFunds { balance_cents, price_cents: post.price_cents })
                 }
                 Err(Refusal::Error(PostError::Conflict(_))) => continue,
@@ -344,15 +344,15 @@ impl Purchases {
     async fn hold_slot(
         &self,
         slot_id: &str,
-        purchase_id: &str,
-        buyer: &str,
-        post_id: &str,
+        purchase_id: &PurchaseId,
+        buyer: &UserId,
+        post_id: &PostId,
     ) -> Result<Hold, PostError> {
         let entitlement = Entitlement {
-            id: slot_id.to_owned(),
-            purchase_id: purchase_id.to_owned(),
-            user_id: buyer.to_owned(),
-            post_id: post_id.to_owned(),
+            key: slot_id.to_owned(),
+            purchase_id: purchase_id.clone(),
+            user_id: buyer.clone(),
+            post_id: post_id.clone(),
             state: EntitlementState::Pending,
             lease_until: txn::lease_until(),
         };
@@ -365,7 +365,7 @@ impl Purchases {
             return Ok(Hold::Busy); // refunded in between: try again
         };
         if existing.state == EntitlementState::Active {
-            return Ok(Hold::Taken(PurchaseId::parse(&existing.purchase_id).map_err(anyhow::Error::from)?));
+            return Ok(Hold::Taken(existing.purchase_id));
         }
         if existing.lease_until > DateTime::now() {
             return Ok(Hold::Busy);
@@ -378,7 +378,7 @@ impl Purchases {
         Ok(if taken.modified_count == 1 { Hold::Held } else { Hold::Busy })
     }
 
-    async fn release_slot(&self, slot_id: &str, purchase_id: &str) -> Result<(), PostError> {
+    async fn release_slot(&self, slot_id: &str, purchase_id: &PurchaseId) -> Result<(), PostError> {
         let held = doc! { "_id": slot_id, "purchase_id": purchase_id, "state": EntitlementState::Pending };
         self.entitlements.delete_one(held).await?;
         Ok(())
@@ -393,7 +393,7 @@ impl Purchases {
         let mut attempts = Attempts::new(&self.client);
         while attempts.time_left() {
             let record = self.get(id).await?;
-            if record.creator_id != by.user_id && !by.admin {
+            if record.creator_id != *by.user_id && !by.admin {
                 return Err(PostError::Forbidden("Only the post's creator or an admin can refund it."));
             }
             match record.state {
@@ -453,7 +453,7 @@ impl Purchases {
     /// Clears `creator_id`'s pending shares whose clearing period is over
     /// into their earnings, each once.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn clear_due(&self, creator_id: &str) -> Result<(), PostError> {
+    pub async fn clear_due(&self, creator_id: &UserId) -> Result<(), PostError> {
         let due = doc! { "creator_id": creator_id, "pending": true, "state": PurchaseState::Active, "clears_at": { "$lte": DateTime::now() } };
         if self.records.find_one(due.clone()).await?.is_none() {
             return Ok(()); // the common case, without waiting at the gate
@@ -463,15 +463,11 @@ impl Purchases {
         for record in records {
             let legs = [
                 Leg::debit(
-                    Account::PendingEarnings(creator_id.to_owned()),
+                    Account::PendingEarnings(creator_id.clone()),
                     record.share_cents(),
                     LedgerKind::Cleared,
                 ),
-                Leg::credit(
-                    Account::Earnings(creator_id.to_owned()),
-                    record.share_cents(),
-                    LedgerKind::Cleared,
-                ),
+                Leg::credit(Account::Earnings(creator_id.clone()), record.share_cents(), LedgerKind::Cleared),
             ];
             let operation = format!("{}:cleared", record.id);
             let mut attempts = Attempts::new(&self.client);
@@ -495,7 +491,11 @@ impl Purchases {
     /// `buyer_id`'s purchases still granting photos that were made at or
     /// after `since`, newest first.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn active_since(&self, buyer_id: &str, since: DateTime) -> anyhow::Result<Vec<PurchaseRecord>> {
+    pub async fn active_since(
+        &self,
+        buyer_id: &UserId,
+        since: DateTime,
+    ) -> anyhow::Result<Vec<PurchaseRecord>> {
         let filter =
             doc! { "buyer_id": buyer_id, "state": PurchaseState::Active, "created_at": { "$gte": since } };
         Ok(self.records.find(filter).sort(doc! { "created_at": -1 }).await?.try_collect().await?)

@@ -356,22 +356,24 @@ pub async fn run(money: &Money, ask_provider: bool) -> anyhow::Result<Report> {
 
 #[cfg(test)]
 mod tests {
+    use common::ids::UserId;
     use mongodb::bson::DateTime;
 
     use super::*;
+    use crate::money::{OutflowId, ProviderId, TopupId};
 
     fn outflow(state: OutflowState, amount_cents: i64) -> OutflowRecord {
         OutflowRecord {
-            id: "o".into(),
+            id: OutflowId::mint(),
             kind: OutflowKind::Payout,
-            user_id: "u".into(),
+            user_id: UserId::mint(),
             amount_cents,
             currency: "eur".into(),
             request_key: "k".into(),
             topup_id: None,
             intent_id: None,
             state,
-            provider_id: Some("po_1".into()),
+            provider_id: Some(ProviderId::parse("po_1").unwrap()),
             failure: None,
             maybe_sent: true,
             attempts: 1,
@@ -383,7 +385,7 @@ mod tests {
 
     fn said(status: &str, amount: i64) -> Transfer {
         Transfer {
-            id: "po_1".into(),
+            id: ProviderId::parse("po_1").unwrap(),
             status: status.into(),
             amount: Some(amount),
             failure_message: None,
@@ -483,10 +485,10 @@ mod tests {
     #[test]
     fn a_dispute_or_dashboard_refund_must_be_what_the_provider_says() {
         let record = |kind, state| ReversalRecord {
-            id: "dp_1".into(),
+            id: ProviderId::parse("dp_1").unwrap(),
             kind,
-            topup_id: "t".into(),
-            user_id: "u".into(),
+            topup_id: TopupId::mint(),
+            user_id: UserId::mint(),
             amount_cents: 500,
             state,
             held_cents: 0,

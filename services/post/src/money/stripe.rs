@@ -3,6 +3,8 @@
 //! every create (our record's id), so a retry never charges, refunds or pays
 //! twice. Works against any server speaking the API (localstripe in tests).
 
+use crate::money::{OutflowId, ProviderId, TopupId};
+use common::ids::UserId;
 use std::collections::HashMap;
 
 use common::secrecy::{ExposeSecret, SecretString};
@@ -31,7 +33,7 @@ pub enum ProviderError {
 /// A PaymentIntent, as far as we read it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Intent {
-    pub id: String,
+    pub id: ProviderId,
     pub client_secret: Option<String>,
     pub status: String,
     pub amount: i64,
@@ -43,7 +45,7 @@ pub struct Intent {
 /// A refund or a payout the provider accepted.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Transfer {
-    pub id: String,
+    pub id: ProviderId,
     pub status: String,
     #[serde(default)]
     pub amount: Option<i64>,
@@ -78,12 +80,12 @@ impl Transfer {
 /// Money out to someone: a payout of earnings, or a refund to a card.
 pub struct OutgoingRequest<'a> {
     /// Our record's id: the idempotency key and `metadata[outflow_id]`.
-    pub id: &'a str,
-    pub user_id: &'a str,
+    pub id: &'a OutflowId,
+    pub user_id: &'a UserId,
     pub amount_cents: i64,
     pub currency: &'a str,
     /// For a card refund: the PaymentIntent it refunds.
-    pub intent_id: Option<&'a str>,
+    pub intent_id: Option<&'a ProviderId>,
 }
 
 /// Where creators' payouts go. Production plugs Stripe Connect here (a
@@ -124,8 +126,8 @@ impl Stripe {
     /// with the answer's `client_secret`.
     pub async fn create_intent(
         &self,
-        topup_id: &str,
-        user_id: &str,
+        topup_id: &TopupId,
+        user_id: &UserId,
         amount_cents: i64,
         currency: &str,
         payment_method: Option<&str>,
@@ -134,34 +136,34 @@ impl Stripe {
             ("amount", amount_cents.to_string()),
             ("currency", currency.to_owned()),
             ("payment_method_types[]", "card".to_owned()),
-            ("metadata[topup_id]", topup_id.to_owned()),
-            ("metadata[user_id]", user_id.to_owned()),
+            ("metadata[topup_id]", topup_id.to_string()),
+            ("metadata[user_id]", user_id.to_string()),
         ];
         if let Some(method) = payment_method {
             form.push(("payment_method", method.to_owned()));
             form.push(("confirm", "true".to_owned()));
         }
-        self.post("/v1/payment_intents", topup_id, &form).await
+        self.post("/v1/payment_intents", topup_id.as_str(), &form).await
     }
 
-    pub async fn intent(&self, id: &str) -> Result<Intent, ProviderError> {
+    pub async fn intent(&self, id: &ProviderId) -> Result<Intent, ProviderError> {
         let request = self.http.get(format!("{}/v1/payment_intents/{id}", self.api_url));
         self.send(request).await
     }
 
     /// A payout as the provider holds it now.
-    pub async fn payout(&self, id: &str) -> Result<Transfer, ProviderError> {
+    pub async fn payout(&self, id: &ProviderId) -> Result<Transfer, ProviderError> {
         self.send(self.http.get(format!("{}/v1/payouts/{id}", self.api_url))).await
     }
 
     /// A dispute as the provider holds it now (its `status` and `amount`
     /// read as a [`Transfer`]'s).
-    pub async fn dispute(&self, id: &str) -> Result<Transfer, ProviderError> {
+    pub async fn dispute(&self, id: &ProviderId) -> Result<Transfer, ProviderError> {
         self.send(self.http.get(format!("{}/v1/disputes/{id}", self.api_url))).await
     }
 
     /// A card refund as the provider holds it now.
-    pub async fn refund_of(&self, id: &str) -> Result<Transfer, ProviderError> {
+    pub async fn refund_of(&self, id: &ProviderId) -> Result<Transfer, ProviderError> {
         self.send(self.http.get(format!("{}/v1/refunds/{id}", self.api_url))).await
     }
 
@@ -169,12 +171,12 @@ impl Stripe {
         let intent =
             refund.intent_id.ok_or_else(|| ProviderError::Rejected("a refund without its payment".into()))?;
         let form = vec![
-            ("payment_intent", intent.to_owned()),
+            ("payment_intent", intent.to_string()),
             ("amount", refund.amount_cents.to_string()),
-            ("metadata[outflow_id]", refund.id.to_owned()),
-            ("metadata[user_id]", refund.user_id.to_owned()),
+            ("metadata[outflow_id]", refund.id.to_string()),
+            ("metadata[user_id]", refund.user_id.to_string()),
         ];
-        self.post("/v1/refunds", refund.id, &form).await
+        self.post("/v1/refunds", refund.id.as_str(), &form).await
     }
 
     async fn post<T: DeserializeOwned>(
@@ -239,10 +241,10 @@ impl PayoutProvider for Stripe {
             let form = vec![
                 ("amount", payout.amount_cents.to_string()),
                 ("currency", payout.currency.to_owned()),
-                ("metadata[outflow_id]", payout.id.to_owned()),
-                ("metadata[user_id]", payout.user_id.to_owned()),
+                ("metadata[outflow_id]", payout.id.to_string()),
+                ("metadata[user_id]", payout.user_id.to_string()),
             ];
-            self.post("/v1/payouts", payout.id, &form).await
+            self.post("/v1/payouts", payout.id.as_str(), &form).await
         })
     }
 }

@@ -7,6 +7,8 @@
 //! claimed (one conditional write), then credited in one transaction with
 //! its ledger entries, so however often the event arrives, once.
 
+use crate::money::ProviderId;
+use common::ids::UserId;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -47,12 +49,12 @@ impl TopupState {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TopupRecord {
     #[serde(rename = "_id")]
-    pub id: String,
-    pub user_id: String,
+    pub id: TopupId,
+    pub user_id: UserId,
     pub amount_cents: i64,
     pub currency: String,
     pub state: TopupState,
-    pub intent_id: Option<String>,
+    pub intent_id: Option<ProviderId>,
     /// Why the last attempt failed, in the provider's words for the user.
     pub failure: Option<String>,
     /// How much of it has gone back to the card: our refunds, refunds made
@@ -105,7 +107,7 @@ impl Topups {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn recent(&self, user_id: &str, limit: i64) -> anyhow::Result<Vec<TopupRecord>> {
+    pub async fn recent(&self, user_id: &UserId, limit: i64) -> anyhow::Result<Vec<TopupRecord>> {
         Ok(common::mongo::newest(&self.records, doc! { "user_id": user_id }, limit).await?)
     }
 
@@ -114,16 +116,16 @@ impl Topups {
     pub async fn create(
         &self,
         stripe: &Stripe,
-        user_id: &str,
+        user_id: &UserId,
         amount_cents: i64,
         currency: &str,
         payment_method: Option<&str>,
     ) -> Result<(TopupRecord, Option<String>), PostError> {
         let _passage = self.gate.enter().await;
-        let id = TopupId::mint().into_string();
+        let id = TopupId::mint();
         let record = TopupRecord {
             id: id.clone(),
-            user_id: user_id.to_owned(),
+            user_id: user_id.clone(),
             amount_cents,
             currency: currency.to_owned(),
             state: TopupState::Creating,
@@ -193,7 +195,7 @@ impl Topups {
     pub(crate) async fn back_to_card_in(
         &self,
         session: &mut mongodb::ClientSession,
-        id: &str,
+        id: &TopupId,
         cents: i64,
     ) -> Result<(), Stop> {
         let back = doc! { "$inc": { "refunded_cents": cents } };
@@ -203,7 +205,7 @@ impl Topups {
 
     /// The top-up paid by PaymentIntent `intent_id`.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn by_intent(&self, intent_id: &str) -> anyhow::Result<Option<TopupRecord>> {
+    pub async fn by_intent(&self, intent_id: &ProviderId) -> anyhow::Result<Option<TopupRecord>> {
         Ok(self.records.find_one(doc! { "intent_id": intent_id }).await?)
     }
 
@@ -217,7 +219,8 @@ impl Topups {
         let Some(record) = self.records.find_one(doc! { "_id": id.as_str() }).await? else {
             return Ok(Err(Mismatch::Unknown));
         };
-        let different = if intent.metadata.get("user_id") != Some(&record.user_id) {
+        let different = if intent.metadata.get("user_id").map(String::as_str) != Some(record.user_id.as_str())
+        {
             Some("user")
         } else if intent.amount != record.amount_cents {
             Some("amount")
@@ -233,7 +236,7 @@ impl Topups {
 
     /// Credits a succeeded payment to its wallet, once.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn credit(&self, record: &TopupRecord, intent_id: &str) -> Result<Applied, PostError> {
+    pub async fn credit(&self, record: &TopupRecord, intent_id: &ProviderId) -> Result<Applied, PostError> {
         let _passage = self.gate.enter().await;
         let mut attempts = Attempts::new(&self.client);
         while attempts.time_left() {
@@ -281,7 +284,7 @@ impl Topups {
         &self,
         record: &TopupRecord,
         state: TopupState,
-        intent_id: &str,
+        intent_id: &ProviderId,
         failure: Option<&str>,
     ) -> Result<Applied, PostError> {
         let _passage = self.gate.enter().await;
@@ -293,7 +296,7 @@ impl Topups {
 
     /// The development top-up: money from nowhere, for the dev stack only.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn dev_top_up(&self, user_id: &str, amount_cents: i64) -> Result<i64, PostError> {
+    pub async fn dev_top_up(&self, user_id: &UserId, amount_cents: i64) -> Result<i64, PostError> {
         let _passage = self.gate.enter().await;
         let operation = format!("dev-{}", TopupId::mint());
         let legs = [

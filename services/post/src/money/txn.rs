@@ -176,12 +176,12 @@ pub fn lease_live(until: Option<DateTime>) -> bool {
 /// `None` when another request moved the record first.
 pub async fn claim<T: Send + Sync>(
     records: &Collection<T>,
-    id: &str,
+    id: impl Into<Bson>,
     (state, lease): (impl Into<Bson>, Option<DateTime>),
     busy: impl Into<Bson>,
 ) -> Result<Option<DateTime>, PostError> {
     let until = lease_until();
-    let as_read = doc! { "_id": id, "state": state.into(), "lease_until": lease };
+    let as_read = doc! { "_id": id.into(), "state": state.into(), "lease_until": lease };
     let claim = doc! { "$set": { "state": busy.into(), "lease_until": until } };
     let claimed = records.update_one(as_read, claim).await?.modified_count == 1;
     Ok(claimed.then_some(until))

@@ -1,5 +1,7 @@
 //! Money's request and answer bodies.
 
+use crate::money::{OutflowId, ProviderId, PurchaseId, TopupId};
+use common::ids::{PostId, UserId};
 use mongodb::bson::DateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,8 +17,8 @@ fn rfc3339(at: DateTime) -> String {
 
 #[derive(Serialize, ToSchema)]
 pub struct PurchaseView {
-    pub id: String,
-    pub post_id: String,
+    pub id: PurchaseId,
+    pub post_id: PostId,
     pub price_cents: i64,
     pub state: PurchaseState,
     /// RFC 3339.
@@ -46,9 +48,9 @@ pub struct PurchaseList {
 /// A sale, as its creator sees it.
 #[derive(Serialize, ToSchema)]
 pub struct SaleView {
-    pub purchase_id: String,
-    pub post_id: String,
-    pub buyer_id: String,
+    pub purchase_id: PurchaseId,
+    pub post_id: PostId,
+    pub buyer_id: UserId,
     pub price_cents: i64,
     /// The platform's fee.
     pub fee_cents: i64,
@@ -136,7 +138,7 @@ pub struct CardTopUp {
 
 #[derive(Serialize, ToSchema)]
 pub struct TopupView {
-    pub id: String,
+    pub id: TopupId,
     pub amount_cents: i64,
     pub currency: String,
     pub state: TopupState,
@@ -167,7 +169,7 @@ pub struct TopupStarted {
     #[serde(flatten)]
     pub topup: TopupView,
     /// The provider's PaymentIntent.
-    pub intent_id: Option<String>,
+    pub intent_id: Option<ProviderId>,
     /// What the client confirms the payment with (Stripe.js), when it still must.
     pub client_secret: Option<String>,
 }
@@ -195,7 +197,7 @@ pub struct Amount {
 /// A payout or a card refund.
 #[derive(Serialize, ToSchema)]
 pub struct OutflowView {
-    pub id: String,
+    pub id: OutflowId,
     pub amount_cents: i64,
     pub currency: String,
     pub state: OutflowState,

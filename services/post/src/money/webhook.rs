@@ -8,9 +8,10 @@
 //! the record it names, so a replay, a retry or a reordering changes
 //! nothing twice.
 
+use crate::money::ProviderId;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, post, web};
 use common::secrecy::{ExposeSecret, SecretString};
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
@@ -69,7 +70,8 @@ pub struct WebhookOutcome {
 /// A Stripe event: `data.object` is read by type.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct Event {
-    id: String,
+    #[schema(value_type = String)]
+    id: ProviderId,
     #[serde(rename = "type")]
     kind: String,
     #[schema(value_type = Object)]
@@ -101,7 +103,7 @@ struct TransferObject {
     metadata: std::collections::HashMap<String, String>,
 }
 
-#[utoipa::path(post, path = "/v1/payments/webhook", tag = "wallet", request_body = Event,
+#[utoipa::path(tag = "wallet", request_body = Event,
     params(("Stripe-Signature" = String, Header, description = "`t={unix},v1={hex HMAC-SHA256(\"{t}.{body}\")}`, several `v1` allowed")),
     responses((status = 200, description = "Applied, a duplicate, or ignored", body = WebhookOutcome),
               (status = 400, description = "Unsigned, forged, or more than 5 minutes off; or not an event"),
@@ -109,6 +111,7 @@ struct TransferObject {
               (status = 409, description = "An event contradicting what is recorded (a success for a canceled top-up)"),
               (status = 422, description = "About a payment we did not create, or with another user, amount or currency; a dispute or refund of a top-up we never credited, or for more than it"),
               (status = 503, description = "The database is unavailable: the provider will send it again")))]
+#[post("/v1/payments/webhook")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn receive(
     req: HttpRequest,
@@ -120,7 +123,7 @@ pub(crate) async fn receive(
     verify(&payments.webhook_secret, req.headers().get(HEADER).and_then(|v| v.to_str().ok()), &body, now)?;
     let event: Event = serde_json::from_slice(&body)
         .map_err(|err| PostError::BadRequest(format!("The event is not accepted: {err}")))?;
-    tracing::info!(event_id = event.id, kind = event.kind, "payment event");
+    tracing::info!(event_id = %event.id, kind = event.kind, "payment event");
     let applied = match event.kind.as_str() {
         "payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled" => {
             on_intent(&service, &event).await?
@@ -170,7 +173,7 @@ async fn on_intent(service: &Service, event: &Event) -> Result<Applied, PostErro
             return Err(PostError::UnknownPayment("This payment is not one of our top-ups.".into()));
         }
         Err(Mismatch::Different(what)) => {
-            tracing::warn!(intent_id = intent.id, what, "a payment event does not match its top-up");
+            tracing::warn!(intent_id = %intent.id, what, "a payment event does not match its top-up");
             return Err(PostError::UnknownPayment(format!("The payment's {what} is not the top-up's.")));
         }
     };
@@ -200,20 +203,20 @@ async fn on_intent(service: &Service, event: &Event) -> Result<Applied, PostErro
 /// A dispute's event object.
 #[derive(Deserialize)]
 struct Dispute {
-    id: String,
+    id: ProviderId,
     amount: i64,
     currency: String,
-    payment_intent: Option<String>,
+    payment_intent: Option<ProviderId>,
     status: String,
 }
 
 /// A refund's event object, ours (with `metadata.outflow_id`) or made at the provider.
 #[derive(Deserialize)]
 struct RefundObject {
-    id: String,
+    id: ProviderId,
     amount: i64,
     status: String,
-    payment_intent: Option<String>,
+    payment_intent: Option<ProviderId>,
     #[serde(default)]
     metadata: std::collections::HashMap<String, String>,
 }
@@ -232,7 +235,7 @@ struct RefundList {
 /// at most its amount and in its currency.
 async fn reversed_topup(
     service: &Service,
-    intent_id: Option<&str>,
+    intent_id: Option<&ProviderId>,
     amount_cents: i64,
     currency: Option<&str>,
 ) -> Result<TopupRecord, PostError> {
@@ -244,7 +247,7 @@ async fn reversed_topup(
     }
     if currency.is_some_and(|c| c != topup.currency) || amount_cents <= 0 || amount_cents > topup.amount_cents
     {
-        tracing::warn!(topup_id = topup.id, amount_cents, "a reversal does not fit its top-up");
+        tracing::warn!(topup_id = %topup.id, amount_cents, "a reversal does not fit its top-up");
         return Err(PostError::UnknownPayment("The amount or currency is not the top-up's.".into()));
     }
     Ok(topup)
@@ -253,7 +256,7 @@ async fn reversed_topup(
 async fn on_dispute(service: &Service, event: &Event) -> Result<Applied, PostError> {
     let dispute: Dispute = object(event)?;
     let topup =
-        reversed_topup(service, dispute.payment_intent.as_deref(), dispute.amount, Some(&dispute.currency))
+        reversed_topup(service, dispute.payment_intent.as_ref(), dispute.amount, Some(&dispute.currency))
             .await?;
     let reversal = CardReversal {
         id: &dispute.id,
@@ -276,13 +279,13 @@ async fn on_external_refund(service: &Service, refund: RefundObject) -> Result<A
     if !matches!(refund.status.as_str(), "succeeded" | "pending") {
         // A dashboard refund that failed after we reversed it is left to an operator.
         tracing::warn!(
-            refund_id = refund.id,
+            refund_id = %refund.id,
             status = refund.status,
             "a refund made at the provider did not go through"
         );
         return Ok(Applied::Duplicate);
     }
-    let topup = reversed_topup(service, refund.payment_intent.as_deref(), refund.amount, None).await?;
+    let topup = reversed_topup(service, refund.payment_intent.as_ref(), refund.amount, None).await?;
     let reversal = CardReversal {
         id: &refund.id,
         kind: ReversalKind::ExternalRefund,
@@ -300,7 +303,7 @@ async fn on_transfer(payments: &Payments, kind: OutflowKind, event: &Event) -> R
         object.metadata.get("outflow_id").and_then(|id| OutflowId::parse(id).ok()).ok_or_else(not_ours)?;
     let record = outflows.get(&id).await?.filter(|r| r.kind == kind).ok_or_else(not_ours)?;
     if record.provider_id.as_ref().is_some_and(|ours| *ours != object.transfer.id) {
-        tracing::warn!(outflow_id = record.id, "a transfer event names another provider id");
+        tracing::warn!(outflow_id = %record.id, "a transfer event names another provider id");
         return Err(PostError::UnknownPayment("The transfer's id is not the one we recorded.".into()));
     }
     let before = record.state;

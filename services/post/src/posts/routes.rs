@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, delete, get, post, web};
 use common::contract::media::{MediaInfo, MediaStatus, media_path};
-use common::ids::{MediaId, PostId};
+use common::ids::{Claimed, MediaId, PostId};
 use common::internal_client::CallError;
 use common::respond::Created;
 use common::user_auth::{AuthUser, MaybeAuthUser};
@@ -49,7 +49,7 @@ async fn photo_for(
             .ok_or_else(|| PostError::invalid(&field, "has no derivatives"))
     };
     Ok(Photo {
-        media_id: media_id.to_string(),
+        media_id: media_id.clone(),
         display_key: key("display")?,
         thumb_key: key("thumb")?,
         preview_key: key("preview")?,
@@ -60,9 +60,10 @@ async fn photo_for(
     })
 }
 
-#[utoipa::path(post, path = "/v1/posts", tag = "posts", security(("bearer" = [])), request_body = CreatePost,
+#[utoipa::path(tag = "posts", security(("bearer" = [])), request_body = CreatePost,
     responses((status = 201, description = "The post, as its author sees it", body = PostView),
               (status = 422, description = "A caption, photo or price out of bounds (names the field)")))]
+#[post("/v1/posts")]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 pub(crate) async fn create(
     user: AuthUser,
@@ -82,9 +83,8 @@ pub(crate) async fn create(
         .media_ids
         .iter()
         .enumerate()
-        .map(|(index, id)| {
-            MediaId::parse(id)
-                .map_err(|err| PostError::invalid(format!("media_ids[{index}]"), err.to_string()))
+        .map(|(index, Claimed(id))| {
+            id.clone().map_err(|err| PostError::invalid(format!("media_ids[{index}]"), err.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if media_ids.iter().collect::<HashSet<_>>().len() != media_ids.len() {
@@ -107,7 +107,7 @@ pub(crate) async fn create(
         photos.push(photo_for(&service, &user, index, media_id).await?);
     }
     let mut post = PostRecord {
-        id: PostId::mint().into_string(),
+        id: PostId::mint(),
         author_id: user.user_id.clone(),
         caption: body.caption,
         price_cents,
@@ -120,7 +120,7 @@ pub(crate) async fn create(
     service.posts.insert(&post).await?;
     // The post is written: a failure here must not make the client create it again.
     if let Err(err) = service.posts.apply_removals(&mut post).await {
-        tracing::warn!(error = %err, post_id = post.id, "could not look for photos removed meanwhile");
+        tracing::warn!(error = %err, post_id = %post.id, "could not look for photos removed meanwhile");
     }
     Ok(Created(service.renderer.render_one(&post, Access::Author, viewer_range.0).await))
 }
@@ -131,26 +131,27 @@ async fn access(
     viewer: Option<&AuthUser>,
     post: &PostRecord,
 ) -> Result<Access, PostError> {
-    let viewer = viewer.map(|v| v.user_id.as_str());
+    let viewer = viewer.map(|v| &v.user_id);
     // Only a viewer other than the author needs the entitlement lookup.
     let purchase = match viewer {
-        Some(id) if id != post.author_id => service.money.purchases.entitled(id, &post.id).await?,
+        Some(id) if *id != post.author_id => service.money.purchases.entitled(id, &post.id).await?,
         _ => None,
     };
     Ok(Access::of(post, viewer, purchase))
 }
 
-#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path, description = "The post id")), security((), ("bearer" = [])),
+#[utoipa::path(tag = "posts", params(("id" = String, Path, description = "The post id")), security((), ("bearer" = [])),
     responses((status = 200, description = "The post, as this viewer may see it", body = PostView),
               (status = 401, description = "A token was given and is not valid"),
               (status = 404, description = "No such post (or deleted, for anyone but its author and buyers)")))]
+#[get("/v1/posts/{id}")]
 pub(crate) async fn get(
     viewer: MaybeAuthUser,
     viewer_range: ViewerRange,
     id: web::Path<PostId>,
     service: web::Data<Service>,
 ) -> Result<web::Json<PostView>, PostError> {
-    let post = service.posts.get(id.as_str()).await?.ok_or(PostError::NotFound)?;
+    let post = service.posts.get(&id).await?.ok_or(PostError::NotFound)?;
     let access = access(&service, viewer.0.as_ref(), &post).await?;
     // A deleted post exists only for its author and its buyers.
     if post.deleted && !access.entitled() {
@@ -159,8 +160,9 @@ pub(crate) async fn get(
     Ok(web::Json(service.renderer.render_one(&post, access, viewer_range.0).await))
 }
 
-#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
+#[utoipa::path(tag = "posts", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
     responses((status = 204, description = "Deleted (it stays visible to its buyers)"), (status = 404, description = "No such post of yours")))]
+#[delete("/v1/posts/{id}")]
 pub(crate) async fn delete(
     user: AuthUser,
     id: web::Path<PostId>,

@@ -6,14 +6,14 @@ use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
-use common::ids::PostId;
+use common::ids::{MediaId, PostId, UserId};
 
 use crate::error::PostError;
 use crate::pages::{self, Cursor, PAGE_SIZE};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Photo {
-    pub media_id: String,
+    pub media_id: MediaId,
     pub display_key: String,
     pub thumb_key: String,
     pub preview_key: String,
@@ -29,8 +29,8 @@ pub struct Photo {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PostRecord {
     #[serde(rename = "_id")]
-    pub id: String,
-    pub author_id: String,
+    pub id: PostId,
+    pub author_id: UserId,
     pub caption: String,
     pub price_cents: u64,
     pub photos: Vec<Photo>,
@@ -58,7 +58,7 @@ impl PostRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RemovedMedia {
     #[serde(rename = "_id")]
-    media_id: String,
+    media_id: MediaId,
     at: DateTime,
 }
 
@@ -103,26 +103,26 @@ impl Posts {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get(&self, id: &str) -> anyhow::Result<Option<PostRecord>> {
+    pub async fn get(&self, id: &PostId) -> anyhow::Result<Option<PostRecord>> {
         Ok(self.collection.find_one(doc! { "_id": id }).await?)
     }
 
     /// A post that is not deleted, or 404.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn live(&self, id: &PostId) -> Result<PostRecord, PostError> {
-        self.get(id.as_str()).await?.filter(|p| !p.deleted).ok_or(PostError::NotFound)
+        self.get(id).await?.filter(|p| !p.deleted).ok_or(PostError::NotFound)
     }
 
     /// A page of live posts by any of `authors`, newest first.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn page(&self, authors: &[String], cursor: Option<&Cursor>) -> anyhow::Result<Vec<PostRecord>> {
+    pub async fn page(&self, authors: &[UserId], cursor: Option<&Cursor>) -> anyhow::Result<Vec<PostRecord>> {
         let filter = Cursor::after(cursor, doc! { "author_id": { "$in": authors }, "deleted": false });
         Ok(self.collection.find(filter).sort(pages::sort()).limit(PAGE_SIZE + 1).await?.try_collect().await?)
     }
 
     /// Moves one of a post's counters by `delta`.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn count(&self, id: &str, counter: Counter, delta: i64) -> anyhow::Result<()> {
+    pub async fn count(&self, id: &PostId, counter: Counter, delta: i64) -> anyhow::Result<()> {
         let field = match counter {
             Counter::Likes => "like_count",
             Counter::Comments => "comment_count",
@@ -134,7 +134,7 @@ impl Posts {
     /// Marks `media_id` removed in every post that shows it, and in any
     /// written later by a creation already under way ([`Posts::apply_removals`]).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn mark_media_removed(&self, media_id: &str) -> anyhow::Result<u64> {
+    pub async fn mark_media_removed(&self, media_id: &MediaId) -> anyhow::Result<u64> {
         let record = doc! { "$setOnInsert": { "at": DateTime::now() } };
         self.removed_media.update_one(doc! { "_id": media_id }, record).upsert(true).await?;
         self.mark_in_posts(media_id).await
@@ -144,7 +144,7 @@ impl Posts {
     /// (the notice may have come while it was being created).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn apply_removals(&self, post: &mut PostRecord) -> anyhow::Result<()> {
-        let ids: Vec<&str> = post.photos.iter().map(|p| p.media_id.as_str()).collect();
+        let ids: Vec<&MediaId> = post.photos.iter().map(|p| &p.media_id).collect();
         let removed: Vec<RemovedMedia> =
             self.removed_media.find(doc! { "_id": { "$in": ids } }).await?.try_collect().await?;
         for gone in removed {
@@ -156,7 +156,7 @@ impl Posts {
         Ok(())
     }
 
-    async fn mark_in_posts(&self, media_id: &str) -> anyhow::Result<u64> {
+    async fn mark_in_posts(&self, media_id: &MediaId) -> anyhow::Result<u64> {
         let updated = self
             .collection
             .update_many(
@@ -170,14 +170,14 @@ impl Posts {
 
     /// The ids of every post (deleted ones included) showing `media_id`.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn showing_media(&self, media_id: &str) -> anyhow::Result<Vec<String>> {
+    pub async fn showing_media(&self, media_id: &MediaId) -> anyhow::Result<Vec<PostId>> {
         let posts: Vec<PostRecord> =
             self.collection.find(doc! { "photos.media_id": media_id }).await?.try_collect().await?;
         Ok(posts.into_iter().map(|p| p.id).collect())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn mark_deleted(&self, id: &str) -> anyhow::Result<()> {
+    pub async fn mark_deleted(&self, id: &PostId) -> anyhow::Result<()> {
         self.collection.update_one(doc! { "_id": id }, doc! { "$set": { "deleted": true } }).await?;
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Posts' request and answer bodies: what the handlers read and write, and
 //! what the API document describes.
 
+use common::ids::{Claimed, MediaId, PostId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -12,7 +13,8 @@ pub struct CreatePost {
     pub(crate) caption: String,
     /// Your own processed photos, 1 to 10, distinct.
     #[schema(min_items = 1, max_items = 10)]
-    pub(crate) media_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub(crate) media_ids: Vec<Claimed<MediaId>>,
     /// Any JSON number, so a negative or fractional price is answered
     /// naming the field rather than as a parse error.
     #[serde(default)]
@@ -35,7 +37,7 @@ pub enum PhotoView {
 /// What every shown photo says about itself.
 #[derive(Serialize, ToSchema)]
 pub struct PhotoFacts {
-    pub media_id: String,
+    pub media_id: MediaId,
     pub width: u32,
     pub height: u32,
     pub blurhash: Option<String>,
@@ -74,21 +76,21 @@ pub struct LockedPhoto {
 
 #[derive(Serialize, ToSchema)]
 pub struct UnavailablePhoto {
-    pub media_id: String,
+    pub media_id: MediaId,
     /// `true`.
     pub unavailable: bool,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct UserRef {
-    pub id: String,
+    pub id: UserId,
     pub username: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct PostView {
-    pub id: String,
-    pub author_id: String,
+    pub id: PostId,
+    pub author_id: UserId,
     /// In pages (feed, profile).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<UserRef>,

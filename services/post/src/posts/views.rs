@@ -17,6 +17,7 @@ use common::contract::media::{
     MARKED_COPIES_PATH, MarkedCopies, MarkedCopiesRequest, MarkedCopy, MarkedCopyRequest,
 };
 use common::contract::signing::{SIGN_PATH, SignItem, SignRequest, SignResponse, SignedUrl};
+use common::ids::{PurchaseId, UserId};
 use common::internal_client::ServiceClient;
 use ipnet::IpNet;
 
@@ -41,17 +42,17 @@ pub enum Access {
     Open,
     Author,
     Bought {
-        purchase_id: String,
-        buyer_id: String,
+        purchase_id: PurchaseId,
+        buyer_id: UserId,
     },
 }
 
 impl Access {
     /// `viewer`'s access to `post`, given the purchase they hold, if any.
-    pub fn of(post: &PostRecord, viewer: Option<&str>, purchase_id: Option<String>) -> Access {
+    pub fn of(post: &PostRecord, viewer: Option<&UserId>, purchase_id: Option<PurchaseId>) -> Access {
         match (viewer, purchase_id) {
-            (Some(viewer), _) if viewer == post.author_id => Access::Author,
-            (Some(viewer), Some(purchase_id)) => Access::Bought { purchase_id, buyer_id: viewer.to_owned() },
+            (Some(viewer), _) if *viewer == post.author_id => Access::Author,
+            (Some(viewer), Some(purchase_id)) => Access::Bought { purchase_id, buyer_id: viewer.clone() },
             _ if post.price_cents == 0 && !post.deleted => Access::Open,
             _ => Access::Locked,
         }
@@ -283,14 +284,15 @@ impl Renderer {
 
 #[cfg(test)]
 mod tests {
+    use common::ids::{MediaId, PostId};
     use mongodb::bson::DateTime;
 
     use super::*;
 
     fn post(price_cents: u64, deleted: bool) -> PostRecord {
         PostRecord {
-            id: "p".into(),
-            author_id: "ann".into(),
+            id: PostId::mint(),
+            author_id: ann(),
             caption: String::new(),
             price_cents,
             photos: Vec::new(),
@@ -301,29 +303,35 @@ mod tests {
         }
     }
 
+    /// The author of every post here.
+    fn ann() -> UserId {
+        UserId::parse("0190b3c0a0f27e1a9c3d5e7f80000001").unwrap()
+    }
+
     #[test]
     fn who_sees_a_post_and_how() {
-        let bought = |viewer: &str| Some(format!("bought-by-{viewer}"));
+        let (bob, bobs_purchase) = (UserId::mint(), PurchaseId::mint());
         let (free, paid, gone) = (post(0, false), post(500, false), post(0, true));
         for any in [&free, &paid, &gone] {
-            assert_eq!(Access::of(any, Some("ann"), None), Access::Author, "the author, always");
+            assert_eq!(Access::of(any, Some(&ann()), None), Access::Author, "the author, always");
         }
         assert_eq!(Access::of(&free, None, None), Access::Open, "a free post: anyone");
-        assert_eq!(Access::of(&free, Some("bob"), None), Access::Open);
+        assert_eq!(Access::of(&free, Some(&bob), None), Access::Open);
         assert_eq!(Access::of(&paid, None, None), Access::Locked, "a paid post: locked");
-        assert_eq!(Access::of(&paid, Some("bob"), None), Access::Locked);
+        assert_eq!(Access::of(&paid, Some(&bob), None), Access::Locked);
         assert_eq!(
-            Access::of(&paid, Some("bob"), bought("bob")),
-            Access::Bought { purchase_id: "bought-by-bob".into(), buyer_id: "bob".into() },
+            Access::of(&paid, Some(&bob), Some(bobs_purchase.clone())),
+            Access::Bought { purchase_id: bobs_purchase, buyer_id: bob.clone() },
         );
-        assert_eq!(Access::of(&gone, Some("bob"), None), Access::Locked, "a deleted free post: gone");
+        assert_eq!(Access::of(&gone, Some(&bob), None), Access::Locked, "a deleted free post: gone");
         assert!(!Access::Locked.entitled() && Access::Open.entitled() && Access::Author.entitled());
     }
 
     #[test]
     fn only_a_buyer_of_a_paid_post_sees_a_marked_copy() {
+        let (media_id, bob, purchase_id) = (MediaId::mint(), UserId::mint(), PurchaseId::mint());
         let photo = Photo {
-            media_id: "m".into(),
+            media_id: media_id.clone(),
             display_key: "d".into(),
             thumb_key: "t".into(),
             preview_key: "p".into(),
@@ -332,13 +340,10 @@ mod tests {
             height: 1,
             removed: false,
         };
-        let buyer = Access::Bought { purchase_id: "b1".into(), buyer_id: "bob".into() };
+        let buyer = Access::Bought { purchase_id: purchase_id.clone(), buyer_id: bob.clone() };
         let paid = post(500, false);
         let copy = Visible { post: &paid, access: buyer.clone() }.marked_copy_of(&photo).expect("a copy");
-        assert_eq!(
-            (copy.media_id.as_str(), copy.buyer_id.as_str(), copy.purchase_id.as_str()),
-            ("m", "bob", "b1")
-        );
+        assert_eq!((copy.media_id, copy.buyer_id, copy.purchase_id), (media_id, bob, purchase_id));
         assert!(
             Visible { post: &paid, access: Access::Author }.marked_copy_of(&photo).is_none(),
             "the clean one"

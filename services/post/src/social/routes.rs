@@ -1,7 +1,7 @@
 //! Follows, profile grid, home feed, likes and comments.
 
-use actix_web::{HttpResponse, web};
-use common::ids::{CommentId, PostId, Username};
+use actix_web::{HttpResponse, delete, get, post, web};
+use common::ids::{CommentId, PostId, UserId, Username};
 use common::respond::Created;
 use common::user_auth::{AuthUser, MaybeAuthUser};
 use mongodb::bson::DateTime;
@@ -39,9 +39,10 @@ fn paginate<T>(mut items: Vec<T>, cursor_of: impl Fn(&T) -> Cursor) -> (Vec<T>, 
     (items, next)
 }
 
-#[utoipa::path(post, path = "/v1/users/{username}/follow", tag = "social", params(("username" = String, Path, description = "A username")), security(("bearer" = [])),
+#[utoipa::path(tag = "social", params(("username" = String, Path, description = "A username")), security(("bearer" = [])),
     responses((status = 204, description = "Following (idempotent)"), (status = 404, description = "No such user"),
               (status = 422, description = "Yourself")))]
+#[post("/v1/users/{username}/follow")]
 pub(crate) async fn follow(
     user: AuthUser,
     username: web::Path<Username>,
@@ -55,8 +56,9 @@ pub(crate) async fn follow(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(delete, path = "/v1/users/{username}/follow", tag = "social", params(("username" = String, Path, description = "A username")), security(("bearer" = [])),
+#[utoipa::path(tag = "social", params(("username" = String, Path, description = "A username")), security(("bearer" = [])),
     responses((status = 204, description = "Not following (idempotent)"), (status = 404, description = "No such user")))]
+#[delete("/v1/users/{username}/follow")]
 pub(crate) async fn unfollow(
     user: AuthUser,
     username: web::Path<Username>,
@@ -75,8 +77,8 @@ async fn follow_list(
 ) -> Result<web::Json<UserPage>, PostError> {
     let account = service.accounts.by_username(username).await?;
     let page = service.social.page(side, &account.id, query.cursor()?.as_ref()).await?;
-    let (page, next) = paginate(page, |f| Cursor { created_at: f.created_at, id: f.id.clone() });
-    let ids: Vec<String> = page
+    let (page, next) = paginate(page, |f| Cursor { created_at: f.created_at, key: f.key.clone() });
+    let ids: Vec<UserId> = page
         .iter()
         .map(|f| if side == FollowSide::Followers { f.follower_id.clone() } else { f.followee_id.clone() })
         .collect();
@@ -85,8 +87,9 @@ async fn follow_list(
     Ok(web::Json(UserPage { items, next_cursor: next }))
 }
 
-#[utoipa::path(get, path = "/v1/users/{username}/followers", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
+#[utoipa::path(tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
     responses((status = 200, description = "A page of followers", body = UserPage), (status = 404, description = "No such user")))]
+#[get("/v1/users/{username}/followers")]
 pub(crate) async fn followers(
     username: web::Path<Username>,
     query: web::Query<PageQuery>,
@@ -95,8 +98,9 @@ pub(crate) async fn followers(
     follow_list(&service, &username, &query, FollowSide::Followers).await
 }
 
-#[utoipa::path(get, path = "/v1/users/{username}/following", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
+#[utoipa::path(tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
     responses((status = 200, description = "A page of followed users", body = UserPage), (status = 404, description = "No such user")))]
+#[get("/v1/users/{username}/following")]
 pub(crate) async fn following(
     username: web::Path<Username>,
     query: web::Query<PageQuery>,
@@ -113,7 +117,7 @@ async fn render_page(
     posts: Vec<PostRecord>,
     next: Option<String>,
 ) -> Result<web::Json<PostPage>, PostError> {
-    let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
+    let ids: Vec<&PostId> = posts.iter().map(|p| &p.id).collect();
     let bought = match viewer {
         Some(viewer) => service.money.purchases.bought(&viewer.user_id, &ids).await?,
         None => Default::default(),
@@ -123,10 +127,10 @@ async fn render_page(
         .iter()
         .map(|post| Visible {
             post,
-            access: Access::of(post, viewer.map(|v| v.user_id.as_str()), bought.remove(&post.id)),
+            access: Access::of(post, viewer.map(|v| &v.user_id), bought.remove(&post.id)),
         })
         .collect();
-    let mut authors: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect();
+    let mut authors: Vec<UserId> = posts.iter().map(|p| p.author_id.clone()).collect();
     authors.dedup();
     let names = service.accounts.usernames(&authors).await?;
     let mut items = service.renderer.render(&visible, viewer_range.0).await;
@@ -137,9 +141,10 @@ async fn render_page(
     Ok(web::Json(PostPage { items, next_cursor: next }))
 }
 
-#[utoipa::path(get, path = "/v1/users/{username}/posts", tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")), security((), ("bearer" = [])),
+#[utoipa::path(tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")), security((), ("bearer" = [])),
     responses((status = 200, description = "The user's posts, newest first, as this viewer may see them", body = PostPage),
               (status = 401, description = "A token was given and is not valid"), (status = 404, description = "No such user")))]
+#[get("/v1/users/{username}/posts")]
 pub(crate) async fn profile(
     viewer: MaybeAuthUser,
     viewer_range: ViewerRange,
@@ -149,12 +154,13 @@ pub(crate) async fn profile(
 ) -> Result<web::Json<PostPage>, PostError> {
     let account = service.accounts.by_username(&username).await?;
     let page = service.posts.page(&[account.id], query.cursor()?.as_ref()).await?;
-    let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, id: p.id.clone() });
+    let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, key: p.id.to_string() });
     render_page(&service, viewer.0.as_ref(), viewer_range, posts, next).await
 }
 
-#[utoipa::path(get, path = "/v1/feed", tag = "social", params(("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")), security(("bearer" = [])),
+#[utoipa::path(tag = "social", params(("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")), security(("bearer" = [])),
     responses((status = 200, description = "Posts of the people you follow and your own, newest first", body = PostPage)))]
+#[get("/v1/feed")]
 pub(crate) async fn feed(
     user: AuthUser,
     viewer_range: ViewerRange,
@@ -164,7 +170,7 @@ pub(crate) async fn feed(
     let mut authors = service.social.following_ids(&user.user_id).await?;
     authors.push(user.user_id.clone());
     let page = service.posts.page(&authors, query.cursor()?.as_ref()).await?;
-    let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, id: p.id.clone() });
+    let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, key: p.id.to_string() });
     render_page(&service, Some(&user), viewer_range, posts, next).await
 }
 
@@ -172,8 +178,9 @@ async fn live_post(service: &Service, id: &PostId) -> Result<PostRecord, PostErr
     service.posts.live(id).await
 }
 
-#[utoipa::path(post, path = "/v1/posts/{id}/like", tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
+#[utoipa::path(tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
     responses((status = 204, description = "Liked (idempotent)"), (status = 404, description = "No such post")))]
+#[post("/v1/posts/{id}/like")]
 pub(crate) async fn like(
     user: AuthUser,
     id: web::Path<PostId>,
@@ -186,8 +193,9 @@ pub(crate) async fn like(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(delete, path = "/v1/posts/{id}/like", tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
+#[utoipa::path(tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
     responses((status = 204, description = "Not liked (idempotent)"), (status = 404, description = "No such post")))]
+#[delete("/v1/posts/{id}/like")]
 pub(crate) async fn unlike(
     user: AuthUser,
     id: web::Path<PostId>,
@@ -209,8 +217,9 @@ fn comment_view(comment: &Comment) -> CommentView {
     }
 }
 
-#[utoipa::path(get, path = "/v1/posts/{id}/comments", tag = "social", params(("id" = String, Path, description = "The post id"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
+#[utoipa::path(tag = "social", params(("id" = String, Path, description = "The post id"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")),
     responses((status = 200, description = "A page of comments, newest first", body = CommentPage), (status = 404, description = "No such post")))]
+#[get("/v1/posts/{id}/comments")]
 pub(crate) async fn comments(
     id: web::Path<PostId>,
     query: web::Query<PageQuery>,
@@ -218,13 +227,14 @@ pub(crate) async fn comments(
 ) -> Result<web::Json<CommentPage>, PostError> {
     let post = live_post(&service, &id).await?;
     let page = service.social.comment_page(&post.id, query.cursor()?.as_ref()).await?;
-    let (page, next) = paginate(page, |c| Cursor { created_at: c.created_at, id: c.id.clone() });
+    let (page, next) = paginate(page, |c| Cursor { created_at: c.created_at, key: c.id.to_string() });
     Ok(web::Json(CommentPage { items: page.iter().map(comment_view).collect(), next_cursor: next }))
 }
 
-#[utoipa::path(post, path = "/v1/posts/{id}/comments", tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])), request_body = NewComment,
+#[utoipa::path(tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])), request_body = NewComment,
     responses((status = 201, description = "The comment", body = CommentView), (status = 404, description = "No such post"),
               (status = 422, description = "Empty or over 1,000 characters")))]
+#[post("/v1/posts/{id}/comments")]
 pub(crate) async fn add_comment(
     user: AuthUser,
     id: web::Path<PostId>,
@@ -237,7 +247,7 @@ pub(crate) async fn add_comment(
         return Err(PostError::invalid("text", format!("must be 1 to {MAX_COMMENT_CHARS} characters")));
     }
     let comment = Comment {
-        id: CommentId::mint().into_string(),
+        id: CommentId::mint(),
         post_id: post.id.clone(),
         author_id: user.user_id.clone(),
         text: text.to_owned(),
@@ -249,16 +259,16 @@ pub(crate) async fn add_comment(
 }
 
 /// By the comment's author or the post's author; anyone else: 404.
-#[utoipa::path(delete, path = "/v1/posts/{id}/comments/{comment_id}", tag = "social", security(("bearer" = [])),
+#[utoipa::path(tag = "social", security(("bearer" = [])),
     params(("id" = String, Path, description = "The post id"), ("comment_id" = String, Path, description = "The comment id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such comment you may delete")))]
+#[delete("/v1/posts/{id}/comments/{comment_id}")]
 pub(crate) async fn delete_comment(
     user: AuthUser,
     path: web::Path<(PostId, CommentId)>,
     service: web::Data<Service>,
 ) -> Result<HttpResponse, PostError> {
     let (post_id, comment_id) = path.into_inner();
-    let (post_id, comment_id) = (post_id.into_string(), comment_id.into_string());
     let post = service.posts.get(&post_id).await?.ok_or(PostError::NotFound)?;
     let comment = service.social.comment(&post_id, &comment_id).await?.ok_or(PostError::CommentNotFound)?;
     if comment.author_id != user.user_id && post.author_id != user.user_id {

@@ -1,5 +1,6 @@
 //! Follows, likes and comments.
 
+use common::ids::{CommentId, PostId, UserId};
 use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};
@@ -11,9 +12,9 @@ use crate::pages::{self, Cursor, PAGE_SIZE};
 pub struct Follow {
     /// `{follower}:{followee}`
     #[serde(rename = "_id")]
-    pub id: String,
-    pub follower_id: String,
-    pub followee_id: String,
+    pub key: String,
+    pub follower_id: UserId,
+    pub followee_id: UserId,
     pub created_at: DateTime,
 }
 
@@ -21,17 +22,17 @@ pub struct Follow {
 pub struct Like {
     /// `{user}:{post}`
     #[serde(rename = "_id")]
-    pub id: String,
-    pub post_id: String,
-    pub user_id: String,
+    pub key: String,
+    pub post_id: PostId,
+    pub user_id: UserId,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comment {
     #[serde(rename = "_id")]
-    pub id: String,
-    pub post_id: String,
-    pub author_id: String,
+    pub id: CommentId,
+    pub post_id: PostId,
+    pub author_id: UserId,
     pub text: String,
     pub created_at: DateTime,
 }
@@ -70,11 +71,11 @@ impl Social {
 
     /// Idempotent: following twice is following once.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn follow(&self, follower: &str, followee: &str) -> anyhow::Result<()> {
+    pub async fn follow(&self, follower: &UserId, followee: &UserId) -> anyhow::Result<()> {
         let follow = Follow {
-            id: format!("{follower}:{followee}"),
-            follower_id: follower.to_owned(),
-            followee_id: followee.to_owned(),
+            key: format!("{follower}:{followee}"),
+            follower_id: follower.clone(),
+            followee_id: followee.clone(),
             created_at: DateTime::now(),
         };
         match self.follows.insert_one(&follow).await {
@@ -85,14 +86,14 @@ impl Social {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn unfollow(&self, follower: &str, followee: &str) -> anyhow::Result<()> {
+    pub async fn unfollow(&self, follower: &UserId, followee: &UserId) -> anyhow::Result<()> {
         self.follows.delete_one(doc! { "_id": format!("{follower}:{followee}") }).await?;
         Ok(())
     }
 
     /// Everyone `user` follows (for the feed's author list).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn following_ids(&self, user: &str) -> anyhow::Result<Vec<String>> {
+    pub async fn following_ids(&self, user: &UserId) -> anyhow::Result<Vec<UserId>> {
         let follows: Vec<Follow> =
             self.follows.find(doc! { "follower_id": user }).await?.try_collect().await?;
         Ok(follows.into_iter().map(|f| f.followee_id).collect())
@@ -103,7 +104,7 @@ impl Social {
     pub async fn page(
         &self,
         side: FollowSide,
-        user: &str,
+        user: &UserId,
         cursor: Option<&Cursor>,
     ) -> anyhow::Result<Vec<Follow>> {
         let field = match side {
@@ -116,8 +117,8 @@ impl Social {
 
     /// True when this call added the like (so the count moves exactly once).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn like(&self, user: &str, post: &str) -> anyhow::Result<bool> {
-        let like = Like { id: format!("{user}:{post}"), post_id: post.to_owned(), user_id: user.to_owned() };
+    pub async fn like(&self, user: &UserId, post: &PostId) -> anyhow::Result<bool> {
+        let like = Like { key: format!("{user}:{post}"), post_id: post.clone(), user_id: user.clone() };
         match self.likes.insert_one(&like).await {
             Ok(_) => Ok(true),
             Err(err) if common::mongo::is_duplicate_key(&err) => Ok(false),
@@ -127,7 +128,7 @@ impl Social {
 
     /// True when this call removed the like.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn unlike(&self, user: &str, post: &str) -> anyhow::Result<bool> {
+    pub async fn unlike(&self, user: &UserId, post: &PostId) -> anyhow::Result<bool> {
         Ok(self.likes.delete_one(doc! { "_id": format!("{user}:{post}") }).await?.deleted_count == 1)
     }
 
@@ -139,18 +140,18 @@ impl Social {
 
     /// Comment `id` on post `post`, if there is one.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn comment(&self, post: &str, id: &str) -> anyhow::Result<Option<Comment>> {
+    pub async fn comment(&self, post: &PostId, id: &CommentId) -> anyhow::Result<Option<Comment>> {
         Ok(self.comments.find_one(doc! { "_id": id, "post_id": post }).await?)
     }
 
     /// True when this call deleted the comment (so the count moves exactly once).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn delete_comment(&self, post: &str, id: &str) -> anyhow::Result<bool> {
+    pub async fn delete_comment(&self, post: &PostId, id: &CommentId) -> anyhow::Result<bool> {
         Ok(self.comments.delete_one(doc! { "_id": id, "post_id": post }).await?.deleted_count == 1)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn comment_page(&self, post: &str, cursor: Option<&Cursor>) -> anyhow::Result<Vec<Comment>> {
+    pub async fn comment_page(&self, post: &PostId, cursor: Option<&Cursor>) -> anyhow::Result<Vec<Comment>> {
         let filter = Cursor::after(cursor, doc! { "post_id": post });
         Ok(self.comments.find(filter).sort(pages::sort()).limit(PAGE_SIZE + 1).await?.try_collect().await?)
     }

@@ -1,5 +1,6 @@
 //! Follows' and comments' request and answer bodies.
 
+use common::ids::{CommentId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -14,8 +15,8 @@ pub struct UserPage {
 
 #[derive(Serialize, ToSchema)]
 pub struct CommentView {
-    pub id: String,
-    pub author_id: String,
+    pub id: CommentId,
+    pub author_id: UserId,
     pub text: String,
     /// RFC 3339.
     pub created_at: String,

@@ -127,7 +127,7 @@ pub async fn spawn_with(options: Options) -> Stack {
         let config = url_signer::Config::new(
             HttpSettings::ephemeral(),
             testkit::service::internal_keys("url-signer"),
-            vec![("KTEST".into(), cf_key)],
+            vec![(common::ids::KeyId::parse("KTEST").unwrap(), cf_key)],
             guards,
         );
         testkit::service::spawn(url_signer::build(config).await.unwrap())

@@ -1,3 +1,4 @@
+use common::ids::KeyId;
 use std::time::Duration;
 
 use cloudfront_sign::{KeyGroup, KeyKind, PrivateKey, PublicKey};
@@ -12,7 +13,7 @@ pub struct TestSigner {
     http: reqwest::Client,
 }
 
-pub fn config(keys: Vec<(String, PrivateKey)>, bucket: Duration) -> Config {
+pub fn config(keys: Vec<(KeyId, PrivateKey)>, bucket: Duration) -> Config {
     let guards = Guards { max_batch: 50, ..Guards::new(vec![HOST.into()], vec!["https".into()]) };
     Config {
         cache: CacheSettings { bucket, capacity: 1000 },
@@ -26,10 +27,14 @@ pub async fn spawn_with(config: Config) -> TestSigner {
     TestSigner { base: testkit::service::spawn(app), http: reqwest::Client::new() }
 }
 
+pub fn key_id(id: &str) -> KeyId {
+    KeyId::parse(id).unwrap()
+}
+
 pub async fn spawn() -> TestSigner {
     let keys = vec![
-        ("KACTIVE".to_owned(), PrivateKey::generate(KeyKind::Rsa).unwrap()),
-        ("KOLDEC".to_owned(), PrivateKey::generate(KeyKind::Ecdsa).unwrap()),
+        (key_id("KACTIVE"), PrivateKey::generate(KeyKind::Rsa).unwrap()),
+        (key_id("KOLDEC"), PrivateKey::generate(KeyKind::Ecdsa).unwrap()),
     ];
     spawn_with(config(keys, Duration::from_secs(60))).await
 }

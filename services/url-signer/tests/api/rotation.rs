@@ -2,6 +2,7 @@
 //! testkit's stand-in for the UpdateKeyGroup operation moto lacks), with a
 //! running url-signer that follows the key manifest.
 
+use common::ids::KeyId;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ async fn cloudfront() -> CloudFront {
 }
 
 /// A folder with one key in service: registered, in `group`, in the manifest.
-async fn key_in_service(api: &CloudFront, group: &str) -> (PathBuf, String) {
+async fn key_in_service(api: &CloudFront, group: &str) -> (PathBuf, KeyId) {
     let dir = std::env::temp_dir().join(testkit::unique_name("rotation"));
     std::fs::create_dir_all(&dir).unwrap();
     let key = PrivateKey::generate(KeyKind::Rsa).unwrap();
@@ -27,6 +28,7 @@ async fn key_in_service(api: &CloudFront, group: &str) -> (PathBuf, String) {
     let pem = key.public_key().unwrap().to_pem().unwrap();
     let old_id = api.register_public_key(&testkit::unique_name("old"), &pem).await.unwrap();
     api.add_to_key_group(group, &old_id).await.unwrap();
+    let old_id = KeyId::parse(&old_id).unwrap();
     let manifest = dir.join("keys.json");
     Manifest {
         active_key_id: old_id.clone(),
@@ -48,24 +50,24 @@ fn settings(manifest: &Path) -> RotationSettings {
     }
 }
 
-async fn group_items(api: &CloudFront, group: &str) -> Vec<String> {
+async fn group_items(api: &CloudFront, group: &str) -> Vec<KeyId> {
     let id = api.find_key_group(group).await.unwrap().unwrap();
-    api.key_group(&id).await.unwrap().0.items
+    api.key_group(&id).await.unwrap().0.items.iter().map(|item| KeyId::parse(item).unwrap()).collect()
 }
 
-async fn published(signer: &TestSigner) -> Vec<(String, bool)> {
+async fn published(signer: &TestSigner) -> Vec<(KeyId, bool)> {
     let response = signer.call("edge", reqwest::Method::GET, "/internal/v1/public-keys", None).await;
     let body: Value = response.json().await.unwrap();
     body["keys"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| (k["id"].as_str().unwrap().to_owned(), k["active"] == true))
+        .map(|k| (KeyId::parse(k["id"].as_str().unwrap()).unwrap(), k["active"] == true))
         .collect()
 }
 
 /// Polls until url-signer has reloaded the manifest into `expected`.
-async fn until_published(signer: &TestSigner, expected: &[(String, bool)]) {
+async fn until_published(signer: &TestSigner, expected: &[(KeyId, bool)]) {
     for _ in 0..100 {
         if published(signer).await == expected {
             return;
@@ -75,10 +77,13 @@ async fn until_published(signer: &TestSigner, expected: &[(String, bool)]) {
     panic!("url-signer publishes {:?}, expected {expected:?}", published(signer).await);
 }
 
-async fn sign_one(signer: &TestSigner) -> (String, String) {
+async fn sign_one(signer: &TestSigner) -> (String, KeyId) {
     let response = signer.sign(json!([{ "resource": photo(1), "expires_in_s": 600 }])).await;
     let body: Value = response.json().await.unwrap();
-    (body["items"][0]["url"].as_str().unwrap().to_owned(), body["key_id"].as_str().unwrap().to_owned())
+    (
+        body["items"][0]["url"].as_str().unwrap().to_owned(),
+        KeyId::parse(body["key_id"].as_str().unwrap()).unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -141,7 +146,10 @@ async fn a_rotation_changes_the_signing_key_without_a_restart_or_a_broken_url() 
     let manifest_now = Manifest::read(&manifest).unwrap();
     assert_eq!(manifest_now.keys.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(), [new_id.as_str()]);
     assert!(!manifest.with_file_name("key-0.pem").exists(), "the old private key file is deleted");
-    assert!(api.client().get_public_key().id(&old_id).send().await.is_err(), "the old public key is deleted");
+    assert!(
+        api.client().get_public_key().id(old_id.as_str()).send().await.is_err(),
+        "the old public key is deleted"
+    );
     assert!(rotation::load_state(&manifest).unwrap().is_none());
 }
 
@@ -201,11 +209,12 @@ fn keys_register_prints_the_key_id_and_fills_the_group() {
     let first = run();
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     let id = String::from_utf8(first.stdout).unwrap().trim().to_owned();
+    let registered = KeyId::parse(&id).unwrap();
     let again = run();
     assert_eq!(String::from_utf8(again.stdout).unwrap().trim(), id, "registering twice finds the same key");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let items = runtime.block_on(async { group_items(&cloudfront().await, &group).await });
-    assert_eq!(items, [id]);
+    assert_eq!(items, [registered]);
 }
 
 #[tokio::test]
@@ -215,7 +224,7 @@ async fn a_self_hosted_rotation_needs_no_cloudfront_and_counts_waits_from_the_ro
     let pem = PrivateKey::generate(KeyKind::Ecdsa).unwrap().to_pkcs8_pem().unwrap();
     common::private_file::create(&old, &pem).unwrap();
     let manifest = dir.path().join("keys.json");
-    let first = ManifestKey { key_id: "KSELFHOSTED01".into(), path: "key-0.pem".into() };
+    let first = ManifestKey { key_id: KeyId::parse("KSELFHOSTED01").unwrap(), path: "key-0.pem".into() };
     Manifest { active_key_id: first.key_id.clone(), keys: vec![first] }.write(&manifest).unwrap();
     let settings = settings(&manifest);
     let t0 = now();
@@ -223,7 +232,10 @@ async fn a_self_hosted_rotation_needs_no_cloudfront_and_counts_waits_from_the_ro
     let progress = rotation::rotate(Trust::Published, &settings, t0).await.unwrap();
     assert_eq!(progress, Progress::Waiting { done: Step::Published, until: t0 + 600 });
     let new_id = rotation::load_state(&manifest).unwrap().unwrap().new_key_id.unwrap();
-    assert!(new_id.starts_with('K') && new_id.len() == 14, "a key id in CloudFront's form: {new_id}");
+    assert!(
+        new_id.as_str().starts_with('K') && new_id.as_str().len() == 14,
+        "a key id in CloudFront's form: {new_id}"
+    );
     assert_eq!(Manifest::read(&manifest).unwrap().keys.len(), 2, "published beside the old key");
 
     // The manifest reached the pods only at t0 + 300 (a rollout): the wait counts from then.

@@ -69,7 +69,7 @@ async fn a_url_with_a_start_time_keeps_its_exact_expiry() {
 
 #[tokio::test]
 async fn without_the_cache_every_url_is_signed_for_the_exact_lifetime() {
-    let keys = vec![("KONLY".to_owned(), PrivateKey::generate(KeyKind::Ecdsa).unwrap())];
+    let keys = vec![(crate::helpers::key_id("KONLY"), PrivateKey::generate(KeyKind::Ecdsa).unwrap())];
     let signer = spawn_with(config(keys, Duration::ZERO)).await;
     let before = now();
     let signed = signer.sign_ok(json!([{ "resource": photo(1), "expires_in_s": 61 }])).await;

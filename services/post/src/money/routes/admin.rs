@@ -1,6 +1,7 @@
 //! The books and the outflows that need a person, for operators.
 
-use actix_web::web;
+use actix_web::{get, post, put, web};
+use common::ids::UserId;
 use common::user_auth::AuthUser;
 use serde::{Deserialize, Serialize};
 
@@ -25,9 +26,10 @@ pub(crate) struct ReconcileQuery {
     provider: bool,
 }
 
-#[utoipa::path(get, path = "/v1/admin/reconciliation", tag = "admin", security(("bearer" = [])), params(ReconcileQuery),
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(ReconcileQuery),
     responses((status = 200, description = "Whether the books agree, and where not", body = Report),
               (status = 403, description = "Not an admin")))]
+#[get("/v1/admin/reconciliation")]
 pub(crate) async fn reconciliation(
     user: AuthUser,
     query: web::Query<ReconcileQuery>,
@@ -42,7 +44,7 @@ pub(crate) struct ReviewItem {
     #[serde(flatten)]
     outflow: OutflowView,
     kind: OutflowKind,
-    user_id: String,
+    user_id: UserId,
     /// Requests sent to the provider for it, all with the outflow's id as the key.
     attempts: u32,
 }
@@ -54,10 +56,11 @@ pub(crate) struct ReviewQueue {
     outflows: Vec<ReviewItem>,
 }
 
-#[utoipa::path(get, path = "/v1/admin/outflows", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(tag = "admin", security(("bearer" = [])),
     responses((status = 200, description = "The outflows waiting for an operator", body = ReviewQueue),
               (status = 403, description = "Not an admin"),
               (status = 404, description = "Payouts are not enabled here")))]
+#[get("/v1/admin/outflows")]
 pub(crate) async fn review_queue(
     user: AuthUser,
     service: web::Data<Service>,
@@ -86,13 +89,14 @@ pub(crate) struct Resolution {
     note: String,
 }
 
-#[utoipa::path(post, path = "/v1/admin/outflows/{id}/resolution", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "An outflow in review")), request_body = Resolution,
     responses((status = 204, description = "Settled as the operator said"),
               (status = 403, description = "Not an admin"),
               (status = 404, description = "No such outflow, or payouts are not enabled here"),
               (status = 409, description = "It is not in review (settled, or still being asked about)"),
               (status = 422, description = "A note that is empty or over 500 characters")))]
+#[post("/v1/admin/outflows/{id}/resolution")]
 pub(crate) async fn resolve(
     user: AuthUser,
     id: web::Path<OutflowId>,
@@ -122,11 +126,12 @@ pub(crate) struct CreatorVerification {
     verified: bool,
 }
 
-#[utoipa::path(put, path = "/v1/admin/creators/{id}/verification", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "The creator's user id")), request_body = CreatorVerification,
     responses((status = 200, description = "Recorded", body = CreatorVerification),
               (status = 403, description = "Not an admin"),
               (status = 404, description = "No such user")))]
+#[put("/v1/admin/creators/{id}/verification")]
 pub(crate) async fn verify_creator(
     user: AuthUser,
     creator: web::Path<common::ids::UserId>,
@@ -134,7 +139,7 @@ pub(crate) async fn verify_creator(
     service: web::Data<Service>,
 ) -> Result<web::Json<CreatorVerification>, PostError> {
     admin_only(&user)?;
-    service.money.creators.set_verified(creator.as_str(), body.verified, &user.user_id).await?;
-    tracing::info!(target: "audit", creator = %creator.as_str(), verified = body.verified, operator = %user.user_id, "creator verification");
+    service.money.creators.set_verified(&creator, body.verified, &user.user_id).await?;
+    tracing::info!(target: "audit", creator = %*creator, verified = body.verified, operator = %user.user_id, "creator verification");
     Ok(web::Json(CreatorVerification { verified: body.verified }))
 }

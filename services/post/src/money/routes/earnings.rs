@@ -1,7 +1,7 @@
 //! A creator's earnings: the sales behind them, payouts, and moving them
 //! into the wallet.
 
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, get, post, web};
 use common::respond::Made;
 use common::user_auth::AuthUser;
 
@@ -13,8 +13,9 @@ use crate::money::routes::{cents, idempotency_key};
 use crate::money::types::{Amount, EarningsView, Moved, OutflowView, SaleView};
 use crate::service::Service;
 
-#[utoipa::path(get, path = "/v1/earnings", tag = "earnings", security(("bearer" = [])),
+#[utoipa::path(tag = "earnings", security(("bearer" = [])),
     responses((status = 200, description = "Your earnings, the sales behind them and your payouts", body = EarningsView)))]
+#[get("/v1/earnings")]
 pub(crate) async fn earnings(
     user: AuthUser,
     service: web::Data<Service>,
@@ -38,7 +39,7 @@ pub(crate) async fn earnings(
     }))
 }
 
-#[utoipa::path(post, path = "/v1/earnings/payouts", tag = "earnings", security(("bearer" = [])), request_body = Amount,
+#[utoipa::path(tag = "earnings", security(("bearer" = [])), request_body = Amount,
     params(("Idempotency-Key" = String, Header, description = "A retry with the same key pays out once")),
     responses((status = 201, description = "Debited from earnings; `pending` until the provider confirms, `failed` (money back) if it refuses", body = OutflowView),
               (status = 200, description = "This key's payout, made before", body = OutflowView),
@@ -47,6 +48,7 @@ pub(crate) async fn earnings(
               (status = 409, description = "More than your available earnings (pending ones clear after the clearing period)"),
               (status = 422, description = "An amount outside the limits"),
               (status = 503, description = "The payment provider is unavailable: nothing was paid and the earnings are as they were")))]
+#[post("/v1/earnings/payouts")]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 pub(crate) async fn pay_out(
     req: HttpRequest,
@@ -80,10 +82,11 @@ pub(crate) async fn pay_out(
     Ok(if new { Made::New(record.into()) } else { Made::Existing(record.into()) })
 }
 
-#[utoipa::path(post, path = "/v1/earnings/transfers", tag = "earnings", security(("bearer" = [])), request_body = Amount,
+#[utoipa::path(tag = "earnings", security(("bearer" = [])), request_body = Amount,
     responses((status = 200, description = "Moved from earnings into your wallet", body = Moved),
               (status = 409, description = "More than your available earnings"),
               (status = 422, description = "An amount of 0")))]
+#[post("/v1/earnings/transfers")]
 pub(crate) async fn move_to_wallet(
     user: AuthUser,
     service: web::Data<Service>,

@@ -1,6 +1,6 @@
 //! Buying posts, and refunding the sales.
 
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, get, post, web};
 use common::respond::Made;
 use common::user_auth::AuthUser;
 
@@ -21,7 +21,7 @@ fn made(outcome: Outcome) -> Made<PurchaseView> {
     }
 }
 
-#[utoipa::path(post, path = "/v1/posts/{id}/purchase", tag = "posts", security(("bearer" = [])),
+#[utoipa::path(tag = "posts", security(("bearer" = [])),
     params(("id" = String, Path, description = "The post id"), ("Idempotency-Key" = String, Header, description = "Chosen by the client; a retry with the same key buys once")),
     responses((status = 201, description = "Bought", body = PurchaseView),
               (status = 200, description = "Already bought (or this key's purchase, even if since refunded): nothing charged again", body = PurchaseView),
@@ -30,6 +30,7 @@ fn made(outcome: Outcome) -> Made<PurchaseView> {
               (status = 409, description = "A free post, your own, or one none of whose photos can be delivered any more (all taken down or deleted: see `photos_available`)"),
               (status = 422, description = "The key was used for another post"),
               (status = 429, description = "More purchases this minute than allowed (`POST_PURCHASES_PER_MINUTE`)")))]
+#[post("/v1/posts/{id}/purchase")]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, post_id = %id))]
 pub(crate) async fn purchase(
     req: HttpRequest,
@@ -63,8 +64,9 @@ pub(crate) async fn purchase(
     Ok(made(outcome))
 }
 
-#[utoipa::path(get, path = "/v1/purchases", tag = "wallet", security(("bearer" = [])),
+#[utoipa::path(tag = "wallet", security(("bearer" = [])),
     responses((status = 200, description = "Your purchases, newest first", body = PurchaseList)))]
+#[get("/v1/purchases")]
 pub(crate) async fn list(
     user: AuthUser,
     service: web::Data<Service>,
@@ -73,7 +75,7 @@ pub(crate) async fn list(
     Ok(web::Json(PurchaseList { purchases: records.into_iter().map(Into::into).collect() }))
 }
 
-#[utoipa::path(post, path = "/v1/purchases/{id}/refund", tag = "wallet", security(("bearer" = [])),
+#[utoipa::path(tag = "wallet", security(("bearer" = [])),
     params(("id" = String, Path, description = "The purchase id (from the creator's `GET /v1/earnings`)")),
     responses((status = 201, description = "Refunded: the buyer has the price back and no longer sees the photos", body = PurchaseView),
               (status = 200, description = "Refunded before: nothing moved again", body = PurchaseView),
@@ -81,6 +83,7 @@ pub(crate) async fn list(
               (status = 404, description = "No such purchase"),
               (status = 409, description = "The creator's earnings no longer hold their share of it (paid out)"),
               (status = 429, description = "More refunds this minute than allowed (`POST_REFUNDS_PER_MINUTE`)")))]
+#[post("/v1/purchases/{id}/refund")]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, purchase_id = %id))]
 pub(crate) async fn refund(
     user: AuthUser,

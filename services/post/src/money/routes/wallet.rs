@@ -1,7 +1,7 @@
 //! The wallet: its balance and ledger, top-ups by card (and the dev
 //! top-up), refunds of top-ups to the card.
 
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, get, post, web};
 use common::respond::{Created, Made};
 use common::user_auth::AuthUser;
 
@@ -16,8 +16,9 @@ use crate::money::types::{
 };
 use crate::service::Service;
 
-#[utoipa::path(get, path = "/v1/wallet", tag = "wallet", security(("bearer" = [])),
+#[utoipa::path(tag = "wallet", security(("bearer" = [])),
     responses((status = 200, description = "Your balance and newest ledger entries", body = WalletView)))]
+#[get("/v1/wallet")]
 pub(crate) async fn wallet(
     user: AuthUser,
     service: web::Data<Service>,
@@ -34,10 +35,11 @@ pub(crate) async fn wallet(
     }))
 }
 
-#[utoipa::path(post, path = "/v1/wallet/dev-topup", tag = "wallet", security(("bearer" = [])), request_body = TopUp,
+#[utoipa::path(tag = "wallet", security(("bearer" = [])), request_body = TopUp,
     responses((status = 200, description = "The new balance", body = Balance),
               (status = 404, description = "Not enabled (POST_DEV_TOPUP)"),
               (status = 422, description = "An amount of 0 or over the limit")))]
+#[post("/v1/wallet/dev-topup")]
 pub(crate) async fn dev_topup(
     user: AuthUser,
     service: web::Data<Service>,
@@ -53,13 +55,14 @@ pub(crate) async fn dev_topup(
     Ok(web::Json(Balance { balance_cents }))
 }
 
-#[utoipa::path(post, path = "/v1/wallet/topups", tag = "wallet", security(("bearer" = [])), request_body = CardTopUp,
+#[utoipa::path(tag = "wallet", security(("bearer" = [])), request_body = CardTopUp,
     responses((status = 201, description = "A payment started: the wallet is credited when the provider confirms it", body = TopupStarted),
               (status = 402, description = "The card was declined"),
               (status = 404, description = "Card payments are not enabled here"),
               (status = 422, description = "An amount outside the limits, or a malformed payment method"),
               (status = 502, description = "The payment provider refused the request"),
               (status = 503, description = "The payment provider is unavailable: nothing was charged, or it is credited when confirmed")))]
+#[post("/v1/wallet/topups")]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 pub(crate) async fn start_topup(
     user: AuthUser,
@@ -95,8 +98,9 @@ fn is_payment_method_id(id: &str) -> bool {
         })
 }
 
-#[utoipa::path(get, path = "/v1/wallet/topups", tag = "wallet", security(("bearer" = [])),
+#[utoipa::path(tag = "wallet", security(("bearer" = [])),
     responses((status = 200, description = "Your card top-ups, newest first", body = TopupList)))]
+#[get("/v1/wallet/topups")]
 pub(crate) async fn topups(
     user: AuthUser,
     service: web::Data<Service>,
@@ -105,13 +109,14 @@ pub(crate) async fn topups(
     Ok(web::Json(TopupList { topups: records.into_iter().map(Into::into).collect() }))
 }
 
-#[utoipa::path(post, path = "/v1/wallet/topups/{id}/refund", tag = "wallet", security(("bearer" = [])), request_body = CardRefund,
+#[utoipa::path(tag = "wallet", security(("bearer" = [])), request_body = CardRefund,
     params(("id" = String, Path, description = "The top-up id"), ("Idempotency-Key" = String, Header, description = "A retry with the same key refunds once")),
     responses((status = 201, description = "Debited and sent back to the card (pending until the provider confirms)", body = OutflowView),
               (status = 200, description = "This key's refund, made before", body = OutflowView),
               (status = 404, description = "No such top-up of yours, or card payments are not enabled"),
               (status = 409, description = "More than is left of the top-up, or than the wallet holds (money already spent)"),
               (status = 503, description = "The payment provider is unavailable: nothing was refunded and the wallet is as it was")))]
+#[post("/v1/wallet/topups/{id}/refund")]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, topup_id = %id))]
 pub(crate) async fn refund_topup(
     req: HttpRequest,
