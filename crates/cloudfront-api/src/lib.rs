@@ -33,8 +33,11 @@ impl Default for ApiSettings {
 
 impl FromEnv for ApiSettings {
     fn read(env: &mut Env) -> Option<Self> {
-        let endpoint = env.optional::<String>("CLOUDFRONT_ENDPOINT_URL");
-        let max_attempts = env.or("CLOUDFRONT_MAX_ATTEMPTS", 5u32);
+        let endpoint = env.optional::<String>(
+            "CLOUDFRONT_ENDPOINT_URL",
+            "CloudFront's API (an emulator in tests); unset: AWS, credentials from the AWS default chain",
+        );
+        let max_attempts = env.or("CLOUDFRONT_MAX_ATTEMPTS", 5u32, "attempts per CloudFront API call");
         Some(Self { endpoint, credentials: None, max_attempts: max_attempts?.max(1) })
     }
 }

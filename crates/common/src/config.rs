@@ -7,7 +7,9 @@
 //!
 //! A service's settings are declared once each, field and reader together,
 //! with [`read_env!`](crate::read_env): every reader runs (so every problem
-//! is collected), then the struct is built if none failed.
+//! is collected), then the struct is built if none failed. Each reader names
+//! its variable's meaning and default too, so the same declaration yields
+//! the configuration reference ([`declared`], docs/CONFIG.md).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -24,7 +26,7 @@ use secrecy::SecretString;
 /// ```ignore
 /// read_env!(Config {
 ///     http: HttpSettings::from_env(env, DEFAULT_LISTEN),
-///     fee_bps: env.or("POST_FEE_BPS", 0u64),
+///     fee_bps: env.or("POST_FEE_BPS", 0u64, "the platform's fee in basis points"),
 /// })
 /// ```
 #[macro_export]
@@ -42,7 +44,26 @@ pub struct Env {
     /// Every name looked up, so deployment files can be checked against
     /// what the services really read.
     asked: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    /// Every variable read, as its reader declared it, in reading order.
+    declared: Vec<Declared>,
+    /// Answer "set" for every variable, so a reader also declares what it
+    /// reads only when another variable is set (see [`declared`]).
+    exploring: bool,
 }
+
+/// A variable as its reader declares it: the configuration reference's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub name: String,
+    /// `required`, `—` (unset is allowed), or the default as it would be written.
+    pub default: String,
+    pub meaning: String,
+    /// Read only when a [`switch`](Env::switch) turns its feature on.
+    pub conditional: bool,
+}
+
+/// Marks a variable that may be left unset in [`Declared::default`].
+pub const UNSET: &str = "—";
 
 /// Everything wrong with a configuration, one line per variable.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +91,19 @@ impl Env {
             vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
             problems: Vec::new(),
             asked: Default::default(),
+            declared: Vec::new(),
+            exploring: false,
+        }
+    }
+
+    fn declare(&mut self, name: &str, default: impl Into<String>, meaning: &str) {
+        if !self.declared.iter().any(|d| d.name == name) {
+            self.declared.push(Declared {
+                name: name.to_owned(),
+                default: default.into(),
+                meaning: meaning.to_owned(),
+                conditional: self.exploring,
+            });
         }
     }
 
@@ -101,24 +135,42 @@ impl Env {
     }
 
     pub fn is_set(&self, name: &str) -> bool {
-        self.raw(name).is_some()
+        self.exploring || self.raw(name).is_some()
     }
 
-    /// A variable that must be present and parse as `T`.
+    /// Whether the variable that turns a feature on is set; `what` says
+    /// what it turns on. The feature's own variables are read after it.
+    pub fn switch(&mut self, name: &str, what: &str) -> bool {
+        self.declare(name, UNSET, what);
+        self.is_set(name)
+    }
+
+    /// A variable that must be present and parse as `T`; `what` says what it is.
     pub fn required<T>(&mut self, name: &str, what: &str) -> Option<T>
     where
         T: FromStr,
         T::Err: fmt::Display,
     {
+        self.declare(name, "required", what);
         if self.raw(name).is_none() {
             self.problems.push(format!("{name} is required ({what})"));
             return None;
         }
-        self.optional(name)
+        self.parsed(name)
     }
 
-    /// A variable that may be absent; present but malformed is a problem.
-    pub fn optional<T>(&mut self, name: &str) -> Option<T>
+    /// A variable that may be absent (`what` says what unset means); present
+    /// but malformed is a problem.
+    pub fn optional<T>(&mut self, name: &str, what: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        self.declare(name, UNSET, what);
+        self.parsed(name)
+    }
+
+    fn parsed<T>(&mut self, name: &str) -> Option<T>
     where
         T: FromStr,
         T::Err: fmt::Display,
@@ -134,15 +186,16 @@ impl Env {
     }
 
     /// A variable with a default. Returns `None` only when it is malformed.
-    pub fn or<T>(&mut self, name: &str, default: T) -> Option<T>
+    pub fn or<T>(&mut self, name: &str, default: T, what: &str) -> Option<T>
     where
-        T: FromStr,
+        T: FromStr + fmt::Display,
         T::Err: fmt::Display,
     {
+        self.declare(name, default.to_string(), what);
         if self.raw(name).is_none() {
             return Some(default);
         }
-        self.optional(name)
+        self.parsed(name)
     }
 
     /// A variable with a default that must also satisfy `rule`; when it
@@ -150,15 +203,15 @@ impl Env {
     pub fn or_where<T>(
         &mut self,
         name: &str,
-        default: T,
+        (default, what): (T, &str),
         rule: impl Fn(&T) -> bool,
         problem: &str,
     ) -> Option<T>
     where
-        T: FromStr,
+        T: FromStr + fmt::Display,
         T::Err: fmt::Display,
     {
-        let value = self.or(name, default)?;
+        let value = self.or(name, default, what)?;
         if rule(&value) {
             return Some(value);
         }
@@ -166,12 +219,13 @@ impl Env {
         None
     }
 
-    /// A comma-separated list; empty items are ignored.
-    pub fn list<T>(&mut self, name: &str) -> Option<Vec<T>>
+    /// A comma-separated list; empty items are ignored; unset is empty.
+    pub fn list<T>(&mut self, name: &str, what: &str) -> Option<Vec<T>>
     where
         T: FromStr,
         T::Err: fmt::Display,
     {
+        self.declare(name, "none", what);
         let Some(raw) = self.raw(name) else {
             return Some(Vec::new());
         };
@@ -192,11 +246,70 @@ impl Env {
     pub fn keys<K>(
         &mut self,
         name: &str,
+        what: &str,
+        load: impl FnMut(&KeyFile) -> Result<K, String>,
+    ) -> Option<Vec<(crate::ids::KeyId, K)>> {
+        let files: Vec<KeyFile> = self.list(name, what)?;
+        self.load_keys(name, &files, load)
+    }
+
+    /// A list with a default, written as it would be set (`"https"`).
+    pub fn list_or<T>(&mut self, name: &str, default: &str, what: &str) -> Option<Vec<T>>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let items = self.list(name, what)?;
+        self.declared.retain(|d| d.name != name);
+        self.declare(name, default, what);
+        if !items.is_empty() {
+            return Some(items);
+        }
+        let parsed: Result<Vec<T>, _> = default.split(',').map(|item| item.trim().parse::<T>()).collect();
+        match parsed {
+            Ok(items) => Some(items),
+            Err(err) => {
+                self.problems.push(format!("{name}'s default is malformed: {err}"));
+                None
+            }
+        }
+    }
+
+    /// A list that may not be empty.
+    pub fn required_list<T>(&mut self, name: &str, what: &str) -> Option<Vec<T>>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let items = self.list(name, what);
+        self.declared.retain(|d| d.name != name);
+        self.declare(name, "required", what);
+        if items.as_ref().is_some_and(Vec::is_empty) {
+            self.problems.push(format!("{name} is required ({what})"));
+            return None;
+        }
+        items
+    }
+
+    /// [`keys`](Self::keys) that may not be empty.
+    pub fn required_keys<K>(
+        &mut self,
+        name: &str,
+        what: &str,
+        load: impl FnMut(&KeyFile) -> Result<K, String>,
+    ) -> Option<Vec<(crate::ids::KeyId, K)>> {
+        let files: Vec<KeyFile> = self.required_list(name, what)?;
+        self.load_keys(name, &files, load)
+    }
+
+    fn load_keys<K>(
+        &mut self,
+        name: &str,
+        files: &[KeyFile],
         mut load: impl FnMut(&KeyFile) -> Result<K, String>,
     ) -> Option<Vec<(crate::ids::KeyId, K)>> {
-        let files: Vec<KeyFile> = self.list(name)?;
         let mut keys = Vec::with_capacity(files.len());
-        for file in &files {
+        for file in files {
             match load(file) {
                 Ok(key) => keys.push((file.key_id.clone(), key)),
                 Err(err) => self.problem(format!("{name}: key {}: {err}", file.key_id)),
@@ -205,12 +318,33 @@ impl Env {
         Some(keys)
     }
 
+    /// A secret that may be unset (`Some(None)`), else at least `min_len`
+    /// bytes; `None` when too short.
+    pub fn optional_secret(
+        &mut self,
+        name: &str,
+        what: &str,
+        min_len: usize,
+    ) -> Option<Option<SecretString>> {
+        self.declare(name, UNSET, what);
+        if self.raw(name).is_none() {
+            return Some(None);
+        }
+        self.checked_secret(name, min_len).map(Some)
+    }
+
     /// A secret of at least `min_len` bytes. Its value never appears in a message.
     pub fn secret(&mut self, name: &str, what: &str, min_len: usize) -> Option<SecretString> {
-        let Some(raw) = self.raw(name) else {
+        self.declare(name, "required", what);
+        if self.raw(name).is_none() {
             self.problems.push(format!("{name} is required ({what})"));
             return None;
-        };
+        }
+        self.checked_secret(name, min_len)
+    }
+
+    fn checked_secret(&mut self, name: &str, min_len: usize) -> Option<SecretString> {
+        let raw = self.raw(name)?;
         if raw.len() < min_len {
             self.problems.push(format!("{name} is too short: at least {min_len} bytes are required"));
             return None;
@@ -219,8 +353,23 @@ impl Env {
     }
 }
 
-/// A configuration read from environment variables. Implement [`FromEnv::read`];
-/// `from_env` (the process) and `load` (any [`Env`], for tests) come with it.
+/// Every variable `T`'s configuration reads, as declared, in reading order:
+/// read once with nothing set, then once with every variable answering
+/// "set", so what is read only beside another variable is declared too.
+pub fn declared<T: FromEnv>() -> Vec<Declared> {
+    let mut all: Vec<Declared> = Vec::new();
+    for exploring in [false, true] {
+        let mut env = Env { exploring, ..Env::from_map(Vec::<(String, String)>::new()) };
+        let _ = T::read(&mut env);
+        for variable in env.declared {
+            if !all.iter().any(|d| d.name == variable.name) {
+                all.push(variable);
+            }
+        }
+    }
+    all
+}
+
 /// The variables `T`'s configuration looks up when given `vars` (whether or
 /// not they make a valid configuration).
 pub fn variables_read<T: FromEnv>(
@@ -231,6 +380,8 @@ pub fn variables_read<T: FromEnv>(
     env.asked.into_inner()
 }
 
+/// A configuration read from environment variables. Implement [`FromEnv::read`];
+/// `from_env` (the process) and `load` (any [`Env`], for tests) come with it.
 pub trait FromEnv: Sized {
     /// Reads every variable before combining them (see [`Env::load`]).
     fn read(env: &mut Env) -> Option<Self>;
@@ -290,6 +441,19 @@ impl FromStr for Seconds {
     }
 }
 
+/// The largest unit that says it exactly: `7s`, `10m`, `168h`, `250ms`.
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (millis, secs) = (self.0.as_millis(), self.0.as_secs());
+        match secs {
+            _ if millis % 1000 != 0 => write!(f, "{millis}ms"),
+            s if s >= 3600 && s % 3600 == 0 => write!(f, "{}h", s / 3600),
+            s if s >= 60 && s % 60 == 0 => write!(f, "{}m", s / 60),
+            s => write!(f, "{s}s"),
+        }
+    }
+}
+
 /// `30s` as (30, "s").
 fn number_and_unit<'a>(s: &'a str, units: &str) -> Result<(u64, &'a str), String> {
     let s = s.trim();
@@ -323,6 +487,18 @@ impl FromStr for Size {
     }
 }
 
+/// The largest binary unit that says it exactly: `256MiB`, `1GiB`, `1000`.
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            n if n >= 1 << 30 && n % (1 << 30) == 0 => write!(f, "{}GiB", n >> 30),
+            n if n >= 1 << 20 && n % (1 << 20) == 0 => write!(f, "{}MiB", n >> 20),
+            n if n >= 1 << 10 && n % (1 << 10) == 0 => write!(f, "{}KiB", n >> 10),
+            n => write!(f, "{n}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,7 +511,7 @@ mod tests {
     }
 
     fn read(env: &mut Env) -> Option<Sample> {
-        let port = env.or("PORT", 8080u16);
+        let port = env.or("PORT", 8080u16, "a port");
         let name = env.required("NAME", "a name");
         let secret = env.secret("SECRET", "shared secret", 32);
         Some(Sample { port: port?, name: name?, secret: secret? })
@@ -392,20 +568,21 @@ mod tests {
             _ => Err("unreadable".to_owned()),
         };
         let loaded = Env::from_map([("KEYS", "k1=/good.pem, k22=/good.pem")])
-            .load(|env| env.keys("KEYS", load))
+            .load(|env| env.keys("KEYS", "keys", load))
             .unwrap();
         assert_eq!(
             loaded,
             [(crate::ids::KeyId::parse("k1").unwrap(), 2), (crate::ids::KeyId::parse("k22").unwrap(), 3)]
         );
         let unset: [(&str, &str); 0] = [];
-        assert_eq!(Env::from_map(unset).load(|env| env.keys("KEYS", load)).unwrap(), []);
+        assert_eq!(Env::from_map(unset).load(|env| env.keys("KEYS", "keys", load)).unwrap(), []);
         let err = Env::from_map([("KEYS", "k1=/good.pem,k2=/bad.pem")])
-            .load(|env| env.keys("KEYS", load))
+            .load(|env| env.keys("KEYS", "keys", load))
             .expect_err("a file that cannot be read");
         assert_eq!(err.problems, ["KEYS: key k2: unreadable"]);
-        let err =
-            Env::from_map([("KEYS", "no-path")]).load(|env| env.keys("KEYS", load)).expect_err("malformed");
+        let err = Env::from_map([("KEYS", "no-path")])
+            .load(|env| env.keys("KEYS", "keys", load))
+            .expect_err("malformed");
         assert!(err.problems[0].starts_with("KEYS is malformed"), "{:?}", err.problems);
     }
 
@@ -416,5 +593,40 @@ mod tests {
         assert_eq!("5m".parse::<Seconds>().map(|s| s.0.as_secs()), Ok(300));
         assert!("5 days".parse::<Seconds>().is_err());
         assert!("".parse::<Seconds>().is_err());
+    }
+
+    #[test]
+    fn durations_and_sizes_are_written_as_they_are_read() {
+        for text in ["250ms", "7s", "10m", "168h", "0s"] {
+            assert_eq!(text.parse::<Seconds>().unwrap().to_string(), text);
+        }
+        for text in ["1000", "64KiB", "256MiB", "1GiB"] {
+            assert_eq!(text.parse::<Size>().unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn every_variable_read_is_declared_even_one_read_only_beside_another() {
+        struct Gated;
+        impl FromEnv for Gated {
+            fn read(env: &mut Env) -> Option<Self> {
+                let _ = env.or("A", Seconds(std::time::Duration::from_secs(60)), "a duration");
+                if env.switch("B", "turns C on") {
+                    let _ = env.required::<String>("C", "needed beside B");
+                }
+                Some(Gated)
+            }
+        }
+        let rows: Vec<(String, String, String, bool)> =
+            declared::<Gated>().into_iter().map(|d| (d.name, d.default, d.meaning, d.conditional)).collect();
+        let row = |n: &str, d: &str, m: &str, c| (n.to_owned(), d.to_owned(), m.to_owned(), c);
+        assert_eq!(
+            rows,
+            [
+                row("A", "1m", "a duration", false),
+                row("B", UNSET, "turns C on", false),
+                row("C", "required", "needed beside B", true)
+            ]
+        );
     }
 }

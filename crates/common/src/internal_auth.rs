@@ -114,7 +114,7 @@ impl InternalKeys {
             true => {
                 let path = env.required::<std::path::PathBuf>(
                     "INTERNAL_AUTH_KEY",
-                    "this service's Ed25519 private key file for internal calls",
+                    "this service's own Ed25519 private key file (mode 0600) that signs its internal calls (`auth keygen FILE` makes one, with `FILE.pub`)",
                 );
                 match path.map(|path| read_private_key(&path)) {
                     Some(Ok(pem)) => Some(Some(pem)),
@@ -145,11 +145,10 @@ fn read_private_key(path: &std::path::Path) -> Result<SecretString, String> {
 
 fn read_callers(env: &mut Env) -> Option<Vec<(String, String)>> {
     const NAME: &str = "INTERNAL_AUTH_CALLERS";
-    let files: Vec<KeyFile> = env.list(NAME)?;
-    if files.is_empty() {
-        env.problem(format!("{NAME} is required (SERVICE=/path/to/its-public-key.pem, comma-separated)"));
-        return None;
-    }
+    let files: Vec<KeyFile> = env.required_list(
+        NAME,
+        "`SERVICE=/path/public.pem,...`: the public keys of the services allowed to call this one (a service twice while its key is rotated)",
+    )?;
     let mut callers = Vec::new();
     for file in files {
         let read = std::fs::read_to_string(&file.path).map_err(|err| err.to_string()).and_then(|pem| {

@@ -20,7 +20,7 @@ pub struct MongoSettings {
 impl MongoSettings {
     pub fn from_env(env: &mut Env, default_database: &str) -> Option<Self> {
         let uri = env.required("MONGODB_URI", "MongoDB connection string, a replica set in production");
-        let database = env.or("MONGODB_DATABASE", default_database.to_owned());
+        let database = env.or("MONGODB_DATABASE", default_database.to_owned(), "the database name");
         Some(Self { uri: uri?, database: database? })
     }
 }

@@ -23,11 +23,14 @@ pub struct S3Settings {
 impl S3Settings {
     pub fn from_env(env: &mut Env) -> Option<Self> {
         let bucket = env.required("S3_BUCKET", "the private media bucket");
-        let region = env.or("S3_REGION", "us-east-1".to_owned());
-        let endpoint: Option<String> = env.optional("S3_ENDPOINT");
-        let access_key: Option<String> = env.optional("S3_ACCESS_KEY_ID");
-        let secret_key =
-            env.is_set("S3_SECRET_ACCESS_KEY").then(|| env.secret("S3_SECRET_ACCESS_KEY", "", 1));
+        let region = env.or("S3_REGION", "us-east-1".to_owned(), "the bucket's region");
+        let endpoint: Option<String> =
+            env.optional("S3_ENDPOINT", "an S3-compatible endpoint (MinIO); unset: AWS");
+        let access_key: Option<String> = env.optional(
+            "S3_ACCESS_KEY_ID",
+            "static credentials, with `S3_SECRET_ACCESS_KEY`; unset: the AWS default chain",
+        );
+        let secret_key = env.optional_secret("S3_SECRET_ACCESS_KEY", "the secret of `S3_ACCESS_KEY_ID`", 1);
         let credentials = match (access_key, secret_key.flatten()) {
             (Some(key), Some(secret)) => Some((key, secret)),
             (None, None) => None,
@@ -36,14 +39,10 @@ impl S3Settings {
                 None
             }
         };
-        let force_path_style = env.or("S3_FORCE_PATH_STYLE", endpoint.is_some());
-        Some(Self {
-            bucket: bucket?,
-            region: region?,
-            endpoint,
-            credentials,
-            force_path_style: force_path_style?,
-        })
+        let force_path_style = env
+            .optional("S3_FORCE_PATH_STYLE", "path-style addressing; unset: on with `S3_ENDPOINT`")
+            .unwrap_or(endpoint.is_some());
+        Some(Self { bucket: bucket?, region: region?, endpoint, credentials, force_path_style })
     }
 }
 

@@ -59,13 +59,20 @@ impl Prebound {
 
 impl HttpSettings {
     pub fn from_env(env: &mut Env, default_listen: SocketAddr) -> Option<Self> {
-        let default_workers = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
-        let listen = env.or("LISTEN_ADDR", default_listen);
-        let workers = env.or("HTTP_WORKERS", default_workers);
-        let grace = env.or("SHUTDOWN_GRACE", Seconds(DEFAULT_SHUTDOWN_GRACE));
+        let listen = env.or("LISTEN_ADDR", default_listen, "the address to listen on");
+        let workers = env.optional::<usize>(
+            "HTTP_WORKERS",
+            "actix worker threads; unset: one per core (edge's viewers' listener runs on the process's runtime, one thread per core)",
+        );
+        let grace = env.or(
+            "SHUTDOWN_GRACE",
+            Seconds(DEFAULT_SHUTDOWN_GRACE),
+            "on SIGTERM or SIGINT, how long requests in flight may take to finish (the process is gone within 10 s)",
+        );
+        let cores = || std::thread::available_parallelism().map(usize::from).unwrap_or(2);
         Some(Self {
             listen: listen?,
-            workers: workers?.max(1),
+            workers: workers.unwrap_or_else(cores).max(1),
             shutdown_grace: grace?.0,
             prebound: Prebound::default(),
         })

@@ -40,8 +40,8 @@ impl UserAuthSettings {
     pub fn from_env(env: &mut Env) -> Option<Self> {
         let jwks_url =
             env.required("AUTH_JWKS_URL", "auth's JWKS, e.g. http://auth:8081/.well-known/jwks.json");
-        let issuer = env.or("AUTH_ISSUER", "shutter-auth".to_owned());
-        let audience = env.or("AUTH_AUDIENCE", "shutter".to_owned());
+        let issuer = env.or("AUTH_ISSUER", "shutter-auth".to_owned(), "the `iss` access tokens must carry");
+        let audience = env.or("AUTH_AUDIENCE", "shutter".to_owned(), "the `aud` access tokens must carry");
         Some(Self { jwks_url: jwks_url?, issuer: issuer?, audience: audience? })
     }
 }

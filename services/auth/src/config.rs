@@ -81,16 +81,23 @@ impl FromEnv for Config {
             mongo: MongoSettings::from_env(env, "shutter_auth"),
             active_key_id: keys.as_ref().map(|(_, active)| Some(active.clone())),
             signing_keys: keys.map(|(keys, _)| keys),
-            issuer: env.or("AUTH_ISSUER", "shutter-auth".to_owned()),
-            audience: env.or("AUTH_AUDIENCE", "shutter".to_owned()),
+            issuer: env.or("AUTH_ISSUER", "shutter-auth".to_owned(), "the `iss` of the tokens auth signs"),
+            audience: env.or("AUTH_AUDIENCE", "shutter".to_owned(), "the `aud` of the tokens auth signs"),
             password_cost: common::read_env!(PasswordCost {
-                memory_kib: env.or("AUTH_ARGON2_MEMORY_KIB", defaults.memory_kib),
-                iterations: env.or("AUTH_ARGON2_ITERATIONS", defaults.iterations),
-                parallelism: env.or("AUTH_ARGON2_PARALLELISM", defaults.parallelism),
+                memory_kib: env.or("AUTH_ARGON2_MEMORY_KIB", defaults.memory_kib, "argon2id memory per hash"),
+                iterations: env.or("AUTH_ARGON2_ITERATIONS", defaults.iterations, "argon2id passes"),
+                parallelism: env.or("AUTH_ARGON2_PARALLELISM", defaults.parallelism, "argon2id lanes"),
             }),
-            trusted_proxies: env.list::<IpNet>("AUTH_TRUSTED_PROXIES"),
+            trusted_proxies: env.list::<IpNet>(
+                "AUTH_TRUSTED_PROXIES",
+                "CIDRs whose `X-Forwarded-For` is believed (for per-address sign-in and sign-up limits)",
+            ),
             internal_keys: InternalKeys::from_env(env, Role { calls: false, serves: true }),
-            signups_per_hour: env.or("AUTH_SIGNUPS_PER_HOUR", crate::limiter::DEFAULT_SIGNUPS_PER_HOUR),
+            signups_per_hour: env.or(
+                "AUTH_SIGNUPS_PER_HOUR",
+                crate::limiter::DEFAULT_SIGNUPS_PER_HOUR,
+                "accounts one client address (an IPv6 /64) may make an hour",
+            ),
         })
     }
 }
@@ -98,13 +105,17 @@ impl FromEnv for Config {
 /// `AUTH_SIGNING_KEYS` (required) and the one that signs now,
 /// `AUTH_ACTIVE_KEY_ID` (the first by default).
 fn signing_keys_from_env(env: &mut Env) -> Option<(Vec<SigningKey>, KeyId)> {
-    let loaded = env.keys("AUTH_SIGNING_KEYS", |file| {
-        SigningKey::from_pem_file(&file.key_id, &file.path).map_err(|err| err.to_string())
-    });
-    if loaded.as_ref().is_some_and(Vec::is_empty) {
-        env.problem("AUTH_SIGNING_KEYS is required (KID=/path/to/ed25519.pem, comma-separated)");
-    }
+    let loaded = env.required_keys(
+        "AUTH_SIGNING_KEYS",
+        "`KID=/path/ed25519.pem,...`: the token-signing keys (PKCS#8 PEM, mode 0600), all published in the JWKS",
+        |file| SigningKey::from_pem_file(&file.key_id, &file.path).map_err(|err| err.to_string()),
+    );
     let first = loaded.as_ref().and_then(|keys| keys.first()).map(|(id, _)| id.clone());
-    let active = env.optional::<KeyId>("AUTH_ACTIVE_KEY_ID").or(first);
+    let active = env
+        .optional::<KeyId>(
+            "AUTH_ACTIVE_KEY_ID",
+            "the key that signs new tokens; unset: the first of `AUTH_SIGNING_KEYS`",
+        )
+        .or(first);
     Some((loaded?.into_iter().map(|(_, key)| key).collect(), active?))
 }

@@ -75,8 +75,14 @@ impl StackOptions {
     /// Reads `MONGODB_URI` and, when `S3_ENDPOINT` is set, the `S3_*` variables.
     pub fn from_env(data_dir: PathBuf, listen: SocketAddr) -> Result<Self, common::config::ConfigError> {
         Env::from_process().load(|env| {
-            let mongodb_uri = env.optional::<String>("MONGODB_URI");
-            let s3 = if env.is_set("S3_ENDPOINT") { Some(S3Settings::from_env(env)?) } else { None };
+            let mongodb_uri = env.optional::<String>(
+                "MONGODB_URI",
+                "a MongoDB replica set to use; unset: an embedded jongodb",
+            );
+            let s3 = match env.switch("S3_ENDPOINT", "an S3 server to use; unset: an embedded one") {
+                true => Some(S3Settings::from_env(env)?),
+                false => None,
+            };
             Some(Self {
                 data_dir,
                 listen,

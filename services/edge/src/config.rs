@@ -142,8 +142,17 @@ impl FromEnv for Config {
             http: HttpSettings::from_env(env, DEFAULT_LISTEN),
             s3: S3Settings::from_env(env),
             keys: key_source_from_env(env),
-            trusted_proxies: env.list::<IpNet>("EDGE_TRUSTED_PROXIES"),
-            public_prefix: env.or("EDGE_PUBLIC_PREFIX", DEFAULT_PUBLIC_PREFIX.to_owned()).filter(|prefix| {
+            trusted_proxies: env.list::<IpNet>(
+                "EDGE_TRUSTED_PROXIES",
+                "CIDRs whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed",
+            ),
+            public_prefix: env
+                .or(
+                    "EDGE_PUBLIC_PREFIX",
+                    DEFAULT_PUBLIC_PREFIX.to_owned(),
+                    "keys served without a signature: a folder (`x/`); empty or `/`, which would open every object, is refused at start",
+                )
+                .filter(|prefix| {
                 match check_public_prefix(prefix) {
                     Ok(()) => true,
                     Err(problem) => {
@@ -152,10 +161,16 @@ impl FromEnv for Config {
                     }
                 }
             }),
-            public_cache_control: env
-                .or("EDGE_PUBLIC_CACHE_CONTROL", DEFAULT_PUBLIC_CACHE_CONTROL.to_owned()),
-            private_cache_control: env
-                .or("EDGE_PRIVATE_CACHE_CONTROL", DEFAULT_PRIVATE_CACHE_CONTROL.to_owned()),
+            public_cache_control: env.or(
+                "EDGE_PUBLIC_CACHE_CONTROL",
+                DEFAULT_PUBLIC_CACHE_CONTROL.to_owned(),
+                "`Cache-Control` of a public object that sets none",
+            ),
+            private_cache_control: env.or(
+                "EDGE_PRIVATE_CACHE_CONTROL",
+                DEFAULT_PRIVATE_CACHE_CONTROL.to_owned(),
+                "`Cache-Control` of a signed object that sets none",
+            ),
             cache: cache_from_env(env),
             invalidations: invalidations_from_env(env),
         })
@@ -164,12 +179,23 @@ impl FromEnv for Config {
 
 /// Fixed public keys (`EDGE_PUBLIC_KEYS`) or url-signer's published ones (`EDGE_KEYS_URL`): one of them.
 fn key_source_from_env(env: &mut Env) -> Option<KeySource> {
-    let files = env.keys("EDGE_PUBLIC_KEYS", |file| {
-        let pem = std::fs::read(&file.path).map_err(|err| format!("{}: {err}", file.path.display()))?;
-        PublicKey::from_pem(&pem).map_err(|err| format!("{}: {err}", file.path.display()))
-    });
-    let signer_url: Option<String> = env.optional("EDGE_KEYS_URL");
-    let refresh = env.or("EDGE_KEYS_REFRESH", Seconds(Duration::from_secs(60)));
+    let files = env.keys(
+        "EDGE_PUBLIC_KEYS",
+        "trusted keys as fixed files, `KEYID=/path.pem,...` (or `EDGE_KEYS_URL`: one of them is required)",
+        |file| {
+            let pem = std::fs::read(&file.path).map_err(|err| format!("{}: {err}", file.path.display()))?;
+            PublicKey::from_pem(&pem).map_err(|err| format!("{}: {err}", file.path.display()))
+        },
+    );
+    let signer_url: Option<String> = env.optional(
+        "EDGE_KEYS_URL",
+        "trusted keys read from url-signer at this address (or `EDGE_PUBLIC_KEYS`: one of them is required)",
+    );
+    let refresh = env.or(
+        "EDGE_KEYS_REFRESH",
+        Seconds(Duration::from_secs(60)),
+        "how often the keys are read again from `EDGE_KEYS_URL`",
+    );
     match (files, signer_url) {
         (Some(keys), None) if !keys.is_empty() => Some(KeySource::Static(keys)),
         (Some(files), Some(base_url)) if files.is_empty() => {
@@ -191,12 +217,40 @@ fn key_source_from_env(env: &mut Env) -> Option<KeySource> {
 fn cache_from_env(env: &mut Env) -> Option<CacheSettings> {
     let default = CacheSettings::default();
     let settings = common::read_env!(CacheSettings {
-        memory_bytes: env.or("EDGE_CACHE_BYTES", Size(default.memory_bytes)).map(|s| s.0),
-        max_object_bytes: env.or("EDGE_CACHE_MAX_OBJECT_BYTES", Size(default.max_object_bytes)).map(|s| s.0),
-        default_ttl: env.or("EDGE_CACHE_DEFAULT_TTL", Seconds(default.default_ttl)).map(|s| s.0),
-        max_ttl: env.or("EDGE_CACHE_MAX_TTL", Seconds(default.max_ttl)).map(|s| s.0),
-        stale_if_error: env.or("EDGE_CACHE_STALE_IF_ERROR", Seconds(default.stale_if_error)).map(|s| s.0),
-        coalesce_wait: env.or("EDGE_CACHE_COALESCE_WAIT", Seconds(default.coalesce_wait)).map(|s| s.0),
+        memory_bytes: env
+            .or("EDGE_CACHE_BYTES", Size(default.memory_bytes), "the memory tier's budget; `0`: no cache")
+            .map(|s| s.0),
+        max_object_bytes: env
+            .or(
+                "EDGE_CACHE_MAX_OBJECT_BYTES",
+                Size(default.max_object_bytes),
+                "larger objects stream through uncached (at most a quarter of the budget)",
+            )
+            .map(|s| s.0),
+        default_ttl: env
+            .or(
+                "EDGE_CACHE_DEFAULT_TTL",
+                Seconds(default.default_ttl),
+                "freshness when the object says nothing"
+            )
+            .map(|s| s.0),
+        max_ttl: env
+            .or("EDGE_CACHE_MAX_TTL", Seconds(default.max_ttl), "the most an object's `max-age` may ask")
+            .map(|s| s.0),
+        stale_if_error: env
+            .or(
+                "EDGE_CACHE_STALE_IF_ERROR",
+                Seconds(default.stale_if_error),
+                "how long past freshness a copy stands in for a failing origin",
+            )
+            .map(|s| s.0),
+        coalesce_wait: env
+            .or(
+                "EDGE_CACHE_COALESCE_WAIT",
+                Seconds(default.coalesce_wait),
+                "how long a miss waits for another's fetch"
+            )
+            .map(|s| s.0),
         disk: disk_from_env(env),
     })?;
     if let Err(problem) = settings.check() {
@@ -208,8 +262,9 @@ fn cache_from_env(env: &mut Env) -> Option<CacheSettings> {
 
 /// The disk tier, when `EDGE_CACHE_DISK_DIR` names its folder.
 fn disk_from_env(env: &mut Env) -> Option<Option<DiskSettings>> {
-    let dir: Option<std::path::PathBuf> = env.optional("EDGE_CACHE_DISK_DIR");
-    let bytes = env.or("EDGE_CACHE_DISK_BYTES", Size(1 << 30));
+    let dir: Option<std::path::PathBuf> =
+        env.optional("EDGE_CACHE_DISK_DIR", "the disk tier's folder; unset: no disk tier");
+    let bytes = env.or("EDGE_CACHE_DISK_BYTES", Size(1 << 30), "the disk tier's budget");
     match dir {
         Some(dir) => Some(Some(DiskSettings { dir, bytes: bytes?.0 })),
         None => Some(None),
@@ -238,7 +293,8 @@ impl CacheSettings {
 
 /// On when `EDGE_INVALIDATION_ACCESS_KEY_ID` is set; it then needs the rest.
 fn invalidations_from_env(env: &mut Env) -> Option<Option<InvalidationSettings>> {
-    if !env.is_set("EDGE_INVALIDATION_ACCESS_KEY_ID") {
+    const SWITCH: &str = "turns CloudFront's invalidation API on edge on: the access key id callers sign with (SigV4); unset: no API";
+    if !env.switch("EDGE_INVALIDATION_ACCESS_KEY_ID", SWITCH) {
         return Some(None);
     }
     let id_shape = |id: &DistributionId| {
@@ -248,7 +304,7 @@ fn invalidations_from_env(env: &mut Env) -> Option<Option<InvalidationSettings>>
         distribution_id: env
             .required::<DistributionId>(
                 "EDGE_DISTRIBUTION_ID",
-                "the distribution id invalidations name, e.g. E2EXAMPLE"
+                "the distribution id the invalidation API answers to, e.g. E2EXAMPLE"
             )
             .filter(|id| {
                 if !id_shape(id) {
@@ -256,14 +312,20 @@ fn invalidations_from_env(env: &mut Env) -> Option<Option<InvalidationSettings>>
                 }
                 id_shape(id)
             }),
-        access_key_id: env.optional::<AccessKeyId>("EDGE_INVALIDATION_ACCESS_KEY_ID"),
+        access_key_id: env.optional::<AccessKeyId>("EDGE_INVALIDATION_ACCESS_KEY_ID", SWITCH),
         secret_access_key: env.secret(
             "EDGE_INVALIDATION_SECRET_ACCESS_KEY",
-            "the secret callers sign invalidations with",
+            "the secret callers sign invalidations with (at least 16 bytes)",
             16
         ),
         mongo: MongoSettings::from_env(env, "shutter_edge"),
-        poll: env.or("EDGE_INVALIDATION_POLL", Seconds(Duration::from_millis(500))).map(|s| s.0),
+        poll: env
+            .or(
+                "EDGE_INVALIDATION_POLL",
+                Seconds(Duration::from_millis(500)),
+                "how often each replica looks for invalidations made on another"
+            )
+            .map(|s| s.0),
     })?;
     Some(Some(settings))
 }

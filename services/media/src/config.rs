@@ -108,33 +108,62 @@ impl FromEnv for Config {
             user_auth: UserAuthSettings::from_env(env),
             internal_keys: InternalKeys::from_env(env, Role { calls: true, serves: true }),
             limits: common::read_env!(Limits {
-                max_pixels: env.or("MEDIA_MAX_PIXELS", defaults.max_pixels),
-                max_bytes: env.or("MEDIA_MAX_BYTES", defaults.max_bytes),
+                max_pixels: env.or("MEDIA_MAX_PIXELS", defaults.max_pixels, "the largest image, width × height"),
+                max_bytes: env.or("MEDIA_MAX_BYTES", defaults.max_bytes, "the largest upload, in bytes"),
             }),
             stale_upload_after: env
-                .or("MEDIA_STALE_UPLOAD_AFTER", Seconds(DEFAULT_STALE_UPLOAD_AFTER))
+                .or(
+                    "MEDIA_STALE_UPLOAD_AFTER",
+                    Seconds(DEFAULT_STALE_UPLOAD_AFTER),
+                    "when unfinished direct uploads are removed"
+                )
                 .map(|s| s.0),
-            post_url: env.required("POST_URL", "post's internal address, e.g. http://post:8082").map(Some),
+            post_url: env
+                .required(
+                    "POST_URL",
+                    "post's internal address, e.g. http://post:8082: buyers are checked before an owner deletes a photo, and post is told when one is removed"
+                )
+                .map(Some),
             invalidation: invalidation_from_env(env),
-            presign_endpoint: Some(env.optional::<String>("S3_PRESIGN_ENDPOINT")),
-            processing_slots: env.or("MEDIA_PROCESSING_SLOTS", DEFAULT_PROCESSING_SLOTS).map(|n| n.max(1)),
-            marking_slots: env.or("MEDIA_MARKING_SLOTS", DEFAULT_MARKING_SLOTS).map(|n| n.max(1)),
-            marking_queue: env.or("MEDIA_MARKING_QUEUE", DEFAULT_MARKING_QUEUE),
-            trace_slots: env.or("MEDIA_TRACE_SLOTS", DEFAULT_TRACE_SLOTS).map(|n| n.max(1)),
-            trace_queue: env.or("MEDIA_TRACE_QUEUE", DEFAULT_TRACE_QUEUE),
+            presign_endpoint: Some(env.optional::<String>(
+                "S3_PRESIGN_ENDPOINT",
+                "where clients reach the bucket for presigned uploads (a proxy in front of MinIO); unset: `S3_ENDPOINT`"
+            )),
+            processing_slots: env
+                .or(
+                    "MEDIA_PROCESSING_SLOTS",
+                    DEFAULT_PROCESSING_SLOTS,
+                    "uploads decoded at once (a 50 MP one peaks near 300 MiB)"
+                )
+                .map(|n| n.max(1)),
+            marking_slots: env
+                .or("MEDIA_MARKING_SLOTS", DEFAULT_MARKING_SLOTS, "buyers' marked copies made at once")
+                .map(|n| n.max(1)),
+            marking_queue: env.or(
+                "MEDIA_MARKING_QUEUE",
+                DEFAULT_MARKING_QUEUE,
+                "marked copies waiting for a slot (503 beyond)"
+            ),
+            trace_slots: env.or("MEDIA_TRACE_SLOTS", DEFAULT_TRACE_SLOTS, "leak traces at once").map(|n| n.max(1)),
+            trace_queue: env.or("MEDIA_TRACE_QUEUE", DEFAULT_TRACE_QUEUE, "leak traces waiting for a slot (503 beyond)"),
             watermark_secret: env.secret(
                 "MEDIA_WATERMARK_SECRET",
-                "the secret keying buyers' forensic marks",
+                "keys buyers' forensic marks (at least 32 bytes); keep it as long as any copy it marked may be traced",
                 32
             ),
-            auth_url: env.required("AUTH_URL", "auth's internal address, e.g. http://auth:8081").map(Some),
+            auth_url: env
+                .required("AUTH_URL", "auth's internal address, e.g. http://auth:8081: a traced buyer's username")
+                .map(Some),
         })
     }
 }
 
 /// The CloudFront distribution a removal invalidates, when one is named.
 fn invalidation_from_env(env: &mut Env) -> Option<Option<InvalidationSettings>> {
-    let distribution_id = env.optional::<DistributionId>("CLOUDFRONT_DISTRIBUTION_ID");
+    let distribution_id = env.optional::<DistributionId>(
+        "CLOUDFRONT_DISTRIBUTION_ID",
+        "the distribution a takedown or deletion invalidates (the dev stack and compose: edge's, through its CloudFront API); unset: skipped, and logged",
+    );
     let api = cloudfront_api::ApiSettings::read(env);
     match distribution_id {
         Some(distribution_id) => Some(Some(InvalidationSettings { distribution_id, api: api? })),

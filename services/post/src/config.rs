@@ -153,29 +153,77 @@ impl FromEnv for Config {
             user_auth: UserAuthSettings::from_env(env),
             internal_keys: InternalKeys::from_env(env, Role { calls: true, serves: true }),
             upstreams: upstreams_from_env(env),
-            signer_timeout: env.or("POST_SIGNER_TIMEOUT", Seconds(DEFAULT_SIGNER_TIMEOUT)).map(|s| s.0),
-            url_lifetime: env.or("POST_URL_LIFETIME", Seconds(DEFAULT_URL_LIFETIME)).map(|s| s.0),
-            sign_batch: env.or("POST_SIGN_BATCH", DEFAULT_SIGN_BATCH).map(|n| n.max(1)),
+            signer_timeout: env
+                .or(
+                    "POST_SIGNER_TIMEOUT",
+                    Seconds(DEFAULT_SIGNER_TIMEOUT),
+                    "how long a page waits for its photo URLs"
+                )
+                .map(|s| s.0),
+            url_lifetime: env
+                .or(
+                    "POST_URL_LIFETIME",
+                    Seconds(DEFAULT_URL_LIFETIME),
+                    "the lifetime of the photo URLs post asks for"
+                )
+                .map(|s| s.0),
+            sign_batch: env
+                .or(
+                    "POST_SIGN_BATCH",
+                    DEFAULT_SIGN_BATCH,
+                    "the most URLs per signing call (at most url-signer's `SIGNER_MAX_BATCH`)",
+                )
+                .map(|n| n.max(1)),
             binding: binding_from_env(env),
-            trusted_proxies: env.list::<IpNet>("POST_TRUSTED_PROXIES"),
-            max_price_cents: env.or("POST_MAX_PRICE_CENTS", DEFAULT_MAX_PRICE_CENTS),
-            fee_bps: env.or_where("POST_FEE_BPS", 0u64, |f| *f <= 10_000, "must be at most 10000 (100%)"),
-            dev_topup: env.or("POST_DEV_TOPUP", false),
-            dev_creators_verified: env.or("POST_DEV_CREATORS_VERIFIED", false),
+            trusted_proxies: env.list::<IpNet>(
+                "POST_TRUSTED_PROXIES",
+                "CIDRs whose `X-Forwarded-For` names the viewer (the load balancer)",
+            ),
+            max_price_cents: env.or(
+                "POST_MAX_PRICE_CENTS",
+                DEFAULT_MAX_PRICE_CENTS,
+                "the highest price of a post"
+            ),
+            fee_bps: env.or_where(
+                "POST_FEE_BPS",
+                (0u64, "the platform's fee on each sale, in basis points"),
+                |f| *f <= 10_000,
+                "must be at most 10000 (100%)",
+            ),
+            dev_topup: env.or("POST_DEV_TOPUP", false, "the development top-up (the dev stack only)"),
+            dev_creators_verified: env.or(
+                "POST_DEV_CREATORS_VERIFIED",
+                false,
+                "every creator verified for payouts (the dev stack only)",
+            ),
             currency: env.or_where(
                 "POST_CURRENCY",
-                DEFAULT_CURRENCY.to_owned(),
+                (DEFAULT_CURRENCY.to_owned(), "the one currency of wallets, top-ups and payouts"),
                 currency_code,
                 "must be a lower-case ISO 4217 code such as usd or eur",
             ),
-            topup_limits: limits(env, "POST_TOPUP", DEFAULT_TOPUP_LIMITS),
-            payout_limits: limits(env, "POST_PAYOUT", DEFAULT_PAYOUT_LIMITS),
-            clearing_period: env.or("POST_CLEARING_PERIOD", Seconds(DEFAULT_CLEARING_PERIOD)).map(|s| s.0),
+            topup_limits: limits(env, "POST_TOPUP", DEFAULT_TOPUP_LIMITS, "card top-up"),
+            payout_limits: limits(env, "POST_PAYOUT", DEFAULT_PAYOUT_LIMITS, "payout"),
+            clearing_period: env
+                .or(
+                    "POST_CLEARING_PERIOD",
+                    Seconds(DEFAULT_CLEARING_PERIOD),
+                    "how long a sale's share is pending before it can be paid out or moved",
+                )
+                .map(|s| s.0),
             purchases_per_minute: env
-                .or("POST_PURCHASES_PER_MINUTE", DEFAULT_PURCHASES_PER_MINUTE)
+                .or(
+                    "POST_PURCHASES_PER_MINUTE",
+                    DEFAULT_PURCHASES_PER_MINUTE,
+                    "purchases per user and minute (429 beyond)"
+                )
                 .map(|n| n.max(1)),
             refunds_per_minute: env
-                .or("POST_REFUNDS_PER_MINUTE", DEFAULT_REFUNDS_PER_MINUTE)
+                .or(
+                    "POST_REFUNDS_PER_MINUTE",
+                    DEFAULT_REFUNDS_PER_MINUTE,
+                    "refunds per user and minute (429 beyond)"
+                )
                 .map(|n| n.max(1)),
             stripe: stripe_from_env(env),
         })
@@ -185,30 +233,34 @@ impl FromEnv for Config {
 /// The services post calls, and where photos are served from.
 fn upstreams_from_env(env: &mut Env) -> Option<Upstreams> {
     common::read_env!(Upstreams {
-        auth: env.required("AUTH_URL", "auth's internal address, e.g. http://auth:8081"),
+        auth: env.required("AUTH_URL", "auth's internal address, e.g. http://auth:8081: username lookups"),
         media: env.required("MEDIA_URL", "media's internal address, e.g. http://media:8083"),
         url_signer: env
             .required("URL_SIGNER_URL", "url-signer's internal address, e.g. http://url-signer:8084"),
         photos: env
-            .required("PHOTO_BASE_URL", "the distribution photos are served from")
+            .required("PHOTO_BASE_URL", "the distribution photos are served from (CloudFront, or edge)")
             .map(|url: String| url.trim_end_matches('/').to_owned()),
     })
 }
 
 /// `POST_BIND_URLS` (on unless `false`) and the network widths.
 fn binding_from_env(env: &mut Env) -> Option<Option<BindingSettings>> {
-    let on = env.or("POST_BIND_URLS", true);
+    let on = env.or(
+        "POST_BIND_URLS",
+        true,
+        "paid photos' URLs work only from the viewer's network (docs/POST.md#viewer-bound-urls-paid-photos)",
+    );
     let defaults = BindingSettings::DEFAULT;
     let settings = common::read_env!(BindingSettings {
         ipv4_prefix: env.or_where(
             "POST_BIND_IPV4_PREFIX",
-            defaults.ipv4_prefix,
+            (defaults.ipv4_prefix, "how wide a viewer's IPv4 network is"),
             |p| (8..=32).contains(p),
             "must be between 8 and 32"
         ),
         ipv6_prefix: env.or_where(
             "POST_BIND_IPV6_PREFIX",
-            defaults.ipv6_prefix,
+            (defaults.ipv6_prefix, "how wide a viewer's IPv6 network is"),
             |p| (16..=128).contains(p),
             "must be between 16 and 128"
         ),
@@ -217,9 +269,11 @@ fn binding_from_env(env: &mut Env) -> Option<Option<BindingSettings>> {
 }
 
 /// `{prefix}_MIN_CENTS` and `{prefix}_MAX_CENTS`.
-fn limits(env: &mut Env, prefix: &str, default: AmountLimits) -> Option<AmountLimits> {
-    let min_cents = env.or(&format!("{prefix}_MIN_CENTS"), default.min_cents)?;
-    let max_cents = env.or(&format!("{prefix}_MAX_CENTS"), default.max_cents)?;
+fn limits(env: &mut Env, prefix: &str, default: AmountLimits, what: &str) -> Option<AmountLimits> {
+    let min_cents =
+        env.or(&format!("{prefix}_MIN_CENTS"), default.min_cents, &format!("the smallest {what}"));
+    let max_cents = env.or(&format!("{prefix}_MAX_CENTS"), default.max_cents, &format!("the largest {what}"));
+    let (min_cents, max_cents) = (min_cents?, max_cents?);
     if min_cents == 0 || min_cents > max_cents {
         env.problem(format!("{prefix}_MIN_CENTS must be at least 1 and at most {prefix}_MAX_CENTS"));
         return None;
@@ -229,18 +283,29 @@ fn limits(env: &mut Env, prefix: &str, default: AmountLimits) -> Option<AmountLi
 
 /// Stripe is on when its secret key is set; the webhook secret must then be set too.
 fn stripe_from_env(env: &mut Env) -> Option<Option<StripeSettings>> {
-    if !env.is_set("STRIPE_SECRET_KEY") {
+    if !env.switch(
+        "STRIPE_SECRET_KEY",
+        "turns card payments on: the provider's secret API key (`sk_…`); unset: off",
+    ) {
         if env.is_set("STRIPE_WEBHOOK_SECRET") {
             env.problem("STRIPE_WEBHOOK_SECRET is set but STRIPE_SECRET_KEY is not");
             return None;
         }
         return Some(None);
     }
-    let api_url = env.or("STRIPE_API_URL", DEFAULT_STRIPE_API_URL.to_owned());
+    let api_url = env.or(
+        "STRIPE_API_URL",
+        DEFAULT_STRIPE_API_URL.to_owned(),
+        "the provider's API (localstripe in tests and the dev stack)",
+    );
     let secret_key = env.secret("STRIPE_SECRET_KEY", "Stripe's secret API key, sk_…", 8);
     let webhook_secret =
         env.secret("STRIPE_WEBHOOK_SECRET", "the webhook endpoint's signing secret, whsec_…", 16);
-    let timeout = env.or("STRIPE_TIMEOUT", Seconds(DEFAULT_PROVIDER_TIMEOUT));
+    let timeout = env.or(
+        "STRIPE_TIMEOUT",
+        Seconds(DEFAULT_PROVIDER_TIMEOUT),
+        "how long one call to the provider may take",
+    );
     Some(Some(StripeSettings {
         api_url: api_url?.trim_end_matches('/').to_owned(),
         secret_key: secret_key?,

@@ -269,9 +269,7 @@ fn keys(command: KeysCommand) -> Result<(), String> {
 /// url-signer's own `SIGNER_MAX_TTL`: the one source of a URL's longest life.
 fn max_url_lifetime() -> Result<Duration, String> {
     let mut env = common::config::Env::from_process();
-    env.or("SIGNER_MAX_TTL", common::config::Seconds(crate::config::DEFAULT_MAX_TTL))
-        .map(|ttl| ttl.0)
-        .ok_or_else(|| "SIGNER_MAX_TTL is malformed".to_owned())
+    crate::config::max_ttl_from_env(&mut env).ok_or_else(|| "SIGNER_MAX_TTL is malformed".to_owned())
 }
 
 async fn rotate(

@@ -126,8 +126,16 @@ impl Keys {
 /// The keys, from `SIGNER_KEY_MANIFEST` (reloaded while running) or from
 /// `SIGNER_KEYS` + `SIGNER_ACTIVE_KEY_ID` (fixed until restart).
 fn read_keys(env: &mut Env) -> Keys {
-    let reload_every = env.or("SIGNER_KEY_RELOAD_INTERVAL", Seconds(DEFAULT_RELOAD_INTERVAL));
-    if let Some(path) = env.optional::<PathBuf>("SIGNER_KEY_MANIFEST") {
+    let reload_every = env.or(
+        "SIGNER_KEY_RELOAD_INTERVAL",
+        Seconds(DEFAULT_RELOAD_INTERVAL),
+        "how often the key manifest is reread",
+    );
+    let manifest = env.optional::<PathBuf>(
+        "SIGNER_KEY_MANIFEST",
+        "instead of `SIGNER_KEYS`: a JSON manifest of the keys and which one is active, reread while running; `keys rotate` rewrites it (docs/URL-SIGNER.md)",
+    );
+    if let Some(path) = manifest {
         if env.is_set("SIGNER_KEYS") || env.is_set("SIGNER_ACTIVE_KEY_ID") {
             env.problem(
                 "SIGNER_KEY_MANIFEST names the keys: leave SIGNER_KEYS and SIGNER_ACTIVE_KEY_ID unset",
@@ -147,19 +155,19 @@ fn read_keys(env: &mut Env) -> Keys {
             (_, None) => Keys::none(),
         };
     }
-    let loaded = env.keys("SIGNER_KEYS", |file| {
-        match file.key_id.as_str().chars().all(|c| c.is_ascii_alphanumeric()) {
+    let loaded = env.required_keys(
+        "SIGNER_KEYS",
+        "unless `SIGNER_KEY_MANIFEST`: `KEYID=/path/key.pem,...`, every published CloudFront key (files mode 0600)",
+        |file| match file.key_id.as_str().chars().all(|c| c.is_ascii_alphanumeric()) {
             true => load_key_file(&file.path),
             false => Err("not a CloudFront key id (letters and digits)".into()),
-        }
-    });
-    if loaded.as_ref().is_some_and(Vec::is_empty) {
-        env.problem(
-            "SIGNER_KEYS is required (KEY_ID=/path/to/private_key.pem, comma-separated), or SIGNER_KEY_MANIFEST",
-        );
-    }
+        },
+    );
     let keys = loaded.unwrap_or_default();
-    let active_key_id = env.optional::<KeyId>("SIGNER_ACTIVE_KEY_ID");
+    let active_key_id = env.optional::<KeyId>(
+        "SIGNER_ACTIVE_KEY_ID",
+        "the key that signs new URLs (the others stay published for rotation); unset: the first of `SIGNER_KEYS`",
+    );
     if let Some(active) = &active_key_id
         && !keys.is_empty()
         && !keys.iter().any(|(id, _)| id == active)
@@ -178,32 +186,48 @@ impl FromEnv for Config {
             active_key_id: Some(loaded.active_key_id),
             keys: Some(loaded.keys),
             manifest: Some(loaded.manifest),
-            hash: env.or("SIGNER_HASH_ALGORITHM", DEFAULT_HASH),
+            hash: env.or(
+                "SIGNER_HASH_ALGORITHM",
+                DEFAULT_HASH,
+                "`SHA1` (CloudFront's default) or `SHA256` (adds `Hash-Algorithm=SHA256`)",
+            ),
             guards: common::read_env!(Guards {
                 hosts: env
-                    .list::<String>("SIGNER_ALLOWED_HOSTS")
-                    .map(|hosts| hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect::<Vec<_>>())
-                    .filter(|hosts| {
-                        if hosts.is_empty() {
-                            env.problem("SIGNER_ALLOWED_HOSTS is required (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)");
-                        }
-                        !hosts.is_empty()
-                    }),
-                schemes: env.list("SIGNER_ALLOWED_SCHEMES").map(|s| non_empty_or(s, DEFAULT_SCHEME)),
-                path_prefixes: env
-                    .list("SIGNER_ALLOWED_PATH_PREFIXES")
-                    .map(|p| non_empty_or(p, DEFAULT_PATH_PREFIX)),
-                max_ttl: env.or("SIGNER_MAX_TTL", Seconds(DEFAULT_MAX_TTL)).map(|s| s.0),
-                max_batch: env.or("SIGNER_MAX_BATCH", DEFAULT_MAX_BATCH),
+                    .required_list::<String>(
+                        "SIGNER_ALLOWED_HOSTS",
+                        "the distribution domain(s) that may be signed, `host` or `host:port` (e.g. d111111abcdef8.cloudfront.net)",
+                    )
+                    .map(|hosts| hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect::<Vec<_>>()),
+                schemes: env.list_or("SIGNER_ALLOWED_SCHEMES", DEFAULT_SCHEME, "the schemes that may be signed"),
+                path_prefixes: env.list_or(
+                    "SIGNER_ALLOWED_PATH_PREFIXES",
+                    DEFAULT_PATH_PREFIX,
+                    "the path prefixes that may be signed",
+                ),
+                max_ttl: max_ttl_from_env(env),
+                max_batch: env.or("SIGNER_MAX_BATCH", DEFAULT_MAX_BATCH, "the most items per `/internal/v1/sign` call"),
             }),
             cache: common::read_env!(CacheSettings {
-                bucket: env.or("SIGNER_CACHE_BUCKET", Seconds(DEFAULT_CACHE_BUCKET)).map(|s| s.0),
-                capacity: env.or("SIGNER_CACHE_CAPACITY", DEFAULT_CACHE_CAPACITY),
+                bucket: env
+                    .or(
+                        "SIGNER_CACHE_BUCKET",
+                        Seconds(DEFAULT_CACHE_BUCKET),
+                        "canned expiries round up to this, so viewers share a signature; `0` turns the cache off",
+                    )
+                    .map(|s| s.0),
+                capacity: env.or("SIGNER_CACHE_CAPACITY", DEFAULT_CACHE_CAPACITY, "signed URLs kept in memory"),
             }),
         })
     }
 }
 
-fn non_empty_or(values: Vec<String>, default: &str) -> Vec<String> {
-    if values.is_empty() { vec![default.to_owned()] } else { values }
+/// `SIGNER_MAX_TTL`: the one source of a URL's longest life (the server's
+/// limit, and the rotation's wait for the old key's URLs to expire).
+pub fn max_ttl_from_env(env: &mut Env) -> Option<Duration> {
+    env.or(
+        "SIGNER_MAX_TTL",
+        Seconds(DEFAULT_MAX_TTL),
+        "the longest lifetime a URL may be signed for; longer requests are refused, not shortened",
+    )
+    .map(|s| s.0)
 }
