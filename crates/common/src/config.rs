@@ -229,15 +229,16 @@ impl Env {
         let Some(raw) = self.raw(name) else {
             return Some(Vec::new());
         };
-        let parsed: Result<Vec<T>, _> =
-            raw.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::parse::<T>).collect();
-        match parsed {
-            Ok(items) => Some(items),
-            Err(err) => {
-                self.problems.push(format!("{name} is malformed: {err}"));
-                None
-            }
-        }
+        let parsed = split_parsed(raw);
+        self.items(parsed, || format!("{name} is malformed"))
+    }
+
+    fn items<T, E: fmt::Display>(
+        &mut self,
+        parsed: Result<Vec<T>, E>,
+        problem: impl FnOnce() -> String,
+    ) -> Option<Vec<T>> {
+        parsed.map_err(|err| self.problems.push(format!("{}: {err}", problem()))).ok()
     }
 
     /// A key list (`KEY_ID=/path/to/key.pem,…`, see [`KeyFile`]), each file
@@ -265,14 +266,7 @@ impl Env {
         if !items.is_empty() {
             return Some(items);
         }
-        let parsed: Result<Vec<T>, _> = default.split(',').map(|item| item.trim().parse::<T>()).collect();
-        match parsed {
-            Ok(items) => Some(items),
-            Err(err) => {
-                self.problems.push(format!("{name}'s default is malformed: {err}"));
-                None
-            }
-        }
+        self.items(split_parsed(default), || format!("{name}'s default is malformed"))
     }
 
     /// A list that may not be empty.
@@ -351,6 +345,11 @@ impl Env {
         }
         Some(SecretString::from(raw.to_owned()))
     }
+}
+
+/// A comma-separated list's items, empty ones left out.
+fn split_parsed<T: FromStr>(text: &str) -> Result<Vec<T>, T::Err> {
+    text.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::parse::<T>).collect()
 }
 
 /// Every variable `T`'s configuration reads, as declared, in reading order:

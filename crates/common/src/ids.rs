@@ -15,10 +15,7 @@ pub struct NotAnId(pub &'static str);
 #[macro_export]
 macro_rules! uuid_id {
     ($(#[$meta:meta])* $name:ident, $what:literal) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
+        $crate::__id_type!($(#[$meta])* $name, $what, Some("^[0-9a-f]{32}$"), ": 32 lower-case hex digits");
 
         impl $name {
             /// A new id, ordered after every id minted before it.
@@ -31,50 +28,7 @@ macro_rules! uuid_id {
                     .map(|id| Self(id.simple().to_string()))
                     .map_err(|_| $crate::ids::NotAnId($what))
             }
-
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            pub fn into_string(self) -> String {
-                self.0
-            }
         }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = $crate::ids::NotAnId;
-
-            fn from_str(input: &str) -> Result<Self, Self::Err> {
-                Self::parse(input)
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                Self::parse(&text).map_err(serde::de::Error::custom)
-            }
-        }
-
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .pattern(Some("^[0-9a-f]{32}$"))
-                    .description(Some(concat!("A ", $what, ": 32 lower-case hex digits")))
-                    .into()
-            }
-        }
-
-        impl utoipa::ToSchema for $name {}
-
-        $crate::__id_into_bson!($name);
     };
 }
 
@@ -85,10 +39,7 @@ macro_rules! uuid_id {
 #[macro_export]
 macro_rules! opaque_id {
     ($(#[$meta:meta])* $name:ident, $what:literal) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
+        $crate::__id_type!($(#[$meta])* $name, $what, None::<&str>, "");
 
         impl $name {
             pub fn parse(input: &str) -> Result<Self, $crate::ids::NotAnId> {
@@ -103,7 +54,22 @@ macro_rules! opaque_id {
             pub fn mint_upper(prefix: &'static str, len: usize) -> Self {
                 Self($crate::ids::random_upper(prefix, len))
             }
+        }
+    };
+}
 
+/// What every id type shares: the newtype, its text, and reading it through
+/// its own `parse` wherever it arrives (serde, `FromStr`, a path).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __id_type {
+    ($(#[$meta:meta])* $name:ident, $what:literal, $pattern:expr, $shape:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -138,7 +104,8 @@ macro_rules! opaque_id {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
-                    .description(Some(concat!("A ", $what)))
+                    .pattern($pattern)
+                    .description(Some(concat!("A ", $what, $shape)))
                     .into()
             }
         }

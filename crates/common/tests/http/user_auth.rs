@@ -40,9 +40,12 @@ impl SigningKey {
     }
 }
 
+/// The user every token here names.
+const USER: &str = "0190b3c0a0f27e1a9c3d5e7f80000001";
+
 fn claims(exp_offset_s: i64) -> Value {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
-    json!({ "iss": "shutter-auth", "aud": "shutter", "sub": "user-1", "jti": "j1",
+    json!({ "iss": "shutter-auth", "aud": "shutter", "sub": USER, "jti": "0190b3c0a0f27e1a9c3d5e7f800000aa",
             "iat": now, "exp": now + exp_offset_s })
 }
 
@@ -97,7 +100,7 @@ fn spawn_protected(jwks_url: String) -> String {
 fn tamper_payload(token: &str) -> String {
     let parts: Vec<&str> = token.split('.').collect();
     let mut payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-    payload["sub"] = json!("admin");
+    payload["sub"] = json!("0190b3c0a0f27e1a9c3d5e7f80000002");
     format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2])
 }
 
@@ -127,6 +130,8 @@ async fn access_tokens_are_checked_against_the_published_keys() {
     wrong_audience["aud"] = json!("someone-else");
     let mut wrong_issuer = claims(600);
     wrong_issuer["iss"] = json!("evil");
+    let mut not_a_user_id = claims(600);
+    not_a_user_id["sub"] = json!("admin");
     let cases = [
         ("valid", Some(valid.clone()), 200),
         ("expired", Some(key.sign(&claims(-3600))), 401),
@@ -136,6 +141,7 @@ async fn access_tokens_are_checked_against_the_published_keys() {
         ("unknown key id", Some(stranger.sign(&claims(600))), 401),
         ("wrong audience", Some(key.sign(&wrong_audience)), 401),
         ("wrong issuer", Some(key.sign(&wrong_issuer)), 401),
+        ("signed, but its subject is not a user id", Some(key.sign(&not_a_user_id)), 401),
         ("garbage", Some("abc.def".into()), 401),
         ("no token", None, 401),
     ];
@@ -148,7 +154,7 @@ async fn access_tokens_are_checked_against_the_published_keys() {
         assert_eq!(response.status().as_u16(), expected, "{case}");
         if expected == 200 {
             let body: Value = response.json().await.unwrap();
-            assert_eq!(body["sub"], "user-1");
+            assert_eq!(body["sub"], USER);
         } else {
             assert_eq!(response.headers()["www-authenticate"], "Bearer", "{case}");
         }
@@ -197,7 +203,7 @@ async fn optional_sign_in_accepts_anonymous_but_not_bad_tokens() {
     assert_eq!(anonymous["sub"], Value::Null);
     let signed_in: Value =
         http().get(format!("{base}/maybe")).bearer_auth(key.sign(&claims(600))).json_answer().await;
-    assert_eq!(signed_in["sub"], "user-1");
+    assert_eq!(signed_in["sub"], USER);
     let bad = http().get(format!("{base}/maybe")).bearer_auth(key.sign(&claims(-3600))).send().await.unwrap();
     assert_eq!(bad.status(), 401);
 }
