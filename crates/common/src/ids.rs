@@ -173,6 +173,11 @@ uuid_id!(
     "purchase id"
 );
 uuid_id!(
+    /// A subscription to a creator, as post mints it (media marks copies by it).
+    SubscriptionId,
+    "subscription id"
+);
+uuid_id!(
     /// An access token (its `jti`), as auth mints it.
     TokenId,
     "token id"

@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod client_ip;
+pub mod clock;
 pub mod config;
 pub mod contract;
 pub mod health;

@@ -1,9 +1,9 @@
 //! auth's configuration.
 
-use common::ids::KeyId;
 use std::net::SocketAddr;
 
 use common::config::{Env, FromEnv};
+use common::ids::KeyId;
 use common::internal_auth::{InternalKeys, Role};
 use common::mongo::MongoSettings;
 use common::server::HttpSettings;

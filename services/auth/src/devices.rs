@@ -4,11 +4,11 @@
 //! `limiter`), so a stranger guessing an account's password cannot lock its
 //! owner out of the devices they already use.
 
-use common::ids::UserId;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::ids::UserId;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database};
 use rand::RngCore;

@@ -1,11 +1,11 @@
 //! Ed25519 keys that sign access tokens, and the JWKS that publishes them.
 
-use common::ids::KeyId;
 use std::fmt;
 use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::ids::KeyId;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use openssl::pkey::{Id, PKey};
 use serde_json::{Value, json};

@@ -7,11 +7,11 @@
 //! successor may be written after the loser revoked the family, and it must
 //! die with the family all the same.
 
-use common::ids::{TokenId, UserId};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::ids::{TokenId, UserId};
 use jsonwebtoken::{Algorithm, Header};
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};

@@ -3,10 +3,10 @@
 //! media's watermark secret), minted fresh for each run otherwise (internal
 //! call keys, edge's invalidation credentials).
 
-use common::ids::{AccessKeyId, DistributionId};
 use std::sync::Arc;
 
 use base64::Engine;
+use common::ids::{AccessKeyId, DistributionId};
 use common::internal_auth::InternalKeys;
 use common::mongo::MongoSettings;
 use common::secrecy::SecretString;

@@ -6,10 +6,10 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use testkit::http::JsonAnswer;
 
 use reqwest::Client;
 use serde_json::{Value, json};
+use testkit::http::JsonAnswer;
 
 mod support;
 

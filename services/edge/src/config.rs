@@ -1,12 +1,12 @@
 //! edge's configuration: the S3 origin, where trusted keys come from, and
 //! which peers may speak for the client.
 
-use common::ids::{AccessKeyId, DistributionId, KeyId};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use cloudfront_sign::PublicKey;
 use common::config::{Env, FromEnv, Seconds, Size};
+use common::ids::{AccessKeyId, DistributionId, KeyId};
 use common::mongo::MongoSettings;
 use common::s3::S3Settings;
 use common::secrecy::SecretString;
@@ -372,13 +372,18 @@ mod tests {
             (api.distribution_id.as_str(), api.mongo.database.as_str()),
             ("E2EXAMPLE", "shutter_edge")
         );
-        let bad_id = load(&[
-            ("EDGE_INVALIDATION_ACCESS_KEY_ID", "AKID"),
-            ("EDGE_INVALIDATION_SECRET_ACCESS_KEY", "a-secret-of-enough-length"),
-            ("EDGE_DISTRIBUTION_ID", "E2/../x"),
-            ("MONGODB_URI", "mongodb://localhost/"),
-        ])
-        .unwrap_err();
-        assert!(bad_id.contains("EDGE_DISTRIBUTION_ID must be"), "{bad_id}");
+        for (bad, problem) in [
+            ("E2/../x", "EDGE_DISTRIBUTION_ID is malformed: is not a valid distribution id"),
+            ("E2.EXAMPLE", "EDGE_DISTRIBUTION_ID must be 1 to 64 letters and digits"),
+        ] {
+            let refused = load(&[
+                ("EDGE_INVALIDATION_ACCESS_KEY_ID", "AKID"),
+                ("EDGE_INVALIDATION_SECRET_ACCESS_KEY", "a-secret-of-enough-length"),
+                ("EDGE_DISTRIBUTION_ID", bad),
+                ("MONGODB_URI", "mongodb://localhost/"),
+            ])
+            .unwrap_err();
+            assert!(refused.contains(problem), "{bad}: {refused}");
+        }
     }
 }

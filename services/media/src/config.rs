@@ -1,10 +1,10 @@
 //! media's configuration.
 
-use common::ids::DistributionId;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::config::{Env, FromEnv, Seconds};
+use common::ids::DistributionId;
 use common::internal_auth::{InternalKeys, Role};
 use common::mongo::MongoSettings;
 use common::s3::S3Settings;

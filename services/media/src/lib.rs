@@ -20,12 +20,12 @@ pub mod storage;
 pub mod trace;
 pub mod types;
 
-use common::ids::MediaId;
 use std::time::Duration;
 
 use actix_web::web;
 use common::contract::route::Service;
 use common::health::ReadinessChecks;
+use common::ids::MediaId;
 use common::internal_auth::ServiceAuth;
 use common::internal_client::{ClientOptions, ServiceClient};
 use common::mongo::{self, MongoReady};

@@ -1,12 +1,12 @@
 //! `media [serve]` runs the service; `media trace` is the operator's leak
 //! trace of a file (configured by the same environment variables).
 
-use common::ids::MediaId;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use common::config::FromEnv;
+use common::ids::MediaId;
 
 #[derive(Debug, Parser)]
 #[command(name = "media", about = "Shutter's media service", version)]

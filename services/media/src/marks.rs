@@ -12,11 +12,11 @@
 //! new objects. `buyer_copies` (`{photo}:{buyer}` → mark) holds the pair
 //! with a unique id, which settles racing first requests.
 
-use common::ids::{MediaId, PurchaseId, UserId};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::contract::media::{MarkedCopy, MarkedCopyRequest};
+use common::contract::media::{Grant, MarkedCopy, MarkedCopyRequest};
+use common::ids::{MediaId, PurchaseId, SubscriptionId, UserId};
 use imaging::watermark::{MarkId, WatermarkKey};
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};
@@ -34,7 +34,11 @@ pub struct MarkRecord {
     #[serde(rename = "_id")]
     pub id: i64,
     pub media_id: MediaId,
-    pub purchase_id: PurchaseId,
+    /// The grant the copy serves now: a purchase or a subscription.
+    #[serde(default)]
+    pub purchase_id: Option<PurchaseId>,
+    #[serde(default)]
+    pub subscription_id: Option<SubscriptionId>,
     pub buyer_id: UserId,
     pub display_key: String,
     pub thumb_key: String,
@@ -46,6 +50,23 @@ pub struct MarkRecord {
 impl MarkRecord {
     pub fn copy(&self) -> MarkedCopy {
         MarkedCopy { display_key: self.display_key.clone(), thumb_key: self.thumb_key.clone() }
+    }
+
+    /// What the copy serves now.
+    pub fn grant(&self) -> Option<Grant> {
+        match (&self.purchase_id, &self.subscription_id) {
+            (Some(purchase), _) => Some(Grant::Purchase(purchase.clone())),
+            (None, Some(subscription)) => Some(Grant::Subscription(subscription.clone())),
+            (None, None) => None,
+        }
+    }
+
+    fn serving(self, grant: &Grant) -> Self {
+        let (purchase_id, subscription_id) = match grant {
+            Grant::Purchase(id) => (Some(id.clone()), None),
+            Grant::Subscription(id) => (None, Some(id.clone())),
+        };
+        Self { purchase_id, subscription_id, ..self }
     }
 
     fn mark_id(&self) -> Option<MarkId> {
@@ -122,11 +143,16 @@ impl Marks {
             if let Some(owner) = self.owners.find_one(doc! { "_id": &owner_id }).await? {
                 let mark = self.collection.find_one(doc! { "_id": owner.mark_id }).await?;
                 let mark = mark.ok_or_else(|| anyhow::anyhow!("buyer copy {owner_id} names no mark"))?;
-                return self.naming(mark, &request.purchase_id).await;
+                return self.naming(mark, &request.grant).await;
             }
             // A copy made per purchase, before copies were the buyer's: adopted.
-            let per_purchase = doc! { "media_id": &record.id, "purchase_id": &request.purchase_id };
-            let (mark, minted) = match self.collection.find_one(per_purchase).await? {
+            let adopted = match &request.grant {
+                Grant::Purchase(id) => {
+                    self.collection.find_one(doc! { "media_id": &record.id, "purchase_id": id }).await?
+                }
+                Grant::Subscription(_) => None,
+            };
+            let (mark, minted) = match adopted {
                 Some(found) if found.buyer_id != request.buyer_id => {
                     return Err(MediaError::Conflict(
                         "That purchase's copy belongs to another buyer.".into(),
@@ -167,13 +193,15 @@ impl Marks {
         let mark = MarkRecord {
             id: i64::try_from(id).map_err(anyhow::Error::from)?,
             media_id: record.id.clone(),
-            purchase_id: request.purchase_id.clone(),
+            purchase_id: None,
+            subscription_id: None,
             buyer_id: request.buyer_id.clone(),
             display_key: format!("{dir}/{id:012x}/display.jpg"),
             thumb_key: format!("{dir}/{id:012x}/thumb.jpg"),
             ready: false,
             created_at: DateTime::now(),
         };
+        let mark = mark.serving(&request.grant);
         match self.collection.insert_one(&mark).await {
             Ok(_) => Ok(Some(mark)),
             Err(err) if common::mongo::is_duplicate_key(&err) => Ok(None),
@@ -181,13 +209,15 @@ impl Marks {
         }
     }
 
-    /// `mark`, naming `purchase_id` as the purchase it serves now.
-    async fn naming(&self, mut mark: MarkRecord, purchase_id: &PurchaseId) -> Result<MarkRecord, MediaError> {
-        if mark.purchase_id != *purchase_id {
-            let newest = doc! { "$set": { "purchase_id": purchase_id } };
-            self.collection.update_one(doc! { "_id": mark.id }, newest).await?;
-            mark.purchase_id = purchase_id.clone();
+    /// `mark`, naming `grant` as what it serves now.
+    async fn naming(&self, mark: MarkRecord, grant: &Grant) -> Result<MarkRecord, MediaError> {
+        if mark.grant().as_ref() == Some(grant) {
+            return Ok(mark);
         }
+        let mark = mark.serving(grant);
+        let newest =
+            doc! { "$set": { "purchase_id": &mark.purchase_id, "subscription_id": &mark.subscription_id } };
+        self.collection.update_one(doc! { "_id": mark.id }, newest).await?;
         Ok(mark)
     }
 

@@ -1,11 +1,11 @@
 //! From bytes to a ready media item: validate, process off the executor,
 //! write every object, and only then record it as ready.
 
-use common::ids::{MediaId, UserId};
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime as ChronoTime, Utc};
+use common::ids::{MediaId, UserId};
 use mongodb::bson::DateTime;
 
 use crate::error::MediaError;
@@ -331,12 +331,13 @@ impl Media {
             found: result.found,
             mark_id: mark.as_ref().map(|m| m.id),
             purchase_id: result.purchase_id.clone(),
+            subscription_id: result.subscription_id.clone(),
             buyer_id: result.buyer.as_ref().map(|b| b.id.clone()),
             confidence: result.confidence,
             suspect_sha256,
         };
         self.traces.record(&trace).await?;
-        tracing::info!(target: "audit", media_id = %record.id, by, found = result.found, purchase_id = ?result.purchase_id, "leak traced");
+        tracing::info!(target: "audit", media_id = %record.id, by, found = result.found, purchase_id = ?result.purchase_id, subscription_id = ?result.subscription_id, "leak traced");
         Ok(result)
     }
 }

@@ -1,9 +1,9 @@
 //! Media records in MongoDB. A record says `ready` only after every object
 //! it names has been written.
 
-use common::ids::{MediaId, UserId};
 use std::time::{Duration, SystemTime};
 
+use common::ids::{MediaId, UserId};
 use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};

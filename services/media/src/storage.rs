@@ -1,7 +1,6 @@
 //! Objects in the private bucket. Writes go all-or-nothing: when one put
 //! fails, the ones already written are deleted.
 
-use common::ids::MediaId;
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
@@ -10,6 +9,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use chrono::{Datelike, Utc};
+use common::ids::MediaId;
 
 /// Where a media item's objects live.
 pub struct Keys {

@@ -3,7 +3,7 @@
 //! purchase and the buyer. Every trace is recorded.
 
 use common::contract::users::{Accounts, LOOKUP_PATH, Lookup};
-use common::ids::{MediaId, PurchaseId, UserId};
+use common::ids::{MediaId, PurchaseId, SubscriptionId, UserId};
 use common::internal_client::ServiceClient;
 use imaging::watermark::Detection;
 use mongodb::bson::{DateTime, doc};
@@ -31,6 +31,8 @@ pub struct TraceRecord {
     pub found: bool,
     pub mark_id: Option<i64>,
     pub purchase_id: Option<PurchaseId>,
+    #[serde(default)]
+    pub subscription_id: Option<SubscriptionId>,
     pub buyer_id: Option<UserId>,
     pub confidence: Option<f64>,
     /// The suspect file's SHA-256, to recognise the same file traced again.
@@ -63,12 +65,19 @@ pub async fn outcome(
     auth: Option<&ServiceClient>,
 ) -> TraceResult {
     let (Some(detection), Some(mark)) = (detection, mark) else {
-        return TraceResult { found: false, buyer: None, purchase_id: None, confidence: None };
+        return TraceResult {
+            found: false,
+            buyer: None,
+            purchase_id: None,
+            subscription_id: None,
+            confidence: None,
+        };
     };
     TraceResult {
         found: true,
         buyer: Some(TraceBuyer { id: mark.buyer_id.clone(), username: username(auth, &mark.buyer_id).await }),
-        purchase_id: Some(mark.purchase_id.clone()),
+        purchase_id: mark.purchase_id.clone(),
+        subscription_id: mark.subscription_id.clone(),
         confidence: Some((detection.confidence * 1000.0).round() / 1000.0),
     }
 }

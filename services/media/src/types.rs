@@ -1,10 +1,10 @@
 //! The public API's request and answer bodies: what the handlers read and
 //! write, and what the API document describes.
 
-use common::ids::{MediaId, PurchaseId, UserId};
 use std::collections::BTreeMap;
 
 use common::contract::media::MediaStatus;
+use common::ids::{MediaId, PurchaseId, SubscriptionId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -104,8 +104,11 @@ pub struct TraceResult {
     pub found: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer: Option<TraceBuyer>,
+    /// The purchase the copy was made for, or the subscription.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_id: Option<PurchaseId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<SubscriptionId>,
     /// The estimated probability that the mark was read exactly right (0–1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,

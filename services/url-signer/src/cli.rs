@@ -1,7 +1,6 @@
 //! `url-signer [serve]`, `sign`, `verify`, `keygen`: the service and a CLI
 //! that mirrors `aws cloudfront sign`.
 
-use common::ids::KeyId;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,6 +9,7 @@ use clap::{Parser, Subcommand};
 use cloudfront_sign::policy::parse_ip_range;
 use cloudfront_sign::verify::{self, SignedRequest};
 use cloudfront_sign::{HashAlgorithm, KeyGroup, KeyKind, Policy, PublicKey, Signer};
+use common::ids::KeyId;
 
 use crate::keyring::{load_key_file, write_new_key};
 

@@ -1,12 +1,12 @@
 //! url-signer's configuration: keys, guard-rails, cache.
 
-use common::ids::KeyId;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use cloudfront_sign::{HashAlgorithm, PrivateKey};
 use common::config::{Env, FromEnv, Seconds};
+use common::ids::KeyId;
 use common::internal_auth::{InternalKeys, Role};
 use common::server::HttpSettings;
 

@@ -1,9 +1,9 @@
 //! The CloudFront private keys: loaded once, from files only url-signer can read.
 
-use common::ids::KeyId;
 use std::path::Path;
 
 use cloudfront_sign::{HashAlgorithm, KeyKind, PrivateKey, PublicKey, Signer};
+use common::ids::KeyId;
 
 /// Reads a private key, refusing files that group or others may read. The
 /// message names the file; it never quotes the file's content.

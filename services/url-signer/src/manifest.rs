@@ -8,10 +8,10 @@
 //! ```
 //! Relative paths are relative to the manifest's folder.
 
-use common::ids::KeyId;
 use std::path::{Path, PathBuf};
 
 use cloudfront_sign::PrivateKey;
+use common::ids::KeyId;
 use serde::{Deserialize, Serialize};
 
 use crate::keyring::load_key_file;

@@ -22,12 +22,12 @@
 //! operator marks the moment the rollout finished (`mark_deployed`), and the
 //! waits count from then.
 
-use common::ids::KeyId;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cloudfront_api::CloudFront;
 use cloudfront_sign::{KeyKind, PrivateKey};
+use common::ids::KeyId;
 use serde::{Deserialize, Serialize};
 
 use crate::keyring::load_key_file;

@@ -1,13 +1,13 @@
 //! Turning validated requests into signed URLs and cookies, with the
 //! signature cache in front of the private-key operation.
 
-use common::ids::KeyId;
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cloudfront_sign::policy::parse_ip_range;
 use cloudfront_sign::{HashAlgorithm, Policy, SignedCookies};
 use common::contract::signing::{CookieRequest, SignItem, SignedUrl};
+use common::ids::KeyId;
 use ipnet::IpNet;
 use quick_cache::sync::Cache;
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::route::{Callers, InternalRoute, Method, Service};
-use crate::ids::{MediaId, PurchaseId, UserId};
+use crate::ids::{MediaId, PurchaseId, SubscriptionId, UserId};
 
 /// A photo's record ([`MediaInfo`]), for post.
 pub const MEDIA_RECORD: InternalRoute = InternalRoute {
@@ -131,8 +131,17 @@ pub struct MarkedCopiesRequest {
 #[serde(deny_unknown_fields)]
 pub struct MarkedCopyRequest {
     pub media_id: MediaId,
-    pub purchase_id: PurchaseId,
     pub buyer_id: UserId,
+    /// What entitles the buyer now (named by a trace).
+    pub grant: Grant,
+}
+
+/// What entitles a viewer to their own copy of a paid photo.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    Purchase(PurchaseId),
+    Subscription(SubscriptionId),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

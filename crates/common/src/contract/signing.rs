@@ -1,12 +1,12 @@
 //! url-signer's internal API.
 
-use crate::ids::KeyId;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::contract::route::{Callers, InternalRoute, Method, Service};
+use crate::ids::KeyId;
 
 /// Signed URLs: only post shows photos (media never asks for signatures).
 pub const SIGN: InternalRoute = InternalRoute {

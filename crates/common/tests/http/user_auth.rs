@@ -1,6 +1,5 @@
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
-use testkit::http::JsonAnswer;
 
 use actix_web::{HttpResponse, web};
 use aws_lc_rs::rand::SystemRandom;
@@ -11,6 +10,7 @@ use common::health::ReadinessChecks;
 use common::user_auth::{AuthUser, MaybeAuthUser, UserAuthSettings, UserTokenVerifier};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+use testkit::http::JsonAnswer;
 
 use crate::helpers::{http, spawn_service};
 

@@ -5,7 +5,6 @@
 //! says it signed, at the time it says it signed; the two `Authorization`
 //! values must be equal (compared in constant time).
 
-use common::ids::AccessKeyId;
 use std::time::{Duration, SystemTime};
 
 use actix_web::HttpRequest;
@@ -13,6 +12,7 @@ use actix_web::http::header;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
+use common::ids::AccessKeyId;
 use common::secrecy::{ExposeSecret, SecretString};
 
 /// How far a request's signing time may be from ours (AWS allows 15 minutes).

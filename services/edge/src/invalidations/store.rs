@@ -2,11 +2,11 @@
 //! takes the request applies it at once, the others find it on their next
 //! look (every `EDGE_INVALIDATION_POLL`, 500 ms by default).
 
-use common::ids::{DistributionId, InvalidationId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::ids::{DistributionId, InvalidationId};
 use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use mongodb::options::IndexOptions;

@@ -1,12 +1,12 @@
 //! CloudFront's invalidation API on edge, driven by `aws-sdk-cloudfront`
 //! (through `crates/cloudfront-api`, as media drives CloudFront).
 
-use common::ids::{AccessKeyId, DistributionId};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 use cloudfront_api::{ApiSettings, CloudFront};
 use cloudfront_sign::{HashAlgorithm, Signer};
+use common::ids::{AccessKeyId, DistributionId};
 use common::secrecy::SecretString;
 use edge::config::InvalidationSettings;
 

@@ -1,10 +1,10 @@
 use std::time::Duration;
-use testkit::http::JsonAnswer;
 
 use cloudfront_sign::{KeyKind, PrivateKey};
 use common::server::HttpSettings;
 use edge::KeySource;
 use serde_json::{Value, json};
+use testkit::http::JsonAnswer;
 use url_signer::config::Guards;
 
 use crate::helpers::{DIST, bucket_with_objects, spawn};

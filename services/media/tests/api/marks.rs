@@ -1,5 +1,6 @@
 //! Buyers' marked copies and leak tracing.
 
+use common::ids::{PurchaseId, SubscriptionId, UserId};
 use futures_util::StreamExt;
 use imaging::attacks::Attack;
 use serde_json::{Value, json};
@@ -17,6 +18,19 @@ async fn paid_photo(stack: &Stack, token: &str, seed: u32) -> (String, String) {
     let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let record: Value = stack.internal("post", &id).await.json().await.unwrap();
     (id, record["variants"]["display"]["key"].as_str().unwrap().to_owned())
+}
+
+/// One buyer's copy of `media`, as post asks for it: bought, or by subscription.
+fn bought(media: &str, purchase: &str, buyer: &str) -> Value {
+    json!({ "media_id": media, "buyer_id": buyer, "grant": { "purchase": purchase } })
+}
+
+fn subscribed(media: &str, subscription: &str, buyer: &str) -> Value {
+    json!({ "media_id": media, "buyer_id": buyer, "grant": { "subscription": subscription } })
+}
+
+fn fresh<T: std::fmt::Display>(mint: fn() -> T) -> String {
+    mint().to_string()
 }
 
 /// post asking for buyers' copies.
@@ -61,10 +75,8 @@ async fn each_buyer_gets_an_own_copy_and_a_leak_names_its_buyer() {
     );
     let (id, display_key) = paid_photo(&stack, &ann.token, 1).await;
 
-    let asked = json!([
-        { "media_id": id, "purchase_id": "purchase-bob", "buyer_id": bob.id },
-        { "media_id": id, "purchase_id": "purchase-carl", "buyer_id": carl.id },
-    ]);
+    let (bobs_purchase, carls_subscription) = (fresh(PurchaseId::mint), fresh(SubscriptionId::mint));
+    let asked = json!([bought(&id, &bobs_purchase, &bob.id), subscribed(&id, &carls_subscription, &carl.id)]);
     // Asked twice at once and again later: one copy per buyer.
     let (first, second) = tokio::join!(copies(&stack, asked.clone()), copies(&stack, asked.clone()));
     let (first, second): (Value, Value) = (first.json().await.unwrap(), second.json().await.unwrap());
@@ -91,13 +103,19 @@ async fn each_buyer_gets_an_own_copy_and_a_leak_names_its_buyer() {
     assert_eq!(found["found"], true, "{found}");
     assert_eq!(found["buyer"]["username"], "bob");
     assert_eq!(found["buyer"]["id"], bob.id.as_str());
-    assert_eq!(found["purchase_id"], "purchase-bob");
+    assert_eq!(found["purchase_id"], bobs_purchase.as_str());
     assert!(found["confidence"].as_f64().unwrap() > 0.9);
 
     // Carl's thumbnail comes back to Carl; the clean photo to no one.
     let thumb = stack.object(&key(1, "thumb_key")).await.unwrap();
     let found: Value = trace(&stack, &ann.token, &id, "image/jpeg", thumb).await.json().await.unwrap();
     assert_eq!(found["buyer"]["username"], "carl");
+    assert_eq!(
+        found["subscription_id"],
+        carls_subscription.as_str(),
+        "a subscriber's copy names the subscription"
+    );
+    assert!(found.get("purchase_id").is_none());
     let clean_trace: Value = trace(&stack, &ann.token, &id, "image/jpeg", clean).await.json().await.unwrap();
     assert_eq!(clean_trace, json!({ "found": false }));
 
@@ -112,15 +130,16 @@ async fn each_buyer_gets_an_own_copy_and_a_leak_names_its_buyer() {
     let traces = db.collection::<mongodb::bson::Document>("traces");
     assert_eq!(traces.count_documents(mongodb::bson::doc! { "media_id": &id }).await.unwrap(), 4);
     let bobs_trace =
-        traces.find_one(mongodb::bson::doc! { "purchase_id": "purchase-bob", "by": &ann.id }).await.unwrap();
+        traces.find_one(mongodb::bson::doc! { "purchase_id": &bobs_purchase, "by": &ann.id }).await.unwrap();
     assert!(bobs_trace.is_some_and(|t| t.get_bool("found") == Ok(true)));
 
     // Bob refunded and buying again: the same copy, now naming the new purchase.
-    let rebought = json!([{ "media_id": id, "purchase_id": "purchase-bob-2", "buyer_id": bob.id }]);
+    let second_purchase = fresh(PurchaseId::mint);
+    let rebought = json!([bought(&id, &second_purchase, &bob.id)]);
     let rebought: Value = copies(&stack, rebought).await.json().await.unwrap();
     assert_eq!(rebought["items"][0], first["items"][0], "one copy per buyer and photo");
     let found: Value = trace(&stack, &ann.token, &id, "image/jpeg", bobs).await.json().await.unwrap();
-    assert_eq!(found["purchase_id"], "purchase-bob-2");
+    assert_eq!(found["purchase_id"], second_purchase.as_str());
 }
 
 #[tokio::test]
@@ -165,7 +184,7 @@ async fn removing_a_photo_removes_its_buyers_copies() {
     let stack = spawn().await;
     let ann = testkit::users::sign_up(&stack.auth, "ann").await;
     let (id, _) = paid_photo(&stack, &ann.token, 3).await;
-    let made: Value = copies(&stack, json!([{ "media_id": id, "purchase_id": "p1", "buyer_id": "u1" }]))
+    let made: Value = copies(&stack, json!([bought(&id, &fresh(PurchaseId::mint), &fresh(UserId::mint))]))
         .await
         .json()
         .await
@@ -174,7 +193,7 @@ async fn removing_a_photo_removes_its_buyers_copies() {
     assert!(stack.object(&copy_key).await.is_some());
     assert_eq!(stack.takedown(&id).await.status(), 200);
     assert!(stack.object(&copy_key).await.is_none(), "the marked copy went with the photo");
-    let gone = copies(&stack, json!([{ "media_id": id, "purchase_id": "p2", "buyer_id": "u2" }])).await;
+    let gone = copies(&stack, json!([bought(&id, &fresh(PurchaseId::mint), &fresh(UserId::mint))])).await;
     assert_eq!(gone.status(), 404);
 }
 
@@ -187,8 +206,7 @@ async fn copies_in_the_making_when_their_photo_is_removed_leave_nothing_behind()
     let ann = testkit::users::sign_up(&stack.auth, "ann").await;
     let (id, _) = paid_photo(&stack, &ann.token, 4).await;
     let before = stack.object_count().await;
-    let items = (0..40)
-        .map(|n| json!({ "media_id": id, "purchase_id": format!("p{n}"), "buyer_id": format!("u{n}") }));
+    let items = (0..40).map(|_| bought(&id, &fresh(PurchaseId::mint), &fresh(UserId::mint)));
     // One request each, so those made before the removal answer 200.
     let mut requests: futures_util::stream::FuturesUnordered<_> =
         items.map(|item| copies(&stack, json!([item]))).collect();
@@ -216,11 +234,9 @@ async fn an_operator_traces_a_file_from_the_command_line() {
     let ann = testkit::users::sign_up(&stack.auth, "ann").await;
     let bob = testkit::users::sign_up(&stack.auth, "bob").await;
     let (id, display_key) = paid_photo(&stack, &ann.token, 4).await;
-    let made: Value = copies(&stack, json!([{ "media_id": id, "purchase_id": "p-bob", "buyer_id": bob.id }]))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bobs_purchase = fresh(PurchaseId::mint);
+    let made: Value =
+        copies(&stack, json!([bought(&id, &bobs_purchase, &bob.id)])).await.json().await.unwrap();
     let dir = std::env::temp_dir().join(testkit::unique_name("trace-cli"));
     std::fs::create_dir_all(&dir).unwrap();
     let leaked = dir.join("leaked.jpg");
@@ -257,7 +273,7 @@ async fn an_operator_traces_a_file_from_the_command_line() {
     let result: Value = serde_json::from_slice(&traced.stdout).unwrap();
     assert_eq!(
         (result["buyer"]["username"].clone(), result["purchase_id"].clone()),
-        (json!("bob"), json!("p-bob"))
+        (json!("bob"), json!(bobs_purchase))
     );
     let untraced = run(clean).await.unwrap();
     assert_eq!(untraced.status.code(), Some(1));

@@ -9,9 +9,9 @@
 //! (measured on jongodb: conditional updates and unique inserts are atomic).
 //! A window's record expires a minute after it ends.
 
-use common::ids::UserId;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::ids::UserId;
 use mongodb::bson::{DateTime, Document, doc};
 use mongodb::{Collection, Database};
 

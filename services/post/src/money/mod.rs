@@ -27,9 +27,9 @@ pub(crate) mod txn;
 pub mod types;
 pub mod webhook;
 
-use common::ids::UserId;
 use std::sync::Arc;
 
+use common::ids::UserId;
 use common::secrecy::SecretString;
 use mongodb::Database;
 

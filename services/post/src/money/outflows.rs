@@ -15,11 +15,10 @@
 //! provider settles it as paid or failed; a provider's event about it still
 //! settles it too.
 
-use crate::money::{ProviderId, TopupId};
-use common::ids::UserId;
 use std::time::Duration;
 
 use common::backoff::Backoff;
+use common::ids::UserId;
 use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Client, Collection, Database, IndexModel};
@@ -33,6 +32,7 @@ use crate::money::stored::stored_enum;
 use crate::money::stripe::{OutgoingRequest, PayoutProvider, ProviderError, Stripe, Transfer};
 use crate::money::topups::{Applied, TopupRecord, Topups};
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
+use crate::money::{ProviderId, TopupId};
 
 stored_enum! {
     #[derive(utoipa::ToSchema)]

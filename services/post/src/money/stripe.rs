@@ -3,16 +3,16 @@
 //! every create (our record's id), so a retry never charges, refunds or pays
 //! twice. Works against any server speaking the API (localstripe in tests).
 
-use crate::money::{OutflowId, ProviderId, TopupId};
-use common::ids::UserId;
 use std::collections::HashMap;
 
+use common::ids::UserId;
 use common::secrecy::{ExposeSecret, SecretString};
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::StripeSettings;
+use crate::money::{OutflowId, ProviderId, TopupId};
 
 /// How a call to the provider failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,6 @@
 //! the record it names, so a replay, a retry or a reordering changes
 //! nothing twice.
 
-use crate::money::ProviderId;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::{HttpRequest, post, web};
@@ -19,6 +18,7 @@ use openssl::sign::Signer;
 use serde::{Deserialize, Serialize};
 
 use crate::error::PostError;
+use crate::money::ProviderId;
 use crate::money::disputes::{CardReversal, ReversalKind};
 use crate::money::outflows::OutflowKind;
 use crate::money::stripe::{Intent, Transfer};

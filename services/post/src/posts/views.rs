@@ -14,7 +14,7 @@
 //! answers `temporarily_unavailable` rather than fall back to a clean copy.
 
 use common::contract::media::{
-    MARKED_COPIES_PATH, MarkedCopies, MarkedCopiesRequest, MarkedCopy, MarkedCopyRequest,
+    Grant, MARKED_COPIES_PATH, MarkedCopies, MarkedCopiesRequest, MarkedCopy, MarkedCopyRequest,
 };
 use common::contract::signing::{SIGN_PATH, SignItem, SignRequest, SignResponse, SignedUrl};
 use common::ids::{PurchaseId, UserId};
@@ -76,8 +76,8 @@ impl Visible<'_> {
             Access::Bought { purchase_id, buyer_id } if self.post.price_cents > 0 => {
                 Some(MarkedCopyRequest {
                     media_id: photo.media_id.clone(),
-                    purchase_id: purchase_id.clone(),
                     buyer_id: buyer_id.clone(),
+                    grant: Grant::Purchase(purchase_id.clone()),
                 })
             }
             _ => None,
@@ -343,7 +343,7 @@ mod tests {
         let buyer = Access::Bought { purchase_id: purchase_id.clone(), buyer_id: bob.clone() };
         let paid = post(500, false);
         let copy = Visible { post: &paid, access: buyer.clone() }.marked_copy_of(&photo).expect("a copy");
-        assert_eq!((copy.media_id, copy.buyer_id, copy.purchase_id), (media_id, bob, purchase_id));
+        assert_eq!((copy.media_id, copy.buyer_id, copy.grant), (media_id, bob, Grant::Purchase(purchase_id)));
         assert!(
             Visible { post: &paid, access: Access::Author }.marked_copy_of(&photo).is_none(),
             "the clean one"

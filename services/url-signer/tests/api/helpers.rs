@@ -1,7 +1,7 @@
-use common::ids::KeyId;
 use std::time::Duration;
 
 use cloudfront_sign::{KeyGroup, KeyKind, PrivateKey, PublicKey};
+use common::ids::KeyId;
 use common::server::HttpSettings;
 use serde_json::{Value, json};
 use url_signer::config::{CacheSettings, Config, Guards};

@@ -2,12 +2,12 @@
 //! testkit's stand-in for the UpdateKeyGroup operation moto lacks), with a
 //! running url-signer that follows the key manifest.
 
-use common::ids::KeyId;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cloudfront_api::{ApiSettings, CloudFront};
 use cloudfront_sign::{KeyKind, PrivateKey, SignedRequest};
+use common::ids::KeyId;
 use serde_json::{Value, json};
 use url_signer::config::ManifestWatch;
 use url_signer::manifest::{Manifest, ManifestKey};
