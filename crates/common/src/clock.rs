@@ -7,7 +7,7 @@
 
 use std::time::{Duration, SystemTime};
 
-#[derive(Clone, Default)]
+#[derive(Clone, Default, Debug)]
 pub struct Clock {
     #[cfg(feature = "test-clock")]
     ahead: std::sync::Arc<std::sync::atomic::AtomicU64>,

@@ -1,7 +1,7 @@
 //! post's public API: every route, registered and documented from this one list (each
 //! handler's method and path are written once, on the handler).
 
-use crate::money::routes::{admin, earnings, purchases, wallet};
+use crate::money::routes::{admin, earnings, purchases, subscriptions, wallet};
 use crate::money::webhook;
 use crate::posts;
 use crate::social;
@@ -11,6 +11,7 @@ common::public_api! {
          (name = "social", description = "Follows, feed, likes, comments"),
          (name = "wallet", description = "Balance, ledger, top-ups, purchases and refunds"),
          (name = "earnings", description = "Creators' earnings and payouts"),
+         (name = "subscriptions", description = "Creators' tiers, and subscribing to them"),
          (name = "admin", description = "The books, outflows waiting for an operator, creators' verification")),
     posts::routes::create,
     posts::routes::get,
@@ -18,6 +19,16 @@ common::public_api! {
     purchases::purchase,
     purchases::list,
     purchases::refund,
+    subscriptions::create_tier,
+    subscriptions::change_tier,
+    subscriptions::retire_tier,
+    subscriptions::tiers_of,
+    subscriptions::subscribe,
+    subscriptions::mine,
+    subscriptions::subscribers,
+    subscriptions::cancel,
+    subscriptions::resume,
+    subscriptions::refund,
     wallet::wallet,
     wallet::dev_topup,
     wallet::start_topup,

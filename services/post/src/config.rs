@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::clock::Clock;
 use common::config::{Env, FromEnv, Seconds};
 use common::internal_auth::{InternalKeys, Role};
 use common::mongo::MongoSettings;
@@ -33,6 +34,9 @@ pub const DEFAULT_CLEARING_PERIOD: Duration = Duration::from_secs(7 * 24 * 3600)
 /// How many purchases, and how many refunds, one user may make a minute.
 pub const DEFAULT_PURCHASES_PER_MINUTE: u32 = 20;
 pub const DEFAULT_REFUNDS_PER_MINUTE: u32 = 20;
+/// Three days to top up after a renewal fails.
+pub const DEFAULT_SUBSCRIPTION_GRACE: Duration = Duration::from_secs(3 * 24 * 3600);
+pub const DEFAULT_RENEWAL_EVERY: Duration = Duration::from_secs(30);
 /// How long post waits for the payment provider's answer.
 pub const DEFAULT_PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -69,6 +73,12 @@ pub struct Config {
     /// Per user and minute: purchases made, and refunds given (a creator or an admin).
     pub purchases_per_minute: u32,
     pub refunds_per_minute: u32,
+    /// How long a subscription whose renewal failed stays open while it is charged again.
+    pub subscription_grace: Duration,
+    /// How often due subscriptions are renewed.
+    pub renewal_every: Duration,
+    /// The time subscriptions and their shares' clearing run on (tests move it).
+    pub clock: Clock,
     /// The payment provider; without it card top-ups, card refunds and
     /// payouts are 404 (the dev top-up may still run).
     pub stripe: Option<StripeSettings>,
@@ -139,6 +149,9 @@ impl Config {
             clearing_period: DEFAULT_CLEARING_PERIOD,
             purchases_per_minute: DEFAULT_PURCHASES_PER_MINUTE,
             refunds_per_minute: DEFAULT_REFUNDS_PER_MINUTE,
+            subscription_grace: DEFAULT_SUBSCRIPTION_GRACE,
+            renewal_every: DEFAULT_RENEWAL_EVERY,
+            clock: Clock::system(),
             stripe: None,
         }
     }
@@ -225,6 +238,17 @@ impl FromEnv for Config {
                     "refunds per user and minute (429 beyond)"
                 )
                 .map(|n| n.max(1)),
+            subscription_grace: env
+                .or(
+                    "POST_SUBSCRIPTION_GRACE",
+                    Seconds(DEFAULT_SUBSCRIPTION_GRACE),
+                    "how long a subscription whose renewal failed stays open while it is charged again; then it lapses",
+                )
+                .map(|s| s.0),
+            renewal_every: env
+                .or("POST_RENEWAL_EVERY", Seconds(DEFAULT_RENEWAL_EVERY), "how often due subscriptions are renewed")
+                .map(|s| s.0),
+            clock: Some(Clock::system()),
             stripe: stripe_from_env(env),
         })
     }

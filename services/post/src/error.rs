@@ -18,6 +18,10 @@ pub enum PostError {
     CommentNotFound,
     #[error("no such purchase")]
     PurchaseNotFound,
+    #[error("no such tier")]
+    TierNotFound,
+    #[error("no such subscription")]
+    SubscriptionNotFound,
     #[error("no such top-up")]
     TopupNotFound,
     #[error("no such payout")]
@@ -65,6 +69,8 @@ impl PostError {
             PostError::UserNotFound => Problem::not_found("No such user."),
             PostError::CommentNotFound => Problem::not_found("No such comment."),
             PostError::PurchaseNotFound => Problem::not_found("No such purchase."),
+            PostError::TierNotFound => Problem::not_found("No such tier."),
+            PostError::SubscriptionNotFound => Problem::not_found("No such subscription."),
             PostError::TopupNotFound => Problem::not_found("No such top-up."),
             PostError::PayoutNotFound => Problem::not_found("No such payout."),
             PostError::PaymentsOff => Problem::not_found("Card payments are not enabled here."),

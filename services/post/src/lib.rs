@@ -72,6 +72,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     if let Some(payments) = &service.money.payments {
         payments.outflows.start_worker(&workers);
     }
+    service.money.subscriptions.start_worker(&workers, config.renewal_every);
     let service_auth = web::Data::new(auth);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
     let readiness = ReadinessChecks::default().with(MongoReady(db.clone()));

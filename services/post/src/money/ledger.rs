@@ -25,6 +25,8 @@ pub enum LedgerKind {
     DevTopup,
     /// A buyer paying for a post.
     Purchase,
+    /// A subscriber paying for a period.
+    Subscription,
     /// The creator's share of a sale, into pending earnings.
     Sale,
     /// A sale's share, out of its clearing period: pending to available earnings.

@@ -22,6 +22,7 @@ pub mod reconcile;
 pub mod routes;
 pub mod stored;
 pub mod stripe;
+pub mod subscriptions;
 pub mod topups;
 pub(crate) mod txn;
 pub mod types;
@@ -77,6 +78,8 @@ pub struct Money {
     pub creators: creators::Creators,
     /// Purchases and refunds per user and minute.
     pub limits: limits::ActionLimits,
+    /// Creators' tiers and their subscribers.
+    pub subscriptions: subscriptions::Subscriptions,
     /// `None` without a provider: no card top-ups, card refunds or payouts.
     pub payments: Option<Payments>,
     pub currency: String,
@@ -112,8 +115,16 @@ impl Money {
             config.clearing_period,
         )
         .await?;
+        let terms = subscriptions::Terms {
+            fee_bps: config.fee_bps,
+            clearing: config.clearing_period,
+            grace: config.subscription_grace,
+            clock: config.clock.clone(),
+        };
+        let subscriptions = subscriptions::Subscriptions::new(db, ledger.clone(), gate.clone(), terms).await?;
         Ok(Self {
             client: db.client().clone(),
+            subscriptions,
             reversals: disputes::Reversals::new(
                 db,
                 ledger.clone(),
@@ -133,6 +144,13 @@ impl Money {
         })
     }
 
+    /// Clears `creator`'s shares of sales and subscriptions whose clearing
+    /// period is over (on their next look or move: no worker wakes for it).
+    pub async fn clear_due(&self, creator: &UserId) -> Result<(), PostError> {
+        self.purchases.clear_due(creator).await?;
+        self.subscriptions.clear_due(creator).await
+    }
+
     pub fn payments(&self) -> Result<&Payments, PostError> {
         self.payments.as_ref().ok_or(PostError::PaymentsOff)
     }
@@ -143,7 +161,7 @@ impl Money {
         user_id: &UserId,
         amount_cents: i64,
     ) -> Result<(), PostError> {
-        self.purchases.clear_due(user_id).await?;
+        self.clear_due(user_id).await?;
         let _passage = self.gate.enter().await;
         let operation = format!("transfer-{}", OutflowId::mint());
         let earnings = Account::Earnings(user_id.to_owned());

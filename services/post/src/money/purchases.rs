@@ -128,7 +128,7 @@ pub struct Refunder<'a> {
 
 /// The platform's fee on a sale of `price_cents` at `fee_bps` basis points,
 /// rounded down: the creator never gets less than their share.
-fn fee_of(price_cents: i64, fee_bps: i64) -> i64 {
+pub(crate) fn fee_of(price_cents: i64, fee_bps: i64) -> i64 {
     price_cents * fee_bps / 10_000
 }
 
@@ -189,13 +189,6 @@ impl Purchases {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn any_buyer(&self, post_ids: &[PostId]) -> anyhow::Result<bool> {
         Ok(self.entitlements.find_one(doc! { "post_id": { "$in": post_ids } }).await?.is_some())
-    }
-
-    /// The purchase that entitles `user_id` to `post_id`, if one does.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn entitled(&self, user_id: &UserId, post_id: &PostId) -> anyhow::Result<Option<PurchaseId>> {
-        let active = doc! { "_id": slot(user_id, post_id), "state": EntitlementState::Active };
-        Ok(self.entitlements.find_one(active).await?.map(|e| e.purchase_id))
     }
 
     /// Post ids among `post_ids` that `user_id` has bought (and not had

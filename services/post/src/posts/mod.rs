@@ -1,5 +1,6 @@
 //! Posts and the photos they show, as each viewer may see them.
 
+pub mod access;
 pub mod binding;
 pub mod routes;
 pub mod store;

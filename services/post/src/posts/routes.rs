@@ -12,13 +12,25 @@ use mongodb::bson::DateTime;
 
 use crate::error::PostError;
 use crate::posts::binding::ViewerRange;
-use crate::posts::store::{Photo, PostRecord};
+use crate::money::subscriptions::tiers::MAX_TIERS;
+use crate::posts::access::access_to;
+use crate::posts::store::{Audience, Photo, PostRecord};
 use crate::posts::types::{CreatePost, PostView};
 use crate::posts::views::Access;
 use crate::service::Service;
 
 pub const MAX_CAPTION_CHARS: usize = 2200;
 pub const MAX_PHOTOS: usize = 10;
+
+/// A post's audience, its tier rank within 1–5.
+fn checked_audience(audience: Audience) -> Result<Audience, PostError> {
+    match audience {
+        Audience::Subscribers { min_rank } if !(1..=MAX_TIERS).contains(&min_rank) => {
+            Err(PostError::invalid("audience.min_rank", format!("must be 1 to {MAX_TIERS}")))
+        }
+        audience => Ok(audience),
+    }
+}
 
 async fn photo_for(
     service: &Service,
@@ -116,6 +128,7 @@ pub(crate) async fn create(
         deleted: false,
         like_count: 0,
         comment_count: 0,
+        audience: checked_audience(body.audience)?,
     };
     service.posts.insert(&post).await?;
     // The post is written: a failure here must not make the client create it again.
@@ -125,19 +138,15 @@ pub(crate) async fn create(
     Ok(Created(service.renderer.render_one(&post, Access::Author, viewer_range.0).await))
 }
 
-/// Why `viewer` may (or may not) see `post`'s photos: free, theirs, or bought.
+/// Why `viewer` may (or may not) see `post`'s photos.
 async fn access(
     service: &Service,
     viewer: Option<&AuthUser>,
     post: &PostRecord,
 ) -> Result<Access, PostError> {
     let viewer = viewer.map(|v| &v.user_id);
-    // Only a viewer other than the author needs the entitlement lookup.
-    let purchase = match viewer {
-        Some(id) if *id != post.author_id => service.money.purchases.entitled(id, &post.id).await?,
-        _ => None,
-    };
-    Ok(Access::of(post, viewer, purchase))
+    let mut access = access_to(service, viewer, std::slice::from_ref(post)).await?;
+    Ok(access.pop().unwrap_or(Access::Locked))
 }
 
 #[utoipa::path(tag = "posts", params(("id" = String, Path, description = "The post id")), security((), ("bearer" = [])),

@@ -42,6 +42,23 @@ pub struct PostRecord {
     pub like_count: i64,
     #[serde(default)]
     pub comment_count: i64,
+    /// Who sees it without buying it.
+    #[serde(default)]
+    pub audience: Audience,
+}
+
+/// Who sees a post's photos without buying it. Anyone else may buy a post
+/// with a price; one without a price stays locked to them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Audience {
+    /// No one: the price decides (free for all at 0).
+    #[default]
+    Anyone,
+    /// The author's followers (and subscribers).
+    Followers,
+    /// Subscribers of a tier of this rank or higher (1–5).
+    Subscribers { min_rank: i64 },
 }
 
 impl PostRecord {

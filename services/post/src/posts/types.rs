@@ -2,6 +2,8 @@
 //! what the API document describes.
 
 use common::ids::{Claimed, MediaId, PostId, UserId};
+
+use crate::posts::store::Audience;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -20,6 +22,9 @@ pub struct CreatePost {
     #[serde(default)]
     #[schema(value_type = Option<u64>, maximum = 100_000)]
     pub(crate) price_cents: Option<serde_json::Number>,
+    /// Who sees it without buying it (default `{"kind": "anyone"}`: the price decides).
+    #[serde(default)]
+    pub(crate) audience: Audience,
 }
 
 /// A photo as this viewer may see it.
@@ -96,6 +101,7 @@ pub struct PostView {
     pub author: Option<UserRef>,
     pub caption: String,
     pub price_cents: u64,
+    pub audience: Audience,
     pub deleted: bool,
     pub like_count: i64,
     pub comment_count: i64,

@@ -17,11 +17,11 @@ use common::contract::media::{
     Grant, MARKED_COPIES_PATH, MarkedCopies, MarkedCopiesRequest, MarkedCopy, MarkedCopyRequest,
 };
 use common::contract::signing::{SIGN_PATH, SignItem, SignRequest, SignResponse, SignedUrl};
-use common::ids::{PurchaseId, UserId};
+use common::ids::{PurchaseId, SubscriptionId, UserId};
 use common::internal_client::ServiceClient;
 use ipnet::IpNet;
 
-use crate::posts::store::{Photo, PostRecord};
+use crate::posts::store::{Audience, Photo, PostRecord};
 use crate::posts::types::{LockedPhoto, PhotoFacts, PhotoView, PostView, UnavailablePhoto, UnlockedPhoto};
 
 pub struct Renderer {
@@ -45,16 +45,52 @@ pub enum Access {
         purchase_id: PurchaseId,
         buyer_id: UserId,
     },
+    /// A subscriber of a tier the post is for.
+    Subscribed {
+        subscription_id: SubscriptionId,
+        subscriber_id: UserId,
+    },
+}
+
+/// What a viewer holds towards a post's author: the post bought, a
+/// subscription (its id and tier rank), a follow.
+#[derive(Debug, Clone, Default)]
+pub struct Standing {
+    pub purchase: Option<PurchaseId>,
+    pub subscription: Option<(SubscriptionId, i64)>,
+    pub follows: bool,
 }
 
 impl Access {
-    /// `viewer`'s access to `post`, given the purchase they hold, if any.
-    pub fn of(post: &PostRecord, viewer: Option<&UserId>, purchase_id: Option<PurchaseId>) -> Access {
-        match (viewer, purchase_id) {
-            (Some(viewer), _) if *viewer == post.author_id => Access::Author,
-            (Some(viewer), Some(purchase_id)) => Access::Bought { purchase_id, buyer_id: viewer.clone() },
-            _ if post.price_cents == 0 && !post.deleted => Access::Open,
+    /// `viewer`'s access to `post`, given what they hold.
+    pub fn of(post: &PostRecord, viewer: Option<&UserId>, standing: Standing) -> Access {
+        let Some(viewer) = viewer else {
+            return Self::public(post);
+        };
+        if *viewer == post.author_id {
+            return Access::Author;
+        }
+        if let Some(purchase_id) = standing.purchase {
+            return Access::Bought { purchase_id, buyer_id: viewer.clone() };
+        }
+        if post.deleted {
+            return Access::Locked;
+        }
+        match (post.audience, standing.subscription) {
+            (Audience::Anyone, _) => Self::public(post),
+            (Audience::Followers, subscription) if standing.follows || subscription.is_some() => Access::Open,
+            (Audience::Subscribers { min_rank }, Some((subscription_id, rank))) if rank >= min_rank => {
+                Access::Subscribed { subscription_id, subscriber_id: viewer.clone() }
+            }
             _ => Access::Locked,
+        }
+    }
+
+    /// What anyone sees: a free post open to anyone, else locked.
+    fn public(post: &PostRecord) -> Access {
+        match post.audience == Audience::Anyone && post.price_cents == 0 && !post.deleted {
+            true => Access::Open,
+            false => Access::Locked,
         }
     }
 
@@ -70,9 +106,14 @@ pub struct Visible<'a> {
 }
 
 impl Visible<'_> {
-    /// The buyer's own copies are what they see of a paid photo.
+    /// The buyer's (or subscriber's) own copies are what they see of a paid photo.
     fn marked_copy_of(&self, photo: &Photo) -> Option<MarkedCopyRequest> {
         match &self.access {
+            Access::Subscribed { subscription_id, subscriber_id } => Some(MarkedCopyRequest {
+                media_id: photo.media_id.clone(),
+                buyer_id: subscriber_id.clone(),
+                grant: Grant::Subscription(subscription_id.clone()),
+            }),
             Access::Bought { purchase_id, buyer_id } if self.post.price_cents > 0 => {
                 Some(MarkedCopyRequest {
                     media_id: photo.media_id.clone(),
@@ -208,6 +249,7 @@ impl Renderer {
             author: None,
             caption: post.caption.clone(),
             price_cents: post.price_cents,
+            audience: post.audience,
             deleted: post.deleted,
             like_count: post.like_count,
             comment_count: post.comment_count,
@@ -300,7 +342,12 @@ mod tests {
             deleted,
             like_count: 0,
             comment_count: 0,
+            audience: Audience::Anyone,
         }
+    }
+
+    fn for_audience(price_cents: u64, audience: Audience) -> PostRecord {
+        PostRecord { audience, ..post(price_cents, false) }
     }
 
     /// The author of every post here.
@@ -308,23 +355,71 @@ mod tests {
         UserId::parse("0190b3c0a0f27e1a9c3d5e7f80000001").unwrap()
     }
 
+    fn none() -> Standing {
+        Standing::default()
+    }
+
     #[test]
     fn who_sees_a_post_and_how() {
         let (bob, bobs_purchase) = (UserId::mint(), PurchaseId::mint());
         let (free, paid, gone) = (post(0, false), post(500, false), post(0, true));
         for any in [&free, &paid, &gone] {
-            assert_eq!(Access::of(any, Some(&ann()), None), Access::Author, "the author, always");
+            assert_eq!(Access::of(any, Some(&ann()), none()), Access::Author, "the author, always");
         }
-        assert_eq!(Access::of(&free, None, None), Access::Open, "a free post: anyone");
-        assert_eq!(Access::of(&free, Some(&bob), None), Access::Open);
-        assert_eq!(Access::of(&paid, None, None), Access::Locked, "a paid post: locked");
-        assert_eq!(Access::of(&paid, Some(&bob), None), Access::Locked);
+        assert_eq!(Access::of(&free, None, none()), Access::Open, "a free post: anyone");
+        assert_eq!(Access::of(&free, Some(&bob), none()), Access::Open);
+        assert_eq!(Access::of(&paid, None, none()), Access::Locked, "a paid post: locked");
+        assert_eq!(Access::of(&paid, Some(&bob), none()), Access::Locked);
+        let bought = Standing { purchase: Some(bobs_purchase.clone()), ..none() };
         assert_eq!(
-            Access::of(&paid, Some(&bob), Some(bobs_purchase.clone())),
+            Access::of(&paid, Some(&bob), bought),
             Access::Bought { purchase_id: bobs_purchase, buyer_id: bob.clone() },
         );
-        assert_eq!(Access::of(&gone, Some(&bob), None), Access::Locked, "a deleted free post: gone");
+        assert_eq!(Access::of(&gone, Some(&bob), none()), Access::Locked, "a deleted free post: gone");
         assert!(!Access::Locked.entitled() && Access::Open.entitled() && Access::Author.entitled());
+    }
+
+    #[test]
+    fn an_audience_sees_its_posts_and_anyone_else_buys_or_stays_out() {
+        let (bob, subscription) = (UserId::mint(), SubscriptionId::mint());
+        let tier = |rank| Standing { subscription: Some((subscription.clone(), rank)), ..none() };
+        let follower = Standing { follows: true, ..none() };
+        let for_tier_two = for_audience(0, Audience::Subscribers { min_rank: 2 });
+        let subscribed = Access::Subscribed { subscription_id: subscription.clone(), subscriber_id: bob.clone() };
+        assert_eq!(Access::of(&for_tier_two, Some(&bob), tier(2)), subscribed, "its tier");
+        assert_eq!(Access::of(&for_tier_two, Some(&bob), tier(5)), subscribed, "a higher tier includes it");
+        assert_eq!(Access::of(&for_tier_two, Some(&bob), tier(1)), Access::Locked, "a lower tier does not");
+        assert_eq!(Access::of(&for_tier_two, Some(&bob), follower.clone()), Access::Locked);
+        assert_eq!(Access::of(&for_tier_two, None, none()), Access::Locked, "free, but not for anyone");
+        let sold_to_others = for_audience(300, Audience::Subscribers { min_rank: 1 });
+        assert_eq!(Access::of(&sold_to_others, Some(&bob), tier(1)), subscribed);
+        let bought = Standing { purchase: Some(PurchaseId::mint()), ..none() };
+        assert!(matches!(Access::of(&sold_to_others, Some(&bob), bought), Access::Bought { .. }));
+        let for_followers = for_audience(0, Audience::Followers);
+        assert_eq!(Access::of(&for_followers, Some(&bob), follower), Access::Open);
+        assert_eq!(Access::of(&for_followers, Some(&bob), tier(1)), Access::Open, "a subscriber too");
+        assert_eq!(Access::of(&for_followers, Some(&bob), none()), Access::Locked);
+        let gone = PostRecord { deleted: true, ..for_tier_two };
+        assert_eq!(Access::of(&gone, Some(&bob), tier(5)), Access::Locked, "deleted: buyers only");
+    }
+
+    #[test]
+    fn a_subscriber_sees_their_own_marked_copy() {
+        let (bob, subscription) = (UserId::mint(), SubscriptionId::mint());
+        let photo = Photo {
+            media_id: MediaId::mint(),
+            display_key: "d".into(),
+            thumb_key: "t".into(),
+            preview_key: "p".into(),
+            blurhash: None,
+            width: 1,
+            height: 1,
+            removed: false,
+        };
+        let post = for_audience(0, Audience::Subscribers { min_rank: 1 });
+        let access = Access::Subscribed { subscription_id: subscription.clone(), subscriber_id: bob.clone() };
+        let copy = Visible { post: &post, access }.marked_copy_of(&photo).expect("a copy, though the post is free");
+        assert_eq!((copy.buyer_id, copy.grant), (bob, Grant::Subscription(subscription)));
     }
 
     #[test]

@@ -13,7 +13,8 @@ use crate::posts::PostRecord;
 use crate::posts::binding::ViewerRange;
 use crate::posts::store::Counter;
 use crate::posts::types::{PostPage, UserRef};
-use crate::posts::views::{Access, Visible};
+use crate::posts::access::access_to;
+use crate::posts::views::Visible;
 use crate::service::Service;
 use crate::social::store::{Comment, FollowSide};
 use crate::social::types::{CommentPage, CommentView, NewComment, UserPage};
@@ -117,19 +118,9 @@ async fn render_page(
     posts: Vec<PostRecord>,
     next: Option<String>,
 ) -> Result<web::Json<PostPage>, PostError> {
-    let ids: Vec<&PostId> = posts.iter().map(|p| &p.id).collect();
-    let bought = match viewer {
-        Some(viewer) => service.money.purchases.bought(&viewer.user_id, &ids).await?,
-        None => Default::default(),
-    };
-    let mut bought = bought;
-    let visible: Vec<Visible<'_>> = posts
-        .iter()
-        .map(|post| Visible {
-            post,
-            access: Access::of(post, viewer.map(|v| &v.user_id), bought.remove(&post.id)),
-        })
-        .collect();
+    let access = access_to(service, viewer.map(|v| &v.user_id), &posts).await?;
+    let visible: Vec<Visible<'_>> =
+        posts.iter().zip(access).map(|(post, access)| Visible { post, access }).collect();
     let mut authors: Vec<UserId> = posts.iter().map(|p| p.author_id.clone()).collect();
     authors.dedup();
     let names = service.accounts.usernames(&authors).await?;

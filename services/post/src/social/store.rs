@@ -91,6 +91,18 @@ impl Social {
         Ok(())
     }
 
+    /// Which of `authors` `user` follows.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn following_among(
+        &self,
+        user: &UserId,
+        authors: &[&UserId],
+    ) -> anyhow::Result<std::collections::HashSet<UserId>> {
+        let keys: Vec<String> = authors.iter().map(|author| format!("{user}:{author}")).collect();
+        let follows: Vec<Follow> = self.follows.find(doc! { "_id": { "$in": keys } }).await?.try_collect().await?;
+        Ok(follows.into_iter().map(|f| f.followee_id).collect())
+    }
+
     /// Everyone `user` follows (for the feed's author list).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn following_ids(&self, user: &UserId) -> anyhow::Result<Vec<UserId>> {

@@ -21,7 +21,7 @@ pub(crate) async fn earnings(
     service: web::Data<Service>,
 ) -> Result<web::Json<EarningsView>, PostError> {
     let money = &service.money;
-    money.purchases.clear_due(&user.user_id).await?;
+    money.clear_due(&user.user_id).await?;
     let earnings_cents = money.ledger.balance(&Account::Earnings(user.user_id.clone())).await?;
     let pending_cents = money.ledger.balance(&Account::PendingEarnings(user.user_id.clone())).await?;
     let sales = money.purchases.recent(Party::Creator, &user.user_id, 50).await?;
@@ -70,7 +70,7 @@ pub(crate) async fn pay_out(
             "Payouts go only to verified creators: your account is not verified yet.",
         ));
     }
-    service.money.purchases.clear_due(&user.user_id).await?;
+    service.money.clear_due(&user.user_id).await?;
     let request = OutflowRequest {
         kind: OutflowKind::Payout,
         user_id: &user.user_id,

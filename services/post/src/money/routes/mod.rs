@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod earnings;
 pub mod purchases;
+pub mod subscriptions;
 pub mod wallet;
 
 use actix_web::HttpRequest;

@@ -1,0 +1,406 @@
+//! Creators' subscriptions, paid from the wallet: tiers (`tiers`), the
+//! subscriptions and their charges (`store`), and their renewals (`renewal`).
+//!
+//! Every period is charged once: its charge is `{subscription}:{period}`
+//! and its ledger operation `subscription:{subscription}:{period}`, both
+//! unique, written in the one transaction that moves the money and moves
+//! the subscription on; a renewal also holds its subscription under a
+//! lease, so two workers (or replicas) meet at most at the unique ids. A
+//! failed renewal opens a grace period (`POST_SUBSCRIPTION_GRACE`), charged
+//! again each round; past it the subscription lapses. Shares clear like
+//! sales (`POST_CLEARING_PERIOD`). The time is the service's [`Clock`], so
+//! tests renew a month in a second.
+
+pub mod renewal;
+pub mod store;
+pub mod tiers;
+pub mod types;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::clock::Clock;
+use common::ids::{SubscriptionId, UserId};
+use mongodb::bson::{DateTime, Document, doc};
+use mongodb::{Client, Database};
+
+use crate::error::PostError;
+use crate::money::gate::MoneyGate;
+use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
+use crate::money::purchases::fee_of;
+use crate::money::stored::stored_enum;
+use crate::money::txn::{Attempts, Refusal, Stop, transaction};
+use store::{ChargeRecord, ChargeState, Slotted, Store, SubscriptionRecord, SubscriptionState};
+use tiers::{TierRecord, Tiers};
+
+common::uuid_id!(
+    /// A creator's subscription tier.
+    TierId,
+    "tier id"
+);
+
+stored_enum! {
+    #[derive(utoipa::ToSchema)]
+    pub enum Interval {
+        Monthly,
+        Yearly,
+    }
+}
+
+impl Interval {
+    /// A period's length: a month is 30 days, a year 365.
+    pub fn length(self) -> Duration {
+        match self {
+            Interval::Monthly => Duration::from_secs(30 * 24 * 3600),
+            Interval::Yearly => Duration::from_secs(365 * 24 * 3600),
+        }
+    }
+}
+
+/// The settings subscriptions run with.
+pub struct Terms {
+    pub fee_bps: u64,
+    pub clearing: Duration,
+    pub grace: Duration,
+    pub clock: Clock,
+}
+
+#[derive(Clone)]
+pub struct Subscriptions {
+    client: Client,
+    pub tiers: Tiers,
+    pub store: Store,
+    ledger: Ledger,
+    gate: MoneyGate,
+    fee_bps: i64,
+    clearing: Duration,
+    grace: Duration,
+    clock: Clock,
+}
+
+/// A new subscription, or the pair's live one.
+pub enum Subscribed {
+    New(SubscriptionRecord),
+    Existing(SubscriptionRecord),
+}
+
+/// What a charge's transaction also writes: the new subscription, or the
+/// move of an existing one to its next period.
+enum Along<'a> {
+    Insert(&'a SubscriptionRecord),
+    Advance(Document),
+}
+
+pub(crate) fn after(time: DateTime, length: Duration) -> DateTime {
+    DateTime::from_system_time(time.to_system_time() + length)
+}
+
+impl Subscriptions {
+    pub async fn new(db: &Database, ledger: Ledger, gate: MoneyGate, terms: Terms) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: db.client().clone(),
+            tiers: Tiers::new(db).await?,
+            store: Store::new(db).await?,
+            ledger,
+            gate,
+            fee_bps: i64::try_from(terms.fee_bps)?,
+            clearing: terms.clearing,
+            grace: terms.grace,
+            clock: terms.clock,
+        })
+    }
+
+    pub fn now(&self) -> DateTime {
+        DateTime::from_system_time(self.clock.now())
+    }
+
+    /// Subscribes `subscriber` to `tier` for `interval`, paying the first
+    /// period from the wallet now (after the trial, with one). The pair's
+    /// live subscription when there is one: subscribing twice is once.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn subscribe(
+        &self,
+        subscriber: &UserId,
+        tier: &TierRecord,
+        interval: Interval,
+        trial: bool,
+    ) -> Result<Subscribed, PostError> {
+        if tier.creator_id == *subscriber {
+            return Err(PostError::Conflict("You cannot subscribe to yourself."));
+        }
+        if tier.retired {
+            return Err(PostError::Conflict("This tier takes no new subscribers."));
+        }
+        let price =
+            tier.price(interval).ok_or_else(|| PostError::invalid("interval", "this tier has no such price"))?;
+        let trial_days = match (trial, tier.trial_days) {
+            (false, _) => None,
+            (true, Some(days)) => Some(days),
+            (true, None) => return Err(PostError::invalid("trial", "this tier offers no trial")),
+        };
+        let _passage = self.gate.enter().await;
+        let id = SubscriptionId::mint();
+        if let Slotted::Held(live) = self.store.take_slot(subscriber, &tier.creator_id, &id).await? {
+            return Ok(Subscribed::Existing(self.store.get(&live).await?));
+        }
+        if !self.tiers.take_place(tier).await? {
+            self.store.free_slot(subscriber, &tier.creator_id, &id).await?;
+            return Err(PostError::Conflict("This tier is full."));
+        }
+        let begun = self.begin(subscriber, tier, interval, price, trial_days, id.clone()).await;
+        if begun.is_err() {
+            self.tiers.give_place(&tier.id).await?;
+            self.store.free_slot(subscriber, &tier.creator_id, &id).await?;
+        }
+        begun.map(Subscribed::New)
+    }
+
+    /// The subscription, its trial or first charge (the slot and a place held).
+    async fn begin(
+        &self,
+        subscriber: &UserId,
+        tier: &TierRecord,
+        interval: Interval,
+        price: i64,
+        trial_days: Option<i64>,
+        id: SubscriptionId,
+    ) -> Result<SubscriptionRecord, PostError> {
+        let now = self.now();
+        if trial_days.is_some() && !self.store.take_trial(subscriber, &tier.creator_id, now).await? {
+            return Err(PostError::Conflict("You have had your trial of this creator."));
+        }
+        let percent_off = self.tiers.redeem(tier, now).await?;
+        let first = percent_off.map_or(price, |off| price * (100 - off) / 100);
+        let days = |n: i64| Duration::from_secs(u64::try_from(n).unwrap_or(0) * 24 * 3600);
+        let record = SubscriptionRecord {
+            id,
+            subscriber_id: subscriber.clone(),
+            creator_id: tier.creator_id.clone(),
+            tier_id: tier.id.clone(),
+            rank: tier.rank,
+            interval,
+            price_cents: price,
+            first_charge_cents: trial_days.map(|_| first),
+            state: if trial_days.is_some() { SubscriptionState::Trialing } else { SubscriptionState::Active },
+            cancel_at_period_end: false,
+            period: 0,
+            period_start: now,
+            period_end: after(now, trial_days.map_or(interval.length(), days)),
+            grace_until: None,
+            lease_until: None,
+            created_at: now,
+            ended_at: None,
+        };
+        if trial_days.is_some() {
+            self.store.records.insert_one(&record).await?;
+            return Ok(record);
+        }
+        match self.charge(&record, 0, first, Along::Insert(&record)).await {
+            Ok(()) => Ok(record),
+            Err(refusal) => {
+                if percent_off.is_some() {
+                    self.tiers.unredeem(&tier.id).await?;
+                }
+                Err(self.refused(refusal, subscriber, first).await)
+            }
+        }
+    }
+
+    /// A refused charge as the client hears it.
+    async fn refused(&self, refusal: Refusal, subscriber: &UserId, amount: i64) -> PostError {
+        match refusal {
+            Refusal::Short(_) => {
+                let balance = self.ledger.balance(&Account::Wallet(subscriber.clone())).await;
+                match balance {
+                    Ok(balance_cents) => PostError::InsufficientFunds {
+                        balance_cents,
+                        price_cents: u64::try_from(amount).unwrap_or(0),
+                    },
+                    Err(err) => err.into(),
+                }
+            }
+            Refusal::Error(err) => err,
+        }
+    }
+
+    /// Charges `record`'s period `period` from the subscriber's wallet, and
+    /// writes `along` in the same transaction. The caller is in the gate.
+    async fn charge(
+        &self,
+        record: &SubscriptionRecord,
+        period: i64,
+        amount: i64,
+        along: Along<'_>,
+    ) -> Result<(), Refusal> {
+        let now = self.now();
+        let fee = fee_of(amount, self.fee_bps);
+        let charge = ChargeRecord {
+            key: ChargeRecord::key_of(&record.id, period),
+            subscription_id: record.id.clone(),
+            subscriber_id: record.subscriber_id.clone(),
+            creator_id: record.creator_id.clone(),
+            period,
+            amount_cents: amount,
+            fee_cents: fee,
+            state: ChargeState::Paid,
+            pending: true,
+            clears_at: after(now, self.clearing),
+            created_at: now,
+        };
+        let legs = [
+            Leg::covered_debit(Account::Wallet(record.subscriber_id.clone()), amount, LedgerKind::Subscription),
+            Leg::credit(Account::PendingEarnings(record.creator_id.clone()), amount - fee, LedgerKind::Sale),
+            Leg::credit(Account::Platform, fee, LedgerKind::Fee),
+        ];
+        let operation = format!("subscription:{}:{period}", record.id);
+        let mut attempts = Attempts::new(&self.client);
+        transaction!(attempts, |session| {
+            self.store.charges.insert_one(&charge).session(&mut *session).await?;
+            self.ledger.post(session, &operation, &record.tier_id, &legs).await?;
+            match &along {
+                Along::Insert(new) => {
+                    self.store.records.insert_one(*new).session(&mut *session).await?;
+                }
+                Along::Advance(update) => {
+                    let as_read = doc! { "_id": &record.id, "period": record.period };
+                    let moved = self.store.records.update_one(as_read, update.clone()).session(&mut *session).await?;
+                    if moved.matched_count == 0 {
+                        return Err(Stop::Refuse(PostError::Conflict("the subscription moved on")));
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The subscriptions `subscriber` holds that open any of `creators`' posts now.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn opening(
+        &self,
+        subscriber: &UserId,
+        creators: &[&UserId],
+    ) -> Result<HashMap<UserId, SubscriptionRecord>, PostError> {
+        let now = self.now();
+        let mut live = self.store.live_to(subscriber, creators).await?;
+        live.retain(|_, record| record.opens(now));
+        Ok(live)
+    }
+
+    /// The subscriber's word: end at the period's end (`cancel`), or go on (resume).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn set_cancelled(
+        &self,
+        id: &SubscriptionId,
+        subscriber: &UserId,
+        cancel: bool,
+    ) -> Result<SubscriptionRecord, PostError> {
+        let _passage = self.gate.enter().await;
+        let record = self.store.get(id).await?;
+        if record.subscriber_id != *subscriber {
+            return Err(PostError::SubscriptionNotFound);
+        }
+        if !SubscriptionState::LIVE.contains(&record.state) {
+            return Err(PostError::Conflict("This subscription has ended."));
+        }
+        self.store.set_cancel(&record, cancel).await?;
+        self.store.get(id).await
+    }
+
+    /// Refunds the current period (the creator or an admin): the subscriber
+    /// gets it back, the creator's share and the fee go back, and the
+    /// subscription ends now. Refused (409) when the creator's earnings no
+    /// longer hold the share.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn refund(
+        &self,
+        id: &SubscriptionId,
+        by: &UserId,
+        admin: bool,
+    ) -> Result<SubscriptionRecord, PostError> {
+        let _passage = self.gate.enter().await;
+        let record = self.store.get(id).await?;
+        if record.creator_id != *by && !admin {
+            return Err(PostError::Forbidden("Only the creator or an admin can refund a subscription."));
+        }
+        match record.state {
+            SubscriptionState::Refunded => return Ok(record),
+            SubscriptionState::Ended => return Err(PostError::Conflict("This subscription has ended.")),
+            _ => {}
+        }
+        let now = self.now();
+        let ended = doc! { "$set": { "state": SubscriptionState::Refunded, "ended_at": now, "lease_until": null } };
+        let live = doc! { "_id": &record.id, "state": record.state };
+        let Some(charge) = self.store.last_paid(&record.id).await? else {
+            // A trial: nothing was paid.
+            self.store.records.update_one(live, ended).await?;
+            return self.ended(&record).await;
+        };
+        let share = match charge.pending {
+            true => Account::PendingEarnings(record.creator_id.clone()),
+            false => Account::Earnings(record.creator_id.clone()),
+        };
+        let legs = [
+            Leg::credit(Account::Wallet(record.subscriber_id.clone()), charge.amount_cents, LedgerKind::Refund),
+            Leg::covered_debit(share, charge.share_cents(), LedgerKind::SaleReversal),
+            Leg::debit(Account::Platform, charge.fee_cents, LedgerKind::FeeReversal),
+        ];
+        let operation = format!("subscription:{}:{}:refund", record.id, charge.period);
+        let mut attempts = Attempts::new(&self.client);
+        let refunded = transaction!(attempts, |session| {
+            let paid = doc! { "_id": &charge.key, "state": ChargeState::Paid, "pending": charge.pending };
+            let back = doc! { "$set": { "state": ChargeState::Refunded } };
+            if self.store.charges.update_one(paid, back).session(&mut *session).await?.matched_count == 0 {
+                return Err(Stop::Refuse(PostError::Conflict("the charge moved on; try again")));
+            }
+            self.ledger.post(session, &operation, &record.tier_id, &legs).await?;
+            self.store.records.update_one(live.clone(), ended.clone()).session(&mut *session).await?;
+            Ok(())
+        });
+        match refunded {
+            Ok(()) => self.ended(&record).await,
+            Err(Refusal::Short(_)) => Err(PostError::Conflict(
+                "The creator's earnings no longer cover their share of this period (paid out); it cannot be refunded.",
+            )),
+            Err(Refusal::Error(err)) => Err(err),
+        }
+    }
+
+    /// After `record` ended: its pair and its tier's place are free again.
+    async fn ended(&self, record: &SubscriptionRecord) -> Result<SubscriptionRecord, PostError> {
+        self.store.free_slot(&record.subscriber_id, &record.creator_id, &record.id).await?;
+        self.tiers.give_place(&record.tier_id).await?;
+        self.store.get(&record.id).await
+    }
+
+    /// Clears `creator`'s subscription shares whose clearing period is over.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn clear_due(&self, creator: &UserId) -> Result<(), PostError> {
+        let due = self.store.clearing(creator, self.now()).await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let _passage = self.gate.enter().await;
+        for charge in due {
+            let legs = [
+                Leg::debit(Account::PendingEarnings(creator.clone()), charge.share_cents(), LedgerKind::Cleared),
+                Leg::credit(Account::Earnings(creator.clone()), charge.share_cents(), LedgerKind::Cleared),
+            ];
+            let operation = format!("{}:cleared", charge.key);
+            let mut attempts = Attempts::new(&self.client);
+            let cleared = transaction!(attempts, |session| {
+                let still = doc! { "_id": &charge.key, "pending": true, "state": ChargeState::Paid };
+                let moved = doc! { "$set": { "pending": false } };
+                if self.store.charges.update_one(still, moved).session(&mut *session).await?.matched_count == 0 {
+                    return Err(Stop::Refuse(PostError::Duplicate));
+                }
+                self.ledger.post(session, &operation, &charge.subscription_id, &legs).await?;
+                Ok(())
+            });
+            match cleared {
+                Ok(()) | Err(Refusal::Error(PostError::Duplicate)) => {}
+                Err(refusal) => return Err(refusal.into()),
+            }
+        }
+        Ok(())
+    }
+}

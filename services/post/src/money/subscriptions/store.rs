@@ -1,0 +1,276 @@
+//! Subscriptions, their charges, and the two markers that settle races:
+//! one live subscription per (subscriber, creator) and one trial per pair.
+
+use std::collections::HashMap;
+
+use common::ids::{SubscriptionId, UserId};
+use futures_util::TryStreamExt;
+use mongodb::bson::{DateTime, doc};
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+use crate::error::PostError;
+use crate::money::stored::stored_enum;
+use crate::money::subscriptions::{Interval, TierId};
+
+stored_enum! {
+    pub enum SubscriptionState {
+        /// Free until the trial's end, then charged.
+        Trialing,
+        Active,
+        /// A renewal failed: still open until `grace_until`, charged again meanwhile.
+        PastDue,
+        /// Lapsed, or cancelled and at its period's end.
+        Ended,
+        /// Its period refunded by the creator or an admin; ended at once.
+        Refunded,
+    }
+}
+
+impl SubscriptionState {
+    pub const LIVE: [SubscriptionState; 3] =
+        [SubscriptionState::Trialing, SubscriptionState::Active, SubscriptionState::PastDue];
+}
+
+stored_enum! {
+    pub enum ChargeState {
+        Paid,
+        Refunded,
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubscriptionRecord {
+    #[serde(rename = "_id")]
+    pub id: SubscriptionId,
+    pub subscriber_id: UserId,
+    pub creator_id: UserId,
+    pub tier_id: TierId,
+    pub rank: i64,
+    pub interval: Interval,
+    /// What each renewal charges: the tier's price when it began.
+    pub price_cents: i64,
+    /// The promotional amount of the first paid period, while still to come (after a trial).
+    pub first_charge_cents: Option<i64>,
+    pub state: SubscriptionState,
+    pub cancel_at_period_end: bool,
+    /// The current period's number (its charge's), from 0.
+    pub period: i64,
+    pub period_start: DateTime,
+    pub period_end: DateTime,
+    pub grace_until: Option<DateTime>,
+    /// Held by the one renewal working on it.
+    pub lease_until: Option<DateTime>,
+    pub created_at: DateTime,
+    pub ended_at: Option<DateTime>,
+}
+
+impl SubscriptionRecord {
+    /// Whether it opens the creator's posts at `now`: live, within its
+    /// period, its grace, or waiting for a renewal that has not failed.
+    pub fn opens(&self, now: DateTime) -> bool {
+        match self.state {
+            SubscriptionState::Trialing | SubscriptionState::Active => {
+                now < self.period_end || !self.cancel_at_period_end
+            }
+            SubscriptionState::PastDue => self.grace_until.is_some_and(|grace| now < grace),
+            SubscriptionState::Ended | SubscriptionState::Refunded => false,
+        }
+    }
+}
+
+/// One period's payment: `{subscription}:{period}`, so a period is charged once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChargeRecord {
+    #[serde(rename = "_id")]
+    pub key: String,
+    pub subscription_id: SubscriptionId,
+    pub subscriber_id: UserId,
+    pub creator_id: UserId,
+    pub period: i64,
+    pub amount_cents: i64,
+    pub fee_cents: i64,
+    pub state: ChargeState,
+    /// The creator's share is pending until `clears_at`.
+    pub pending: bool,
+    pub clears_at: DateTime,
+    pub created_at: DateTime,
+}
+
+impl ChargeRecord {
+    pub fn key_of(subscription: &SubscriptionId, period: i64) -> String {
+        format!("{subscription}:{period}")
+    }
+
+    pub fn share_cents(&self) -> i64 {
+        self.amount_cents - self.fee_cents
+    }
+}
+
+/// `{subscriber}:{creator}` → the live subscription (or the one being made).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Slot {
+    #[serde(rename = "_id")]
+    key: String,
+    subscription_id: SubscriptionId,
+}
+
+/// `{subscriber}:{creator}`: a trial was taken.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Trial {
+    #[serde(rename = "_id")]
+    key: String,
+    at: DateTime,
+}
+
+fn pair(subscriber: &UserId, creator: &UserId) -> String {
+    format!("{subscriber}:{creator}")
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub(super) records: Collection<SubscriptionRecord>,
+    pub(super) charges: Collection<ChargeRecord>,
+    slots: Collection<Slot>,
+    trials: Collection<Trial>,
+}
+
+/// Taking the pair's slot.
+pub enum Slotted {
+    Taken,
+    /// The pair has a live subscription (or one being made).
+    Held(SubscriptionId),
+}
+
+impl Store {
+    pub async fn new(db: &Database) -> anyhow::Result<Self> {
+        let records = db.collection::<SubscriptionRecord>("subscriptions");
+        records.create_index(IndexModel::builder().keys(doc! { "state": 1, "period_end": 1 }).build()).await?;
+        records
+            .create_index(IndexModel::builder().keys(doc! { "subscriber_id": 1, "created_at": -1 }).build())
+            .await?;
+        records
+            .create_index(IndexModel::builder().keys(doc! { "creator_id": 1, "created_at": -1 }).build())
+            .await?;
+        let charges = db.collection::<ChargeRecord>("subscription_charges");
+        charges
+            .create_index(IndexModel::builder().keys(doc! { "creator_id": 1, "pending": 1, "clears_at": 1 }).build())
+            .await?;
+        Ok(Self {
+            records,
+            charges,
+            slots: db.collection("subscription_slots"),
+            trials: db.collection("subscription_trials"),
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn get(&self, id: &SubscriptionId) -> Result<SubscriptionRecord, PostError> {
+        self.records.find_one(doc! { "_id": id }).await?.ok_or(PostError::SubscriptionNotFound)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn take_slot(
+        &self,
+        subscriber: &UserId,
+        creator: &UserId,
+        id: &SubscriptionId,
+    ) -> anyhow::Result<Slotted> {
+        let slot = Slot { key: pair(subscriber, creator), subscription_id: id.clone() };
+        match self.slots.insert_one(&slot).await {
+            Ok(_) => Ok(Slotted::Taken),
+            Err(err) if common::mongo::is_duplicate_key(&err) => {
+                let held = self.slots.find_one(doc! { "_id": &slot.key }).await?;
+                Ok(held.map_or(Slotted::Taken, |held| Slotted::Held(held.subscription_id)))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Frees the pair for a new subscription (subscription `id` ended, or never began).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn free_slot(&self, subscriber: &UserId, creator: &UserId, id: &SubscriptionId) -> anyhow::Result<()> {
+        self.slots.delete_one(doc! { "_id": pair(subscriber, creator), "subscription_id": id }).await?;
+        Ok(())
+    }
+
+    /// Marks the pair's trial taken: `false` when it was before.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn take_trial(&self, subscriber: &UserId, creator: &UserId, now: DateTime) -> anyhow::Result<bool> {
+        match self.trials.insert_one(Trial { key: pair(subscriber, creator), at: now }).await {
+            Ok(_) => Ok(true),
+            Err(err) if common::mongo::is_duplicate_key(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The live subscriptions `subscriber` holds to any of `creators`, by creator.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn live_to(
+        &self,
+        subscriber: &UserId,
+        creators: &[&UserId],
+    ) -> anyhow::Result<HashMap<UserId, SubscriptionRecord>> {
+        let filter = doc! {
+            "subscriber_id": subscriber,
+            "creator_id": { "$in": creators },
+            "state": { "$in": SubscriptionState::LIVE.to_vec() },
+        };
+        let found: Vec<SubscriptionRecord> = self.records.find(filter).await?.try_collect().await?;
+        Ok(found.into_iter().map(|record| (record.creator_id.clone(), record)).collect())
+    }
+
+    /// `user`'s subscriptions (as the subscriber) or subscribers (as the creator), newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn recent(&self, field: &str, user: &UserId, limit: i64) -> anyhow::Result<Vec<SubscriptionRecord>> {
+        Ok(common::mongo::newest(&self.records, doc! { field: user }, limit).await?)
+    }
+
+    /// Subscriptions whose period is over, not held by a renewal now.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn due(&self, now: DateTime, limit: i64) -> anyhow::Result<Vec<SubscriptionRecord>> {
+        let filter = doc! {
+            "state": { "$in": SubscriptionState::LIVE.to_vec() },
+            "period_end": { "$lte": now },
+            "$or": [{ "lease_until": null }, { "lease_until": { "$lte": now } }],
+        };
+        Ok(self.records.find(filter).sort(doc! { "period_end": 1 }).limit(limit).await?.try_collect().await?)
+    }
+
+    /// Holds `record` for one renewal until `until`, if no one else took it
+    /// since it was read.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn lease(&self, record: &SubscriptionRecord, until: DateTime) -> anyhow::Result<bool> {
+        let as_read = doc! { "_id": &record.id, "period": record.period, "state": record.state, "lease_until": record.lease_until };
+        let leased = self.records.update_one(as_read, doc! { "$set": { "lease_until": until } }).await?;
+        Ok(leased.modified_count == 1)
+    }
+
+    /// Sets whether `record` ends at its period's end.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn set_cancel(&self, record: &SubscriptionRecord, cancel: bool) -> anyhow::Result<()> {
+        let live = doc! { "_id": &record.id, "state": { "$in": SubscriptionState::LIVE.to_vec() } };
+        self.records.update_one(live, doc! { "$set": { "cancel_at_period_end": cancel } }).await?;
+        Ok(())
+    }
+
+    /// The newest paid charge of a subscription (its current period's, or the last).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn last_paid(&self, id: &SubscriptionId) -> anyhow::Result<Option<ChargeRecord>> {
+        let paid = doc! { "subscription_id": id, "state": ChargeState::Paid };
+        Ok(self.charges.find_one(paid).sort(doc! { "period": -1 }).await?)
+    }
+
+    /// Every charge (for reconciliation).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn all_charges(&self) -> anyhow::Result<Vec<ChargeRecord>> {
+        Ok(self.charges.find(doc! {}).await?.try_collect().await?)
+    }
+
+    /// `creator`'s charges whose share is due to clear at `now`.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn clearing(&self, creator: &UserId, now: DateTime) -> anyhow::Result<Vec<ChargeRecord>> {
+        let due = doc! { "creator_id": creator, "pending": true, "state": ChargeState::Paid, "clears_at": { "$lte": now } };
+        Ok(self.charges.find(due).await?.try_collect().await?)
+    }
+}
