@@ -121,7 +121,8 @@ impl Money {
             grace: config.subscription_grace,
             clock: config.clock.clone(),
         };
-        let subscriptions = subscriptions::Subscriptions::new(db, ledger.clone(), gate.clone(), terms).await?;
+        let subscriptions =
+            subscriptions::Subscriptions::new(db, ledger.clone(), gate.clone(), terms).await?;
         Ok(Self {
             client: db.client().clone(),
             subscriptions,

@@ -11,9 +11,9 @@ use common::user_auth::{AuthUser, MaybeAuthUser};
 use mongodb::bson::DateTime;
 
 use crate::error::PostError;
-use crate::posts::binding::ViewerRange;
 use crate::money::subscriptions::tiers::MAX_TIERS;
 use crate::posts::access::access_to;
+use crate::posts::binding::ViewerRange;
 use crate::posts::store::{Audience, Photo, PostRecord};
 use crate::posts::types::{CreatePost, PostView};
 use crate::posts::views::Access;

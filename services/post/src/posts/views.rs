@@ -385,7 +385,8 @@ mod tests {
         let tier = |rank| Standing { subscription: Some((subscription.clone(), rank)), ..none() };
         let follower = Standing { follows: true, ..none() };
         let for_tier_two = for_audience(0, Audience::Subscribers { min_rank: 2 });
-        let subscribed = Access::Subscribed { subscription_id: subscription.clone(), subscriber_id: bob.clone() };
+        let subscribed =
+            Access::Subscribed { subscription_id: subscription.clone(), subscriber_id: bob.clone() };
         assert_eq!(Access::of(&for_tier_two, Some(&bob), tier(2)), subscribed, "its tier");
         assert_eq!(Access::of(&for_tier_two, Some(&bob), tier(5)), subscribed, "a higher tier includes it");
         assert_eq!(Access::of(&for_tier_two, Some(&bob), tier(1)), Access::Locked, "a lower tier does not");
@@ -418,7 +419,8 @@ mod tests {
         };
         let post = for_audience(0, Audience::Subscribers { min_rank: 1 });
         let access = Access::Subscribed { subscription_id: subscription.clone(), subscriber_id: bob.clone() };
-        let copy = Visible { post: &post, access }.marked_copy_of(&photo).expect("a copy, though the post is free");
+        let copy =
+            Visible { post: &post, access }.marked_copy_of(&photo).expect("a copy, though the post is free");
         assert_eq!((copy.buyer_id, copy.grant), (bob, Grant::Subscription(subscription)));
     }
 

@@ -99,7 +99,8 @@ impl Social {
         authors: &[&UserId],
     ) -> anyhow::Result<std::collections::HashSet<UserId>> {
         let keys: Vec<String> = authors.iter().map(|author| format!("{user}:{author}")).collect();
-        let follows: Vec<Follow> = self.follows.find(doc! { "_id": { "$in": keys } }).await?.try_collect().await?;
+        let follows: Vec<Follow> =
+            self.follows.find(doc! { "_id": { "$in": keys } }).await?.try_collect().await?;
         Ok(follows.into_iter().map(|f| f.followee_id).collect())
     }
 

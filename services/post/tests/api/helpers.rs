@@ -13,6 +13,10 @@ pub const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
 
 pub struct Stack {
     pub post: String,
+    /// post's clock: `clock.advance(…)` moves its subscriptions' time.
+    pub clock: common::clock::Clock,
+    /// How post was started: `replica()` starts another on the same database and clock.
+    replica_config: post::Config,
     /// post's own database, for tests that must arrange what the API cannot.
     pub post_db: common::mongo::MongoSettings,
     pub media_db: common::mongo::MongoSettings,
@@ -42,6 +46,8 @@ pub struct Options {
     pub clearing_period: Duration,
     /// Purchases and refunds per user and minute (high here: tests buy in bursts).
     pub per_minute: u32,
+    /// How often due subscriptions renew (often here: tests move the clock).
+    pub renewal_every: Duration,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -62,6 +68,7 @@ impl Default for Options {
             trusted_proxies: Vec::new(),
             clearing_period: Duration::ZERO,
             per_minute: 10_000,
+            renewal_every: Duration::from_millis(100),
         }
     }
 }
@@ -155,6 +162,9 @@ pub async fn spawn_with(options: Options) -> Stack {
     config.clearing_period = options.clearing_period;
     config.purchases_per_minute = options.per_minute;
     config.refunds_per_minute = options.per_minute;
+    config.renewal_every = options.renewal_every;
+    let clock = config.clock.clone();
+    let replica_config = config.clone();
     let api_url = match options.provider {
         Provider::None => None,
         Provider::Localstripe => Some(testkit::stripe::api_url().to_owned()),
@@ -180,7 +190,18 @@ pub async fn spawn_with(options: Options) -> Stack {
         mongodb::Client::with_uri_str(&auth_db.uri).await.unwrap().database(&auth_db.database);
     let admin = testkit::users::admin(&auth, &auth_database, "operator").await;
     let admin = User { token: admin.token, id: admin.id };
-    Stack { post, post_db, media_db, media, auth, keys, http: reqwest::Client::new(), admin }
+    Stack {
+        post,
+        post_db,
+        media_db,
+        media,
+        auth,
+        keys,
+        http: reqwest::Client::new(),
+        admin,
+        clock,
+        replica_config,
+    }
 }
 
 impl Stack {
@@ -191,6 +212,11 @@ impl Stack {
     pub async fn user(&self, name: &str) -> User {
         let signed_up = testkit::users::sign_up(&self.auth, name).await;
         User { token: signed_up.token, id: signed_up.id }
+    }
+
+    /// A second post process on the same database and clock (its own workers).
+    pub async fn replica(&self) -> String {
+        testkit::service::spawn(post::build(self.replica_config.clone()).await.unwrap())
     }
 
     pub async fn photo(&self, user: &User) -> String {

@@ -12,4 +12,5 @@ mod posts;
 mod refunds;
 mod shutdown;
 mod social;
+mod subscriptions;
 mod webhook;

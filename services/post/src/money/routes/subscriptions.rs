@@ -146,7 +146,10 @@ pub(crate) async fn subscribe(
 #[utoipa::path(tag = "subscriptions", security(("bearer" = [])),
     responses((status = 200, description = "Your subscriptions, newest first", body = SubscriptionList)))]
 #[get("/v1/subscriptions")]
-pub(crate) async fn mine(user: AuthUser, service: web::Data<Service>) -> Result<web::Json<SubscriptionList>, PostError> {
+pub(crate) async fn mine(
+    user: AuthUser,
+    service: web::Data<Service>,
+) -> Result<web::Json<SubscriptionList>, PostError> {
     let records = service.money.subscriptions.store.recent("subscriber_id", &user.user_id, 100).await?;
     Ok(web::Json(SubscriptionList { subscriptions: records.into_iter().map(Into::into).collect() }))
 }

@@ -131,8 +131,9 @@ impl Subscriptions {
         if tier.retired {
             return Err(PostError::Conflict("This tier takes no new subscribers."));
         }
-        let price =
-            tier.price(interval).ok_or_else(|| PostError::invalid("interval", "this tier has no such price"))?;
+        let price = tier
+            .price(interval)
+            .ok_or_else(|| PostError::invalid("interval", "this tier has no such price"))?;
         let trial_days = match (trial, tier.trial_days) {
             (false, _) => None,
             (true, Some(days)) => Some(days),
@@ -248,7 +249,11 @@ impl Subscriptions {
             created_at: now,
         };
         let legs = [
-            Leg::covered_debit(Account::Wallet(record.subscriber_id.clone()), amount, LedgerKind::Subscription),
+            Leg::covered_debit(
+                Account::Wallet(record.subscriber_id.clone()),
+                amount,
+                LedgerKind::Subscription,
+            ),
             Leg::credit(Account::PendingEarnings(record.creator_id.clone()), amount - fee, LedgerKind::Sale),
             Leg::credit(Account::Platform, fee, LedgerKind::Fee),
         ];
@@ -263,7 +268,8 @@ impl Subscriptions {
                 }
                 Along::Advance(update) => {
                     let as_read = doc! { "_id": &record.id, "period": record.period };
-                    let moved = self.store.records.update_one(as_read, update.clone()).session(&mut *session).await?;
+                    let moved =
+                        self.store.records.update_one(as_read, update.clone()).session(&mut *session).await?;
                     if moved.matched_count == 0 {
                         return Err(Stop::Refuse(PostError::Conflict("the subscription moved on")));
                     }
@@ -328,7 +334,8 @@ impl Subscriptions {
             _ => {}
         }
         let now = self.now();
-        let ended = doc! { "$set": { "state": SubscriptionState::Refunded, "ended_at": now, "lease_until": null } };
+        let ended =
+            doc! { "$set": { "state": SubscriptionState::Refunded, "ended_at": now, "lease_until": null } };
         let live = doc! { "_id": &record.id, "state": record.state };
         let Some(charge) = self.store.last_paid(&record.id).await? else {
             // A trial: nothing was paid.
@@ -340,7 +347,11 @@ impl Subscriptions {
             false => Account::Earnings(record.creator_id.clone()),
         };
         let legs = [
-            Leg::credit(Account::Wallet(record.subscriber_id.clone()), charge.amount_cents, LedgerKind::Refund),
+            Leg::credit(
+                Account::Wallet(record.subscriber_id.clone()),
+                charge.amount_cents,
+                LedgerKind::Refund,
+            ),
             Leg::covered_debit(share, charge.share_cents(), LedgerKind::SaleReversal),
             Leg::debit(Account::Platform, charge.fee_cents, LedgerKind::FeeReversal),
         ];
@@ -382,7 +393,11 @@ impl Subscriptions {
         let _passage = self.gate.enter().await;
         for charge in due {
             let legs = [
-                Leg::debit(Account::PendingEarnings(creator.clone()), charge.share_cents(), LedgerKind::Cleared),
+                Leg::debit(
+                    Account::PendingEarnings(creator.clone()),
+                    charge.share_cents(),
+                    LedgerKind::Cleared,
+                ),
                 Leg::credit(Account::Earnings(creator.clone()), charge.share_cents(), LedgerKind::Cleared),
             ];
             let operation = format!("{}:cleared", charge.key);
@@ -390,7 +405,9 @@ impl Subscriptions {
             let cleared = transaction!(attempts, |session| {
                 let still = doc! { "_id": &charge.key, "pending": true, "state": ChargeState::Paid };
                 let moved = doc! { "$set": { "pending": false } };
-                if self.store.charges.update_one(still, moved).session(&mut *session).await?.matched_count == 0 {
+                if self.store.charges.update_one(still, moved).session(&mut *session).await?.matched_count
+                    == 0
+                {
                     return Err(Stop::Refuse(PostError::Duplicate));
                 }
                 self.ledger.post(session, &operation, &charge.subscription_id, &legs).await?;

@@ -46,7 +46,10 @@ impl Subscriptions {
                 Ok(()) => moved += 1,
                 Err(err) => {
                     tracing::warn!(subscription_id = %id, error = %err, "renewal failed; will retry");
-                    self.store.records.update_one(doc! { "_id": &id }, doc! { "$set": { "lease_until": null } }).await?;
+                    self.store
+                        .records
+                        .update_one(doc! { "_id": &id }, doc! { "$set": { "lease_until": null } })
+                        .await?;
                 }
             }
         }
@@ -82,7 +85,10 @@ impl Subscriptions {
                     return self.end(&record, now).await;
                 }
                 let past_due = doc! { "$set": { "state": SubscriptionState::PastDue, "grace_until": grace_until, "lease_until": null } };
-                self.store.records.update_one(doc! { "_id": &record.id, "period": record.period }, past_due).await?;
+                self.store
+                    .records
+                    .update_one(doc! { "_id": &record.id, "period": record.period }, past_due)
+                    .await?;
                 tracing::info!(subscription_id = %record.id, "renewal not covered; in its grace period");
                 Ok(())
             }
@@ -92,7 +98,8 @@ impl Subscriptions {
 
     /// Ends `record` as of `at`: its posts close, its pair and place are free.
     async fn end(&self, record: &SubscriptionRecord, at: DateTime) -> Result<(), PostError> {
-        let ended = doc! { "$set": { "state": SubscriptionState::Ended, "ended_at": at, "lease_until": null } };
+        let ended =
+            doc! { "$set": { "state": SubscriptionState::Ended, "ended_at": at, "lease_until": null } };
         self.store.records.update_one(doc! { "_id": &record.id, "period": record.period }, ended).await?;
         self.ended(record).await?;
         Ok(())

@@ -145,7 +145,9 @@ pub enum Slotted {
 impl Store {
     pub async fn new(db: &Database) -> anyhow::Result<Self> {
         let records = db.collection::<SubscriptionRecord>("subscriptions");
-        records.create_index(IndexModel::builder().keys(doc! { "state": 1, "period_end": 1 }).build()).await?;
+        records
+            .create_index(IndexModel::builder().keys(doc! { "state": 1, "period_end": 1 }).build())
+            .await?;
         records
             .create_index(IndexModel::builder().keys(doc! { "subscriber_id": 1, "created_at": -1 }).build())
             .await?;
@@ -154,7 +156,9 @@ impl Store {
             .await?;
         let charges = db.collection::<ChargeRecord>("subscription_charges");
         charges
-            .create_index(IndexModel::builder().keys(doc! { "creator_id": 1, "pending": 1, "clears_at": 1 }).build())
+            .create_index(
+                IndexModel::builder().keys(doc! { "creator_id": 1, "pending": 1, "clears_at": 1 }).build(),
+            )
             .await?;
         Ok(Self {
             records,
@@ -189,14 +193,24 @@ impl Store {
 
     /// Frees the pair for a new subscription (subscription `id` ended, or never began).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn free_slot(&self, subscriber: &UserId, creator: &UserId, id: &SubscriptionId) -> anyhow::Result<()> {
+    pub async fn free_slot(
+        &self,
+        subscriber: &UserId,
+        creator: &UserId,
+        id: &SubscriptionId,
+    ) -> anyhow::Result<()> {
         self.slots.delete_one(doc! { "_id": pair(subscriber, creator), "subscription_id": id }).await?;
         Ok(())
     }
 
     /// Marks the pair's trial taken: `false` when it was before.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn take_trial(&self, subscriber: &UserId, creator: &UserId, now: DateTime) -> anyhow::Result<bool> {
+    pub async fn take_trial(
+        &self,
+        subscriber: &UserId,
+        creator: &UserId,
+        now: DateTime,
+    ) -> anyhow::Result<bool> {
         match self.trials.insert_one(Trial { key: pair(subscriber, creator), at: now }).await {
             Ok(_) => Ok(true),
             Err(err) if common::mongo::is_duplicate_key(&err) => Ok(false),
@@ -222,7 +236,12 @@ impl Store {
 
     /// `user`'s subscriptions (as the subscriber) or subscribers (as the creator), newest first.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn recent(&self, field: &str, user: &UserId, limit: i64) -> anyhow::Result<Vec<SubscriptionRecord>> {
+    pub async fn recent(
+        &self,
+        field: &str,
+        user: &UserId,
+        limit: i64,
+    ) -> anyhow::Result<Vec<SubscriptionRecord>> {
         Ok(common::mongo::newest(&self.records, doc! { field: user }, limit).await?)
     }
 

@@ -79,7 +79,9 @@ impl Tiers {
         let collection = db.collection::<TierRecord>("tiers");
         let unique = IndexOptions::builder().unique(true).build();
         collection
-            .create_index(IndexModel::builder().keys(doc! { "creator_id": 1, "rank": 1 }).options(unique).build())
+            .create_index(
+                IndexModel::builder().keys(doc! { "creator_id": 1, "rank": 1 }).options(unique).build(),
+            )
             .await?;
         Ok(Self { collection })
     }
@@ -187,7 +189,8 @@ impl Tiers {
             "promotion.ends_at": { "$gt": now },
             "promotion.redeemed": { "$lt": promotion.max_redemptions },
         };
-        let redeemed = self.collection.update_one(running, doc! { "$inc": { "promotion.redeemed": 1 } }).await?;
+        let redeemed =
+            self.collection.update_one(running, doc! { "$inc": { "promotion.redeemed": 1 } }).await?;
         Ok((redeemed.modified_count == 1).then_some(promotion.percent_off))
     }
 }

@@ -58,7 +58,11 @@ pub struct CheckedTier {
     pub promotion: Option<Promotion>,
 }
 
-fn within(field: &str, value: Option<i64>, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, PostError> {
+fn within(
+    field: &str,
+    value: Option<i64>,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<Option<i64>, PostError> {
     match value {
         Some(v) if !range.contains(&v) => {
             Err(PostError::invalid(field, format!("must be {} to {}", range.start(), range.end())))
