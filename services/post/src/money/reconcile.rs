@@ -16,6 +16,7 @@ use crate::money::disputes::{ReversalKind, ReversalRecord, ReversalState};
 use crate::money::ledger::{Account, SumBy};
 use crate::money::outflows::{OutflowKind, OutflowRecord, OutflowState};
 use crate::money::stripe::{ProviderError, Transfer};
+use crate::money::subscriptions::store::{ChargeRecord, ChargeState};
 use crate::money::topups::TopupRecord;
 use crate::money::{Money, Payments};
 
@@ -95,6 +96,7 @@ struct Books {
     succeeded_topups: Vec<TopupRecord>,
     outflows: Vec<OutflowRecord>,
     reversals: Vec<ReversalRecord>,
+    charges: Vec<ChargeRecord>,
 }
 
 /// Sums of the stored balances, by kind of account.
@@ -127,6 +129,7 @@ impl Books {
             stored,
             succeeded_topups: money.topups.succeeded().await?,
             reversals: money.reversals.all().await?,
+            charges: money.subscriptions.store.all_charges().await?,
             outflows,
         })
     }
@@ -165,7 +168,40 @@ impl Books {
         self.entries_have_balances(findings);
         self.money_is_conserved(&held, findings);
         self.outside_matches_records(findings);
+        self.charges_match_operations(findings);
         held
+    }
+
+    /// Every subscription charge has its operations in the ledger (paid,
+    /// refunded, cleared, as its record says), and every subscription
+    /// payment in the ledger has its charge.
+    fn charges_match_operations(&self, findings: &mut Findings) {
+        let mut expected = std::collections::HashSet::new();
+        for charge in self.charges.iter().filter(|c| c.amount_cents > 0) {
+            let paid = format!("subscription:{}:{}", charge.subscription_id, charge.period);
+            let mut wanted = vec![paid.clone()];
+            if charge.state == ChargeState::Refunded {
+                wanted.push(format!("{paid}:refund"));
+            }
+            if !charge.pending && charge.share_cents() > 0 {
+                wanted.push(format!("{}:cleared", charge.key));
+            }
+            for operation in wanted {
+                if !self.by_operation.contains_key(&operation) {
+                    findings.add(format!("charge {} has no operation {operation} in the ledger", charge.key));
+                }
+                expected.insert(operation);
+            }
+        }
+        let mut strays: Vec<&String> = self
+            .by_operation
+            .keys()
+            .filter(|op| op.starts_with("subscription:") && !expected.contains(*op))
+            .collect();
+        strays.sort();
+        for operation in strays {
+            findings.add(format!("operation {operation} has no subscription charge"));
+        }
     }
 
     /// Every operation sums to zero.
@@ -422,6 +458,7 @@ mod tests {
             succeeded_topups: Vec::new(),
             outflows: Vec::new(),
             reversals: Vec::new(),
+            charges: Vec::new(),
         }
     }
 
@@ -539,5 +576,43 @@ mod tests {
         for status in ["pending", "in_transit", "paid", "failed"] {
             assert_eq!(outflow_disagrees(&outflow(OutflowState::Pending, 100), &said(status, 100)), None);
         }
+    }
+
+    #[test]
+    fn every_subscription_charge_is_in_the_ledger_and_every_subscription_payment_has_a_charge() {
+        use crate::money::subscriptions::store::{ChargeRecord, ChargeState};
+        use common::ids::SubscriptionId;
+        let subscription = SubscriptionId::mint();
+        let charge = |period: i64, state, pending| ChargeRecord {
+            key: ChargeRecord::key_of(&subscription, period),
+            subscription_id: subscription.clone(),
+            subscriber_id: UserId::mint(),
+            creator_id: UserId::mint(),
+            period,
+            amount_cents: 500,
+            fee_cents: 50,
+            state,
+            pending,
+            clears_at: DateTime::now(),
+            created_at: DateTime::now(),
+        };
+        let op = |suffix: &str| format!("subscription:{subscription}:{suffix}");
+        let mut ledger = books(&[], &[]);
+        for operation in [op("0"), op("1"), op("1:refund"), format!("{subscription}:0:cleared"), op("7")] {
+            ledger.by_operation.insert(operation, 0);
+        }
+        ledger.charges = vec![
+            charge(0, ChargeState::Paid, false),
+            charge(1, ChargeState::Refunded, true),
+            charge(2, ChargeState::Paid, true),
+        ];
+        let found = problems(|f| ledger.charges_match_operations(f));
+        assert_eq!(
+            found,
+            [
+                format!("charge {subscription}:2 has no operation {} in the ledger", op("2")),
+                format!("operation {} has no subscription charge", op("7")),
+            ]
+        );
     }
 }
