@@ -28,6 +28,7 @@ common::public_api! {
     subscriptions::subscribers,
     subscriptions::cancel,
     subscriptions::resume,
+    subscriptions::change_tier_of,
     subscriptions::refund,
     wallet::wallet,
     wallet::dev_topup,

@@ -178,7 +178,7 @@ impl Books {
     fn charges_match_operations(&self, findings: &mut Findings) {
         let mut expected = std::collections::HashSet::new();
         for charge in self.charges.iter().filter(|c| c.amount_cents > 0) {
-            let paid = format!("subscription:{}:{}", charge.subscription_id, charge.period);
+            let paid = charge.operation();
             let mut wanted = vec![paid.clone()];
             if charge.state == ChargeState::Refunded {
                 wanted.push(format!("{paid}:refund"));

@@ -296,3 +296,52 @@ async fn refunds_end_a_subscription_and_concurrent_subscribes_make_one() {
     assert_eq!(subscribe(&stack, &bob, &monthly, json!({})).await.status(), 201, "and may subscribe again");
     stack.assert_books_agree(false).await;
 }
+
+#[tokio::test]
+async fn moving_up_pays_the_difference_for_what_is_left_and_moving_down_waits_for_the_period_end() {
+    let stack = spawn().await;
+    let (ann, bob, carl) = (stack.user("ann").await, stack.user("bob").await, stack.user("carl").await);
+    let basic = tier(&stack, &ann, json!({ "rank": 1, "name": "Basic", "monthly_cents": 1000 })).await;
+    let premium = tier(&stack, &ann, json!({ "rank": 2, "name": "Premium", "monthly_cents": 4000 })).await;
+    let others = tier(&stack, &carl, json!({ "rank": 1, "name": "Carl's", "monthly_cents": 500 })).await;
+    let for_premium = post_for(&stack, &ann, json!({ "kind": "subscribers", "min_rank": 2 }), 0).await;
+    stack.top_up(&bob, 10_000).await;
+    assert_eq!(subscribe(&stack, &bob, &basic, json!({})).await.status(), 201);
+    let id = subscription(&stack, &bob).await["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/subscriptions/{id}/tier");
+    let to = |tier: &Value| Some(json!({ "tier_id": tier["id"] }));
+
+    // Half the month gone: up costs half the difference, at once.
+    stack.clock.advance(DAY * 15);
+    assert_eq!(
+        stack.send(Method::POST, &bob, &path, to(&others)).await.status(),
+        422,
+        "another creator's tier"
+    );
+    assert_eq!(stack.send(Method::POST, &carl, &path, to(&premium)).await.status(), 404, "not carl's");
+    let up = stack.send(Method::POST, &bob, &path, to(&premium)).await;
+    assert_eq!(up.status(), 200);
+    let up: Value = up.json().await.unwrap();
+    assert_eq!((up["rank"].as_i64(), up["price_cents"].as_i64()), (Some(2), Some(4000)));
+    let paid = 10_000 - 1000 - stack.balance(&bob).await;
+    assert!((1490..=1500).contains(&paid), "half of 3000 for the half month left, paid {paid}");
+    assert!(photo_url(&stack, &bob, &for_premium).await.is_some(), "open at once");
+
+    // Down: Premium stays open until the month ends; then Basic, at its price.
+    let down = stack.send(Method::POST, &bob, &path, to(&basic)).await;
+    let down: Value = down.json().await.unwrap();
+    assert_eq!((down["rank"].as_i64(), down["next_tier"]["rank"].as_i64()), (Some(2), Some(1)));
+    assert!(photo_url(&stack, &bob, &for_premium).await.is_some(), "still Premium this month");
+    let before = stack.balance(&bob).await;
+    stack.clock.advance(DAY * 16);
+    let renewed =
+        stack.eventually(&bob, "/v1/subscriptions", |a| a["subscriptions"][0]["rank"] == 1).await["subscriptions"][0].clone();
+    assert_eq!((renewed["price_cents"].as_i64(), renewed["state"].as_str()), (Some(1000), Some("active")));
+    assert_eq!(stack.balance(&bob).await, before - 1000, "the next month at Basic's price");
+    assert_eq!(photo_url(&stack, &bob, &for_premium).await, None);
+    let listed = stack.get(None, "/v1/users/ann/tiers").await;
+    let places: Vec<i64> =
+        listed["tiers"].as_array().unwrap().iter().map(|t| t["subscribers"].as_i64().unwrap()).collect();
+    assert_eq!(places, [1, 0], "one place held, in the tier it is in");
+    stack.assert_books_agree(false).await;
+}

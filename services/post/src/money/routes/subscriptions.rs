@@ -9,7 +9,8 @@ use crate::error::PostError;
 use crate::money::subscriptions::store::SubscriptionState;
 use crate::money::subscriptions::tiers::{TierChange, TierRecord};
 use crate::money::subscriptions::types::{
-    SubscribeRequest, SubscriberList, SubscriptionList, SubscriptionView, TierInput, TierList, TierView,
+    ChangeTier, SubscribeRequest, SubscriberList, SubscriptionList, SubscriptionView, TierInput, TierList,
+    TierView,
 };
 use crate::money::subscriptions::{Interval, Subscribed, TierId};
 use crate::service::Service;
@@ -212,6 +213,25 @@ pub(crate) async fn resume(
     service: web::Data<Service>,
 ) -> Result<web::Json<SubscriptionView>, PostError> {
     set_cancelled(user, id, service, false).await
+}
+
+#[utoipa::path(tag = "subscriptions", security(("bearer" = [])), request_body = ChangeTier,
+    params(("id" = String, Path, description = "The subscription id")),
+    responses((status = 200, description = "Up: at once, the prorated difference paid now. Down: due at the period's end (`next_tier`). The current tier: a move down dropped", body = SubscriptionView),
+              (status = 402, description = "Not enough money in the wallet for the difference"),
+              (status = 404, description = "No such subscription of yours, or no such tier"),
+              (status = 409, description = "It has ended, the tier is retired or full, or a move down is already due"),
+              (status = 422, description = "Another creator's tier, or one without the subscription's interval")))]
+#[post("/v1/subscriptions/{id}/tier")]
+pub(crate) async fn change_tier_of(
+    user: AuthUser,
+    id: web::Path<SubscriptionId>,
+    body: web::Json<ChangeTier>,
+    service: web::Data<Service>,
+) -> Result<web::Json<SubscriptionView>, PostError> {
+    let subscriptions = &service.money.subscriptions;
+    let tier = subscriptions.tiers.get(&body.tier_id).await?;
+    Ok(web::Json(subscriptions.change_tier(&id, &user.user_id, &tier).await?.into()))
 }
 
 #[utoipa::path(tag = "subscriptions", security(("bearer" = [])),

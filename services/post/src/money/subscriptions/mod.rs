@@ -4,7 +4,8 @@
 //! Every period is charged once: its charge is `{subscription}:{period}`
 //! and its ledger operation `subscription:{subscription}:{period}`, both
 //! unique, written in the one transaction that moves the money and moves
-//! the subscription on; a renewal also holds its subscription under a
+//! the subscription on (a move up within a period is one more charge,
+//! `…:upgrade-{rank}`); a renewal also holds its subscription under a
 //! lease, so two workers (or replicas) meet at most at the unique ids. A
 //! failed renewal opens a grace period (`POST_SUBSCRIPTION_GRACE`), charged
 //! again each round; past it the subscription lapses. Shares clear like
@@ -30,7 +31,7 @@ use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::purchases::fee_of;
 use crate::money::stored::stored_enum;
 use crate::money::txn::{Attempts, Refusal, Stop, transaction};
-use store::{ChargeRecord, ChargeState, Slotted, Store, SubscriptionRecord, SubscriptionState};
+use store::{ChargeRecord, ChargeState, NextTier, Slotted, Store, SubscriptionRecord, SubscriptionState};
 use tiers::{TierRecord, Tiers};
 
 common::uuid_id!(
@@ -88,7 +89,8 @@ pub enum Subscribed {
 /// move of an existing one to its next period.
 enum Along<'a> {
     Insert(&'a SubscriptionRecord),
-    Advance(Document),
+    /// An update of the subscription as it was read (its period unchanged).
+    Switch(Document),
 }
 
 pub(crate) fn after(time: DateTime, length: Duration) -> DateTime {
@@ -188,6 +190,7 @@ impl Subscriptions {
             period_start: now,
             period_end: after(now, trial_days.map_or(interval.length(), days)),
             grace_until: None,
+            next_tier: None,
             lease_until: None,
             created_at: now,
             ended_at: None,
@@ -196,7 +199,8 @@ impl Subscriptions {
             self.store.records.insert_one(&record).await?;
             return Ok(record);
         }
-        match self.charge(&record, 0, first, Along::Insert(&record)).await {
+        let key = ChargeRecord::key_of(&record.id, 0);
+        match self.charge(&record, key, 0, first, Along::Insert(&record)).await {
             Ok(()) => Ok(record),
             Err(refusal) => {
                 if percent_off.is_some() {
@@ -224,11 +228,13 @@ impl Subscriptions {
         }
     }
 
-    /// Charges `record`'s period `period` from the subscriber's wallet, and
-    /// writes `along` in the same transaction. The caller is in the gate.
+    /// Charges `amount` for `record`'s period `period` (as charge `key`)
+    /// from the subscriber's wallet, and writes `along` in the same
+    /// transaction. The caller is in the gate.
     async fn charge(
         &self,
         record: &SubscriptionRecord,
+        key: String,
         period: i64,
         amount: i64,
         along: Along<'_>,
@@ -236,7 +242,7 @@ impl Subscriptions {
         let now = self.now();
         let fee = fee_of(amount, self.fee_bps);
         let charge = ChargeRecord {
-            key: ChargeRecord::key_of(&record.id, period),
+            key,
             subscription_id: record.id.clone(),
             subscriber_id: record.subscriber_id.clone(),
             creator_id: record.creator_id.clone(),
@@ -257,7 +263,7 @@ impl Subscriptions {
             Leg::credit(Account::PendingEarnings(record.creator_id.clone()), amount - fee, LedgerKind::Sale),
             Leg::credit(Account::Platform, fee, LedgerKind::Fee),
         ];
-        let operation = format!("subscription:{}:{period}", record.id);
+        let operation = charge.operation();
         let mut attempts = Attempts::new(&self.client);
         transaction!(attempts, |session| {
             self.store.charges.insert_one(&charge).session(&mut *session).await?;
@@ -266,7 +272,7 @@ impl Subscriptions {
                 Along::Insert(new) => {
                     self.store.records.insert_one(*new).session(&mut *session).await?;
                 }
-                Along::Advance(update) => {
+                Along::Switch(update) => {
                     let as_read = doc! { "_id": &record.id, "period": record.period };
                     let moved =
                         self.store.records.update_one(as_read, update.clone()).session(&mut *session).await?;
@@ -337,33 +343,30 @@ impl Subscriptions {
         let ended =
             doc! { "$set": { "state": SubscriptionState::Refunded, "ended_at": now, "lease_until": null } };
         let live = doc! { "_id": &record.id, "state": record.state };
-        let Some(charge) = self.store.last_paid(&record.id).await? else {
-            // A trial: nothing was paid.
-            self.store.records.update_one(live, ended).await?;
-            return self.ended(&record).await;
-        };
-        let share = match charge.pending {
-            true => Account::PendingEarnings(record.creator_id.clone()),
-            false => Account::Earnings(record.creator_id.clone()),
-        };
-        let legs = [
-            Leg::credit(
-                Account::Wallet(record.subscriber_id.clone()),
-                charge.amount_cents,
-                LedgerKind::Refund,
-            ),
-            Leg::covered_debit(share, charge.share_cents(), LedgerKind::SaleReversal),
-            Leg::debit(Account::Platform, charge.fee_cents, LedgerKind::FeeReversal),
-        ];
-        let operation = format!("subscription:{}:{}:refund", record.id, charge.period);
+        // The period's charges (none in a trial), each reversed by its own operation.
+        let charges = self.store.paid_in(&record.id, record.period).await?;
         let mut attempts = Attempts::new(&self.client);
         let refunded = transaction!(attempts, |session| {
-            let paid = doc! { "_id": &charge.key, "state": ChargeState::Paid, "pending": charge.pending };
-            let back = doc! { "$set": { "state": ChargeState::Refunded } };
-            if self.store.charges.update_one(paid, back).session(&mut *session).await?.matched_count == 0 {
-                return Err(Stop::Refuse(PostError::Conflict("the charge moved on; try again")));
+            for charge in &charges {
+                let share = match charge.pending {
+                    true => Account::PendingEarnings(record.creator_id.clone()),
+                    false => Account::Earnings(record.creator_id.clone()),
+                };
+                let wallet = Account::Wallet(record.subscriber_id.clone());
+                let legs = [
+                    Leg::credit(wallet, charge.amount_cents, LedgerKind::Refund),
+                    Leg::covered_debit(share, charge.share_cents(), LedgerKind::SaleReversal),
+                    Leg::debit(Account::Platform, charge.fee_cents, LedgerKind::FeeReversal),
+                ];
+                let paid = doc! { "_id": &charge.key, "state": ChargeState::Paid, "pending": charge.pending };
+                let back = doc! { "$set": { "state": ChargeState::Refunded } };
+                if self.store.charges.update_one(paid, back).session(&mut *session).await?.matched_count == 0
+                {
+                    return Err(Stop::Refuse(PostError::Conflict("the charge moved on; try again")));
+                }
+                let operation = format!("{}:refund", charge.operation());
+                self.ledger.post(session, &operation, &record.tier_id, &legs).await?;
             }
-            self.ledger.post(session, &operation, &record.tier_id, &legs).await?;
             self.store.records.update_one(live.clone(), ended.clone()).session(&mut *session).await?;
             Ok(())
         });
@@ -376,11 +379,102 @@ impl Subscriptions {
         }
     }
 
-    /// After `record` ended: its pair and its tier's place are free again.
+    /// After `record` ended: its pair and its tier's place (and a lower
+    /// one held for a move down) are free again.
     async fn ended(&self, record: &SubscriptionRecord) -> Result<SubscriptionRecord, PostError> {
         self.store.free_slot(&record.subscriber_id, &record.creator_id, &record.id).await?;
         self.tiers.give_place(&record.tier_id).await?;
+        if let Some(next) = &record.next_tier {
+            self.tiers.give_place(&next.tier_id).await?;
+        }
         self.store.get(&record.id).await
+    }
+
+    /// Moves a subscription to another tier of its creator. Up: at once,
+    /// paying now the difference in price for what is left of the period
+    /// (rounded down to the cent); the period's end stays. Down: at the
+    /// period's end, from when the lower price is charged; until then the
+    /// higher tier stays open. Moving back to the current tier drops a move
+    /// down still to come.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn change_tier(
+        &self,
+        id: &SubscriptionId,
+        subscriber: &UserId,
+        tier: &TierRecord,
+    ) -> Result<SubscriptionRecord, PostError> {
+        let _passage = self.gate.enter().await;
+        let record = self.store.get(id).await?;
+        if record.subscriber_id != *subscriber {
+            return Err(PostError::SubscriptionNotFound);
+        }
+        if !SubscriptionState::LIVE.contains(&record.state) {
+            return Err(PostError::Conflict("This subscription has ended."));
+        }
+        if tier.creator_id != record.creator_id {
+            return Err(PostError::invalid("tier_id", "is another creator's tier"));
+        }
+        if tier.id == record.tier_id {
+            if let Some(next) = &record.next_tier
+                && self.store.set_next_tier(&record, None).await?
+            {
+                self.tiers.give_place(&next.tier_id).await?;
+            }
+            return self.store.get(id).await;
+        }
+        if tier.retired {
+            return Err(PostError::Conflict("This tier takes no new subscribers."));
+        }
+        if record.next_tier.is_some() {
+            return Err(PostError::Conflict(
+                "A move down is already due; move back to the current tier first.",
+            ));
+        }
+        let price = tier.price(record.interval).ok_or_else(|| {
+            PostError::invalid("tier_id", "this tier has no price for the subscription's interval")
+        })?;
+        if !self.tiers.take_place(tier).await? {
+            return Err(PostError::Conflict("This tier is full."));
+        }
+        let moved = match tier.rank > record.rank {
+            true => self.move_up(&record, tier, price).await,
+            false => {
+                let next = NextTier { tier_id: tier.id.clone(), rank: tier.rank, price_cents: price };
+                match self.store.set_next_tier(&record, Some(&next)).await? {
+                    true => Ok(()),
+                    false => Err(PostError::Conflict("The subscription moved on; try again.")),
+                }
+            }
+        };
+        match moved {
+            Ok(()) => self.store.get(id).await,
+            Err(err) => {
+                self.tiers.give_place(&tier.id).await?;
+                Err(err)
+            }
+        }
+    }
+
+    /// Up to `tier` now, for the prorated difference.
+    async fn move_up(
+        &self,
+        record: &SubscriptionRecord,
+        tier: &TierRecord,
+        price: i64,
+    ) -> Result<(), PostError> {
+        let now = self.now().timestamp_millis();
+        let (start, end) = (record.period_start.timestamp_millis(), record.period_end.timestamp_millis());
+        let left = (end - now).clamp(0, (end - start).max(1));
+        let amount = (price - record.price_cents).max(0) * left / (end - start).max(1);
+        let key = ChargeRecord::upgrade_key(&record.id, record.period, tier.rank);
+        let switch = doc! { "$set": { "tier_id": &tier.id, "rank": tier.rank, "price_cents": price } };
+        match self.charge(record, key, record.period, amount, Along::Switch(switch)).await {
+            Ok(()) => {
+                self.tiers.give_place(&record.tier_id).await?;
+                Ok(())
+            }
+            Err(refusal) => Err(self.refused(refusal, &record.subscriber_id, amount).await),
+        }
     }
 
     /// Clears `creator`'s subscription shares whose clearing period is over.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use mongodb::bson::{DateTime, doc};
 
 use crate::error::PostError;
-use crate::money::subscriptions::store::{SubscriptionRecord, SubscriptionState};
+use crate::money::subscriptions::store::{ChargeRecord, SubscriptionRecord, SubscriptionState};
 use crate::money::subscriptions::{Along, Subscriptions, after};
 use crate::money::txn::Refusal;
 
@@ -63,18 +63,31 @@ impl Subscriptions {
             return self.end(&record, record.period_end).await;
         }
         let next = record.period + 1;
-        let amount = record.first_charge_cents.unwrap_or(record.price_cents);
+        // A move down takes effect now, at its price.
+        let (tier_id, rank, price) = match &record.next_tier {
+            Some(lower) => (&lower.tier_id, lower.rank, lower.price_cents),
+            None => (&record.tier_id, record.rank, record.price_cents),
+        };
+        let amount = record.first_charge_cents.unwrap_or(price);
         let advance = doc! { "$set": {
             "state": SubscriptionState::Active,
             "period": next,
             "period_start": record.period_end,
             "period_end": after(record.period_end, record.interval.length()),
+            "tier_id": tier_id,
+            "rank": rank,
+            "price_cents": price,
+            "next_tier": null,
             "grace_until": null,
             "first_charge_cents": null,
             "lease_until": null,
         } };
-        match self.charge(&record, next, amount, Along::Advance(advance)).await {
+        let key = ChargeRecord::key_of(&record.id, next);
+        match self.charge(&record, key, next, amount, Along::Switch(advance)).await {
             Ok(()) => {
+                if record.next_tier.is_some() {
+                    self.tiers.give_place(&record.tier_id).await?;
+                }
                 tracing::info!(subscription_id = %record.id, period = next, amount_cents = amount, "renewed");
                 Ok(())
             }

@@ -59,6 +59,9 @@ pub struct SubscriptionRecord {
     pub period_start: DateTime,
     pub period_end: DateTime,
     pub grace_until: Option<DateTime>,
+    /// A move to a lower tier, due at the period's end (its place is held).
+    #[serde(default)]
+    pub next_tier: Option<NextTier>,
     /// Held by the one renewal working on it.
     pub lease_until: Option<DateTime>,
     pub created_at: DateTime,
@@ -79,7 +82,16 @@ impl SubscriptionRecord {
     }
 }
 
-/// One period's payment: `{subscription}:{period}`, so a period is charged once.
+/// A lower tier a subscription moves to when its period ends.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NextTier {
+    pub tier_id: TierId,
+    pub rank: i64,
+    pub price_cents: i64,
+}
+
+/// One payment: a period's (`{subscription}:{period}`, so a period is
+/// charged once), or a move up within one (`…:upgrade-{rank}`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChargeRecord {
     #[serde(rename = "_id")]
@@ -100,6 +112,15 @@ pub struct ChargeRecord {
 impl ChargeRecord {
     pub fn key_of(subscription: &SubscriptionId, period: i64) -> String {
         format!("{subscription}:{period}")
+    }
+
+    pub fn upgrade_key(subscription: &SubscriptionId, period: i64, rank: i64) -> String {
+        format!("{subscription}:{period}:upgrade-{rank}")
+    }
+
+    /// The ledger operation that paid it (`…:refund` and `{key}:cleared` follow it).
+    pub fn operation(&self) -> String {
+        format!("subscription:{}", self.key)
     }
 
     pub fn share_cents(&self) -> i64 {
@@ -273,11 +294,24 @@ impl Store {
         Ok(())
     }
 
-    /// The newest paid charge of a subscription (its current period's, or the last).
+    /// The paid charges of a subscription's period (its own, and any move up within it).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn last_paid(&self, id: &SubscriptionId) -> anyhow::Result<Option<ChargeRecord>> {
-        let paid = doc! { "subscription_id": id, "state": ChargeState::Paid };
-        Ok(self.charges.find_one(paid).sort(doc! { "period": -1 }).await?)
+    pub async fn paid_in(&self, id: &SubscriptionId, period: i64) -> anyhow::Result<Vec<ChargeRecord>> {
+        let paid = doc! { "subscription_id": id, "period": period, "state": ChargeState::Paid };
+        Ok(self.charges.find(paid).await?.try_collect().await?)
+    }
+
+    /// Holds (or drops, with `None`) a move down at the period's end.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn set_next_tier(
+        &self,
+        record: &SubscriptionRecord,
+        next: Option<&NextTier>,
+    ) -> anyhow::Result<bool> {
+        let as_read = doc! { "_id": &record.id, "period": record.period, "state": record.state };
+        let next = mongodb::bson::to_bson(&next)?;
+        Ok(self.records.update_one(as_read, doc! { "$set": { "next_tier": next } }).await?.modified_count
+            == 1)
     }
 
     /// Every charge (for reconciliation).

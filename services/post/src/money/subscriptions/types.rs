@@ -177,6 +177,23 @@ pub struct SubscribeRequest {
     pub(crate) trial: bool,
 }
 
+/// `POST /v1/subscriptions/{id}/tier`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeTier {
+    #[schema(value_type = String)]
+    pub(crate) tier_id: TierId,
+}
+
+/// A move to a lower tier, due at the period's end.
+#[derive(Serialize, ToSchema)]
+pub struct NextTierView {
+    #[schema(value_type = String)]
+    pub tier_id: TierId,
+    pub rank: i64,
+    pub price_cents: i64,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SubscriptionView {
     pub id: SubscriptionId,
@@ -196,6 +213,8 @@ pub struct SubscriptionView {
     /// RFC 3339.
     pub current_period_end: String,
     pub grace_until: Option<String>,
+    /// A move down, from `current_period_end`.
+    pub next_tier: Option<NextTierView>,
 }
 
 impl From<SubscriptionRecord> for SubscriptionView {
@@ -212,6 +231,11 @@ impl From<SubscriptionRecord> for SubscriptionView {
             cancel_at_period_end: record.cancel_at_period_end,
             current_period_end: rfc3339(record.period_end),
             grace_until: record.grace_until.map(rfc3339),
+            next_tier: record.next_tier.map(|next| NextTierView {
+                tier_id: next.tier_id,
+                rank: next.rank,
+                price_cents: next.price_cents,
+            }),
         }
     }
 }
