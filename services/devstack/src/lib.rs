@@ -309,6 +309,8 @@ impl Stack {
         post_config.payout_limits.min_cents = 100;
         // The gateway (or nginx, on loopback too) says who the viewer is.
         post_config.trusted_proxies = vec![loopback()];
+        // Plain HTTP on one origin: viewers' photo cookies go to the gateway's host.
+        post_config.cookies.secure = false;
         if !options.viewer_binding {
             post_config.binding = None;
         }

@@ -1,10 +1,13 @@
-//! Buyers' marked copies: every buyer of a paid photo gets their own
-//! display and thumbnail carrying an invisible mark (`imaging::watermark`)
-//! whose 48-bit id maps, here only, to the buyer and their purchase. A copy
-//! is made the first time it is asked for (post asks right after a purchase,
-//! and again whenever it shows the photo) and kept next to the clean
-//! objects, under `{photo}/marks/{mark}/`, so a removal takes them with the
-//! photo.
+//! Buyers' marked copies: every buyer (or subscriber) of a paid photo gets
+//! their own display and thumbnail carrying an invisible mark
+//! (`imaging::watermark`) whose 48-bit id maps, here only, to the buyer and
+//! their purchase or subscription. A copy is made the first time it is
+//! asked for (post asks right after a purchase, and again whenever it shows
+//! the photo) and kept under the buyer's own prefix,
+//! `private/viewers/{buyer}/{photo}/{mark}/`: one signed cookie over that
+//! prefix opens all their copies and nothing else. A removal of the photo
+//! takes its copies by their records (copies made before this layout sit in
+//! the photo's own folder, `{photo}/marks/{mark}/`).
 //!
 //! A copy belongs to the (buyer, photo) pair, not to a purchase: a buyer
 //! who is refunded and buys again gets the same copy back (its record then
@@ -15,7 +18,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::contract::media::{Grant, MarkedCopy, MarkedCopyRequest};
+use common::contract::media::{Grant, MarkedCopy, MarkedCopyRequest, viewer_prefix};
 use common::ids::{MediaId, PurchaseId, SubscriptionId, UserId};
 use imaging::watermark::{MarkId, WatermarkKey};
 use mongodb::bson::{DateTime, doc};
@@ -91,8 +94,11 @@ pub struct Marks {
 }
 
 /// Where a photo's marked copies live: beside its display derivative.
-fn marks_dir(record: &MediaRecord) -> Option<String> {
-    Some(format!("{}/marks", record.display_key()?.rsplit_once('/')?.0))
+/// Where `buyer`'s copies of `record` go: under the buyer's own prefix,
+/// which their signed cookie opens (a photo that has no display yet has none).
+fn copies_dir(record: &MediaRecord, buyer: &UserId) -> Option<String> {
+    record.display_key()?;
+    Some(format!("{}{}", viewer_prefix(buyer), record.id))
 }
 
 impl Marks {
@@ -137,7 +143,7 @@ impl Marks {
         record: &MediaRecord,
         request: &MarkedCopyRequest,
     ) -> Result<MarkRecord, MediaError> {
-        let dir = marks_dir(record).ok_or(MediaError::NotFound)?;
+        let dir = copies_dir(record, &request.buyer_id).ok_or(MediaError::NotFound)?;
         let owner_id = format!("{}:{}", record.id, request.buyer_id);
         loop {
             if let Some(owner) = self.owners.find_one(doc! { "_id": &owner_id }).await? {

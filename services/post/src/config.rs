@@ -13,6 +13,7 @@ use common::user_auth::UserAuthSettings;
 use ipnet::IpNet;
 
 use crate::posts::binding::BindingSettings;
+use crate::posts::cookies::CookieSettings;
 
 pub const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8082);
@@ -77,6 +78,9 @@ pub struct Config {
     pub subscription_grace: Duration,
     /// How often due subscriptions are renewed.
     pub renewal_every: Duration,
+    /// Viewers' cookies (their own copies): the domain they are set for and
+    /// whether only over HTTPS.
+    pub cookies: CookieSettings,
     /// The time subscriptions and their shares' clearing run on (tests move it).
     pub clock: Clock,
     /// The payment provider; without it card top-ups, card refunds and
@@ -151,6 +155,7 @@ impl Config {
             refunds_per_minute: DEFAULT_REFUNDS_PER_MINUTE,
             subscription_grace: DEFAULT_SUBSCRIPTION_GRACE,
             renewal_every: DEFAULT_RENEWAL_EVERY,
+            cookies: CookieSettings { domain: None, secure: true },
             clock: Clock::system(),
             stripe: None,
         }
@@ -248,6 +253,13 @@ impl FromEnv for Config {
             renewal_every: env
                 .or("POST_RENEWAL_EVERY", Seconds(DEFAULT_RENEWAL_EVERY), "how often due subscriptions are renewed")
                 .map(|s| s.0),
+            cookies: common::read_env!(CookieSettings {
+                domain: Some(env.optional(
+                    "POST_COOKIE_DOMAIN",
+                    "the domain viewers' photo cookies are set for: one the API and the distribution's alternate domain share (e.g. example.com for api.example.com and photos.example.com); unset: the API's own host (one origin, as on the dev stack)",
+                )),
+                secure: env.or("POST_COOKIE_SECURE", true, "viewers' photo cookies go over HTTPS only"),
+            }),
             clock: Some(Clock::system()),
             stripe: stripe_from_env(env),
         })

@@ -55,6 +55,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         money: money::Money::new(&db, &config).await?,
         media,
         renderer: posts::views::Renderer {
+            cookies: posts::cookies::CookieJar::new(
+                signer.clone(),
+                up.photos.clone(),
+                config.url_lifetime.as_secs(),
+                config.cookies.clone(),
+            ),
             signer,
             media: ServiceClient::new(auth.clone(), Peer::Media, up.media.clone(), marking_options)?,
             photo_base_url: up.photos.clone(),

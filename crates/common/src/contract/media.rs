@@ -136,6 +136,12 @@ pub struct MarkedCopyRequest {
     pub grant: Grant,
 }
 
+/// Where a viewer's own copies live: `private/viewers/{viewer}/`, so one
+/// signed cookie over that prefix opens every copy of theirs and nothing else.
+pub fn viewer_prefix(viewer: &UserId) -> String {
+    format!("private/viewers/{viewer}/")
+}
+
 /// What entitles a viewer to their own copy of a paid photo.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]

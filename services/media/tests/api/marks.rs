@@ -85,9 +85,11 @@ async fn each_buyer_gets_an_own_copy_and_a_leak_names_its_buyer() {
     assert_eq!(first, again);
     let key = |n: usize, name: &str| first["items"][n][name].as_str().unwrap().to_owned();
     assert!(
-        key(0, "display_key").starts_with(display_key.trim_end_matches("display.jpg")),
-        "beside the clean copy"
+        key(0, "display_key").starts_with(&format!("private/viewers/{}/{id}/", bob.id)),
+        "under bob's own prefix: {}",
+        key(0, "display_key")
     );
+    assert!(key(1, "display_key").starts_with(&format!("private/viewers/{}/{id}/", carl.id)));
 
     let clean = stack.object(&display_key).await.unwrap();
     let bobs = stack.object(&key(0, "display_key")).await.unwrap();

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod binding;
+pub mod cookies;
 pub mod routes;
 pub mod store;
 pub mod types;

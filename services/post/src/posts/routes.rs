@@ -2,11 +2,11 @@
 
 use std::collections::HashSet;
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, post, web};
 use common::contract::media::{MediaInfo, MediaStatus, media_path};
 use common::ids::{Claimed, MediaId, PostId};
 use common::internal_client::CallError;
-use common::respond::Created;
 use common::user_auth::{AuthUser, MaybeAuthUser};
 use mongodb::bson::DateTime;
 
@@ -14,6 +14,7 @@ use crate::error::PostError;
 use crate::money::subscriptions::tiers::MAX_TIERS;
 use crate::posts::access::access_to;
 use crate::posts::binding::ViewerRange;
+use crate::posts::cookies::Delivered;
 use crate::posts::store::{Audience, Photo, PostRecord};
 use crate::posts::types::{CreatePost, PostView};
 use crate::posts::views::Access;
@@ -82,7 +83,7 @@ pub(crate) async fn create(
     viewer_range: ViewerRange,
     service: web::Data<Service>,
     body: web::Json<CreatePost>,
-) -> Result<Created<PostView>, PostError> {
+) -> Result<Delivered<PostView>, PostError> {
     let body = body.into_inner();
     if body.caption.chars().count() > MAX_CAPTION_CHARS {
         return Err(PostError::invalid("caption", format!("is longer than {MAX_CAPTION_CHARS} characters")));
@@ -135,7 +136,8 @@ pub(crate) async fn create(
     if let Err(err) = service.posts.apply_removals(&mut post).await {
         tracing::warn!(error = %err, post_id = %post.id, "could not look for photos removed meanwhile");
     }
-    Ok(Created(service.renderer.render_one(&post, Access::Author, viewer_range.0).await))
+    let rendered = service.renderer.render_one(&post, Access::Author, viewer_range.0).await;
+    Ok(rendered.answer(StatusCode::CREATED, &service.renderer.cookies, |view| view))
 }
 
 /// Why `viewer` may (or may not) see `post`'s photos.
@@ -159,14 +161,15 @@ pub(crate) async fn get(
     viewer_range: ViewerRange,
     id: web::Path<PostId>,
     service: web::Data<Service>,
-) -> Result<web::Json<PostView>, PostError> {
+) -> Result<Delivered<PostView>, PostError> {
     let post = service.posts.get(&id).await?.ok_or(PostError::NotFound)?;
     let access = access(&service, viewer.0.as_ref(), &post).await?;
     // A deleted post exists only for its author and its buyers.
     if post.deleted && !access.entitled() {
         return Err(PostError::NotFound);
     }
-    Ok(web::Json(service.renderer.render_one(&post, access, viewer_range.0).await))
+    let rendered = service.renderer.render_one(&post, access, viewer_range.0).await;
+    Ok(rendered.answer(StatusCode::OK, &service.renderer.cookies, |view| view))
 }
 
 #[utoipa::path(tag = "posts", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),

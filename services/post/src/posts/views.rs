@@ -8,11 +8,14 @@
 //! A paid post's photos are signed for the viewer's network
 //! (`posts::binding`) — the author's views included, so the rule is one;
 //! free photos and public previews stay canned and shared by everyone. A
-//! buyer is never shown the clean objects of a paid photo: media makes (on
-//! first request) the buyer's own copies, carrying a forensic mark, and
-//! those are what is signed. When media cannot make them now, the photo
-//! answers `temporarily_unavailable` rather than fall back to a clean copy.
+//! buyer or subscriber is never shown the clean objects of a paid photo:
+//! media makes (on first request) their own copies, carrying a forensic
+//! mark, under their own prefix, and those are served by one signed cookie
+//! per viewer (`posts::cookies`), their URLs unsigned. When media cannot
+//! make them now, the photo answers `temporarily_unavailable` rather than
+//! fall back to a clean copy.
 
+use actix_web::http::StatusCode;
 use common::contract::media::{
     Grant, MARKED_COPIES_PATH, MarkedCopies, MarkedCopiesRequest, MarkedCopy, MarkedCopyRequest,
 };
@@ -21,6 +24,7 @@ use common::ids::{PurchaseId, SubscriptionId, UserId};
 use common::internal_client::ServiceClient;
 use ipnet::IpNet;
 
+use crate::posts::cookies::{CookieJar, Delivered, ViewerCookie};
 use crate::posts::store::{Audience, Photo, PostRecord};
 use crate::posts::types::{LockedPhoto, PhotoFacts, PhotoView, PostView, UnavailablePhoto, UnlockedPhoto};
 
@@ -32,6 +36,28 @@ pub struct Renderer {
     pub url_lifetime_s: u64,
     /// The most URLs one signing call asks for (url-signer refuses more).
     pub sign_batch: usize,
+    /// Viewers' cookies, for their own copies.
+    pub cookies: CookieJar,
+}
+
+/// Posts as one viewer sees them, and the cookie their own copies need.
+pub struct Rendered<T> {
+    pub views: T,
+    pub cookie: Option<ViewerCookie>,
+}
+
+impl<T> Rendered<T> {
+    /// The answer: `views` (made into the body by `body`), setting the cookie if there is one.
+    pub fn answer<B>(self, status: StatusCode, jar: &CookieJar, body: impl FnOnce(T) -> B) -> Delivered<B> {
+        Delivered { status, body: body(self.views), cookie: self.cookie, settings: jar.settings.clone() }
+    }
+}
+
+/// How a shown photo is delivered: its objects signed one by one (bound to
+/// the viewer's network or not), or the viewer's own copies under their cookie.
+enum Delivery {
+    Signed { bound: bool },
+    Cookie,
 }
 
 /// Why a viewer may (or may not) see a post's photos.
@@ -147,9 +173,15 @@ impl Renderer {
     /// Renders `posts`, signing every entitled photo (in as few calls as
     /// url-signer allows); paid ones bound to `viewer_range` when it is set.
     #[tracing::instrument(skip_all, fields(posts = posts.len()))]
-    pub async fn render(&self, posts: &[Visible<'_>], viewer_range: Option<IpNet>) -> Vec<PostView> {
-        let mut urls = self.urls_for(posts, viewer_range).await.into_iter();
-        posts.iter().map(|visible| self.view(visible, &mut urls)).collect()
+    pub async fn render(
+        &self,
+        posts: &[Visible<'_>],
+        viewer_range: Option<IpNet>,
+    ) -> Rendered<Vec<PostView>> {
+        let (urls, cookie) = self.urls_for(posts, viewer_range).await;
+        let mut urls = urls.into_iter();
+        let views = posts.iter().map(|visible| self.view(visible, &mut urls)).collect();
+        Rendered { views, cookie }
     }
 
     /// One post, as `render` would show it.
@@ -158,15 +190,20 @@ impl Renderer {
         post: &PostRecord,
         access: Access,
         viewer_range: Option<IpNet>,
-    ) -> PostView {
+    ) -> Rendered<PostView> {
         let visible = Visible { post, access };
-        let mut urls = self.urls_for(std::slice::from_ref(&visible), viewer_range).await.into_iter();
-        self.view(&visible, &mut urls)
+        let (urls, cookie) = self.urls_for(std::slice::from_ref(&visible), viewer_range).await;
+        Rendered { views: self.view(&visible, &mut urls.into_iter()), cookie }
     }
 
     /// The URLs of every entitled, present photo of `posts`, in the order
-    /// `view` takes them; `None` for a photo whose URLs cannot be made now.
-    async fn urls_for(&self, posts: &[Visible<'_>], viewer_range: Option<IpNet>) -> Vec<PhotoUrls> {
+    /// `view` takes them (`None` for a photo whose URLs cannot be made now),
+    /// and the viewer's cookie when their own copies are among them.
+    async fn urls_for(
+        &self,
+        posts: &[Visible<'_>],
+        viewer_range: Option<IpNet>,
+    ) -> (Vec<PhotoUrls>, Option<ViewerCookie>) {
         let shown: Vec<(&Visible<'_>, &Photo)> = posts
             .iter()
             .filter(|v| v.access.entitled())
@@ -175,35 +212,61 @@ impl Renderer {
         let wanted: Vec<Option<MarkedCopyRequest>> =
             shown.iter().map(|(v, photo)| v.marked_copy_of(photo)).collect();
         let mut copies = self.marked_copies(wanted.iter().flatten().cloned().collect()).await.into_iter();
-        // Per shown photo: the keys to sign, and whether to bind them.
-        let keys: Vec<Option<([String; 2], bool)>> = shown
+        // Per shown photo: its two keys, and how they are delivered.
+        let keys: Vec<Option<([String; 2], Delivery)>> = shown
             .iter()
             .zip(&wanted)
-            .map(|((v, photo), wanted)| {
-                let pair = match wanted {
-                    Some(_) => copies.next().flatten().map(|c| [c.display_key, c.thumb_key])?,
-                    None => [photo.display_key.clone(), photo.thumb_key.clone()],
-                };
-                Some((pair, v.post.price_cents > 0))
+            .map(|((v, photo), wanted)| match wanted {
+                Some(_) => copies.next().flatten().map(|c| ([c.display_key, c.thumb_key], Delivery::Cookie)),
+                None => Some((
+                    [photo.display_key.clone(), photo.thumb_key.clone()],
+                    Delivery::Signed { bound: v.post.price_cents > 0 || v.post.audience != Audience::Anyone },
+                )),
             })
             .collect();
         let items: Vec<SignItem> = keys
             .iter()
             .flatten()
+            .filter_map(|(pair, delivery)| match delivery {
+                Delivery::Signed { bound } => Some((pair, *bound)),
+                Delivery::Cookie => None,
+            })
             .flat_map(|(pair, bound)| {
-                let ip = viewer_range.filter(|_| *bound).map(|range| range.to_string());
+                let ip = viewer_range.filter(|_| bound).map(|range| range.to_string());
                 pair.iter().map(move |key| self.sign_item(key, ip.clone()))
             })
             .collect();
-        let signed = if items.is_empty() { Some(Vec::new()) } else { self.sign(items).await };
+        let viewer = wanted.iter().flatten().next().map(|request| &request.buyer_id);
+        let (signed, cookie) = futures_util::join!(
+            async {
+                match items.is_empty() {
+                    true => Some(Vec::new()),
+                    false => self.sign(items).await,
+                }
+            },
+            async {
+                match viewer {
+                    Some(viewer) => self.cookies.for_viewer(viewer, viewer_range).await,
+                    None => None,
+                }
+            }
+        );
         let mut signed = signed.map(Vec::into_iter);
-        keys.iter()
-            .map(|planned| {
-                planned.as_ref()?;
-                let urls = signed.as_mut()?;
-                Some((urls.next()?, urls.next()?))
+        let urls = keys
+            .into_iter()
+            .map(|planned| match planned? {
+                (_, Delivery::Signed { .. }) => {
+                    let urls = signed.as_mut()?;
+                    Some((urls.next()?, urls.next()?))
+                }
+                ([display, thumb], Delivery::Cookie) => {
+                    let expires_at = cookie.as_ref()?.expires_at;
+                    let unsigned = |key: &str| SignedUrl { url: self.url_of(key).into(), expires_at };
+                    Some((unsigned(&display), unsigned(&thumb)))
+                }
             })
-            .collect()
+            .collect();
+        (urls, cookie)
     }
 
     /// Has media make `access`'s copies of `post`'s photos now, ahead of

@@ -1,5 +1,6 @@
 //! Follows, profile grid, home feed, likes and comments.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, post, web};
 use common::ids::{CommentId, PostId, UserId, Username};
 use common::respond::Created;
@@ -12,6 +13,7 @@ use crate::pages::{Cursor, PAGE_SIZE};
 use crate::posts::PostRecord;
 use crate::posts::access::access_to;
 use crate::posts::binding::ViewerRange;
+use crate::posts::cookies::Delivered;
 use crate::posts::store::Counter;
 use crate::posts::types::{PostPage, UserRef};
 use crate::posts::views::Visible;
@@ -117,19 +119,20 @@ async fn render_page(
     viewer_range: ViewerRange,
     posts: Vec<PostRecord>,
     next: Option<String>,
-) -> Result<web::Json<PostPage>, PostError> {
+) -> Result<Delivered<PostPage>, PostError> {
     let access = access_to(service, viewer.map(|v| &v.user_id), &posts).await?;
     let visible: Vec<Visible<'_>> =
         posts.iter().zip(access).map(|(post, access)| Visible { post, access }).collect();
     let mut authors: Vec<UserId> = posts.iter().map(|p| p.author_id.clone()).collect();
     authors.dedup();
     let names = service.accounts.usernames(&authors).await?;
-    let mut items = service.renderer.render(&visible, viewer_range.0).await;
-    for (item, post) in items.iter_mut().zip(&posts) {
+    let mut rendered = service.renderer.render(&visible, viewer_range.0).await;
+    for (item, post) in rendered.views.iter_mut().zip(&posts) {
         item.author =
             Some(UserRef { id: post.author_id.clone(), username: names.get(&post.author_id).cloned() });
     }
-    Ok(web::Json(PostPage { items, next_cursor: next }))
+    Ok(rendered
+        .answer(StatusCode::OK, &service.renderer.cookies, |items| PostPage { items, next_cursor: next }))
 }
 
 #[utoipa::path(tag = "social", params(("username" = String, Path, description = "A username"), ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`")), security((), ("bearer" = [])),
@@ -142,7 +145,7 @@ pub(crate) async fn profile(
     username: web::Path<Username>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
-) -> Result<web::Json<PostPage>, PostError> {
+) -> Result<Delivered<PostPage>, PostError> {
     let account = service.accounts.by_username(&username).await?;
     let page = service.posts.page(&[account.id], query.cursor()?.as_ref()).await?;
     let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, key: p.id.to_string() });
@@ -157,7 +160,7 @@ pub(crate) async fn feed(
     viewer_range: ViewerRange,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
-) -> Result<web::Json<PostPage>, PostError> {
+) -> Result<Delivered<PostPage>, PostError> {
     let mut authors = service.social.following_ids(&user.user_id).await?;
     authors.push(user.user_id.clone());
     let page = service.posts.page(&authors, query.cursor()?.as_ref()).await?;

@@ -369,16 +369,59 @@ impl Stack {
         }
     }
 
-    /// Whether a URL in a post would open at CloudFront (or edge) now.
     /// Whether CloudFront would serve `url` to this test's client (127.0.0.1).
     pub fn opens(&self, url: &str) -> bool {
         self.opens_from(url, "127.0.0.1")
     }
 
     pub fn opens_from(&self, url: &str, client_ip: &str) -> bool {
+        self.opens_with(url, &[], client_ip)
+    }
+
+    /// Whether CloudFront would serve `url`, sent with `cookies`, to `client_ip`.
+    pub fn opens_with(&self, url: &str, cookies: &[(String, String)], client_ip: &str) -> bool {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let client_ip = Some(client_ip.parse().unwrap());
-        let request = cloudfront_sign::verify::SignedRequest { url, cookies: &[], client_ip, now };
+        let cookies: Vec<(&str, &str)> = cookies.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let request = cloudfront_sign::verify::SignedRequest { url, cookies: &cookies, client_ip, now };
         cloudfront_sign::verify::verify(&self.keys, &request).is_ok()
+    }
+
+    /// A post as `viewer` sees it from `forwarded_for` (the header, believed
+    /// only from a trusted proxy), and the photo cookies the answer sets.
+    pub async fn see(&self, viewer: &User, post: &str, forwarded_for: &str) -> Seen {
+        let response = self
+            .http
+            .get(format!("{}/v1/posts/{post}", self.post))
+            .bearer_auth(&viewer.token)
+            .header("x-forwarded-for", forwarded_for)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|header| {
+                let cookie = actix_web::cookie::Cookie::parse(header.to_str().unwrap().to_owned()).unwrap();
+                (cookie.name().to_owned(), cookie.value().to_owned())
+            })
+            .collect();
+        Seen { body: response.json().await.unwrap(), cookies }
+    }
+}
+
+/// A post as one viewer saw it.
+pub struct Seen {
+    pub body: Value,
+    /// `CloudFront-Policy`, `-Signature`, `-Key-Pair-Id`, when their own copies are shown.
+    pub cookies: Vec<(String, String)>,
+}
+
+impl Seen {
+    /// The display URL of photo `n`.
+    pub fn url(&self, n: usize) -> String {
+        self.body["photos"][n]["url"].as_str().unwrap().to_owned()
     }
 }

@@ -36,8 +36,9 @@ async fn free_photos_come_signed_and_paid_ones_locked_until_bought() {
     assert_eq!(stack.buy(&bob, &paid, "k1").await.status(), 402, "no money yet");
     assert_eq!(stack.top_up(&bob, 1000).await.status(), 200);
     assert_eq!(stack.buy(&bob, &paid, "k2").await.status(), 201);
-    let bought: Value = stack.get_post(Some(&bob), &paid).await.json().await.unwrap();
-    assert!(stack.opens(bought["photos"][0]["url"].as_str().unwrap()), "now the photo opens");
+    let bought = stack.see(&bob, &paid, "127.0.0.1").await;
+    assert!(stack.opens_with(&bought.url(0), &bought.cookies, "127.0.0.1"), "now the photo opens");
+    assert!(!stack.opens(&bought.url(0)), "by the buyer's cookie: the URL carries no signature");
 }
 
 #[tokio::test]
@@ -133,8 +134,11 @@ async fn deleted_posts_stay_with_their_buyers_only() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), 204);
-    let buyer: Value = stack.get_post(Some(&gus), &id).await.json().await.unwrap();
-    assert!(stack.opens(buyer["photos"][0]["url"].as_str().unwrap()), "the buyer keeps what they paid for");
+    let buyer = stack.see(&gus, &id, "127.0.0.1").await;
+    assert!(
+        stack.opens_with(&buyer.url(0), &buyer.cookies, "127.0.0.1"),
+        "the buyer keeps what they paid for"
+    );
     assert_eq!(stack.get_post(Some(&hal), &id).await.status(), 404);
     assert_eq!(stack.buy(&hal, &id, "k").await.status(), 404, "a deleted post cannot be bought");
 }
@@ -216,12 +220,16 @@ async fn paid_photos_open_only_from_the_viewers_network_and_free_ones_anywhere()
     assert_eq!(stack.buy(&bob, &paid, "k").await.status(), 201);
 
     // The peer (127.0.0.1) is no trusted proxy: what it writes in
-    // X-Forwarded-For is not believed.
-    let bought = photo_url(&stack, &bob, &paid, "198.51.100.7").await;
-    assert!(bought.contains("?Policy="), "a custom policy: {bought}");
-    assert!(stack.opens_from(&bought, "127.0.0.1") && stack.opens_from(&bought, "127.0.0.200"));
-    assert!(!stack.opens_from(&bought, "127.0.1.5"), "another network is refused");
-    assert!(!stack.opens_from(&bought, "198.51.100.7"), "a forged header bought nothing");
+    // X-Forwarded-For is not believed. The buyer's own copy comes with their
+    // cookie (a custom policy), bound to their network.
+    let seen = stack.see(&bob, &paid, "198.51.100.7").await;
+    let (bought, cookies) = (seen.url(0), &seen.cookies);
+    assert!(!bought.contains('?') && cookies.iter().any(|(name, _)| name == "CloudFront-Policy"), "{bought}");
+    assert!(
+        stack.opens_with(&bought, cookies, "127.0.0.1") && stack.opens_with(&bought, cookies, "127.0.0.200")
+    );
+    assert!(!stack.opens_with(&bought, cookies, "127.0.1.5"), "another network is refused");
+    assert!(!stack.opens_with(&bought, cookies, "198.51.100.7"), "a forged header bought nothing");
 
     let own = photo_url(&stack, &ann, &paid, "198.51.100.7").await;
     assert!(!stack.opens_from(&own, "127.0.1.5"), "the author's views follow the same rule");
@@ -240,21 +248,23 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_bound_and_binding_can_b
     let paid = stack.new_post(&ann, 500).await;
     assert_eq!(stack.top_up(&bob, 1000).await.status(), 200);
     assert_eq!(stack.buy(&bob, &paid, "k").await.status(), 201);
-    let bound = photo_url(&stack, &bob, &paid, "203.0.113.9, 127.0.0.1").await;
-    assert!(stack.opens_from(&bound, "203.0.113.250"), "the viewer's /24");
-    assert!(!stack.opens_from(&bound, "127.0.0.1") && !stack.opens_from(&bound, "203.0.114.9"));
-    let v6 = photo_url(&stack, &bob, &paid, "2001:db8:aa:bb::1").await;
-    assert!(stack.opens_from(&v6, "2001:db8:aa:cc::7"), "the viewer's /56");
-    assert!(!stack.opens_from(&v6, "2001:db8:ab::1"));
+    let seen = stack.see(&bob, &paid, "203.0.113.9, 127.0.0.1").await;
+    let (bound, cookies) = (seen.url(0), &seen.cookies);
+    assert!(stack.opens_with(&bound, cookies, "203.0.113.250"), "the viewer's /24");
+    assert!(
+        !stack.opens_with(&bound, cookies, "127.0.0.1") && !stack.opens_with(&bound, cookies, "203.0.114.9")
+    );
+    let seen = stack.see(&bob, &paid, "2001:db8:aa:bb::1").await;
+    assert!(stack.opens_with(&seen.url(0), &seen.cookies, "2001:db8:aa:cc::7"), "the viewer's /56");
+    assert!(!stack.opens_with(&seen.url(0), &seen.cookies, "2001:db8:ab::1"));
 
     let unbound = spawn_with(Options { binding: None, ..Options::default() }).await;
     let (ann, bob) = (unbound.user("ann").await, unbound.user("bob").await);
     let paid = unbound.new_post(&ann, 500).await;
     assert_eq!(unbound.top_up(&bob, 1000).await.status(), 200);
     assert_eq!(unbound.buy(&bob, &paid, "k").await.status(), 201);
-    let anywhere = photo_url(&unbound, &bob, &paid, "203.0.113.9").await;
-    assert!(anywhere.contains("?Expires="), "binding off: canned and shared");
-    assert!(unbound.opens_from(&anywhere, "127.0.1.5"));
+    let seen = unbound.see(&bob, &paid, "203.0.113.9").await;
+    assert!(unbound.opens_with(&seen.url(0), &seen.cookies, "127.0.1.5"), "binding off: from anywhere");
 }
 
 #[tokio::test]
@@ -270,21 +280,34 @@ async fn a_buyer_sees_an_own_marked_copy_and_the_author_the_clean_one() {
         let url = view["photos"][0][field].as_str().unwrap().to_owned();
         url.split('?').next().unwrap().to_owned()
     };
-    let (own, bobs, carls) =
-        (view(&stack, &ann, &paid).await, view(&stack, &bob, &paid).await, view(&stack, &carl, &paid).await);
+    let own = view(&stack, &ann, &paid).await;
+    let (bobs, carls) =
+        (stack.see(&bob, &paid, "127.0.0.1").await, stack.see(&carl, &paid, "127.0.0.1").await);
     assert!(
-        path(&own, "url").ends_with("/display.jpg") && !path(&own, "url").contains("/marks/"),
+        path(&own, "url").ends_with("/display.jpg") && !path(&own, "url").contains("/viewers/"),
         "the clean copy"
     );
-    for copy in [&bobs, &carls] {
+    for (copy, buyer) in [(&bobs, &bob), (&carls, &carl)] {
+        let prefix = format!("{PHOTOS}/private/viewers/{}/", buyer.id);
         assert!(
-            path(copy, "url").contains("/marks/") && path(copy, "thumb_url").contains("/marks/"),
-            "{copy}"
+            path(&copy.body, "url").starts_with(&prefix)
+                && path(&copy.body, "thumb_url").starts_with(&prefix),
+            "{}",
+            copy.body
         );
-        assert!(stack.opens(copy["photos"][0]["url"].as_str().unwrap()));
+        assert!(stack.opens_with(&copy.url(0), &copy.cookies, "127.0.0.1"));
+        assert!(!stack.opens_with(&path(&own, "url"), &copy.cookies, "127.0.0.1"), "not the clean original");
     }
-    assert_ne!(path(&bobs, "url"), path(&carls, "url"), "each buyer an own copy");
-    assert_eq!(path(&view(&stack, &bob, &paid).await, "url"), path(&bobs, "url"), "the same copy every time");
+    assert!(
+        !stack.opens_with(&carls.url(0), &bobs.cookies, "127.0.0.1"),
+        "bob's cookie opens no copy of carl's"
+    );
+    assert_ne!(path(&bobs.body, "url"), path(&carls.body, "url"), "each buyer an own copy");
+    assert_eq!(
+        path(&view(&stack, &bob, &paid).await, "url"),
+        path(&bobs.body, "url"),
+        "the same copy every time"
+    );
     // A free post's photos are everyone's same objects.
     assert_eq!(path(&view(&stack, &bob, &free).await, "url"), path(&view(&stack, &carl, &free).await, "url"));
 }
@@ -306,7 +329,7 @@ async fn a_buyer_refunded_and_buying_again_gets_the_same_marked_copy() {
         let refund = format!("/v1/purchases/{}/refund", bought["id"].as_str().unwrap());
         assert_eq!(stack.send(reqwest::Method::POST, &ann, &refund, None).await.status(), 201);
     }
-    assert!(copies[0].contains("/marks/"));
+    assert!(copies[0].contains("/private/viewers/"));
     assert!(copies.iter().all(|c| *c == copies[0]), "one copy for every purchase: {copies:?}");
     let media =
         mongodb::Client::with_uri_str(&stack.media_db.uri).await.unwrap().database(&stack.media_db.database);

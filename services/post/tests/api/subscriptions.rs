@@ -142,7 +142,7 @@ async fn subscribers_see_their_tiers_posts_through_their_own_copies_until_it_end
     assert_eq!(stack.balance(&bob).await, 1500);
 
     let url = photo_url(&stack, &bob, &for_premium).await.expect("open to a subscriber");
-    assert!(url.contains("/marks/"), "a subscriber's own marked copy: {url}");
+    assert!(url.contains(&format!("/private/viewers/{}/", bob.id)), "a subscriber's own marked copy: {url}");
     assert!(photo_url(&stack, &bob, &for_basic_or_sale).await.is_some(), "a higher tier includes the lower");
     assert_eq!(photo_url(&stack, &carl, &for_premium).await, None);
     assert_eq!(
