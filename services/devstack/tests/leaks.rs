@@ -32,7 +32,9 @@ async fn trace(client: &Client, public: &str, token: &str, media_id: &str, image
 #[tokio::test]
 async fn a_leaked_copy_is_traced_to_its_buyer() {
     let stack = support::start_stack().await;
-    let (public, client) = (stack.public_url.as_str(), Client::new());
+    // A client that keeps cookies, as a browser: each buyer's copies come by their cookie.
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let public = stack.public_url.as_str();
     let alice = testkit::users::sign_up(public, "alice").await.token;
     let mut png = Vec::new();
     imaging::samples::landscape(1600, 1067, 21)

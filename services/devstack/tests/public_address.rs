@@ -32,12 +32,13 @@ async fn a_client_cannot_choose_its_address_through_the_gateway() {
 #[tokio::test]
 async fn with_viewer_binding_off_a_bought_photo_opens_from_anywhere() {
     use serde_json::json;
-    use support::story::{call, client_elsewhere, fetch, upload};
+    use support::story::{call, client_with, elsewhere_with, fetch, upload};
     let stack =
         devstack::Stack::start(devstack::StackOptions { viewer_binding: false, ..support::options() })
             .await
             .unwrap();
-    let (public, client) = (stack.public_url.as_str(), reqwest::Client::new());
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let (public, client) = (stack.public_url.as_str(), client_with(jar.clone()));
     let alice = testkit::users::sign_up(public, "alice").await.token;
     let bob = testkit::users::sign_up(public, "bob").await.token;
     let media_id = upload(&client, public, &alice, 1).await;
@@ -59,5 +60,5 @@ async fn with_viewer_binding_off_a_bought_photo_opens_from_anywhere() {
     )
     .await;
     let url = bought["photos"][0]["url"].as_str().unwrap();
-    assert_eq!(fetch(&client_elsewhere(), url).await.0, 200, "{url}");
+    assert_eq!(fetch(&elsewhere_with(jar), url).await.0, 200, "bob's cookie, unbound: {url}");
 }

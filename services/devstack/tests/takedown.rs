@@ -137,7 +137,9 @@ impl Api {
 
 #[tokio::test]
 async fn a_takedown_removes_the_photo_everywhere_and_invalidates_once() {
-    let api = Api { stack: support::start_stack().await, http: Client::new() };
+    // Keeps cookies, as a browser: bob's copy comes by his cookie.
+    let http = Client::builder().cookie_store(true).build().unwrap();
+    let api = Api { stack: support::start_stack().await, http };
     let alice = api.sign_up("alice").await;
     let bob = api.sign_up("bob").await;
     let moderator = api.moderator("mod").await;

@@ -17,6 +17,7 @@ use crate::processing::Limits;
 pub const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8083);
 pub const DEFAULT_STALE_UPLOAD_AFTER: Duration = Duration::from_secs(24 * 3600);
+pub const DEFAULT_COPY_IDLE: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Images decoded at once. A 50-megapixel decode and its derivatives peak
 /// near 300 MiB, so two slots fit a 768 MiB container with room for the rest.
 pub const DEFAULT_PROCESSING_SLOTS: usize = 2;
@@ -39,6 +40,8 @@ pub struct Config {
     pub limits: Limits,
     /// Direct uploads not completed within this are removed (object and record).
     pub stale_upload_after: Duration,
+    /// A buyer's copy not asked for this long loses its objects (made again when asked).
+    pub copy_idle: Duration,
     /// post's internal address: buyers are checked before an owner deletes a
     /// photo, and post is told when one is removed.
     pub post_url: Option<String>,
@@ -84,6 +87,7 @@ impl Config {
             internal_keys,
             limits: Limits::default(),
             stale_upload_after: DEFAULT_STALE_UPLOAD_AFTER,
+            copy_idle: DEFAULT_COPY_IDLE,
             post_url: None,
             invalidation: None,
             presign_endpoint: None,
@@ -116,6 +120,13 @@ impl FromEnv for Config {
                     "MEDIA_STALE_UPLOAD_AFTER",
                     Seconds(DEFAULT_STALE_UPLOAD_AFTER),
                     "when unfinished direct uploads are removed"
+                )
+                .map(|s| s.0),
+            copy_idle: env
+                .or(
+                    "MEDIA_COPY_IDLE",
+                    Seconds(DEFAULT_COPY_IDLE),
+                    "a buyer's copy not asked for this long loses its objects (made again, the same, when asked)"
                 )
                 .map(|s| s.0),
             post_url: env

@@ -3,8 +3,9 @@
 
 use actix_web::{HttpRequest, web};
 use common::contract::media::{
-    ACTING_USER, MARKED_COPIES, MAX_MARKED_COPIES, MEDIA_RECORD, MarkedCopies, MarkedCopiesRequest,
-    MediaInfo, MediaStatus, TAKEDOWN, TakedownOutcome, TakedownRequest,
+    ACTING_USER, COPIES_RELEASE, CopiesRelease, CopiesReleased, MARKED_COPIES, MAX_MARKED_COPIES,
+    MEDIA_RECORD, MarkedCopies, MarkedCopiesRequest, MediaInfo, MediaStatus, TAKEDOWN, TakedownOutcome,
+    TakedownRequest,
 };
 use common::ids::{MediaId, UserId};
 use common::internal_auth::ServiceCaller;
@@ -20,6 +21,7 @@ pub const MODERATOR_ROLE: &str = common::user_auth::ADMIN_ROLE;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(MEDIA_RECORD.serve(media_info))
         .service(MARKED_COPIES.serve(marked_copies))
+        .service(COPIES_RELEASE.serve(release_copies))
         .service(TAKEDOWN.serve(takedown));
 }
 
@@ -61,6 +63,17 @@ async fn marked_copies(
     });
     let items = futures_util::future::try_join_all(copies).await?;
     Ok(web::Json(MarkedCopies { items }))
+}
+
+/// A grant ended: the copies it was serving lose their objects.
+#[tracing::instrument(skip_all)]
+async fn release_copies(
+    _caller: ServiceCaller,
+    body: web::Json<CopiesRelease>,
+    media: web::Data<Media>,
+) -> Result<web::Json<CopiesReleased>, MediaError> {
+    let released = media.marks.release(&body.buyer_id, &body.grant, &media.storage).await?;
+    Ok(web::Json(CopiesReleased { released }))
 }
 
 /// The moderator behind a takedown: a service credential alone is not

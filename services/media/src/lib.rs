@@ -78,7 +78,7 @@ async fn media_state(
         marking: slots::Slots::new("marking", config.marking_slots, Some(config.marking_queue)),
         tracing: slots::Slots::new("trace", config.trace_slots, Some(config.trace_queue)),
         removals,
-        marks: marks::Marks::new(db, key).await?,
+        marks: marks::Marks::new(db, key, config.copy_idle).await?,
         traces: trace::Traces::new(db).await?,
         auth: client_of(service_auth, Service::Auth, config.auth_url.as_ref())?,
     })
@@ -129,6 +129,21 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                 tracing::warn!(error = format!("{err:#}"), "stale-upload cleanup failed; will retry");
             }
             tokio::time::sleep(CLEANUP_EVERY).await;
+        }
+    });
+    let sweeper = media.clone();
+    let copy_idle = config.copy_idle;
+    workers.spawn("idle copies", async move {
+        loop {
+            let before = mongodb::bson::DateTime::from_system_time(std::time::SystemTime::now() - copy_idle);
+            match sweeper.marks.evict_unasked(before, &sweeper.storage).await {
+                Ok(0) => {}
+                Ok(evicted) => {
+                    tracing::info!(evicted, "buyers' copies unasked for too long: objects removed")
+                }
+                Err(err) => tracing::warn!(error = %err, "idle copies not swept; will retry"),
+            }
+            tokio::time::sleep(copy_idle.min(CLEANUP_EVERY)).await;
         }
     });
     let readiness = ReadinessChecks::default()

@@ -16,6 +16,7 @@
 //! with a unique id, which settles racing first requests.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use common::contract::media::{Grant, MarkedCopy, MarkedCopyRequest, viewer_prefix};
@@ -45,8 +46,12 @@ pub struct MarkRecord {
     pub buyer_id: UserId,
     pub display_key: String,
     pub thumb_key: String,
-    /// Set once both objects are written.
+    /// Set once both objects are written; unset when they are removed
+    /// (the grant ended, or unasked for too long) until asked for again.
     pub ready: bool,
+    /// When post last asked for it (to a day): unasked for `MEDIA_COPY_IDLE`, its objects go.
+    #[serde(default)]
+    pub last_asked_at: Option<DateTime>,
     pub created_at: DateTime,
 }
 
@@ -91,9 +96,10 @@ pub struct Marks {
     collection: Collection<MarkRecord>,
     owners: Collection<BuyerCopy>,
     key: Arc<WatermarkKey>,
+    /// How often a copy's being asked for is written down.
+    note_every: Duration,
 }
 
-/// Where a photo's marked copies live: beside its display derivative.
 /// Where `buyer`'s copies of `record` go: under the buyer's own prefix,
 /// which their signed cookie opens (a photo that has no display yet has none).
 fn copies_dir(record: &MediaRecord, buyer: &UserId) -> Option<String> {
@@ -102,17 +108,22 @@ fn copies_dir(record: &MediaRecord, buyer: &UserId) -> Option<String> {
 }
 
 impl Marks {
-    pub async fn new(db: &Database, key: WatermarkKey) -> anyhow::Result<Self> {
+    /// `copy_idle`: how long a copy may go unasked for before its objects go.
+    pub async fn new(db: &Database, key: WatermarkKey, copy_idle: Duration) -> anyhow::Result<Self> {
         let collection = db.collection::<MarkRecord>("marks");
+        // Not unique: copies serving subscriptions name no purchase.
         collection
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! { "media_id": 1, "purchase_id": 1 })
-                    .options(mongodb::options::IndexOptions::builder().unique(true).build())
-                    .build(),
-            )
+            .create_index(IndexModel::builder().keys(doc! { "media_id": 1, "purchase_id": 1 }).build())
             .await?;
-        Ok(Self { collection, owners: db.collection("buyer_copies"), key: Arc::new(key) })
+        collection
+            .create_index(IndexModel::builder().keys(doc! { "ready": 1, "last_asked_at": 1 }).build())
+            .await?;
+        Ok(Self {
+            collection,
+            owners: db.collection("buyer_copies"),
+            key: Arc::new(key),
+            note_every: (copy_idle / 4).min(Duration::from_secs(24 * 3600)),
+        })
     }
 
     pub fn key(&self) -> Arc<WatermarkKey> {
@@ -205,6 +216,7 @@ impl Marks {
             display_key: format!("{dir}/{id:012x}/display.jpg"),
             thumb_key: format!("{dir}/{id:012x}/thumb.jpg"),
             ready: false,
+            last_asked_at: Some(DateTime::now()),
             created_at: DateTime::now(),
         };
         let mark = mark.serving(&request.grant);
@@ -227,6 +239,64 @@ impl Marks {
         Ok(mark)
     }
 
+    /// Notes that `mark` was asked for (at most once a day, or a quarter of
+    /// `MEDIA_COPY_IDLE`: a write per view would be waste).
+    async fn asked(&self, mark: &MarkRecord) -> anyhow::Result<()> {
+        let now = DateTime::now();
+        let lately = DateTime::from_system_time(now.to_system_time() - self.note_every);
+        if mark.last_asked_at.is_some_and(|at| at > lately) {
+            return Ok(());
+        }
+        self.collection
+            .update_one(doc! { "_id": mark.id }, doc! { "$set": { "last_asked_at": now } })
+            .await?;
+        Ok(())
+    }
+
+    /// Removes the objects of `buyer`'s copies serving `grant` (the grant
+    /// ended); answers how many. Their marks stay, for traces.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn release(&self, buyer: &UserId, grant: &Grant, storage: &Storage) -> Result<u64, MediaError> {
+        let serving = match grant {
+            Grant::Purchase(id) => doc! { "buyer_id": buyer, "purchase_id": id, "ready": true },
+            Grant::Subscription(id) => doc! { "buyer_id": buyer, "subscription_id": id, "ready": true },
+        };
+        self.drop_objects(serving, storage).await
+    }
+
+    /// Removes the objects of copies not asked for since `before`.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn evict_unasked(&self, before: DateTime, storage: &Storage) -> Result<u64, MediaError> {
+        let idle = doc! {
+            "ready": true,
+            "$or": [
+                { "last_asked_at": { "$lt": before } },
+                { "last_asked_at": null, "created_at": { "$lt": before } },
+            ],
+        };
+        self.drop_objects(idle, storage).await
+    }
+
+    async fn drop_objects(
+        &self,
+        filter: mongodb::bson::Document,
+        storage: &Storage,
+    ) -> Result<u64, MediaError> {
+        use futures_util::TryStreamExt;
+        let marks: Vec<MarkRecord> = self.collection.find(filter).limit(1000).await?.try_collect().await?;
+        for mark in &marks {
+            // Unmarked first: a request meanwhile makes the copy again rather
+            // than hand out keys whose objects are going.
+            let held = doc! { "_id": mark.id, "ready": true };
+            if self.collection.update_one(held, doc! { "$set": { "ready": false } }).await?.modified_count
+                == 1
+            {
+                storage.delete_each(&[mark.display_key.clone(), mark.thumb_key.clone()]).await?;
+            }
+        }
+        Ok(u64::try_from(marks.len()).unwrap_or(u64::MAX))
+    }
+
     /// `request`'s copies, made now if they are not yet. Making is
     /// deterministic (the same clean photo, key and id give the same
     /// bytes), so racing makers write identical objects.
@@ -240,6 +310,7 @@ impl Marks {
         slots: &Slots,
     ) -> Result<MarkedCopy, MediaError> {
         let mark = self.record_for(record, request).await?;
+        self.asked(&mark).await?;
         if mark.ready {
             return Ok(mark.copy());
         }

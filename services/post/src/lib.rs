@@ -48,11 +48,13 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let signer = ServiceClient::new(auth.clone(), Peer::UrlSigner, up.url_signer.clone(), signer_options)?;
     // A buyer's first view of a page may wait for media to mark their copies.
     let marking_options = ClientOptions { timeout: MARKING_TIMEOUT, attempts: 2, ..ClientOptions::default() };
+    let copies = posts::copies::Copies { media: media.clone() };
     let service = web::Data::new(Service {
         posts: posts::Posts::new(&db).await?,
         social: social::Social::new(&db).await?,
         accounts: accounts::AccountDirectory { client: auth_client },
-        money: money::Money::new(&db, &config).await?,
+        money: money::Money::new(&db, &config, copies.clone()).await?,
+        copies,
         media,
         renderer: posts::views::Renderer {
             cookies: posts::cookies::CookieJar::new(

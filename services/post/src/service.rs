@@ -11,6 +11,8 @@ pub struct Service {
     pub money: money::Money,
     pub media: ServiceClient,
     pub renderer: posts::views::Renderer,
+    /// Buyers' copies of an ended grant, released at media.
+    pub copies: posts::copies::Copies,
     pub binding: Option<posts::binding::BindingSettings>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub max_price_cents: u64,

@@ -136,6 +136,30 @@ pub struct MarkedCopyRequest {
     pub grant: Grant,
 }
 
+/// A [`CopiesRelease`]: a grant ended (a refund, a lapsed or refunded
+/// subscription), so the objects of the copies it was serving go (their
+/// marks stay, to trace a copy leaked before; a copy asked for again is
+/// made again, the same).
+pub const COPIES_RELEASE: InternalRoute = InternalRoute {
+    method: Method::Post,
+    pattern: "/internal/v1/marked-copies/release",
+    callers: Callers::Only(&[Service::Post]),
+};
+pub const COPIES_RELEASE_PATH: &str = COPIES_RELEASE.pattern;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopiesRelease {
+    pub buyer_id: UserId,
+    pub grant: Grant,
+}
+
+/// How many copies' objects a release removed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CopiesReleased {
+    pub released: u64,
+}
+
 /// Where a viewer's own copies live: `private/viewers/{viewer}/`, so one
 /// signed cookie over that prefix opens every copy of theirs and nothing else.
 pub fn viewer_prefix(viewer: &UserId) -> String {

@@ -88,7 +88,8 @@ async function main() {
     await page.waitForFunction(() => document.getElementById("balance").textContent === "€10.00");
     await paid.locator("button.buy").click();
     const boughtSrc = await loadedImage(page, '#feed .post:has-text("paid sunset") img[data-kind="full"]');
-    check(boughtSrc.startsWith(`${publicUrl}/private/`) && boughtSrc.includes("Signature="), `bought photo is signed: ${boughtSrc}`);
+    // Bob's own copy, under his prefix, served by his cookie: no signature in the URL.
+    check(boughtSrc.startsWith(`${publicUrl}/private/viewers/`) && !boughtSrc.includes("Signature="), `bought photo is bob's copy, by cookie: ${boughtSrc}`);
     await page.waitForFunction(() => document.getElementById("balance").textContent === "€7.50");
 
     // Bob's copy leaks. Alice drops it on her paid photo and learns it was Bob's.

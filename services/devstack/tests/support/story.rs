@@ -2,7 +2,10 @@
 //! a free and a paid post, a follow, locked and unlocked photos through edge,
 //! a top-up and a purchase (twice, charged once).
 
+use std::sync::Arc;
+
 use devstack::Stack;
+use reqwest::cookie::Jar;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -38,7 +41,19 @@ pub async fn call(
 
 /// A client on another network than the test's own (127.0.0.1's /24).
 pub fn client_elsewhere() -> Client {
-    Client::builder().local_address("127.0.1.5".parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+    elsewhere_with(Arc::default())
+}
+
+/// A client from another network (127.0.1.5) holding the cookies of `jar`.
+pub fn elsewhere_with(jar: Arc<Jar>) -> Client {
+    let address = "127.0.1.5".parse::<std::net::IpAddr>().unwrap();
+    Client::builder().local_address(address).cookie_provider(jar).build().unwrap()
+}
+
+/// A client that keeps cookies in `jar`, as a browser: a buyer's own
+/// copies come by their cookie.
+pub fn client_with(jar: Arc<Jar>) -> Client {
+    Client::builder().cookie_provider(jar).build().unwrap()
 }
 
 /// GETs `url` and answers (status, content type, body length).
@@ -61,7 +76,8 @@ fn find<'a>(items: &'a Value, post_id: &str) -> &'a Value {
 /// The story, told to `stack.public_url` only (a gateway or nginx in front).
 pub async fn new_user_story(stack: &Stack) {
     let public = stack.public_url.clone();
-    let client = Client::new();
+    let jar = Arc::new(Jar::default());
+    let client = client_with(jar.clone());
     let get = reqwest::Method::GET;
     let post_method = reqwest::Method::POST;
 
@@ -164,20 +180,25 @@ pub async fn new_user_story(stack: &Stack) {
         call(&client, &alice, get.clone(), &format!("{public}/v1/earnings"), None).await;
     assert_eq!(alice_earnings["earnings_cents"], 250);
 
-    // Now the paid photo is Bob's: its signed URL loads.
+    // Now the paid photo is Bob's: his own copy, under his prefix, loads by
+    // the cookie the feed set (its URL carries no signature).
     let (_, feed) = call(&client, &bob, get, &format!("{public}/v1/feed"), None).await;
     let bought = photo(find(&feed, paid_id));
     assert_eq!(bought["locked"], false);
     let bought_url = bought["url"].as_str().unwrap();
+    assert!(bought_url.contains("/private/viewers/") && !bought_url.contains("Signature="), "{bought_url}");
     let (status, content_type, bytes) = fetch(&client, bought_url).await;
     assert_eq!((status, content_type.as_str()), (StatusCode::OK, "image/jpeg"));
     assert!(bytes > 1000);
 
-    // It is bound to Bob's network: passed on, it opens nowhere else (the
-    // free photo does).
+    // Passed on without Bob's cookie it opens nowhere, and his cookie is
+    // bound to his network anyway (the free photo opens anywhere).
     let elsewhere = client_elsewhere();
+    let with_bobs_cookie = elsewhere_with(jar).get(bought_url).send().await.unwrap();
+    assert_eq!(with_bobs_cookie.status(), 403, "bob's cookie is bound to bob's network");
+    let answer = with_bobs_cookie.text().await.unwrap();
+    assert!(answer.contains("<Code>AccessDenied</Code>"), "CloudFront's answer: {answer}");
     let refused = elsewhere.get(bought_url).send().await.unwrap();
-    assert_eq!(refused.status(), 403);
-    assert!(refused.text().await.unwrap().contains("<Code>AccessDenied</Code>"), "CloudFront's answer");
+    assert_eq!(refused.status(), 403, "without the cookie");
     assert_eq!(fetch(&elsewhere, free_photo["url"].as_str().unwrap()).await.0, 200);
 }

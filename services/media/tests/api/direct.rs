@@ -124,9 +124,13 @@ async fn uploads_never_completed_are_cleaned_up() {
         processing: media::slots::Slots::new("upload", 1, None),
         marking: media::slots::Slots::new("marking", 1, Some(1)),
         tracing: media::slots::Slots::new("trace", 1, Some(1)),
-        marks: media::marks::Marks::new(&db, imaging::watermark::WatermarkKey::from_secret(b"test"))
-            .await
-            .unwrap(),
+        marks: media::marks::Marks::new(
+            &db,
+            imaging::watermark::WatermarkKey::from_secret(b"test"),
+            std::time::Duration::from_secs(3600),
+        )
+        .await
+        .unwrap(),
         traces: media::trace::Traces::new(&db).await.unwrap(),
         auth: None,
     };

@@ -53,13 +53,19 @@ pub fn media_config(auth: &str, s3: S3Settings, mongo: common::mongo::MongoSetti
 }
 
 pub async fn spawn() -> Stack {
+    spawn_with(|_| {}).await
+}
+
+/// A stack whose media runs with `adjust`ed settings.
+pub async fn spawn_with(adjust: impl FnOnce(&mut media::Config)) -> Stack {
     testkit::init_logging();
     let auth_db = testkit::mongo::settings("media-auth");
     let auth = spawn_auth_on(auth_db.clone()).await;
     let s3 = testkit::s3::bucket("media").await;
     let mongo = testkit::mongo::settings("media");
-    let media =
-        testkit::service::spawn(media::build(media_config(&auth, s3.clone(), mongo.clone())).await.unwrap());
+    let mut config = media_config(&auth, s3.clone(), mongo.clone());
+    adjust(&mut config);
+    let media = testkit::service::spawn(media::build(config).await.unwrap());
     Stack { auth, auth_db, media, s3, mongo, http: reqwest::Client::new() }
 }
 

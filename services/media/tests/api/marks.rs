@@ -5,7 +5,7 @@ use futures_util::StreamExt;
 use imaging::attacks::Attack;
 use serde_json::{Value, json};
 
-use crate::helpers::{Stack, spawn};
+use crate::helpers::{Stack, spawn, spawn_with};
 
 /// A photo of our own making, uploaded by `token`; its id and display key.
 async fn paid_photo(stack: &Stack, token: &str, seed: u32) -> (String, String) {
@@ -283,4 +283,57 @@ async fn an_operator_traces_a_file_from_the_command_line() {
     let by_cli = mongodb::bson::doc! { "media_id": &id, "by": "operator:oncall" };
     assert_eq!(db.collection::<mongodb::bson::Document>("traces").count_documents(by_cli).await.unwrap(), 2);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// post tells media a grant ended.
+async fn release(stack: &Stack, buyer: &str, grant: Value) -> Value {
+    let path = "/internal/v1/marked-copies/release";
+    let token = testkit::service::service_token("post", "media", "POST", path);
+    let answer = stack
+        .http
+        .post(format!("{}{path}", stack.media))
+        .bearer_auth(token)
+        .json(&json!({ "buyer_id": buyer, "grant": grant }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    answer.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn copies_of_an_ended_grant_or_unasked_for_go_and_come_back_the_same_when_asked() {
+    let idle = std::time::Duration::from_secs(2);
+    let stack = spawn_with(|config| config.copy_idle = idle).await;
+    let ann = testkit::users::sign_up(&stack.auth, "ann").await;
+    let bob = testkit::users::sign_up(&stack.auth, "bob").await;
+    let (id, _) = paid_photo(&stack, &ann.token, 6).await;
+    let purchase = fresh(PurchaseId::mint);
+    let asked = json!([bought(&id, &purchase, &bob.id)]);
+    let made: Value = copies(&stack, asked.clone()).await.json().await.unwrap();
+    let key = made["items"][0]["display_key"].as_str().unwrap().to_owned();
+    let bobs = stack.object(&key).await.expect("made");
+
+    // Refunded: the copy's objects go, its mark stays (a leak still names bob).
+    let other = json!({ "subscription": fresh(SubscriptionId::mint) });
+    assert_eq!(release(&stack, &bob.id, other).await["released"], 0, "another grant releases nothing");
+    assert_eq!(release(&stack, &bob.id, json!({ "purchase": purchase })).await["released"], 1);
+    assert!(stack.object(&key).await.is_none());
+    let found: Value = trace(&stack, &ann.token, &id, "image/jpeg", bobs.clone()).await.json().await.unwrap();
+    assert_eq!(found["buyer"]["username"], "bob");
+
+    // Bought again: the same copy, made again, byte for byte.
+    let again: Value = copies(&stack, asked.clone()).await.json().await.unwrap();
+    assert_eq!(again, made);
+    assert_eq!(stack.object(&key).await.as_deref(), Some(bobs.as_slice()));
+
+    // Not asked for in `MEDIA_COPY_IDLE`: its objects go; asked for, it is back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while stack.object(&key).await.is_some() {
+        assert!(std::time::Instant::now() < deadline, "an idle copy stayed");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let back: Value = copies(&stack, asked).await.json().await.unwrap();
+    assert_eq!(back, made);
+    assert!(stack.object(&key).await.is_some());
 }

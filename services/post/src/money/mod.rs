@@ -36,6 +36,7 @@ use mongodb::Database;
 
 use crate::config::Config;
 use crate::error::PostError;
+use crate::posts::copies::Copies;
 use ledger::{Account, Ledger, LedgerKind, Leg};
 use txn::{Attempts, transaction};
 
@@ -86,7 +87,7 @@ pub struct Money {
 }
 
 impl Money {
-    pub async fn new(db: &Database, config: &Config) -> anyhow::Result<Self> {
+    pub async fn new(db: &Database, config: &Config, copies: Copies) -> anyhow::Result<Self> {
         let ledger = Ledger::new(db).await?;
         let gate = gate::MoneyGate::for_database(db).await?;
         let topups = topups::Topups::new(db, ledger.clone(), gate.clone()).await?;
@@ -120,6 +121,7 @@ impl Money {
             clearing: config.clearing_period,
             grace: config.subscription_grace,
             clock: config.clock.clone(),
+            copies,
         };
         let subscriptions =
             subscriptions::Subscriptions::new(db, ledger.clone(), gate.clone(), terms).await?;

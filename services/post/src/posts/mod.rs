@@ -3,6 +3,7 @@
 pub mod access;
 pub mod binding;
 pub mod cookies;
+pub mod copies;
 pub mod routes;
 pub mod store;
 pub mod types;

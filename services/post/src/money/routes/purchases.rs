@@ -12,6 +12,7 @@ use crate::money::routes::idempotency_key;
 use crate::money::types::{PurchaseList, PurchaseView};
 use crate::posts::views::Access;
 use crate::service::Service;
+use common::contract::media::Grant;
 use common::ids::PostId;
 
 fn made(outcome: Outcome) -> Made<PurchaseView> {
@@ -92,5 +93,9 @@ pub(crate) async fn refund(
 ) -> Result<Made<PurchaseView>, PostError> {
     service.money.limits.admit(Action::Refund, &user.user_id).await?;
     let by = Refunder { user_id: &user.user_id, admin: user.is_admin() };
-    Ok(made(service.money.purchases.refund(&id, by).await?))
+    let outcome = service.money.purchases.refund(&id, by).await?;
+    if let Outcome::New(refunded) = &outcome {
+        service.copies.release(refunded.buyer_id.clone(), Grant::Purchase(refunded.id.clone()));
+    }
+    Ok(made(outcome))
 }

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::clock::Clock;
+use common::contract::media::Grant;
 use common::ids::{SubscriptionId, UserId};
 use mongodb::bson::{DateTime, Document, doc};
 use mongodb::{Client, Database};
@@ -31,6 +32,7 @@ use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::purchases::fee_of;
 use crate::money::stored::stored_enum;
 use crate::money::txn::{Attempts, Refusal, Stop, transaction};
+use crate::posts::copies::Copies;
 use store::{ChargeRecord, ChargeState, NextTier, Slotted, Store, SubscriptionRecord, SubscriptionState};
 use tiers::{TierRecord, Tiers};
 
@@ -64,6 +66,8 @@ pub struct Terms {
     pub clearing: Duration,
     pub grace: Duration,
     pub clock: Clock,
+    /// Where ended subscriptions' copies are released.
+    pub copies: Copies,
 }
 
 #[derive(Clone)]
@@ -77,6 +81,7 @@ pub struct Subscriptions {
     clearing: Duration,
     grace: Duration,
     clock: Clock,
+    copies: Copies,
 }
 
 /// A new subscription, or the pair's live one.
@@ -109,6 +114,7 @@ impl Subscriptions {
             clearing: terms.clearing,
             grace: terms.grace,
             clock: terms.clock,
+            copies: terms.copies,
         })
     }
 
@@ -383,6 +389,7 @@ impl Subscriptions {
     /// one held for a move down) are free again.
     async fn ended(&self, record: &SubscriptionRecord) -> Result<SubscriptionRecord, PostError> {
         self.store.free_slot(&record.subscriber_id, &record.creator_id, &record.id).await?;
+        self.copies.release(record.subscriber_id.clone(), Grant::Subscription(record.id.clone()));
         self.tiers.give_place(&record.tier_id).await?;
         if let Some(next) = &record.next_tier {
             self.tiers.give_place(&next.tier_id).await?;
