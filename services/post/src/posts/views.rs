@@ -413,6 +413,19 @@ mod tests {
         PostRecord { audience, ..post(price_cents, false) }
     }
 
+    fn photo(media_id: MediaId) -> Photo {
+        Photo {
+            media_id,
+            display_key: "d".into(),
+            thumb_key: "t".into(),
+            preview_key: "p".into(),
+            blurhash: None,
+            width: 1,
+            height: 1,
+            removed: false,
+        }
+    }
+
     /// The author of every post here.
     fn ann() -> UserId {
         UserId::parse("0190b3c0a0f27e1a9c3d5e7f80000001").unwrap()
@@ -470,16 +483,7 @@ mod tests {
     #[test]
     fn a_subscriber_sees_their_own_marked_copy() {
         let (bob, subscription) = (UserId::mint(), SubscriptionId::mint());
-        let photo = Photo {
-            media_id: MediaId::mint(),
-            display_key: "d".into(),
-            thumb_key: "t".into(),
-            preview_key: "p".into(),
-            blurhash: None,
-            width: 1,
-            height: 1,
-            removed: false,
-        };
+        let photo = photo(MediaId::mint());
         let post = for_audience(0, Audience::Subscribers { min_rank: 1 });
         let access = Access::Subscribed { subscription_id: subscription.clone(), subscriber_id: bob.clone() };
         let copy =
@@ -490,16 +494,7 @@ mod tests {
     #[test]
     fn only_a_buyer_of_a_paid_post_sees_a_marked_copy() {
         let (media_id, bob, purchase_id) = (MediaId::mint(), UserId::mint(), PurchaseId::mint());
-        let photo = Photo {
-            media_id: media_id.clone(),
-            display_key: "d".into(),
-            thumb_key: "t".into(),
-            preview_key: "p".into(),
-            blurhash: None,
-            width: 1,
-            height: 1,
-            removed: false,
-        };
+        let photo = photo(media_id.clone());
         let buyer = Access::Bought { purchase_id: purchase_id.clone(), buyer_id: bob.clone() };
         let paid = post(500, false);
         let copy = Visible { post: &paid, access: buyer.clone() }.marked_copy_of(&photo).expect("a copy");

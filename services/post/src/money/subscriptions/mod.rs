@@ -304,6 +304,22 @@ impl Subscriptions {
         Ok(live)
     }
 
+    /// `subscriber`'s subscription `id`, while it is live (the caller is in the gate).
+    async fn live_of(
+        &self,
+        id: &SubscriptionId,
+        subscriber: &UserId,
+    ) -> Result<SubscriptionRecord, PostError> {
+        let record = self.store.get(id).await?;
+        if record.subscriber_id != *subscriber {
+            return Err(PostError::SubscriptionNotFound);
+        }
+        if !SubscriptionState::LIVE.contains(&record.state) {
+            return Err(PostError::Conflict("This subscription has ended."));
+        }
+        Ok(record)
+    }
+
     /// The subscriber's word: end at the period's end (`cancel`), or go on (resume).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_cancelled(
@@ -313,13 +329,7 @@ impl Subscriptions {
         cancel: bool,
     ) -> Result<SubscriptionRecord, PostError> {
         let _passage = self.gate.enter().await;
-        let record = self.store.get(id).await?;
-        if record.subscriber_id != *subscriber {
-            return Err(PostError::SubscriptionNotFound);
-        }
-        if !SubscriptionState::LIVE.contains(&record.state) {
-            return Err(PostError::Conflict("This subscription has ended."));
-        }
+        let record = self.live_of(id, subscriber).await?;
         self.store.set_cancel(&record, cancel).await?;
         self.store.get(id).await
     }
@@ -411,13 +421,7 @@ impl Subscriptions {
         tier: &TierRecord,
     ) -> Result<SubscriptionRecord, PostError> {
         let _passage = self.gate.enter().await;
-        let record = self.store.get(id).await?;
-        if record.subscriber_id != *subscriber {
-            return Err(PostError::SubscriptionNotFound);
-        }
-        if !SubscriptionState::LIVE.contains(&record.state) {
-            return Err(PostError::Conflict("This subscription has ended."));
-        }
+        let record = self.live_of(id, subscriber).await?;
         if tier.creator_id != record.creator_id {
             return Err(PostError::invalid("tier_id", "is another creator's tier"));
         }
