@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use auth::config::PasswordCost;
 use auth::keys::SigningKey;
 use cloudfront_sign::{HashAlgorithm, KeyKind, PrivateKey};
+use common::ids::{MediaId, PostId};
 use common::server::HttpSettings;
 use common::user_auth::UserAuthSettings;
 use futures_util::TryStreamExt;
@@ -97,15 +98,15 @@ async fn run() {
     let posts: Vec<Document> = (0..200)
         .map(|n| {
             let photos: Vec<Document> = (0..(1 + n % 4))
-                .map(|p| {
-                    let media = format!("m{n:04}{p}");
+                .map(|_| {
+                    let media = MediaId::mint().to_string();
                     doc! { "media_id": &media, "display_key": format!("private/2026/11/28/{media}/display.jpg"),
                            "thumb_key": format!("private/2026/11/28/{media}/thumb.jpg"),
                            "preview_key": format!("public/previews/{media}.jpg"), "blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj",
                            "width": 1080, "height": 1350 }
                 })
                 .collect();
-            doc! { "_id": format!("p{n:04}"), "author_id": &authors[n % 10].0, "caption": "bench", "price_cents": if n % 2 == 0 { 0 } else { 300 },
+            doc! { "_id": PostId::mint().to_string(), "author_id": &authors[n % 10].0, "caption": "bench", "price_cents": if n % 2 == 0 { 0 } else { 300 },
                    "photos": photos, "created_at": DateTime::from_millis(1_700_000_000_000 + n as i64 * 1000), "deleted": false }
         })
         .collect();
@@ -115,14 +116,14 @@ async fn run() {
     let albums: Vec<Document> = (0..10)
         .map(|n| {
             let photos: Vec<Document> = (0..10)
-                .map(|p| {
-                    let media = format!("a{n:02}{p}");
+                .map(|_| {
+                    let media = MediaId::mint().to_string();
                     doc! { "media_id": &media, "display_key": format!("private/2026/11/28/{media}/display.jpg"),
                            "thumb_key": format!("private/2026/11/28/{media}/thumb.jpg"),
                            "preview_key": format!("public/previews/{media}.jpg"), "width": 1080, "height": 1350 }
                 })
                 .collect();
-            doc! { "_id": format!("a{n:04}"), "author_id": &album.id, "caption": "album", "price_cents": 0,
+            doc! { "_id": PostId::mint().to_string(), "author_id": &album.id, "caption": "album", "price_cents": 0,
                    "photos": photos, "created_at": DateTime::from_millis(1_600_000_000_000 + n as i64 * 1000), "deleted": false }
         })
         .collect();
