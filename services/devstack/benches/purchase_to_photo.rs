@@ -110,7 +110,9 @@ async fn run() {
     let data_dir = std::env::temp_dir().join(testkit::unique_name("bench-devstack"));
     std::fs::create_dir_all(&data_dir).unwrap();
     let stack = Stack::start(StackOptions::on_any_ports(data_dir.clone())).await.unwrap();
-    let (public, client) = (stack.public_url.clone(), Client::new());
+    // Keeps cookies, as a browser: a buyer's copy comes by their cookie.
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let public = stack.public_url.clone();
     let alice = testkit::users::sign_up(&public, "alice").await.token;
     let paid = post_photo(&client, &public, &alice, 300, 7).await;
     let free = post_photo(&client, &public, &alice, 0, 8).await;
