@@ -84,7 +84,63 @@ async function signedIn() {
   $("app").hidden = false;
   $("signin").hidden = true;
   await loadWallet();
-  await Promise.all([loadEarnings(), loadFeed()]);
+  await Promise.all([loadEarnings(), loadFeed(), loadMembership()]);
+}
+
+// A creator's tiers and monthly recurring revenue; a fan's subscriptions,
+// each cancellable at its period's end.
+async function loadMembership() {
+  const [{ tiers }, subscribers, { subscriptions }] = await Promise.all([
+    api("GET", `/v1/users/${encodeURIComponent(currentUser.username)}/tiers`),
+    api("GET", "/v1/subscribers"),
+    api("GET", "/v1/subscriptions"),
+  ]);
+  $("tiers").replaceChildren(...tiers.map((tier) => {
+    const item = document.createElement("li");
+    item.className = "tier";
+    item.textContent = `${tier.name} · ${money(tier.monthly_cents)} a month · ${tier.subscribers} subscribed`;
+    return item;
+  }));
+  $("mrr").textContent = money(subscribers.monthly_recurring_cents);
+  $("subscriptions").replaceChildren(...subscriptions.map((subscription) => {
+    const item = document.createElement("li");
+    item.className = "subscription";
+    item.dataset.state = subscription.state;
+    item.dataset.cancelling = subscription.cancel_at_period_end;
+    const until = new Date(subscription.current_period_end).toLocaleDateString();
+    item.textContent = `${money(subscription.price_cents)} a month · ${subscription.state}` +
+      (subscription.cancel_at_period_end ? ` · ends ${until}` : ` · renews ${until}`);
+    if (["trialing", "active", "past_due"].includes(subscription.state) && !subscription.cancel_at_period_end) {
+      const cancel = document.createElement("button");
+      cancel.className = "cancel";
+      cancel.type = "button";
+      cancel.textContent = "Cancel";
+      cancel.addEventListener("click", () => act(async () => {
+        await api("POST", `/v1/subscriptions/${subscription.id}/cancel`);
+        say(`Cancelled: open until ${until}.`);
+        await loadMembership();
+      }));
+      item.append(" ", cancel);
+    }
+    return item;
+  }));
+}
+
+// Subscribes to the author's lowest tier that opens `post`.
+async function subscribeFor(post, button) {
+  button.disabled = true;
+  try {
+    const { tiers } = await api("GET", `/v1/users/${encodeURIComponent(post.author.username)}/tiers`);
+    const tier = tiers.find((t) => t.rank >= post.audience.min_rank);
+    if (!tier) throw new ApiError("This creator has no tier for this post.");
+    await api("POST", `/v1/tiers/${tier.id}/subscriptions`, {});
+    say(`Subscribed to ${tier.name}.`);
+    await loadWallet();
+    await Promise.all([loadFeed(), loadMembership()]);
+  } catch (err) {
+    say(err.message, true);
+    button.disabled = false;
+  }
 }
 
 function signOut() {
@@ -201,14 +257,24 @@ function postElement(post) {
   meta.className = "meta";
   const author = (post.author && post.author.username) || post.author_id;
   meta.textContent = `${author} · ${new Date(post.created_at).toLocaleString()}` +
-    (post.price_cents ? ` · paid ${money(post.price_cents)}` : " · free");
+    (post.price_cents ? ` · paid ${money(post.price_cents)}` : " · free") +
+    (post.audience.kind === "anyone" ? "" : ` · for ${post.audience.kind}`);
   const caption = document.createElement("p");
   caption.textContent = post.caption;
   const photos = document.createElement("div");
   photos.className = "photos";
   photos.append(...post.photos.map((photo) => photoElement(post, photo)));
   item.append(meta, caption, photos);
-  if (post.photos.some((photo) => photo.locked && !photo.unavailable)) {
+  const locked = post.photos.some((photo) => photo.locked && !photo.unavailable);
+  if (locked && post.audience.kind === "subscribers" && post.author) {
+    const subscribe = document.createElement("button");
+    subscribe.className = "subscribe";
+    subscribe.type = "button";
+    subscribe.textContent = `Subscribe to ${post.author.username}`;
+    subscribe.addEventListener("click", () => subscribeFor(post, subscribe));
+    item.append(subscribe);
+  }
+  if (locked && post.price_cents) {
     const buy = document.createElement("button");
     buy.className = "buy";
     buy.type = "button";
@@ -301,6 +367,19 @@ $("card-topup").addEventListener("click", () => act(async () => {
 
 $("earnings-refresh").addEventListener("click", () => act(loadEarnings));
 
+$("tier-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act(async () => {
+    const { tiers } = await api("GET", `/v1/users/${encodeURIComponent(currentUser.username)}/tiers`);
+    const rank = Math.min(5, tiers.length + 1);
+    const monthlyCents = Math.round(Number($("tier-price").value || 0) * 100);
+    await api("POST", "/v1/tiers", { rank, name: $("tier-name").value, monthly_cents: monthlyCents });
+    $("tier-form").reset();
+    say("Tier created.");
+    await loadMembership();
+  });
+});
+
 $("payout-form").addEventListener("submit", (event) => {
   event.preventDefault();
   act(async () => {
@@ -331,7 +410,9 @@ $("compose").addEventListener("submit", (event) => {
       mediaIds.push((await api("POST", "/v1/media", file)).id);
     }
     const priceCents = Math.round(Number($("price").value || 0) * 100);
-    await api("POST", "/v1/posts", { caption: $("caption").value, media_ids: mediaIds, price_cents: priceCents });
+    const kind = $("audience").value;
+    const audience = kind === "subscribers" ? { kind, min_rank: 1 } : { kind };
+    await api("POST", "/v1/posts", { caption: $("caption").value, media_ids: mediaIds, price_cents: priceCents, audience });
     $("compose").reset();
     say("Published.");
     await loadFeed();

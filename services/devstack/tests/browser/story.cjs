@@ -28,10 +28,11 @@ async function signUp(page, name) {
   check((await page.textContent("#me")) === name, `signed in as ${name}`);
 }
 
-async function publish(page, file, caption, price) {
+async function publish(page, file, caption, price, audience = "anyone") {
   await page.setInputFiles("#photos", file);
   await page.fill("#caption", caption);
   await page.fill("#price", price);
+  await page.selectOption("#audience", audience);
   await page.click("#publish");
   await page.waitForSelector(`#feed .post:has-text("${caption}")`);
 }
@@ -126,6 +127,29 @@ async function main() {
     const failed = await page.locator('.payout[data-state="failed"]').textContent();
     check(failed.includes("could not send"), `a failed payout says why: ${failed}`);
     check((await page.textContent("#available")) === "€2.50", "the failed payout's money is back");
+
+    // Alice opens a membership and posts for her subscribers; Bob subscribes
+    // from the wallet, sees the post open (his own copy, by his cookie), and cancels.
+    await page.fill("#tier-name", "Fans");
+    await page.fill("#tier-price", "3");
+    await page.click("#tier-create");
+    await page.waitForSelector('.tier:has-text("Fans")');
+    await publish(page, photo2, "members only", "0", "subscribers");
+    await page.click("#signout");
+    await page.fill("#username", bob);
+    await page.fill("#password", "password123");
+    await page.click("#login");
+    await page.waitForSelector("#app:not([hidden])");
+    const members = '#feed .post:has-text("members only")';
+    await page.waitForSelector(`${members} img[data-kind="preview"]`);
+    check((await page.locator(`${members} button.buy`).count()) === 0, "a members' post is not for sale");
+    await page.locator(`${members} button.subscribe`).click();
+    const memberSrc = await loadedImage(page, `${members} img[data-kind="full"]`);
+    check(memberSrc.startsWith(`${publicUrl}/private/viewers/`), `a subscriber's own copy: ${memberSrc}`);
+    await page.waitForFunction(() => document.getElementById("balance").textContent === "€4.50");
+    await page.waitForSelector('.subscription[data-state="active"]');
+    await page.locator(".subscription button.cancel").click();
+    await page.waitForSelector('.subscription[data-cancelling="true"]');
     if (process.env.STORY_SCREENSHOT) await page.screenshot({ path: process.env.STORY_SCREENSHOT, fullPage: true });
     console.log("browser story: ok");
   } catch (err) {
