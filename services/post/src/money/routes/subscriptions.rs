@@ -6,6 +6,7 @@ use common::respond::{Created, Made};
 use common::user_auth::AuthUser;
 
 use crate::error::PostError;
+use crate::money::purchases::Party;
 use crate::money::subscriptions::store::SubscriptionState;
 use crate::money::subscriptions::tiers::{TierChange, TierRecord};
 use crate::money::subscriptions::types::{
@@ -151,7 +152,7 @@ pub(crate) async fn mine(
     user: AuthUser,
     service: web::Data<Service>,
 ) -> Result<web::Json<SubscriptionList>, PostError> {
-    let records = service.money.subscriptions.store.recent("subscriber_id", &user.user_id, 100).await?;
+    let records = service.money.subscriptions.store.recent(Party::Buyer, &user.user_id, 100).await?;
     Ok(web::Json(SubscriptionList { subscriptions: records.into_iter().map(Into::into).collect() }))
 }
 
@@ -162,7 +163,7 @@ pub(crate) async fn subscribers(
     user: AuthUser,
     service: web::Data<Service>,
 ) -> Result<web::Json<SubscriberList>, PostError> {
-    let records = service.money.subscriptions.store.recent("creator_id", &user.user_id, 100).await?;
+    let records = service.money.subscriptions.store.recent(Party::Creator, &user.user_id, 100).await?;
     let monthly_recurring_cents = records
         .iter()
         .filter(|r| SubscriptionState::LIVE.contains(&r.state) && !r.cancel_at_period_end)

@@ -10,6 +10,7 @@ use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
 use crate::error::PostError;
+use crate::money::purchases::Party;
 use crate::money::stored::stored_enum;
 use crate::money::subscriptions::{Interval, TierId};
 
@@ -255,14 +256,18 @@ impl Store {
         Ok(found.into_iter().map(|record| (record.creator_id.clone(), record)).collect())
     }
 
-    /// `user`'s subscriptions (as the subscriber) or subscribers (as the creator), newest first.
+    /// `user`'s subscriptions (the buyer's side) or subscribers (the creator's), newest first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent(
         &self,
-        field: &str,
+        party: Party,
         user: &UserId,
         limit: i64,
     ) -> anyhow::Result<Vec<SubscriptionRecord>> {
+        let field = match party {
+            Party::Buyer => "subscriber_id",
+            Party::Creator => "creator_id",
+        };
         Ok(common::mongo::newest(&self.records, doc! { field: user }, limit).await?)
     }
 
