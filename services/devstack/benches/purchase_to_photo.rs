@@ -86,7 +86,7 @@ async fn open(client: &Client, public: &str, post_id: &str, price_cents: i64, n:
     assert_eq!(response.status(), 200, "{url}");
     assert!(!response.bytes().await.unwrap().is_empty());
     if price_cents > 0 {
-        assert!(url.contains("/marks/"), "a buyer gets their own marked copy: {url}");
+        assert!(url.contains("/private/viewers/"), "a buyer gets their own marked copy: {url}");
     }
     Steps { purchase, view: view_took, photo: fetched.elapsed() }
 }

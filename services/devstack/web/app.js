@@ -71,6 +71,8 @@ async function api(method, path, body, headers = {}) {
 
 // Amounts in the stack's currency (the wallet says which).
 let currency = "usd";
+// Whether the stack takes cards (a payment provider is configured).
+let cardPayments = false;
 const money = (cents) =>
   new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase() }).format(cents / 100);
 
@@ -107,8 +109,9 @@ async function loadMembership() {
     item.className = "subscription";
     item.dataset.state = subscription.state;
     item.dataset.cancelling = subscription.cancel_at_period_end;
+    item.dataset.paidBy = subscription.paid_by;
     const until = new Date(subscription.current_period_end).toLocaleDateString();
-    item.textContent = `${money(subscription.price_cents)} a month · ${subscription.state}` +
+    item.textContent = `${money(subscription.price_cents)} a month by ${subscription.paid_by} · ${subscription.state}` +
       (subscription.cancel_at_period_end ? ` · ends ${until}` : ` · renews ${until}`);
     if (["trialing", "active", "past_due"].includes(subscription.state) && !subscription.cancel_at_period_end) {
       const cancel = document.createElement("button");
@@ -126,15 +129,17 @@ async function loadMembership() {
   }));
 }
 
-// Subscribes to the author's lowest tier that opens `post`.
-async function subscribeFor(post, button) {
+// Subscribes to the author's lowest tier that opens `post`, paying from the
+// wallet or by card (the provider's test card stands in for Stripe.js, as
+// for top-ups: the provider then charges it every period).
+async function subscribeFor(post, button, byCard) {
   button.disabled = true;
   try {
     const { tiers } = await api("GET", `/v1/users/${encodeURIComponent(post.author.username)}/tiers`);
     const tier = tiers.find((t) => t.rank >= post.audience.min_rank);
     if (!tier) throw new ApiError("This creator has no tier for this post.");
-    await api("POST", `/v1/tiers/${tier.id}/subscriptions`, {});
-    say(`Subscribed to ${tier.name}.`);
+    await api("POST", `/v1/tiers/${tier.id}/subscriptions`, byCard ? { payment_method: "pm_card_visa" } : {});
+    say(`Subscribed to ${tier.name}${byCard ? " by card" : ""}.`);
     await loadWallet();
     await Promise.all([loadFeed(), loadMembership()]);
   } catch (err) {
@@ -165,6 +170,7 @@ async function loadWallet() {
   $("topup").textContent = `Add ${money(1000)} (dev)`;
   $("card-topup").textContent = `Add ${money(1000)} by card`;
   $("card-topup").hidden = !wallet.card_topups;
+  cardPayments = wallet.card_topups;
 }
 
 // A creator's earnings: available, pending (clearing), and payouts with
@@ -271,8 +277,16 @@ function postElement(post) {
     subscribe.className = "subscribe";
     subscribe.type = "button";
     subscribe.textContent = `Subscribe to ${post.author.username}`;
-    subscribe.addEventListener("click", () => subscribeFor(post, subscribe));
+    subscribe.addEventListener("click", () => subscribeFor(post, subscribe, false));
     item.append(subscribe);
+    if (cardPayments) {
+      const byCard = document.createElement("button");
+      byCard.className = "subscribe-card";
+      byCard.type = "button";
+      byCard.textContent = "by card";
+      byCard.addEventListener("click", () => subscribeFor(post, byCard, true));
+      item.append(" ", byCard);
+    }
   }
   if (locked && post.price_cents) {
     const buy = document.createElement("button");

@@ -55,7 +55,12 @@ async fn marked_copies(
     if requests.is_empty() || requests.len() > MAX_MARKED_COPIES {
         return Err(MediaError::BadRequest(format!("ask for 1 to {MAX_MARKED_COPIES} copies")));
     }
-    let copies = requests.iter().map(|request| async {
+    // Most of a page's copies are made already: read together, the rest one by one.
+    let known = media.marks.ready_copies(&requests, &media.records).await?;
+    let copies = requests.iter().zip(known).map(|(request, known)| async {
+        if let Some(copy) = known {
+            return Ok(copy);
+        }
         let id = request.media_id.clone();
         let record = media.records.get(&id).await?.filter(|r| r.status == MediaStatus::Ready);
         let record = record.ok_or(MediaError::NotFound)?;

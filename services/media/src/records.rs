@@ -97,6 +97,13 @@ impl Records {
         Ok(self.collection.find_one(doc! { "_id": id }).await?)
     }
 
+    /// Which of `ids` are ready photos.
+    pub async fn ready_among(&self, ids: &[&MediaId]) -> anyhow::Result<std::collections::HashSet<MediaId>> {
+        let ready = doc! { "_id": { "$in": ids }, "status": MediaStatus::Ready };
+        let found: Vec<MediaRecord> = self.collection.find(ready).await?.try_collect().await?;
+        Ok(found.into_iter().map(|record| record.id).collect())
+    }
+
     /// Replaces a pending record with its processed form, only if it is
     /// still pending (a second `complete` cannot overwrite the first).
     #[tracing::instrument(level = "debug", skip_all)]

@@ -129,7 +129,8 @@ async function main() {
     check((await page.textContent("#available")) === "€2.50", "the failed payout's money is back");
 
     // Alice opens a membership and posts for her subscribers; Bob subscribes
-    // from the wallet, sees the post open (his own copy, by his cookie), and cancels.
+    // by card (the provider charges it), sees the post open (his own copy, by
+    // his cookie), and cancels. (The wallet's Subscribe is the API tests'.)
     await page.fill("#tier-name", "Fans");
     await page.fill("#tier-price", "3");
     await page.click("#tier-create");
@@ -143,11 +144,12 @@ async function main() {
     const members = '#feed .post:has-text("members only")';
     await page.waitForSelector(`${members} img[data-kind="preview"]`);
     check((await page.locator(`${members} button.buy`).count()) === 0, "a members' post is not for sale");
-    await page.locator(`${members} button.subscribe`).click();
+    check((await page.locator(`${members} button.subscribe`).count()) === 1, "subscribe from the wallet is offered");
+    await page.locator(`${members} button.subscribe-card`).click();
     const memberSrc = await loadedImage(page, `${members} img[data-kind="full"]`);
     check(memberSrc.startsWith(`${publicUrl}/private/viewers/`), `a subscriber's own copy: ${memberSrc}`);
-    await page.waitForFunction(() => document.getElementById("balance").textContent === "€4.50");
-    await page.waitForSelector('.subscription[data-state="active"]');
+    await page.waitForSelector('.subscription[data-state="active"][data-paid-by="card"]');
+    check((await page.textContent("#balance")) === "€7.50", "the card paid, not the wallet");
     await page.locator(".subscription button.cancel").click();
     await page.waitForSelector('.subscription[data-cancelling="true"]');
     if (process.env.STORY_SCREENSHOT) await page.screenshot({ path: process.env.STORY_SCREENSHOT, fullPage: true });

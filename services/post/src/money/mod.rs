@@ -11,6 +11,7 @@
 //! - [`reconcile`]: whether the books agree.
 
 pub mod account;
+pub mod billing;
 pub mod creators;
 pub mod disputes;
 pub mod gate;
@@ -30,7 +31,7 @@ pub mod webhook;
 
 use std::sync::Arc;
 
-use common::ids::UserId;
+use common::ids::{SubscriptionId, UserId};
 use common::secrecy::SecretString;
 use mongodb::Database;
 
@@ -38,6 +39,7 @@ use crate::config::Config;
 use crate::error::PostError;
 use crate::posts::copies::Copies;
 use ledger::{Account, Ledger, LedgerKind, Leg};
+use subscriptions::store::SubscriptionRecord;
 use txn::{Attempts, transaction};
 
 pub use common::ids::PurchaseId;
@@ -122,6 +124,8 @@ impl Money {
             grace: config.subscription_grace,
             clock: config.clock.clone(),
             copies,
+            stripe: payments.as_ref().map(|p| p.stripe.clone()),
+            currency: config.currency.clone(),
         };
         let subscriptions =
             subscriptions::Subscriptions::new(db, ledger.clone(), gate.clone(), terms).await?;
@@ -156,6 +160,34 @@ impl Money {
 
     pub fn payments(&self) -> Result<&Payments, PostError> {
         self.payments.as_ref().ok_or(PostError::PaymentsOff)
+    }
+
+    /// Refunds a subscription's current period ([`subscriptions::Subscriptions::refund`]):
+    /// what a card paid then goes back to the card, from the wallet it was
+    /// refunded into (it stays there when the card refund cannot start).
+    pub async fn refund_subscription(
+        &self,
+        id: &SubscriptionId,
+        by: &UserId,
+        admin: bool,
+    ) -> Result<SubscriptionRecord, PostError> {
+        let (record, charges) = self.subscriptions.refund(id, by, admin).await?;
+        let Some(payments) = &self.payments else { return Ok(record) };
+        for charge in charges.iter().filter(|charge| charge.invoice.is_some()) {
+            let key = format!("subscription:{}", charge.key);
+            let request = outflows::OutflowRequest {
+                kind: outflows::OutflowKind::CardRefund,
+                user_id: &record.subscriber_id,
+                amount_cents: charge.amount_cents,
+                idempotency_key: &key,
+                topup: None,
+                intent_id: charge.intent.as_ref(),
+            };
+            if let Err(err) = payments.outflows.start(request).await {
+                tracing::warn!(subscription_id = %record.id, error = %err, "a card subscription's refund stays in the wallet");
+            }
+        }
+        Ok(record)
     }
 
     /// Moves earnings into the creator's own wallet, where they can buy with it.

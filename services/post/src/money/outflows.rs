@@ -135,6 +135,8 @@ pub struct OutflowRequest<'a> {
     pub idempotency_key: &'a str,
     /// A card refund's top-up.
     pub topup: Option<&'a TopupRecord>,
+    /// A card refund's payment, when not a top-up's (a card subscription's invoice).
+    pub intent_id: Option<&'a ProviderId>,
 }
 
 /// How often the worker looks for outflows to ask the provider about again.
@@ -250,7 +252,7 @@ impl Outflows {
             currency: self.currency.clone(),
             request_key: request_key.clone(),
             topup_id: request.topup.map(|t| t.id.clone()),
-            intent_id: request.topup.and_then(|t| t.intent_id.clone()),
+            intent_id: request.topup.and_then(|t| t.intent_id.clone()).or(request.intent_id.cloned()),
             state: OutflowState::Pending,
             provider_id: None,
             failure: None,

@@ -34,9 +34,9 @@ pub struct Report {
     /// Wallet money held while disputes are open.
     pub disputed_cents: i64,
     pub platform_cents: i64,
-    /// Net money in by card, by the ledger (top-ups less card refunds).
+    /// Net money in by card, by the ledger (top-ups and card subscriptions, less card refunds).
     pub cards_in_cents: i64,
-    /// The same, by the top-up records the provider's events confirmed.
+    /// The same, by the records the provider's events confirmed (top-ups, card subscriptions' invoices).
     pub confirmed_cards_in_cents: i64,
     /// Money created by the dev top-up.
     pub dev_topups_cents: i64,
@@ -44,7 +44,7 @@ pub struct Report {
     pub payouts_cents: i64,
     /// The same, by the payout records.
     pub recorded_payouts_cents: i64,
-    /// Top-ups, payouts, card refunds, disputes and dashboard refunds checked with the provider (0 unless asked).
+    /// Top-ups, payouts, card refunds, disputes, dashboard refunds and subscription invoices checked with the provider (0 unless asked).
     pub provider_checked: usize,
     pub problem_count: usize,
     pub problems: Vec<String>,
@@ -150,9 +150,17 @@ impl Books {
         self.external(Account::Payouts)
     }
 
-    /// Card money in by the top-up records: what they brought less what went back.
+    /// Card money in by the records: what top-ups brought less what went
+    /// back to their cards, and card subscriptions' paid invoices less
+    /// their card refunds (refunds of no top-up) not failed.
     fn confirmed_cards_in(&self) -> i64 {
-        self.succeeded_topups.iter().map(|t| t.amount_cents - t.refunded_cents).sum()
+        let topups: i64 = self.succeeded_topups.iter().map(|t| t.amount_cents - t.refunded_cents).sum();
+        let invoices: i64 = self.charges.iter().filter(|c| c.invoice.is_some()).map(|c| c.amount_cents).sum();
+        let back = |o: &&OutflowRecord| {
+            o.kind == OutflowKind::CardRefund && o.topup_id.is_none() && o.state != OutflowState::Failed
+        };
+        let refunded: i64 = self.outflows.iter().filter(back).map(|o| o.amount_cents).sum();
+        topups + invoices - refunded
     }
 
     /// Payouts out by their records: every one not failed.
@@ -276,7 +284,7 @@ impl Books {
         let (cards_in, confirmed) = (self.cards_in(), self.confirmed_cards_in());
         if cards_in != confirmed {
             findings.add(format!(
-                "the ledger took {cards_in} cents in by card; confirmed top-ups less refunds are {confirmed}"
+                "the ledger took {cards_in} cents in by card; confirmed top-ups and invoices less refunds are {confirmed}"
             ));
         }
         let (paid_out, recorded) = (self.paid_out(), self.recorded_payouts());
@@ -324,6 +332,25 @@ impl Books {
             };
             let subject = format!("{} {}", <&str>::from(reversal.kind), reversal.id);
             compare(findings, &subject, asked, |said| reversal_disagrees(reversal, said));
+        }
+        for charge in &self.charges {
+            let Some(invoice_id) = &charge.invoice else { continue };
+            checked += 1;
+            match payments.stripe.invoice(invoice_id).await {
+                Ok(invoice)
+                    if invoice.status.as_deref() == Some("paid")
+                        && invoice.amount_paid == charge.amount_cents => {}
+                Ok(invoice) => findings.add(format!(
+                    "subscription charge {}: the provider says {} for {} cents",
+                    charge.key,
+                    invoice.status.as_deref().unwrap_or("nothing"),
+                    invoice.amount_paid
+                )),
+                Err(err) => findings.add(format!(
+                    "subscription charge {}: the provider could not be asked ({err:?})",
+                    charge.key
+                )),
+            }
         }
         checked
     }
@@ -532,7 +559,7 @@ mod tests {
         let unconfirmed = books(&[("op", "external:cards", -700)], &[]);
         assert_eq!(
             problems(|f| unconfirmed.outside_matches_records(f)),
-            ["the ledger took 700 cents in by card; confirmed top-ups less refunds are 0"]
+            ["the ledger took 700 cents in by card; confirmed top-ups and invoices less refunds are 0"]
         );
     }
 
@@ -595,6 +622,8 @@ mod tests {
             pending,
             clears_at: DateTime::now(),
             created_at: DateTime::now(),
+            invoice: None,
+            intent: None,
         };
         let op = |suffix: &str| format!("subscription:{subscription}:{suffix}");
         let mut ledger = books(&[], &[]);

@@ -40,6 +40,9 @@ pub struct Intent {
     pub currency: String,
     #[serde(default)]
     pub metadata: HashMap<String, String>,
+    /// The invoice it pays (a card subscription's), whose own events settle it.
+    #[serde(default)]
+    pub invoice: Option<ProviderId>,
 }
 
 /// A refund or a payout the provider accepted.
@@ -147,24 +150,23 @@ impl Stripe {
     }
 
     pub async fn intent(&self, id: &ProviderId) -> Result<Intent, ProviderError> {
-        let request = self.http.get(format!("{}/v1/payment_intents/{id}", self.api_url));
-        self.send(request).await
+        self.get(&format!("/v1/payment_intents/{id}")).await
     }
 
     /// A payout as the provider holds it now.
     pub async fn payout(&self, id: &ProviderId) -> Result<Transfer, ProviderError> {
-        self.send(self.http.get(format!("{}/v1/payouts/{id}", self.api_url))).await
+        self.get(&format!("/v1/payouts/{id}")).await
     }
 
     /// A dispute as the provider holds it now (its `status` and `amount`
     /// read as a [`Transfer`]'s).
     pub async fn dispute(&self, id: &ProviderId) -> Result<Transfer, ProviderError> {
-        self.send(self.http.get(format!("{}/v1/disputes/{id}", self.api_url))).await
+        self.get(&format!("/v1/disputes/{id}")).await
     }
 
     /// A card refund as the provider holds it now.
     pub async fn refund_of(&self, id: &ProviderId) -> Result<Transfer, ProviderError> {
-        self.send(self.http.get(format!("{}/v1/refunds/{id}", self.api_url))).await
+        self.get(&format!("/v1/refunds/{id}")).await
     }
 
     pub async fn refund(&self, refund: OutgoingRequest<'_>) -> Result<Transfer, ProviderError> {
@@ -179,7 +181,7 @@ impl Stripe {
         self.post("/v1/refunds", refund.id.as_str(), &form).await
     }
 
-    async fn post<T: DeserializeOwned>(
+    pub(crate) async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
         idempotency_key: &str,
@@ -191,6 +193,15 @@ impl Stripe {
             .header("idempotency-key", idempotency_key)
             .form(form);
         self.send(request).await
+    }
+
+    /// `GET {path}` (a path under the API, with its query).
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ProviderError> {
+        self.send(self.http.get(format!("{}{path}", self.api_url))).await
+    }
+
+    pub(crate) async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ProviderError> {
+        self.send(self.http.delete(format!("{}{path}", self.api_url))).await
     }
 
     async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ProviderError> {

@@ -63,7 +63,7 @@ pub fn verify(secret: &SecretString, header: Option<&str>, body: &[u8], now: u64
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct WebhookOutcome {
     /// `applied`, `duplicate` (seen before, or overtaken by a later state)
-    /// or `ignored` (a type we do not act on).
+    /// or `ignored` (a type we do not act on, or about a subscription not ours).
     pub status: &'static str,
 }
 
@@ -124,18 +124,32 @@ pub(crate) async fn receive(
     let event: Event = serde_json::from_slice(&body)
         .map_err(|err| PostError::BadRequest(format!("The event is not accepted: {err}")))?;
     tracing::info!(event_id = %event.id, kind = event.kind, "payment event");
+    let subscriptions = &service.money.subscriptions;
     let applied = match event.kind.as_str() {
         "payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled" => {
-            on_intent(&service, &event).await?
+            match object::<Intent>(&event)?.invoice {
+                Some(_) => None, // an invoice's: its invoice events settle it
+                None => Some(on_intent(&service, &event).await?),
+            }
+        }
+        "invoice.paid" | "invoice.payment_succeeded" => {
+            subscriptions.on_invoice_paid(&object(&event)?).await?
+        }
+        "invoice.payment_failed" => subscriptions.on_invoice_failed(&object(&event)?).await?,
+        "customer.subscription.created"
+        | "customer.subscription.updated"
+        | "customer.subscription.deleted" => {
+            let deleted = event.kind == "customer.subscription.deleted";
+            subscriptions.on_provider_subscription(&object(&event)?, deleted).await?
         }
         "payout.paid" | "payout.failed" | "payout.canceled" | "payout.updated" => {
-            on_transfer(payments, OutflowKind::Payout, &event).await?
+            Some(on_transfer(payments, OutflowKind::Payout, &event).await?)
         }
         "refund.created" | "refund.updated" | "refund.failed" | "charge.refund.updated" => {
-            match event.data.object.pointer("/metadata/outflow_id").is_some() {
+            Some(match event.data.object.pointer("/metadata/outflow_id").is_some() {
                 true => on_transfer(payments, OutflowKind::CardRefund, &event).await?,
                 false => on_external_refund(&service, object(&event)?).await?,
-            }
+            })
         }
         "charge.refunded" => {
             let charge: RefundedCharge = object(&event)?;
@@ -145,16 +159,18 @@ pub(crate) async fn receive(
                     applied = Applied::Applied;
                 }
             }
-            applied
+            Some(applied)
         }
-        "charge.dispute.created" | "charge.dispute.closed" => on_dispute(&service, &event).await?,
+        "charge.dispute.created" | "charge.dispute.closed" => Some(on_dispute(&service, &event).await?),
         // Acknowledged so the provider stops sending it; nothing to do.
-        _ => return Ok(web::Json(WebhookOutcome { status: "ignored" })),
+        _ => None,
     };
     Ok(web::Json(WebhookOutcome {
         status: match applied {
-            Applied::Applied => "applied",
-            Applied::Duplicate => "duplicate",
+            Some(Applied::Applied) => "applied",
+            Some(Applied::Duplicate) => "duplicate",
+            // Not ours, or a type we do not act on: acknowledged so the provider stops sending it.
+            None => "ignored",
         },
     }))
 }

@@ -1,6 +1,7 @@
 //! post over HTTP with real auth, media, url-signer, S3 and MongoDB servers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod card_subscriptions;
 mod clearing;
 mod concurrency;
 mod config;

@@ -77,6 +77,7 @@ pub(crate) async fn pay_out(
         amount_cents: cents(body.amount_cents)?,
         idempotency_key: key,
         topup: None,
+        intent_id: None,
     };
     let (new, record) = payments.outflows.start(request).await?;
     Ok(if new { Made::New(record.into()) } else { Made::Existing(record.into()) })

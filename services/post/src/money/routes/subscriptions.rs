@@ -7,6 +7,7 @@ use common::user_auth::AuthUser;
 
 use crate::error::PostError;
 use crate::money::purchases::Party;
+use crate::money::subscriptions::cards::CardOrder;
 use crate::money::subscriptions::store::SubscriptionState;
 use crate::money::subscriptions::tiers::{TierChange, TierRecord};
 use crate::money::subscriptions::types::{
@@ -122,10 +123,11 @@ pub(crate) async fn tiers_of(
 
 #[utoipa::path(tag = "subscriptions", security(("bearer" = [])), request_body = SubscribeRequest,
     params(("id" = String, Path, description = "The tier id")),
-    responses((status = 201, description = "Subscribed: the first period paid from the wallet (or a trial begun)", body = SubscriptionView),
+    responses((status = 201, description = "Subscribed: the first period paid from the wallet or by the card (or a trial begun); `incomplete` while the payment provider has not confirmed it", body = SubscriptionView),
               (status = 200, description = "Already subscribed to this creator: that subscription, nothing charged", body = SubscriptionView),
-              (status = 402, description = "Not enough money in the wallet"),
-              (status = 404, description = "No such tier"),
+              (status = 402, description = "Not enough money in the wallet, or the card was declined"),
+              (status = 404, description = "No such tier, or no payment provider for a card"),
+              (status = 503, description = "The payment provider is unreachable: nothing was charged"),
               (status = 409, description = "Your own tier, a retired or full one, or a trial already had"),
               (status = 422, description = "No yearly price, or no trial, on this tier")))]
 #[post("/v1/tiers/{id}/subscriptions")]
@@ -139,7 +141,14 @@ pub(crate) async fn subscribe(
     let subscriptions = &service.money.subscriptions;
     let tier = subscriptions.tiers.get(&id).await?;
     let interval = body.interval.unwrap_or(Interval::Monthly);
-    match subscriptions.subscribe(&user.user_id, &tier, interval, body.trial).await? {
+    let subscribed = match &body.payment_method {
+        None => subscriptions.subscribe(&user.user_id, &tier, interval, body.trial).await?,
+        Some(card) => {
+            let order = CardOrder { tier: &tier, interval, trial: body.trial, payment_method: card };
+            subscriptions.subscribe_by_card(&user.user_id, order).await?
+        }
+    };
+    match subscribed {
         Subscribed::New(record) => Ok(Made::New(record.into())),
         Subscribed::Existing(record) => Ok(Made::Existing(record.into())),
     }
@@ -237,7 +246,7 @@ pub(crate) async fn change_tier_of(
 
 #[utoipa::path(tag = "subscriptions", security(("bearer" = [])),
     params(("id" = String, Path, description = "The subscription id")),
-    responses((status = 200, description = "The current period refunded to the wallet; the subscription ended", body = SubscriptionView),
+    responses((status = 200, description = "The current period refunded (to the wallet, or to the card that paid it); the subscription ended", body = SubscriptionView),
               (status = 403, description = "Not the creator or an admin"),
               (status = 404, description = "No such subscription"),
               (status = 409, description = "It had ended, or the creator's earnings no longer hold the share")))]
@@ -247,6 +256,6 @@ pub(crate) async fn refund(
     id: web::Path<SubscriptionId>,
     service: web::Data<Service>,
 ) -> Result<web::Json<SubscriptionView>, PostError> {
-    let record = service.money.subscriptions.refund(&id, &user.user_id, user.is_admin()).await?;
+    let record = service.money.refund_subscription(&id, &user.user_id, user.is_admin()).await?;
     Ok(web::Json(record.into()))
 }

@@ -152,6 +152,7 @@ pub(crate) async fn refund_topup(
         amount_cents,
         idempotency_key: key,
         topup: Some(&topup),
+        intent_id: None,
     };
     let (new, record) = payments.outflows.start(request).await?;
     Ok(if new { Made::New(record.into()) } else { Made::Existing(record.into()) })

@@ -12,12 +12,14 @@
 //! sales (`POST_CLEARING_PERIOD`). The time is the service's [`Clock`], so
 //! tests renew a month in a second.
 
+pub mod cards;
 pub mod renewal;
 pub mod store;
 pub mod tiers;
 pub mod types;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::clock::Clock;
@@ -27,10 +29,12 @@ use mongodb::bson::{DateTime, Document, doc};
 use mongodb::{Client, Database};
 
 use crate::error::PostError;
+use crate::money::ProviderId;
 use crate::money::gate::MoneyGate;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::purchases::fee_of;
 use crate::money::stored::stored_enum;
+use crate::money::stripe::Stripe;
 use crate::money::txn::{Attempts, Refusal, Stop, transaction};
 use crate::posts::copies::Copies;
 use store::{ChargeRecord, ChargeState, NextTier, Slotted, Store, SubscriptionRecord, SubscriptionState};
@@ -68,6 +72,9 @@ pub struct Terms {
     pub clock: Clock,
     /// Where ended subscriptions' copies are released.
     pub copies: Copies,
+    /// The provider that bills card subscriptions (none: wallet only).
+    pub stripe: Option<Arc<Stripe>>,
+    pub currency: String,
 }
 
 #[derive(Clone)]
@@ -82,6 +89,8 @@ pub struct Subscriptions {
     grace: Duration,
     clock: Clock,
     copies: Copies,
+    stripe: Option<Arc<Stripe>>,
+    currency: String,
 }
 
 /// A new subscription, or the pair's live one.
@@ -90,12 +99,43 @@ pub enum Subscribed {
     Existing(SubscriptionRecord),
 }
 
-/// What a charge's transaction also writes: the new subscription, or the
-/// move of an existing one to its next period.
+/// Who pays a charge: the subscriber's wallet, or their card (an invoice
+/// the provider charged).
+enum Payer {
+    Wallet,
+    Card { invoice: ProviderId, intent: Option<ProviderId> },
+}
+
+/// What a charge's transaction also writes: the new subscription, the
+/// move of an existing one to its next period, or nothing.
 enum Along<'a> {
+    Nothing,
     Insert(&'a SubscriptionRecord),
     /// An update of the subscription as it was read (its period unchanged).
     Switch(Document),
+}
+
+/// The price and trial of subscribing `subscriber` to `tier`, or why not.
+fn offer(
+    subscriber: &UserId,
+    tier: &TierRecord,
+    interval: Interval,
+    trial: bool,
+) -> Result<(i64, Option<i64>), PostError> {
+    if tier.creator_id == *subscriber {
+        return Err(PostError::Conflict("You cannot subscribe to yourself."));
+    }
+    if tier.retired {
+        return Err(PostError::Conflict("This tier takes no new subscribers."));
+    }
+    let price =
+        tier.price(interval).ok_or_else(|| PostError::invalid("interval", "this tier has no such price"))?;
+    let trial_days = match (trial, tier.trial_days) {
+        (false, _) => None,
+        (true, Some(days)) => Some(days),
+        (true, None) => return Err(PostError::invalid("trial", "this tier offers no trial")),
+    };
+    Ok((price, trial_days))
 }
 
 pub(crate) fn after(time: DateTime, length: Duration) -> DateTime {
@@ -115,6 +155,8 @@ impl Subscriptions {
             grace: terms.grace,
             clock: terms.clock,
             copies: terms.copies,
+            stripe: terms.stripe,
+            currency: terms.currency,
         })
     }
 
@@ -133,28 +175,11 @@ impl Subscriptions {
         interval: Interval,
         trial: bool,
     ) -> Result<Subscribed, PostError> {
-        if tier.creator_id == *subscriber {
-            return Err(PostError::Conflict("You cannot subscribe to yourself."));
-        }
-        if tier.retired {
-            return Err(PostError::Conflict("This tier takes no new subscribers."));
-        }
-        let price = tier
-            .price(interval)
-            .ok_or_else(|| PostError::invalid("interval", "this tier has no such price"))?;
-        let trial_days = match (trial, tier.trial_days) {
-            (false, _) => None,
-            (true, Some(days)) => Some(days),
-            (true, None) => return Err(PostError::invalid("trial", "this tier offers no trial")),
-        };
+        let (price, trial_days) = offer(subscriber, tier, interval, trial)?;
         let _passage = self.gate.enter().await;
         let id = SubscriptionId::mint();
-        if let Slotted::Held(live) = self.store.take_slot(subscriber, &tier.creator_id, &id).await? {
-            return Ok(Subscribed::Existing(self.store.get(&live).await?));
-        }
-        if !self.tiers.take_place(tier).await? {
-            self.store.free_slot(subscriber, &tier.creator_id, &id).await?;
-            return Err(PostError::Conflict("This tier is full."));
+        if let Some(live) = self.hold_place(subscriber, tier, &id).await? {
+            return Ok(Subscribed::Existing(live));
         }
         let begun = self.begin(subscriber, tier, interval, price, trial_days, id.clone()).await;
         if begun.is_err() {
@@ -162,6 +187,24 @@ impl Subscriptions {
             self.store.free_slot(subscriber, &tier.creator_id, &id).await?;
         }
         begun.map(Subscribed::New)
+    }
+
+    /// Holds the pair's slot and a place in `tier` for subscription `id`;
+    /// the pair's live subscription instead when it has one.
+    async fn hold_place(
+        &self,
+        subscriber: &UserId,
+        tier: &TierRecord,
+        id: &SubscriptionId,
+    ) -> Result<Option<SubscriptionRecord>, PostError> {
+        if let Slotted::Held(live) = self.store.take_slot(subscriber, &tier.creator_id, id).await? {
+            return Ok(Some(self.store.get(&live).await?));
+        }
+        if !self.tiers.take_place(tier).await? {
+            self.store.free_slot(subscriber, &tier.creator_id, id).await?;
+            return Err(PostError::Conflict("This tier is full."));
+        }
+        Ok(None)
     }
 
     /// The subscription, its trial or first charge (the slot and a place held).
@@ -200,13 +243,14 @@ impl Subscriptions {
             lease_until: None,
             created_at: now,
             ended_at: None,
+            card: None,
         };
         if trial_days.is_some() {
             self.store.records.insert_one(&record).await?;
             return Ok(record);
         }
         let key = ChargeRecord::key_of(&record.id, 0);
-        match self.charge(&record, key, 0, first, Along::Insert(&record)).await {
+        match self.charge(&record, key, 0, first, Payer::Wallet, Along::Insert(&record)).await {
             Ok(()) => Ok(record),
             Err(refusal) => {
                 if percent_off.is_some() {
@@ -235,14 +279,15 @@ impl Subscriptions {
     }
 
     /// Charges `amount` for `record`'s period `period` (as charge `key`)
-    /// from the subscriber's wallet, and writes `along` in the same
-    /// transaction. The caller is in the gate.
+    /// to `payer`, and writes `along` in the same transaction. The caller
+    /// is in the gate.
     async fn charge(
         &self,
         record: &SubscriptionRecord,
         key: String,
         period: i64,
         amount: i64,
+        payer: Payer,
         along: Along<'_>,
     ) -> Result<(), Refusal> {
         let now = self.now();
@@ -259,22 +304,36 @@ impl Subscriptions {
             pending: true,
             clears_at: after(now, self.clearing),
             created_at: now,
+            invoice: None,
+            intent: None,
+        };
+        let (source, charge) = match payer {
+            Payer::Wallet => {
+                let wallet = Account::Wallet(record.subscriber_id.clone());
+                (Leg::covered_debit(wallet, amount, LedgerKind::Subscription), charge)
+            }
+            Payer::Card { invoice, intent } => (
+                Leg::debit(Account::Cards, amount, LedgerKind::Subscription),
+                ChargeRecord { invoice: Some(invoice), intent, ..charge },
+            ),
         };
         let legs = [
-            Leg::covered_debit(
-                Account::Wallet(record.subscriber_id.clone()),
-                amount,
-                LedgerKind::Subscription,
-            ),
+            source,
             Leg::credit(Account::PendingEarnings(record.creator_id.clone()), amount - fee, LedgerKind::Sale),
             Leg::credit(Account::Platform, fee, LedgerKind::Fee),
         ];
         let operation = charge.operation();
         let mut attempts = Attempts::new(&self.client);
         transaction!(attempts, |session| {
-            self.store.charges.insert_one(&charge).session(&mut *session).await?;
+            match self.store.charges.insert_one(&charge).session(&mut *session).await {
+                Err(err) if common::mongo::is_duplicate_key(&err) => {
+                    return Err(Stop::Refuse(PostError::Duplicate));
+                }
+                inserted => inserted?,
+            };
             self.ledger.post(session, &operation, &record.tier_id, &legs).await?;
             match &along {
+                Along::Nothing => {}
                 Along::Insert(new) => {
                     self.store.records.insert_one(*new).session(&mut *session).await?;
                 }
@@ -330,29 +389,34 @@ impl Subscriptions {
     ) -> Result<SubscriptionRecord, PostError> {
         let _passage = self.gate.enter().await;
         let record = self.live_of(id, subscriber).await?;
+        self.cancel_billing(&record, cancel).await?;
         self.store.set_cancel(&record, cancel).await?;
         self.store.get(id).await
     }
 
     /// Refunds the current period (the creator or an admin): the subscriber
-    /// gets it back, the creator's share and the fee go back, and the
-    /// subscription ends now. Refused (409) when the creator's earnings no
-    /// longer hold the share.
+    /// gets it back in the wallet (a card's charges then go back to the
+    /// card, [`crate::money::Money::refund_subscription`]), the creator's
+    /// share and the fee go back, and the subscription ends now (and its
+    /// card billing). Refused (409) when the creator's earnings no longer
+    /// hold the share. Answers the charges it refunded.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn refund(
         &self,
         id: &SubscriptionId,
         by: &UserId,
         admin: bool,
-    ) -> Result<SubscriptionRecord, PostError> {
+    ) -> Result<(SubscriptionRecord, Vec<ChargeRecord>), PostError> {
         let _passage = self.gate.enter().await;
         let record = self.store.get(id).await?;
         if record.creator_id != *by && !admin {
             return Err(PostError::Forbidden("Only the creator or an admin can refund a subscription."));
         }
         match record.state {
-            SubscriptionState::Refunded => return Ok(record),
-            SubscriptionState::Ended => return Err(PostError::Conflict("This subscription has ended.")),
+            SubscriptionState::Refunded => return Ok((record, Vec::new())),
+            SubscriptionState::Ended | SubscriptionState::Incomplete => {
+                return Err(PostError::Conflict("This subscription has ended."));
+            }
             _ => {}
         }
         let now = self.now();
@@ -387,7 +451,13 @@ impl Subscriptions {
             Ok(())
         });
         match refunded {
-            Ok(()) => self.ended(&record).await,
+            Ok(()) => {
+                if let Err(err) = self.stop_billing(&record).await {
+                    // Its next invoice, if the provider makes one, is recorded for an operator.
+                    tracing::error!(subscription_id = %record.id, error = %err, "a refunded card subscription's billing could not be stopped");
+                }
+                Ok((self.ended(&record).await?, charges))
+            }
             Err(Refusal::Short(_)) => Err(PostError::Conflict(
                 "The creator's earnings no longer cover their share of this period (paid out); it cannot be refunded.",
             )),
@@ -448,6 +518,7 @@ impl Subscriptions {
             return Err(PostError::Conflict("This tier is full."));
         }
         let moved = match tier.rank > record.rank {
+            _ if record.card.is_some() => self.move_by_card(&record, tier, price).await,
             true => self.move_up(&record, tier, price).await,
             false => {
                 let next = NextTier { tier_id: tier.id.clone(), rank: tier.rank, price_cents: price };
@@ -479,7 +550,7 @@ impl Subscriptions {
         let amount = (price - record.price_cents).max(0) * left / (end - start).max(1);
         let key = ChargeRecord::upgrade_key(&record.id, record.period, tier.rank);
         let switch = doc! { "$set": { "tier_id": &tier.id, "rank": tier.rank, "price_cents": price } };
-        match self.charge(record, key, record.period, amount, Along::Switch(switch)).await {
+        match self.charge(record, key, record.period, amount, Payer::Wallet, Along::Switch(switch)).await {
             Ok(()) => {
                 self.tiers.give_place(&record.tier_id).await?;
                 Ok(())

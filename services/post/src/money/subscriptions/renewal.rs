@@ -10,7 +10,7 @@ use mongodb::bson::{DateTime, doc};
 
 use crate::error::PostError;
 use crate::money::subscriptions::store::{ChargeRecord, SubscriptionRecord, SubscriptionState};
-use crate::money::subscriptions::{Along, Subscriptions, after};
+use crate::money::subscriptions::{Along, Payer, Subscriptions, after};
 use crate::money::txn::Refusal;
 
 /// How long one renewal holds its subscription.
@@ -59,6 +59,11 @@ impl Subscriptions {
     /// Moves `record` (leased, its period over) on. The caller is in the gate.
     async fn renew(&self, record: SubscriptionRecord) -> Result<(), PostError> {
         let now = self.now();
+        if record.card.is_some() {
+            // Due only to end: cancelled, or past its grace (the provider renews it).
+            let at = if record.cancel_at_period_end { record.period_end } else { now };
+            return self.end_by_card(&record, at).await;
+        }
         if record.cancel_at_period_end {
             return self.end(&record, record.period_end).await;
         }
@@ -83,7 +88,7 @@ impl Subscriptions {
             "lease_until": null,
         } };
         let key = ChargeRecord::key_of(&record.id, next);
-        match self.charge(&record, key, next, amount, Along::Switch(advance)).await {
+        match self.charge(&record, key, next, amount, Payer::Wallet, Along::Switch(advance)).await {
             Ok(()) => {
                 if record.next_tier.is_some() {
                     self.tiers.give_place(&record.tier_id).await?;
@@ -110,7 +115,7 @@ impl Subscriptions {
     }
 
     /// Ends `record` as of `at`: its posts close, its pair and place are free.
-    async fn end(&self, record: &SubscriptionRecord, at: DateTime) -> Result<(), PostError> {
+    pub(super) async fn end(&self, record: &SubscriptionRecord, at: DateTime) -> Result<(), PostError> {
         let ended =
             doc! { "$set": { "state": SubscriptionState::Ended, "ended_at": at, "lease_until": null } };
         self.store.records.update_one(doc! { "_id": &record.id, "period": record.period }, ended).await?;

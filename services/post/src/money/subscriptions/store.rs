@@ -10,12 +10,15 @@ use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
 use crate::error::PostError;
+use crate::money::ProviderId;
 use crate::money::purchases::Party;
 use crate::money::stored::stored_enum;
 use crate::money::subscriptions::{Interval, TierId};
 
 stored_enum! {
     pub enum SubscriptionState {
+        /// Paid by card, waiting for the provider's first word.
+        Incomplete,
         /// Free until the trial's end, then charged.
         Trialing,
         Active,
@@ -67,6 +70,17 @@ pub struct SubscriptionRecord {
     pub lease_until: Option<DateTime>,
     pub created_at: DateTime,
     pub ended_at: Option<DateTime>,
+    /// Paid by card through the provider's billing (`None`: from the wallet).
+    #[serde(default)]
+    pub card: Option<CardBilling>,
+}
+
+/// A card subscription's objects at the provider.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CardBilling {
+    pub customer: ProviderId,
+    /// Known once the provider made it.
+    pub subscription: Option<ProviderId>,
 }
 
 impl SubscriptionRecord {
@@ -78,7 +92,7 @@ impl SubscriptionRecord {
                 now < self.period_end || !self.cancel_at_period_end
             }
             SubscriptionState::PastDue => self.grace_until.is_some_and(|grace| now < grace),
-            SubscriptionState::Ended | SubscriptionState::Refunded => false,
+            SubscriptionState::Incomplete | SubscriptionState::Ended | SubscriptionState::Refunded => false,
         }
     }
 }
@@ -108,11 +122,21 @@ pub struct ChargeRecord {
     pub pending: bool,
     pub clears_at: DateTime,
     pub created_at: DateTime,
+    /// A card charge's invoice and payment (`None`: paid from the wallet).
+    #[serde(default)]
+    pub invoice: Option<ProviderId>,
+    #[serde(default)]
+    pub intent: Option<ProviderId>,
 }
 
 impl ChargeRecord {
     pub fn key_of(subscription: &SubscriptionId, period: i64) -> String {
         format!("{subscription}:{period}")
+    }
+
+    /// A card charge: one per invoice the provider made.
+    pub fn invoice_key(subscription: &SubscriptionId, invoice: &ProviderId) -> String {
+        format!("{subscription}:invoice:{invoice}")
     }
 
     pub fn upgrade_key(subscription: &SubscriptionId, period: i64, rank: i64) -> String {
@@ -137,6 +161,14 @@ struct Slot {
     subscription_id: SubscriptionId,
 }
 
+/// A user's customer at the provider (their cards for subscriptions).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Customer {
+    #[serde(rename = "_id")]
+    user_id: UserId,
+    customer: ProviderId,
+}
+
 /// `{subscriber}:{creator}`: a trial was taken.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Trial {
@@ -155,6 +187,7 @@ pub struct Store {
     pub(super) charges: Collection<ChargeRecord>,
     slots: Collection<Slot>,
     trials: Collection<Trial>,
+    customers: Collection<Customer>,
 }
 
 /// Taking the pair's slot.
@@ -176,6 +209,9 @@ impl Store {
         records
             .create_index(IndexModel::builder().keys(doc! { "creator_id": 1, "created_at": -1 }).build())
             .await?;
+        let by_provider = doc! { "card.subscription": 1 };
+        let sparse = mongodb::options::IndexOptions::builder().sparse(true).build();
+        records.create_index(IndexModel::builder().keys(by_provider).options(sparse).build()).await?;
         let charges = db.collection::<ChargeRecord>("subscription_charges");
         charges
             .create_index(
@@ -187,6 +223,7 @@ impl Store {
             charges,
             slots: db.collection("subscription_slots"),
             trials: db.collection("subscription_trials"),
+            customers: db.collection("billing_customers"),
         })
     }
 
@@ -271,13 +308,22 @@ impl Store {
         Ok(common::mongo::newest(&self.records, doc! { field: user }, limit).await?)
     }
 
-    /// Subscriptions whose period is over, not held by a renewal now.
+    /// Subscriptions whose period is over, not held by a renewal now. A
+    /// card subscription is due only to end (cancelled, or past its grace):
+    /// the provider renews it.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn due(&self, now: DateTime, limit: i64) -> anyhow::Result<Vec<SubscriptionRecord>> {
+        let card = doc! { "$ne": null };
         let filter = doc! {
             "state": { "$in": SubscriptionState::LIVE.to_vec() },
-            "period_end": { "$lte": now },
-            "$or": [{ "lease_until": null }, { "lease_until": { "$lte": now } }],
+            "$and": [
+                { "$or": [{ "lease_until": null }, { "lease_until": { "$lte": now } }] },
+                { "$or": [
+                    { "card": null, "period_end": { "$lte": now } },
+                    { "card": card.clone(), "cancel_at_period_end": true, "period_end": { "$lte": now } },
+                    { "card": card, "grace_until": { "$lte": now } },
+                ] },
+            ],
         };
         Ok(self.records.find(filter).sort(doc! { "period_end": 1 }).limit(limit).await?.try_collect().await?)
     }
@@ -317,6 +363,66 @@ impl Store {
         let next = mongodb::bson::to_bson(&next)?;
         Ok(self.records.update_one(as_read, doc! { "$set": { "next_tier": next } }).await?.modified_count
             == 1)
+    }
+
+    /// The subscription the provider's `subscription` bills.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn by_provider(&self, subscription: &ProviderId) -> anyhow::Result<Option<SubscriptionRecord>> {
+        Ok(self.records.find_one(doc! { "card.subscription": subscription }).await?)
+    }
+
+    /// `user`'s customer at the provider, when they have paid by card before.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn customer_of(&self, user: &UserId) -> anyhow::Result<Option<ProviderId>> {
+        Ok(self.customers.find_one(doc! { "_id": user }).await?.map(|c| c.customer))
+    }
+
+    /// Keeps `customer` as `user`'s; the one kept first when two raced.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn keep_customer(&self, user: &UserId, customer: ProviderId) -> anyhow::Result<ProviderId> {
+        match self.customers.insert_one(Customer { user_id: user.clone(), customer: customer.clone() }).await
+        {
+            Ok(_) => Ok(customer),
+            Err(err) if common::mongo::is_duplicate_key(&err) => {
+                Ok(self.customer_of(user).await?.unwrap_or(customer))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Ends a subscription the provider never began.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn mark_ended(&self, record: &SubscriptionRecord, at: DateTime) -> anyhow::Result<()> {
+        let incomplete = doc! { "_id": &record.id, "state": SubscriptionState::Incomplete };
+        let ended = doc! { "$set": { "state": SubscriptionState::Ended, "ended_at": at } };
+        self.records.update_one(incomplete, ended).await?;
+        Ok(())
+    }
+
+    /// Records the provider's subscription of our `id` (once).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn link_provider(&self, id: &SubscriptionId, provider: &ProviderId) -> anyhow::Result<()> {
+        let unlinked = doc! { "_id": id, "card.subscription": null };
+        self.records.update_one(unlinked, doc! { "$set": { "card.subscription": provider } }).await?;
+        Ok(())
+    }
+
+    /// A card subscription the provider began with a trial until `end`.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn begin_trial(&self, id: &SubscriptionId, end: DateTime) -> anyhow::Result<()> {
+        let incomplete = doc! { "_id": id, "state": SubscriptionState::Incomplete };
+        let trialing = doc! { "$set": { "state": SubscriptionState::Trialing, "period_end": end } };
+        self.records.update_one(incomplete, trialing).await?;
+        Ok(())
+    }
+
+    /// A renewal failed: past due, open until `grace_until`. `false` when it already was.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn fall_due(&self, id: &SubscriptionId, grace_until: DateTime) -> anyhow::Result<bool> {
+        let paying =
+            doc! { "_id": id, "state": { "$in": [SubscriptionState::Active, SubscriptionState::Trialing] } };
+        let due = doc! { "$set": { "state": SubscriptionState::PastDue, "grace_until": grace_until } };
+        Ok(self.records.update_one(paying, due).await?.modified_count == 1)
     }
 
     /// Every charge (for reconciliation).

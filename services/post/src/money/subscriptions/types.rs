@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::PostError;
+use crate::money::ProviderId;
 use crate::money::subscriptions::store::{SubscriptionRecord, SubscriptionState};
 use crate::money::subscriptions::tiers::{MAX_TIERS, Promotion, TierRecord};
 use crate::money::subscriptions::{Interval, TierId};
@@ -175,6 +176,11 @@ pub struct SubscribeRequest {
     /// Start with the tier's free trial (once per creator).
     #[serde(default)]
     pub(crate) trial: bool,
+    /// Pay by this card (`pm_…`) through the payment provider, which
+    /// charges each period; without it, each period is paid from the wallet.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub(crate) payment_method: Option<ProviderId>,
 }
 
 /// `POST /v1/subscriptions/{id}/tier`.
@@ -205,7 +211,7 @@ pub struct SubscriptionView {
     pub interval: Interval,
     /// What each renewal charges.
     pub price_cents: i64,
-    /// `trialing`, `active`, `past_due` (a renewal failed; still open in its grace period), `ended`, `refunded`.
+    /// `incomplete` (by card, not yet confirmed by the provider), `trialing`, `active`, `past_due` (a renewal failed; still open in its grace period), `ended`, `refunded`.
     #[schema(value_type = String)]
     pub state: SubscriptionState,
     /// Ends at `current_period_end` instead of renewing.
@@ -215,6 +221,8 @@ pub struct SubscriptionView {
     pub grace_until: Option<String>,
     /// A move down, from `current_period_end`.
     pub next_tier: Option<NextTierView>,
+    /// `wallet` or `card`: what pays each period.
+    pub paid_by: &'static str,
 }
 
 impl From<SubscriptionRecord> for SubscriptionView {
@@ -236,6 +244,7 @@ impl From<SubscriptionRecord> for SubscriptionView {
                 rank: next.rank,
                 price_cents: next.price_cents,
             }),
+            paid_by: if record.card.is_some() { "card" } else { "wallet" },
         }
     }
 }
