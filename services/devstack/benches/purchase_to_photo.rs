@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use devstack::{Stack, StackOptions};
 use reqwest::Client;
-use serde_json::{Value, json};
+use serde_json::json;
+use support::{send, upload};
+
+mod support;
 
 const VIEWERS: usize = 20;
 
@@ -27,35 +30,10 @@ impl Steps {
     }
 }
 
-async fn send(
-    client: &Client,
-    token: &str,
-    method: reqwest::Method,
-    url: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut request = client.request(method, url).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.header("idempotency-key", testkit::unique_name("k")).send().await.unwrap();
-    assert!(response.status().is_success(), "{url}: {}", response.status());
-    response.json().await.unwrap_or(Value::Null)
-}
-
 /// A phone-sized photo (4032×3024 JPEG) posted by `token`, at `price_cents`.
 async fn post_photo(client: &Client, public: &str, token: &str, price_cents: i64, seed: u32) -> String {
-    let mut jpeg = Vec::new();
-    imaging::samples::landscape(4032, 3024, seed)
-        .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
-        .unwrap();
-    let upload = client
-        .post(format!("{public}/v1/media"))
-        .bearer_auth(token)
-        .header("content-type", "image/jpeg")
-        .body(jpeg);
-    let media: Value = upload.send().await.unwrap().json().await.unwrap();
-    let mut body = json!({ "caption": "bench", "media_ids": [media["id"]] });
+    let media = upload(client, public, token, (4032, 3024), seed).await;
+    let mut body = json!({ "caption": "bench", "media_ids": [media] });
     if price_cents > 0 {
         body["price_cents"] = json!(price_cents);
     }

@@ -15,35 +15,14 @@ use std::time::{Duration, Instant};
 use devstack::{Stack, StackOptions};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
+use support::{send, upload};
+
+mod support;
 
 const POSTS: usize = 20;
 const PHOTOS_PER_POST: usize = 4;
 const NEW_SUBSCRIBERS: usize = 20;
 const RUN: Duration = Duration::from_secs(8);
-
-async fn send(client: &Client, token: &str, method: Method, url: &str, body: Option<Value>) -> Value {
-    let mut request = client.request(method, url).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.header("idempotency-key", testkit::unique_name("k")).send().await.unwrap();
-    assert!(response.status().is_success(), "{url}: {}", response.status());
-    response.json().await.unwrap_or(Value::Null)
-}
-
-/// A 1600×1200 photo uploaded by `token`; its media id.
-async fn upload(client: &Client, public: &str, token: &str, seed: u32) -> Value {
-    let mut jpeg = Vec::new();
-    imaging::samples::landscape(1600, 1200, seed)
-        .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
-        .unwrap();
-    let upload = client
-        .post(format!("{public}/v1/media"))
-        .bearer_auth(token)
-        .header("content-type", "image/jpeg")
-        .body(jpeg);
-    upload.send().await.unwrap().json::<Value>().await.unwrap()["id"].clone()
-}
 
 /// `POSTS` posts of `PHOTOS_PER_POST` photos by `token` for `audience`; their ids, newest first.
 async fn posts(client: &Client, public: &str, token: &str, audience: Value, seed: u32) -> Vec<String> {
@@ -52,7 +31,14 @@ async fn posts(client: &Client, public: &str, token: &str, audience: Value, seed
         let mut media = Vec::new();
         for p in 0..PHOTOS_PER_POST {
             media.push(
-                upload(client, public, token, seed + u32::try_from(n * PHOTOS_PER_POST + p).unwrap()).await,
+                upload(
+                    client,
+                    public,
+                    token,
+                    (1600, 1200),
+                    seed + u32::try_from(n * PHOTOS_PER_POST + p).unwrap(),
+                )
+                .await,
             );
         }
         let body = json!({ "caption": "bench", "media_ids": media, "audience": audience });

@@ -73,8 +73,7 @@ impl Subscriptions {
         }
         let begun = self.begin_by_card(stripe, subscriber, &order, price, trial_days, &id).await;
         if begun.is_err() {
-            self.tiers.give_place(&tier.id).await?;
-            self.store.free_slot(subscriber, &tier.creator_id, &id).await?;
+            self.let_go(subscriber, tier, &id).await?;
         }
         begun.map(Subscribed::New)
     }
@@ -104,25 +103,9 @@ impl Subscriptions {
         stripe.set_default_card(&customer, card).await?;
         let plan = stripe.plan(&tier.id, &tier.name, order.interval, price, &self.currency).await?;
         let record = SubscriptionRecord {
-            id: id.clone(),
-            subscriber_id: subscriber.clone(),
-            creator_id: tier.creator_id.clone(),
-            tier_id: tier.id.clone(),
-            rank: tier.rank,
-            interval: order.interval,
-            price_cents: price,
-            first_charge_cents: None,
             state: SubscriptionState::Incomplete,
-            cancel_at_period_end: false,
-            period: 0,
-            period_start: now,
-            period_end: now,
-            grace_until: None,
-            next_tier: None,
-            lease_until: None,
-            created_at: now,
-            ended_at: None,
             card: Some(CardBilling { customer: customer.clone(), subscription: None }),
+            ..SubscriptionRecord::starting(id.clone(), subscriber, tier, order.interval, price, now)
         };
         self.store.records.insert_one(&record).await?;
         let made = match stripe.create_subscription(&record, &customer, &plan, trial_days).await {

@@ -183,10 +183,21 @@ impl Subscriptions {
         }
         let begun = self.begin(subscriber, tier, interval, price, trial_days, id.clone()).await;
         if begun.is_err() {
-            self.tiers.give_place(&tier.id).await?;
-            self.store.free_slot(subscriber, &tier.creator_id, &id).await?;
+            self.let_go(subscriber, tier, &id).await?;
         }
         begun.map(Subscribed::New)
+    }
+
+    /// Frees what [`Subscriptions::hold_place`] held for a subscription that never began.
+    async fn let_go(
+        &self,
+        subscriber: &UserId,
+        tier: &TierRecord,
+        id: &SubscriptionId,
+    ) -> Result<(), PostError> {
+        self.tiers.give_place(&tier.id).await?;
+        self.store.free_slot(subscriber, &tier.creator_id, id).await?;
+        Ok(())
     }
 
     /// Holds the pair's slot and a place in `tier` for subscription `id`;
@@ -225,25 +236,10 @@ impl Subscriptions {
         let first = percent_off.map_or(price, |off| price * (100 - off) / 100);
         let days = |n: i64| Duration::from_secs(u64::try_from(n).unwrap_or(0) * 24 * 3600);
         let record = SubscriptionRecord {
-            id,
-            subscriber_id: subscriber.clone(),
-            creator_id: tier.creator_id.clone(),
-            tier_id: tier.id.clone(),
-            rank: tier.rank,
-            interval,
-            price_cents: price,
             first_charge_cents: trial_days.map(|_| first),
             state: if trial_days.is_some() { SubscriptionState::Trialing } else { SubscriptionState::Active },
-            cancel_at_period_end: false,
-            period: 0,
-            period_start: now,
             period_end: after(now, trial_days.map_or(interval.length(), days)),
-            grace_until: None,
-            next_tier: None,
-            lease_until: None,
-            created_at: now,
-            ended_at: None,
-            card: None,
+            ..SubscriptionRecord::starting(id, subscriber, tier, interval, price, now)
         };
         if trial_days.is_some() {
             self.store.records.insert_one(&record).await?;

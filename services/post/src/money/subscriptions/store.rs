@@ -13,6 +13,7 @@ use crate::error::PostError;
 use crate::money::ProviderId;
 use crate::money::purchases::Party;
 use crate::money::stored::stored_enum;
+use crate::money::subscriptions::tiers::TierRecord;
 use crate::money::subscriptions::{Interval, TierId};
 
 stored_enum! {
@@ -84,6 +85,39 @@ pub struct CardBilling {
 }
 
 impl SubscriptionRecord {
+    /// A new subscription of `subscriber` to `tier` at `price`, from `now`
+    /// (active, its period still to be set by the caller).
+    pub fn starting(
+        id: SubscriptionId,
+        subscriber: &UserId,
+        tier: &TierRecord,
+        interval: Interval,
+        price_cents: i64,
+        now: DateTime,
+    ) -> Self {
+        Self {
+            id,
+            subscriber_id: subscriber.clone(),
+            creator_id: tier.creator_id.clone(),
+            tier_id: tier.id.clone(),
+            rank: tier.rank,
+            interval,
+            price_cents,
+            first_charge_cents: None,
+            state: SubscriptionState::Active,
+            cancel_at_period_end: false,
+            period: 0,
+            period_start: now,
+            period_end: now,
+            grace_until: None,
+            next_tier: None,
+            lease_until: None,
+            created_at: now,
+            ended_at: None,
+            card: None,
+        }
+    }
+
     /// Whether it opens the creator's posts at `now`: live, within its
     /// period, its grace, or waiting for a renewal that has not failed.
     pub fn opens(&self, now: DateTime) -> bool {
