@@ -126,6 +126,18 @@ impl ServiceClient {
         self.read_json(response).await
     }
 
+    /// POST that changes something, with `headers` beside ours (e.g. an
+    /// acting user's token): sent once.
+    pub async fn post_json_with<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        headers: &[(&str, String)],
+    ) -> Result<T, CallError> {
+        let response = self.send_with(Method::POST, path, Some(body), false, headers).await?;
+        self.read_json(response).await
+    }
+
     async fn read_json<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T, CallError> {
         response
             .json()
@@ -141,6 +153,17 @@ impl ServiceClient {
         path: &str,
         body: Option<&B>,
         idempotent: bool,
+    ) -> Result<reqwest::Response, CallError> {
+        self.send_with(method, path, body, idempotent, &[]).await
+    }
+
+    async fn send_with<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        idempotent: bool,
+        headers: &[(&str, String)],
     ) -> Result<reqwest::Response, CallError> {
         let retryable = idempotent
             || matches!(method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS);
@@ -160,6 +183,9 @@ impl ServiceClient {
                 .header(request_id::HEADER.as_str(), request_id.as_str());
             if let Some(token) = token {
                 request = request.bearer_auth(token);
+            }
+            for (name, value) in headers {
+                request = request.header(*name, value);
             }
             if let Some(body) = body {
                 request = request.json(body);

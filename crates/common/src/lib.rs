@@ -25,6 +25,7 @@ pub mod s3;
 pub mod server;
 pub mod shutdown;
 pub mod stored;
+pub mod suspensions;
 pub mod telemetry;
 pub mod user_auth;
 

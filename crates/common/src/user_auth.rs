@@ -25,6 +25,7 @@ use tokio::sync::{Mutex, RwLock};
 use crate::Problem;
 use crate::config::Env;
 use crate::ids::{TokenId, UserId};
+use crate::suspensions::Suspensions;
 
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 const LEEWAY_S: u64 = 30;
@@ -184,12 +185,23 @@ pub struct AuthUser {
     pub roles: Vec<String>,
 }
 
-/// The role of moderators and operators (granted in auth's database).
+/// The role of operators (granted in auth's database): the books, and moderation.
 pub const ADMIN_ROLE: &str = "admin";
+/// The role of moderators: reports, and acting on them.
+pub const MODERATOR_ROLE: &str = "moderator";
+
+/// Whether `roles` may moderate (moderators and admins).
+pub fn may_moderate(roles: &[String]) -> bool {
+    roles.iter().any(|role| role == ADMIN_ROLE || role == MODERATOR_ROLE)
+}
 
 impl AuthUser {
     pub fn is_admin(&self) -> bool {
         self.roles.iter().any(|role| role == ADMIN_ROLE)
+    }
+
+    pub fn is_moderator(&self) -> bool {
+        may_moderate(&self.roles)
     }
 }
 
@@ -211,6 +223,7 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<String>, Problem> {
 
 async fn authenticate(
     verifier: Option<web::Data<UserTokenVerifier>>,
+    suspensions: Option<web::Data<Suspensions>>,
     token: String,
 ) -> Result<AuthUser, Problem> {
     let Some(verifier) = verifier else {
@@ -218,6 +231,9 @@ async fn authenticate(
         return Err(Problem::unauthorized("Missing or invalid access token."));
     };
     match verifier.verify(&token).await {
+        Ok(claims) if suspensions.is_some_and(|known| known.contains(&claims.sub)) => {
+            Err(Problem::unauthorized("This account is suspended."))
+        }
         Ok(claims) => Ok(AuthUser { user_id: claims.sub, token_id: claims.jti, roles: claims.roles }),
         Err(TokenError::KeySet(reason)) => {
             tracing::warn!(reason, "cannot verify access tokens: JWKS unavailable");
@@ -235,9 +251,10 @@ async fn authenticate(
 fn signed_in(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<AuthUser>, Problem>> {
     let token = bearer_token(req);
     let verifier = req.app_data::<web::Data<UserTokenVerifier>>().cloned();
+    let suspensions = req.app_data::<web::Data<Suspensions>>().cloned();
     Box::pin(async move {
         match token? {
-            Some(token) => Ok(Some(authenticate(verifier, token).await?)),
+            Some(token) => Ok(Some(authenticate(verifier, suspensions, token).await?)),
             None => Ok(None),
         }
     })

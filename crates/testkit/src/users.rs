@@ -20,20 +20,31 @@ pub async fn log_in(auth_base: &str, login: &str, password: &str) -> String {
     tokens["access_token"].as_str().unwrap().to_owned()
 }
 
-/// A moderator: `name` signed up, given the admin role in auth's database
-/// (as an operator grants it), and signed in again; answers the access token.
+/// An admin (who may also moderate): `name` signed up, given the admin role
+/// in auth's database (as an operator grants it), and signed in again;
+/// answers the access token.
 pub async fn moderator(auth_base: &str, auth_database: &mongodb::Database, name: &str) -> String {
     admin(auth_base, auth_database, name).await.token
 }
 
 /// [`moderator`], with the account's id.
 pub async fn admin(auth_base: &str, auth_database: &mongodb::Database, name: &str) -> SignedUp {
+    with_role(auth_base, auth_database, name, "admin").await
+}
+
+/// `name` signed up, given `role` in auth's database, and signed in again.
+pub async fn with_role(
+    auth_base: &str,
+    auth_database: &mongodb::Database,
+    name: &str,
+    role: &str,
+) -> SignedUp {
     let account = sign_up(auth_base, name).await;
     auth_database
         .collection::<mongodb::bson::Document>("users")
         .update_one(
             mongodb::bson::doc! { "username": name },
-            mongodb::bson::doc! { "$set": { "roles": ["admin"] } },
+            mongodb::bson::doc! { "$set": { "roles": [role] } },
         )
         .await
         .unwrap();

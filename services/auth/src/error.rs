@@ -22,6 +22,8 @@ pub enum AuthError {
     SignupsRateLimited { retry_after_s: u64 },
     #[error("not found")]
     NotFound,
+    #[error("this account is suspended")]
+    Suspended,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -40,6 +42,7 @@ impl AuthError {
                 Problem::too_many_requests(self.to_string(), *retry_after_s)
             }
             AuthError::NotFound => Problem::not_found("No such user."),
+            AuthError::Suspended => Problem::forbidden("This account is suspended by the moderators."),
             AuthError::Internal(err) => Problem::from_internal(err),
         }
     }

@@ -1,16 +1,23 @@
-//! The internal API, for post: usernames (`common::contract::users`).
+//! The internal API (`common::contract::users`): usernames for post, and
+//! suspensions — set by post's moderators, followed by post and media.
 
 use actix_web::web;
-use common::contract::users::{Account, Accounts, BY_USERNAME, LOOKUP, Lookup, MAX_LOOKUP};
-use common::ids::Username;
+use common::contract::users::{
+    Account, Accounts, BY_USERNAME, LOOKUP, Lookup, MAX_LOOKUP, SUSPENDED, SUSPENSION, Suspended, Suspension,
+};
+use common::ids::{UserId, Username};
 use common::internal_auth::ServiceCaller;
+use serde::Deserialize;
 
 use crate::error::AuthError;
 use crate::state::Auth;
 use crate::users::UserRecord;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(BY_USERNAME.serve(by_username)).service(LOOKUP.serve(lookup));
+    cfg.service(BY_USERNAME.serve(by_username))
+        .service(LOOKUP.serve(lookup))
+        .service(SUSPENSION.serve(suspend))
+        .service(SUSPENDED.serve(suspended));
 }
 
 fn account(user: &UserRecord) -> Account {
@@ -39,4 +46,39 @@ async fn lookup(
     }
     let users = auth.users.find_many(&body.ids).await?;
     Ok(web::Json(Accounts { users: users.iter().map(account).collect() }))
+}
+
+/// Suspends an account, or ends its suspension: its sign-in and refresh
+/// tokens stop working here at once; the other services refuse its access
+/// tokens by the list below.
+async fn suspend(
+    _caller: ServiceCaller,
+    id: web::Path<UserId>,
+    body: web::Json<Suspension>,
+    auth: web::Data<Auth>,
+) -> Result<web::Json<Suspension>, AuthError> {
+    if !auth.users.set_suspended(&id, body.suspended).await? {
+        return Err(AuthError::NotFound);
+    }
+    tracing::info!(user_id = %id, suspended = body.suspended, "account standing changed");
+    Ok(web::Json(Suspension { suspended: body.suspended }))
+}
+
+#[derive(Deserialize)]
+struct Known {
+    #[serde(default)]
+    known: i64,
+}
+
+/// The suspended accounts, unless the caller's `known` version is current.
+async fn suspended(
+    _caller: ServiceCaller,
+    query: web::Query<Known>,
+    auth: web::Data<Auth>,
+) -> Result<web::Json<Suspended>, AuthError> {
+    let version = auth.users.suspensions_version().await?;
+    if version == query.known {
+        return Ok(web::Json(Suspended { version, user_ids: None }));
+    }
+    Ok(web::Json(Suspended { version, user_ids: Some(auth.users.suspended().await?) }))
 }

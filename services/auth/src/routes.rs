@@ -62,6 +62,7 @@ pub(crate) async fn signup(
         password_hash: auth.passwords.hash(password.into_inner()).await?,
         created_at: DateTime::now(),
         roles: Vec::new(),
+        suspended: false,
     };
     if let Err(err) = auth.users.insert(&user).await {
         if is_duplicate_key(&err) {
@@ -82,6 +83,7 @@ pub(crate) async fn signup(
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses((status = 200, description = "Tokens", body = TokenPair),
               (status = 401, description = "Wrong login or password"),
+              (status = 403, description = "The account is suspended by the moderators"),
               (status = 429, description = "Too many failures for this login name, device or address (see Retry-After)")))]
 #[post("/v1/auth/login")]
 pub(crate) async fn login(
@@ -113,6 +115,10 @@ pub(crate) async fn login(
         // The attempt stays counted: it was a failure.
         return Err(AuthError::BadCredentials);
     };
+    if user.suspended {
+        // The password was right: saying so is no help to a guesser.
+        return Err(AuthError::Suspended);
+    }
     if let Some(hash) = rehash {
         auth.users.set_password_hash(&user.id, &hash).await?;
         tracing::info!(user_id = %user.id, "password rehashed with current parameters");
@@ -127,7 +133,8 @@ pub(crate) async fn login(
 
 #[utoipa::path(tag = "auth", request_body = RefreshRequest,
     responses((status = 200, description = "New tokens; the refresh token given is used up", body = TokenPair),
-              (status = 401, description = "Unknown, expired, used or revoked refresh token")))]
+              (status = 401, description = "Unknown, expired, used or revoked refresh token"),
+              (status = 403, description = "The account is suspended by the moderators")))]
 #[post("/v1/auth/refresh")]
 pub(crate) async fn refresh(
     auth: web::Data<Auth>,
@@ -137,6 +144,9 @@ pub(crate) async fn refresh(
         Ok((user_id, family)) => {
             // Roles are read again, so a granted or revoked role shows from the next refresh.
             let user = auth.users.find(&user_id).await?.ok_or(AuthError::BadRefreshToken)?;
+            if user.suspended {
+                return Err(AuthError::Suspended);
+            }
             Ok(web::Json(pair(&auth, &user, Some(family), None).await?))
         }
         Err(refusal) => {
@@ -165,10 +175,14 @@ pub(crate) async fn logout(
 }
 
 #[utoipa::path(tag = "auth", security(("bearer" = [])),
-    responses((status = 200, description = "Your account", body = Profile), (status = 404, description = "The account is gone")))]
+    responses((status = 200, description = "Your account", body = Profile), (status = 403, description = "The account is suspended"),
+              (status = 404, description = "The account is gone")))]
 #[get("/v1/users/me")]
 pub(crate) async fn me(user: AuthUser, auth: web::Data<Auth>) -> Result<web::Json<Profile>, AuthError> {
     let record = auth.users.find(&user.user_id).await?.ok_or(AuthError::NotFound)?;
+    if record.suspended {
+        return Err(AuthError::Suspended);
+    }
     Ok(web::Json(Profile::from(&record)))
 }
 

@@ -55,6 +55,8 @@ pub struct Profile {
     pub(crate) username: String,
     pub(crate) email: String,
     pub(crate) created_at: String,
+    /// `admin`, `moderator`: what the page may offer (each service checks the token's own).
+    pub(crate) roles: Vec<String>,
 }
 
 impl From<&UserRecord> for Profile {
@@ -64,6 +66,7 @@ impl From<&UserRecord> for Profile {
             username: user.username.clone(),
             email: user.email.clone(),
             created_at: user.created_at.try_to_rfc3339_string().unwrap_or_default(),
+            roles: user.roles.clone(),
         }
     }
 }

@@ -71,11 +71,23 @@ pub struct UserRecord {
     /// e.g. `admin` (moderation). Granted by operators in the database, never through the API.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Suspended by a moderator (through post): no sign-in, no refresh.
+    #[serde(default)]
+    pub suspended: bool,
+}
+
+/// The version of the suspended list: moves with every suspension and its end.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SuspensionsVersion {
+    #[serde(rename = "_id")]
+    key: String,
+    version: i64,
 }
 
 #[derive(Clone)]
 pub struct Users {
     collection: Collection<UserRecord>,
+    versions: Collection<SuspensionsVersion>,
 }
 
 impl Users {
@@ -86,9 +98,10 @@ impl Users {
             .create_indexes([
                 IndexModel::builder().keys(doc! { "username": 1 }).options(unique()).build(),
                 IndexModel::builder().keys(doc! { "email_lower": 1 }).options(unique()).build(),
+                IndexModel::builder().keys(doc! { "suspended": 1 }).build(),
             ])
             .await?;
-        Ok(Self { collection })
+        Ok(Self { collection, versions: db.collection("suspensions_version") })
     }
 
     /// Inserts; a taken username or e-mail is MongoDB's duplicate-key error.
@@ -124,6 +137,41 @@ impl Users {
     pub async fn find_many(&self, ids: &[UserId]) -> anyhow::Result<Vec<UserRecord>> {
         use futures_util::TryStreamExt;
         Ok(self.collection.find(doc! { "_id": { "$in": ids } }).await?.try_collect().await?)
+    }
+
+    /// Suspends `id` (or ends it): `false` when there is no such user. The
+    /// list's version moves after the account changed, so a service that
+    /// read the new version reads the change.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn set_suspended(&self, id: &UserId, suspended: bool) -> anyhow::Result<bool> {
+        let found = self
+            .collection
+            .update_one(doc! { "_id": id }, doc! { "$set": { "suspended": suspended } })
+            .await?;
+        if found.matched_count == 0 {
+            return Ok(false);
+        }
+        let upsert = mongodb::options::UpdateOptions::builder().upsert(true).build();
+        self.versions
+            .update_one(doc! { "_id": "suspended" }, doc! { "$inc": { "version": 1_i64 } })
+            .with_options(upsert)
+            .await?;
+        Ok(true)
+    }
+
+    /// The suspended list's version.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn suspensions_version(&self) -> anyhow::Result<i64> {
+        Ok(self.versions.find_one(doc! { "_id": "suspended" }).await?.map_or(0, |v| v.version))
+    }
+
+    /// Every suspended account.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn suspended(&self) -> anyhow::Result<Vec<UserId>> {
+        use futures_util::TryStreamExt;
+        let found: Vec<UserRecord> =
+            self.collection.find(doc! { "suspended": true }).await?.try_collect().await?;
+        Ok(found.into_iter().map(|user| user.id).collect())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

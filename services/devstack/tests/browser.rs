@@ -29,6 +29,11 @@ async fn the_web_page_sells_a_paid_photo_in_a_real_browser() {
     let paid = stack.data_dir.join("landscape.jpg");
     imaging::samples::landscape(1200, 800, 4).save(&paid).unwrap();
     let photos = [free, paid];
+    // A moderator, granted the role in auth's database as an operator would.
+    let moderator = format!("mod{}", &testkit::unique_name("m")[2..10]);
+    let mongo = mongodb::Client::with_uri_str(&stack.mongodb_uri).await.unwrap();
+    testkit::users::with_role(&stack.public_url, &mongo.database("shutter_auth"), &moderator, "moderator")
+        .await;
     let story = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/story.cjs");
     let output = tokio::time::timeout(
         std::time::Duration::from_secs(180),
@@ -40,6 +45,7 @@ async fn the_web_page_sells_a_paid_photo_in_a_real_browser() {
             .env("CHROMIUM", chromium)
             .env("STRIPE_API", stack.payments_api.clone().unwrap())
             .env("STRIPE_KEY", testkit::stripe::SECRET_KEY)
+            .env("MODERATOR", &moderator)
             .kill_on_drop(true)
             .output(),
     )

@@ -87,6 +87,68 @@ async function signedIn() {
   $("signin").hidden = true;
   await loadWallet();
   await Promise.all([loadEarnings(), loadFeed(), loadMembership()]);
+  const moderates = (me.roles || []).some((role) => role === "moderator" || role === "admin");
+  $("moderation").hidden = !moderates;
+  if (moderates) await loadQueue();
+}
+
+// Moderators: open reports by target, oldest first; remove or dismiss each.
+async function loadQueue() {
+  const { items } = await api("GET", "/v1/moderation/reports");
+  $("queue").replaceChildren(...items.map((item) => {
+    const entry = document.createElement("li");
+    entry.className = "queue-item";
+    entry.dataset.targetId = item.target.id;
+    entry.textContent = `${item.target.kind} ${item.target.id} · ${item.reports} report(s): ${item.reasons.join(", ")} `;
+    for (const action of item.target.kind === "user" ? ["dismiss", "warn", "suspend"] : ["dismiss", "remove"]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = action;
+      button.textContent = action[0].toUpperCase() + action.slice(1);
+      button.addEventListener("click", () => act(async () => {
+        await api("POST", "/v1/moderation/actions", { target: item.target, action, reason: "against the community rules" });
+        say(`Done: ${action}.`);
+        await loadQueue();
+      }));
+      entry.append(" ", button);
+    }
+    return entry;
+  }));
+}
+
+// Another user's post: report it, or block or mute its author.
+function safetyControls(post) {
+  const box = document.createElement("div");
+  box.className = "safety";
+  const reason = document.createElement("select");
+  reason.className = "report-reason";
+  for (const name of ["spam", "harassment", "hate", "violence", "nudity", "stolen", "other"]) {
+    reason.append(new Option(name, name));
+  }
+  const report = document.createElement("button");
+  report.type = "button";
+  report.className = "report";
+  report.textContent = "Report";
+  report.addEventListener("click", () => act(async () => {
+    await api("POST", "/v1/reports", { target: { kind: "post", id: post.id }, reason: reason.value });
+    say("Reported: a moderator will look at it.");
+  }));
+  box.append(reason, " ", report);
+  const username = post.author && post.author.username;
+  for (const [kind, label, done] of [["mute", "Mute", "muted"], ["block", "Block", "blocked"]]) {
+    if (!username) break;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = kind;
+    button.textContent = `${label} ${username}`;
+    button.addEventListener("click", () => act(async () => {
+      await api("POST", `/v1/users/${encodeURIComponent(username)}/${kind}`);
+      say(`You ${done} ${username}.`);
+      await loadFeed();
+    }));
+    box.append(" ", button);
+  }
+  return box;
 }
 
 // A creator's tiers and monthly recurring revenue; a fan's subscriptions,
@@ -288,6 +350,7 @@ function postElement(post) {
       item.append(" ", byCard);
     }
   }
+  if (post.author && currentUser && post.author.id !== currentUser.id) item.append(safetyControls(post));
   if (locked && post.price_cents) {
     const buy = document.createElement("button");
     buy.className = "buy";
@@ -325,6 +388,8 @@ async function act(work) {
     say(err.message, true);
   }
 }
+
+$("queue-refresh").addEventListener("click", () => act(loadQueue));
 
 $("signup").addEventListener("click", () => act(async () => {
   const body = await api("POST", "/v1/auth/signup", {

@@ -163,7 +163,7 @@ impl FromEnv for Config {
                 32
             ),
             auth_url: env
-                .required("AUTH_URL", "auth's internal address, e.g. http://auth:8081: a traced buyer's username")
+                .required("AUTH_URL", "auth's internal address, e.g. http://auth:8081: a traced buyer's username, and the suspended accounts whose tokens are refused")
                 .map(Some),
         })
     }

@@ -15,9 +15,6 @@ use crate::error::MediaError;
 use crate::pipeline::Media;
 use crate::records::Removal;
 
-/// The role a person needs, in the access token the caller forwards.
-pub const MODERATOR_ROLE: &str = common::user_auth::ADMIN_ROLE;
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(MEDIA_RECORD.serve(media_info))
         .service(MARKED_COPIES.serve(marked_copies))
@@ -82,13 +79,13 @@ async fn release_copies(
 }
 
 /// The moderator behind a takedown: a service credential alone is not
-/// enough, a person with the admin role must be named by their own token.
+/// enough, a moderator or an admin must be named by their own token.
 async fn moderator(req: &HttpRequest, users: &UserTokenVerifier) -> Result<UserId, MediaError> {
     let token =
         req.headers().get(ACTING_USER).and_then(|v| v.to_str().ok()).ok_or(MediaError::NotModerator)?;
     let token = token.strip_prefix("Bearer ").unwrap_or(token);
     match users.verify(token).await {
-        Ok(claims) if claims.roles.iter().any(|role| role == MODERATOR_ROLE) => Ok(claims.sub),
+        Ok(claims) if common::user_auth::may_moderate(&claims.roles) => Ok(claims.sub),
         _ => Err(MediaError::NotModerator),
     }
 }

@@ -121,6 +121,15 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let media = web::Data::new(media_state(&config, &db, &service_auth, removals).await?);
     let service_auth = web::Data::new(service_auth);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
+    // Suspended accounts' tokens are refused from auth's list (none without auth's address).
+    let suspended = common::suspensions::Suspensions::default();
+    match &media.auth {
+        Some(auth) => suspended.follow(auth.clone(), &workers),
+        None => {
+            tracing::warn!("no auth address: suspended accounts' access tokens are refused only at expiry")
+        }
+    }
+    let suspended = web::Data::new(suspended);
     let janitor = media.clone();
     let stale_after = config.stale_upload_after;
     workers.spawn("stale-upload cleanup", async move {
@@ -152,6 +161,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     server::start(NAME, &config.http, readiness, move |cfg| {
         cfg.app_data(service_auth.clone())
             .app_data(users.clone())
+            .app_data(suspended.clone())
             .app_data(media.clone())
             .configure(api::configure_public)
             .configure(internal::configure);

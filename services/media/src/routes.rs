@@ -221,7 +221,7 @@ pub(crate) async fn trace(
     media: web::Data<Media>,
 ) -> Result<web::Json<TraceResult>, MediaError> {
     let record = match media.records.get(&id).await? {
-        Some(record) if record.owner_id == user.user_id || user.is_admin() => record,
+        Some(record) if record.owner_id == user.user_id || user.is_moderator() => record,
         _ => return Err(MediaError::NotFound),
     };
     if record.status != MediaStatus::Ready {

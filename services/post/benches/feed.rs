@@ -1,7 +1,8 @@
 //! `GET /v1/feed` under load on loopback: 20 posts per page, 1–4 photos per
 //! post, real auth and url-signer behind post, with the signature cache on
-//! and off; and a profile page of ten ten-photo posts (200 URLs, more than one
-//! signing call carries). Beside them, the raw rate of the MongoDB-compatible
+//! and off; the same feed for a viewer who has blocked 500 users and muted
+//! 500 (the page leaves them out); and a profile page of ten ten-photo posts
+//! (200 URLs, more than one signing call carries). Beside them, the raw rate of the MongoDB-compatible
 //! server for the feed's queries, which bounds everything here.
 //! `cargo bench -p post`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -83,9 +84,13 @@ async fn run() {
         testkit::service::internal_keys("auth"),
     );
     auth_config.password_cost = PasswordCost { memory_kib: 1024, iterations: 1, parallelism: 1 };
+    // Every account here signs up from loopback.
+    auth_config.signups_per_hour = 1000;
     let auth = testkit::service::spawn(auth::build(auth_config).await.unwrap());
     let viewer = testkit::users::sign_up(&auth, "viewer").await;
     let (viewer_id, viewer_token) = (viewer.id, viewer.token);
+    // Another viewer following the same authors, who has blocked 500 users and muted 500 (and been blocked by none).
+    let guarded = testkit::users::sign_up(&auth, "guarded").await;
     let mut authors = Vec::new();
     for n in 0..10 {
         let author = testkit::users::sign_up(&auth, &format!("author{n}")).await;
@@ -133,6 +138,20 @@ async fn run() {
         .map(|(id, _)| doc! { "_id": format!("{viewer_id}:{id}"), "follower_id": &viewer_id, "followee_id": id, "created_at": DateTime::now() })
         .collect();
     db.collection::<Document>("follows").insert_many(follows).await.unwrap();
+    let guarded_follows: Vec<Document> = authors
+        .iter()
+        .map(|(id, _)| doc! { "_id": format!("{}:{id}", guarded.id), "follower_id": &guarded.id, "followee_id": id, "created_at": DateTime::now() })
+        .collect();
+    db.collection::<Document>("follows").insert_many(guarded_follows).await.unwrap();
+    for kind in ["block", "mute"] {
+        let relations: Vec<Document> = (0..500)
+            .map(|_| {
+                let other = common::ids::UserId::mint().to_string();
+                doc! { "_id": format!("{kind}:{}:{other}", guarded.id), "kind": kind, "user_id": &guarded.id, "other_id": &other, "created_at": DateTime::now() }
+            })
+            .collect();
+        db.collection::<Document>("relations").insert_many(relations).await.unwrap();
+    }
 
     let user_auth = UserAuthSettings {
         jwks_url: format!("{auth}/.well-known/jwks.json"),
@@ -162,7 +181,11 @@ async fn run() {
         load(url.clone(), viewer_token.clone(), 20).await; // warm-up: JWKS, pools, cache
         results.push(format!(
             "GET /v1/feed, {label}, {CONCURRENCY} clients: {}",
-            load(url, viewer_token.clone(), 20).await
+            load(url.clone(), viewer_token.clone(), 20).await
+        ));
+        results.push(format!(
+            "GET /v1/feed of a viewer who blocked 500 users and muted 500, {label}, {CONCURRENCY} clients: {}",
+            load(url, guarded.token.clone(), 20).await
         ));
         let album_page = format!("{post}/v1/users/album/posts");
         results.push(format!(
@@ -184,7 +207,7 @@ async fn run() {
                 while started.elapsed() < Duration::from_secs(5) {
                     let _: Vec<Document> = db
                         .collection("follows")
-                        .find(doc! { "follower_id": &viewer_id })
+                        .find(doc! { "follower_id": &viewer_id, "muted": { "$ne": true } })
                         .await
                         .unwrap()
                         .try_collect()

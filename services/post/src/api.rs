@@ -4,6 +4,7 @@
 use crate::money::routes::{admin, earnings, purchases, subscriptions, wallet};
 use crate::money::webhook;
 use crate::posts;
+use crate::safety;
 use crate::social;
 
 common::public_api! {
@@ -12,6 +13,7 @@ common::public_api! {
          (name = "wallet", description = "Balance, ledger, top-ups, purchases and refunds"),
          (name = "earnings", description = "Creators' earnings and payouts"),
          (name = "subscriptions", description = "Creators' tiers, and subscribing to them"),
+         (name = "safety", description = "Blocks, mutes, reports, the moderation queue and the audit log"),
          (name = "admin", description = "The books, outflows waiting for an operator, creators' verification")),
     posts::routes::create,
     posts::routes::get,
@@ -54,4 +56,15 @@ common::public_api! {
     social::routes::comments,
     social::routes::add_comment,
     social::routes::delete_comment,
+    safety::routes::block,
+    safety::routes::unblock,
+    safety::routes::mute,
+    safety::routes::unmute,
+    safety::routes::blocks,
+    safety::routes::mutes,
+    safety::routes::report,
+    safety::routes::my_reports,
+    safety::routes::queue,
+    safety::routes::act,
+    safety::routes::audit,
 }

@@ -35,6 +35,7 @@ pub const DEFAULT_CLEARING_PERIOD: Duration = Duration::from_secs(7 * 24 * 3600)
 /// How many purchases, and how many refunds, one user may make a minute.
 pub const DEFAULT_PURCHASES_PER_MINUTE: u32 = 20;
 pub const DEFAULT_REFUNDS_PER_MINUTE: u32 = 20;
+pub const DEFAULT_REPORTS_PER_MINUTE: u32 = 5;
 /// Three days to top up after a renewal fails.
 pub const DEFAULT_SUBSCRIPTION_GRACE: Duration = Duration::from_secs(3 * 24 * 3600);
 pub const DEFAULT_RENEWAL_EVERY: Duration = Duration::from_secs(30);
@@ -74,6 +75,7 @@ pub struct Config {
     /// Per user and minute: purchases made, and refunds given (a creator or an admin).
     pub purchases_per_minute: u32,
     pub refunds_per_minute: u32,
+    pub reports_per_minute: u32,
     /// How long a subscription whose renewal failed stays open while it is charged again.
     pub subscription_grace: Duration,
     /// How often due subscriptions are renewed.
@@ -153,6 +155,7 @@ impl Config {
             clearing_period: DEFAULT_CLEARING_PERIOD,
             purchases_per_minute: DEFAULT_PURCHASES_PER_MINUTE,
             refunds_per_minute: DEFAULT_REFUNDS_PER_MINUTE,
+            reports_per_minute: DEFAULT_REPORTS_PER_MINUTE,
             subscription_grace: DEFAULT_SUBSCRIPTION_GRACE,
             renewal_every: DEFAULT_RENEWAL_EVERY,
             cookies: CookieSettings { domain: None, secure: true },
@@ -241,6 +244,13 @@ impl FromEnv for Config {
                     "POST_REFUNDS_PER_MINUTE",
                     DEFAULT_REFUNDS_PER_MINUTE,
                     "refunds per user and minute (429 beyond)"
+                )
+                .map(|n| n.max(1)),
+            reports_per_minute: env
+                .or(
+                    "POST_REPORTS_PER_MINUTE",
+                    DEFAULT_REPORTS_PER_MINUTE,
+                    "reports per user and minute (429 beyond)"
                 )
                 .map(|n| n.max(1)),
             subscription_grace: env

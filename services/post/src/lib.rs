@@ -12,6 +12,7 @@ pub mod money;
 pub mod pages;
 pub mod photos;
 pub mod posts;
+pub mod safety;
 pub mod service;
 pub mod social;
 
@@ -49,10 +50,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     // A buyer's first view of a page may wait for media to mark their copies.
     let marking_options = ClientOptions { timeout: MARKING_TIMEOUT, attempts: 2, ..ClientOptions::default() };
     let copies = posts::copies::Copies { media: media.clone() };
+    let suspended = common::suspensions::Suspensions::default();
     let service = web::Data::new(Service {
+        safety: safety::Safety::new(&db, suspended.clone()).await?,
         posts: posts::Posts::new(&db).await?,
         social: social::Social::new(&db).await?,
-        accounts: accounts::AccountDirectory { client: auth_client },
+        accounts: accounts::AccountDirectory { client: auth_client.clone() },
         money: money::Money::new(&db, &config, copies.clone()).await?,
         copies,
         media,
@@ -81,12 +84,15 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         payments.outflows.start_worker(&workers);
     }
     service.money.subscriptions.start_worker(&workers, config.renewal_every);
+    suspended.follow(auth_client, &workers);
+    let suspended = web::Data::new(suspended);
     let service_auth = web::Data::new(auth);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
     let readiness = ReadinessChecks::default().with(MongoReady(db.clone()));
     server::start(NAME, &config.http, readiness, move |cfg| {
         cfg.app_data(service_auth.clone())
             .app_data(users.clone())
+            .app_data(suspended.clone())
             .app_data(service.clone())
             .configure(api::configure_public)
             .configure(photos::configure);

@@ -2,11 +2,13 @@
 
 use common::internal_client::ServiceClient;
 
-use crate::{accounts, config, money, posts, social};
+use crate::{accounts, config, money, posts, safety, social};
 
 pub struct Service {
     pub posts: posts::Posts,
     pub social: social::Social,
+    /// Blocks, mutes, reports, moderation, standing.
+    pub safety: safety::Safety,
     pub accounts: accounts::AccountDirectory,
     pub money: money::Money,
     pub media: ServiceClient,

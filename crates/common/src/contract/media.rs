@@ -15,11 +15,12 @@ pub const MEDIA_RECORD: InternalRoute = InternalRoute {
 };
 
 /// A [`TakedownRequest`], with the acting moderator's access token in
-/// `X-Acting-User`: [`TakedownOutcome`].
+/// `X-Acting-User`: [`TakedownOutcome`]. From the moderation console, or
+/// post's moderation queue.
 pub const TAKEDOWN: InternalRoute = InternalRoute {
     method: Method::Post,
     pattern: "/internal/v1/media/{id}/takedown",
-    callers: Callers::Only(&[Service::Moderation]),
+    callers: Callers::Only(&[Service::Moderation, Service::Post]),
 };
 
 pub fn media_path(id: &MediaId) -> String {

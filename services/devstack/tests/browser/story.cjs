@@ -37,6 +37,15 @@ async function publish(page, file, caption, price, audience = "anyone") {
   await page.waitForSelector(`#feed .post:has-text("${caption}")`);
 }
 
+async function signIn(page, name) {
+  await page.click("#signout");
+  await page.fill("#username", name);
+  await page.fill("#password", "password123");
+  await page.click("#login");
+  await page.waitForSelector("#app:not([hidden])");
+  check((await page.textContent("#me")) === name, `signed in as ${name}`);
+}
+
 // Waits until `selector`'s image has really loaded, and answers its src.
 async function loadedImage(page, selector) {
   const img = page.locator(selector);
@@ -120,7 +129,10 @@ async function main() {
     }).then((r) => r.json());
     const payout = (await stripe("GET", "/v1/payouts?limit=100")).data.find((p) => p.amount === 250);
     await stripe("POST", `/v1/payouts/${payout.id}`, { status: "failed" });
-    for (let tries = 0; tries < 50 && (await page.locator('.payout[data-state="failed"]').count()) === 0; tries++) {
+    // The provider's event reaches post a moment later: look again until the page shows it.
+    const settled = async () => (await page.locator('.payout[data-state="failed"]').count()) > 0
+      && (await page.textContent("#available")) === "€2.50";
+    for (let tries = 0; tries < 50 && !(await settled()); tries++) {
       await page.click("#earnings-refresh");
       await page.waitForTimeout(200);
     }
@@ -152,6 +164,23 @@ async function main() {
     check((await page.textContent("#balance")) === "€7.50", "the card paid, not the wallet");
     await page.locator(".subscription button.cancel").click();
     await page.waitForSelector('.subscription[data-cancelling="true"]');
+
+    // Bob reports Alice's free post; a moderator sees it in the queue and
+    // removes it (its photo taken down); Bob no longer sees it.
+    const sunrise = page.locator('#feed .post:has-text("free sunrise")');
+    await sunrise.locator("select.report-reason").selectOption("spam");
+    await sunrise.locator("button.report").click();
+    await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("Reported"));
+    check((await page.locator("#moderation").isHidden()), "no moderation view for Bob");
+    await signIn(page, process.env.MODERATOR);
+    const item = page.locator('.queue-item:has-text("spam")');
+    await item.waitFor();
+    check((await item.textContent()).includes("1 report"), `one report: ${await item.textContent()}`);
+    await item.locator("button.remove").click();
+    await page.waitForFunction(() => document.querySelectorAll(".queue-item").length === 0);
+    await signIn(page, bob);
+    await page.waitForSelector('#feed .post:has-text("members only")');
+    check((await page.locator('#feed .post:has-text("free sunrise")').count()) === 0, "the removed post is gone");
     if (process.env.STORY_SCREENSHOT) await page.screenshot({ path: process.env.STORY_SCREENSHOT, fullPage: true });
     console.log("browser story: ok");
   } catch (err) {

@@ -1,6 +1,7 @@
-//! Per-user limits on purchases and refunds: each one costs work elsewhere
-//! (a buyer's marked copies are made for every purchase), and a refund
-//! followed by a purchase again must not be a free loop.
+//! Per-user limits on purchases, refunds and reports: each one costs work
+//! elsewhere (a buyer's marked copies are made for every purchase, a report
+//! is a moderator's to read), and a refund followed by a purchase again must
+//! not be a free loop.
 //!
 //! A fixed window of one minute per user and action, counted in MongoDB so
 //! every replica sees one count: one conditional upsert either adds to a
@@ -23,6 +24,8 @@ const WINDOW_S: u64 = 60;
 pub enum Action {
     Purchase,
     Refund,
+    /// A report to the moderators (each one is someone's work to read).
+    Report,
 }
 
 #[derive(Clone)]
@@ -30,6 +33,7 @@ pub struct ActionLimits {
     counts: Collection<Document>,
     purchases_per_minute: u32,
     refunds_per_minute: u32,
+    reports_per_minute: u32,
 }
 
 impl ActionLimits {
@@ -37,10 +41,11 @@ impl ActionLimits {
         db: &Database,
         purchases_per_minute: u32,
         refunds_per_minute: u32,
+        reports_per_minute: u32,
     ) -> anyhow::Result<Self> {
         let counts = db.collection::<Document>("action_counts");
         counts.create_index(common::mongo::expiring("expires_at", Duration::ZERO)).await?;
-        Ok(Self { counts, purchases_per_minute, refunds_per_minute })
+        Ok(Self { counts, purchases_per_minute, refunds_per_minute, reports_per_minute })
     }
 
     /// Counts one `action` by `user_id`, or refuses it with 429 when this
@@ -50,6 +55,7 @@ impl ActionLimits {
         let (name, limit) = match action {
             Action::Purchase => ("purchase", self.purchases_per_minute),
             Action::Refund => ("refund", self.refunds_per_minute),
+            Action::Report => ("report", self.reports_per_minute),
         };
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(anyhow::Error::from)?.as_secs();
         let window = now / WINDOW_S;

@@ -140,8 +140,13 @@ impl Money {
                 topups.clone(),
             ),
             creators: creators::Creators::new(db, config.dev_creators_verified),
-            limits: limits::ActionLimits::new(db, config.purchases_per_minute, config.refunds_per_minute)
-                .await?,
+            limits: limits::ActionLimits::new(
+                db,
+                config.purchases_per_minute,
+                config.refunds_per_minute,
+                config.reports_per_minute,
+            )
+            .await?,
             purchases,
             topups,
             gate,

@@ -18,6 +18,7 @@ use crate::posts::cookies::Delivered;
 use crate::posts::store::{Audience, Photo, PostRecord};
 use crate::posts::types::{CreatePost, PostView};
 use crate::posts::views::Access;
+use crate::safety::visibility::ensure_seen;
 use crate::service::Service;
 
 pub const MAX_CAPTION_CHARS: usize = 2200;
@@ -163,6 +164,8 @@ pub(crate) async fn get(
     service: web::Data<Service>,
 ) -> Result<Delivered<PostView>, PostError> {
     let post = service.posts.get(&id).await?.ok_or(PostError::NotFound)?;
+    let viewer_id = viewer.0.as_ref().map(|v| &v.user_id);
+    ensure_seen(&service, viewer_id, &post.author_id, PostError::NotFound).await?;
     let access = access(&service, viewer.0.as_ref(), &post).await?;
     // A deleted post exists only for its author and its buyers.
     if post.deleted && !access.entitled() {

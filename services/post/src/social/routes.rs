@@ -17,6 +17,8 @@ use crate::posts::cookies::Delivered;
 use crate::posts::store::Counter;
 use crate::posts::types::{PostPage, UserRef};
 use crate::posts::views::Visible;
+use crate::safety::relations::Kind;
+use crate::safety::visibility::{ensure_seen, hidden_from};
 use crate::service::Service;
 use crate::social::store::{Comment, FollowSide};
 use crate::social::types::{CommentPage, CommentView, NewComment, UserPage};
@@ -29,13 +31,13 @@ pub(crate) struct PageQuery {
 }
 
 impl PageQuery {
-    fn cursor(&self) -> Result<Option<Cursor>, PostError> {
+    pub(crate) fn cursor(&self) -> Result<Option<Cursor>, PostError> {
         self.cursor.as_deref().map(Cursor::decode).transpose()
     }
 }
 
 /// Cuts the one extra item a query fetched into the next cursor.
-fn paginate<T>(mut items: Vec<T>, cursor_of: impl Fn(&T) -> Cursor) -> (Vec<T>, Option<String>) {
+pub(crate) fn paginate<T>(mut items: Vec<T>, cursor_of: impl Fn(&T) -> Cursor) -> (Vec<T>, Option<String>) {
     let more = items.len() as i64 > PAGE_SIZE;
     items.truncate(PAGE_SIZE as usize);
     let next = if more { items.last().map(|last| cursor_of(last).encode()) } else { None };
@@ -55,7 +57,13 @@ pub(crate) async fn follow(
     if target.id == user.user_id {
         return Err(PostError::invalid("username", "you cannot follow yourself"));
     }
-    service.social.follow(&user.user_id, &target.id).await?;
+    let relations = &service.safety.relations;
+    let blocked = relations.blocked_between(&user.user_id, &target.id).await?;
+    if blocked || service.safety.standing.is_suspended(&target.id) {
+        return Err(PostError::UserNotFound);
+    }
+    let muted = relations.has(Kind::Mute, &user.user_id, &target.id).await?;
+    service.social.follow(&user.user_id, &target.id, muted).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -147,6 +155,8 @@ pub(crate) async fn profile(
     service: web::Data<Service>,
 ) -> Result<Delivered<PostPage>, PostError> {
     let account = service.accounts.by_username(&username).await?;
+    let viewer_id = viewer.0.as_ref().map(|v| &v.user_id);
+    ensure_seen(&service, viewer_id, &account.id, PostError::UserNotFound).await?;
     let page = service.posts.page(&[account.id], query.cursor()?.as_ref()).await?;
     let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, key: p.id.to_string() });
     render_page(&service, viewer.0.as_ref(), viewer_range, posts, next).await
@@ -161,15 +171,20 @@ pub(crate) async fn feed(
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
 ) -> Result<Delivered<PostPage>, PostError> {
+    // Followed and not muted (blocks end follows both ways); not suspended.
     let mut authors = service.social.following_ids(&user.user_id).await?;
+    authors.retain(|author| !service.safety.standing.is_suspended(author));
     authors.push(user.user_id.clone());
     let page = service.posts.page(&authors, query.cursor()?.as_ref()).await?;
     let (posts, next) = paginate(page, |p| Cursor { created_at: p.created_at, key: p.id.to_string() });
     render_page(&service, Some(&user), viewer_range, posts, next).await
 }
 
-async fn live_post(service: &Service, id: &PostId) -> Result<PostRecord, PostError> {
-    service.posts.live(id).await
+/// Post `id`, live and seen by `viewer` (else absent to them).
+async fn seen_post(service: &Service, viewer: Option<&UserId>, id: &PostId) -> Result<PostRecord, PostError> {
+    let post = service.posts.live(id).await?;
+    ensure_seen(service, viewer, &post.author_id, PostError::NotFound).await?;
+    Ok(post)
 }
 
 #[utoipa::path(tag = "social", params(("id" = String, Path, description = "The post id")), security(("bearer" = [])),
@@ -180,7 +195,7 @@ pub(crate) async fn like(
     id: web::Path<PostId>,
     service: web::Data<Service>,
 ) -> Result<HttpResponse, PostError> {
-    let post = live_post(&service, &id).await?;
+    let post = seen_post(&service, Some(&user.user_id), &id).await?;
     if service.social.like(&user.user_id, &post.id).await? {
         service.posts.count(&post.id, Counter::Likes, 1).await?;
     }
@@ -195,7 +210,7 @@ pub(crate) async fn unlike(
     id: web::Path<PostId>,
     service: web::Data<Service>,
 ) -> Result<HttpResponse, PostError> {
-    let post = live_post(&service, &id).await?;
+    let post = seen_post(&service, Some(&user.user_id), &id).await?;
     if service.social.unlike(&user.user_id, &post.id).await? {
         service.posts.count(&post.id, Counter::Likes, -1).await?;
     }
@@ -215,12 +230,19 @@ fn comment_view(comment: &Comment) -> CommentView {
     responses((status = 200, description = "A page of comments, newest first", body = CommentPage), (status = 404, description = "No such post")))]
 #[get("/v1/posts/{id}/comments")]
 pub(crate) async fn comments(
+    viewer: MaybeAuthUser,
     id: web::Path<PostId>,
     query: web::Query<PageQuery>,
     service: web::Data<Service>,
 ) -> Result<web::Json<CommentPage>, PostError> {
-    let post = live_post(&service, &id).await?;
-    let page = service.social.comment_page(&post.id, query.cursor()?.as_ref()).await?;
+    let viewer = viewer.0.as_ref().map(|v| &v.user_id);
+    let post = seen_post(&service, viewer, &id).await?;
+    // A signed-in viewer does not see comments of those they blocked or muted, or who blocked them.
+    let hidden = match viewer {
+        Some(viewer) => hidden_from(&service, viewer).await?,
+        None => Default::default(),
+    };
+    let page = service.social.comment_page(&post.id, &hidden, query.cursor()?.as_ref()).await?;
     let (page, next) = paginate(page, |c| Cursor { created_at: c.created_at, key: c.id.to_string() });
     Ok(web::Json(CommentPage { items: page.iter().map(comment_view).collect(), next_cursor: next }))
 }
@@ -235,7 +257,7 @@ pub(crate) async fn add_comment(
     body: web::Json<NewComment>,
     service: web::Data<Service>,
 ) -> Result<Created<CommentView>, PostError> {
-    let post = live_post(&service, &id).await?;
+    let post = seen_post(&service, Some(&user.user_id), &id).await?;
     let text = body.text.trim();
     if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
         return Err(PostError::invalid("text", format!("must be 1 to {MAX_COMMENT_CHARS} characters")));

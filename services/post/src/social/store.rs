@@ -16,6 +16,10 @@ pub struct Follow {
     pub follower_id: UserId,
     pub followee_id: UserId,
     pub created_at: DateTime,
+    /// The follower muted the followee: their posts stay out of the
+    /// follower's feed (kept on the follow, so the feed asks nothing more).
+    #[serde(default)]
+    pub muted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,14 +73,16 @@ impl Social {
         Ok(Self { follows, likes: db.collection("likes"), comments })
     }
 
-    /// Idempotent: following twice is following once.
+    /// Idempotent: following twice is following once. `muted`: the
+    /// follower has muted the followee.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn follow(&self, follower: &UserId, followee: &UserId) -> anyhow::Result<()> {
+    pub async fn follow(&self, follower: &UserId, followee: &UserId, muted: bool) -> anyhow::Result<()> {
         let follow = Follow {
             key: format!("{follower}:{followee}"),
             follower_id: follower.clone(),
             followee_id: followee.clone(),
             created_at: DateTime::now(),
+            muted,
         };
         match self.follows.insert_one(&follow).await {
             Ok(_) => Ok(()),
@@ -104,11 +110,19 @@ impl Social {
         Ok(follows.into_iter().map(|f| f.followee_id).collect())
     }
 
-    /// Everyone `user` follows (for the feed's author list).
+    /// Marks `follower`'s follow of `followee` (if any) muted or not.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn set_muted(&self, follower: &UserId, followee: &UserId, muted: bool) -> anyhow::Result<()> {
+        let follow = doc! { "_id": format!("{follower}:{followee}") };
+        self.follows.update_one(follow, doc! { "$set": { "muted": muted } }).await?;
+        Ok(())
+    }
+
+    /// Everyone `user` follows and has not muted (the feed's authors).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn following_ids(&self, user: &UserId) -> anyhow::Result<Vec<UserId>> {
-        let follows: Vec<Follow> =
-            self.follows.find(doc! { "follower_id": user }).await?.try_collect().await?;
+        let unmuted = doc! { "follower_id": user, "muted": { "$ne": true } };
+        let follows: Vec<Follow> = self.follows.find(unmuted).await?.try_collect().await?;
         Ok(follows.into_iter().map(|f| f.followee_id).collect())
     }
 
@@ -157,6 +171,12 @@ impl Social {
         Ok(self.comments.find_one(doc! { "_id": id, "post_id": post }).await?)
     }
 
+    /// Comment `id`, on whichever post.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn comment_by_id(&self, id: &CommentId) -> anyhow::Result<Option<Comment>> {
+        Ok(self.comments.find_one(doc! { "_id": id }).await?)
+    }
+
     /// True when this call deleted the comment (so the count moves exactly once).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_comment(&self, post: &PostId, id: &CommentId) -> anyhow::Result<bool> {
@@ -164,8 +184,18 @@ impl Social {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn comment_page(&self, post: &PostId, cursor: Option<&Cursor>) -> anyhow::Result<Vec<Comment>> {
-        let filter = Cursor::after(cursor, doc! { "post_id": post });
+    pub async fn comment_page(
+        &self,
+        post: &PostId,
+        hidden: &std::collections::HashSet<UserId>,
+        cursor: Option<&Cursor>,
+    ) -> anyhow::Result<Vec<Comment>> {
+        let mut filter = doc! { "post_id": post };
+        if !hidden.is_empty() {
+            let hidden: Vec<&UserId> = hidden.iter().collect();
+            filter.insert("author_id", doc! { "$nin": hidden });
+        }
+        let filter = Cursor::after(cursor, filter);
         Ok(self.comments.find(filter).sort(pages::sort()).limit(PAGE_SIZE + 1).await?.try_collect().await?)
     }
 }

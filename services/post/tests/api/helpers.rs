@@ -26,6 +26,8 @@ pub struct Stack {
     pub http: reqwest::Client,
     /// An admin of this stack's auth.
     pub admin: User,
+    /// A moderator (not an admin) of this stack's auth.
+    pub moderator: User,
 }
 
 pub struct User {
@@ -113,7 +115,7 @@ pub async fn spawn_with(options: Options) -> Stack {
     };
 
     let media_db = testkit::mongo::settings("post-media");
-    let media_config = media::Config::new(
+    let mut media_config = media::Config::new(
         HttpSettings::ephemeral(),
         media_db.clone(),
         testkit::s3::bucket("post").await,
@@ -121,6 +123,7 @@ pub async fn spawn_with(options: Options) -> Stack {
         testkit::service::internal_keys("media"),
         testkit::service::watermark_secret(),
     );
+    media_config.auth_url = Some(auth.clone());
     let media = testkit::service::spawn(media::build(media_config).await.unwrap());
 
     let cf_key = PrivateKey::generate(KeyKind::Ecdsa).unwrap();
@@ -162,6 +165,7 @@ pub async fn spawn_with(options: Options) -> Stack {
     config.clearing_period = options.clearing_period;
     config.purchases_per_minute = options.per_minute;
     config.refunds_per_minute = options.per_minute;
+    config.reports_per_minute = options.per_minute;
     config.renewal_every = options.renewal_every;
     let clock = config.clock.clone();
     let replica_config = config.clone();
@@ -190,6 +194,8 @@ pub async fn spawn_with(options: Options) -> Stack {
         mongodb::Client::with_uri_str(&auth_db.uri).await.unwrap().database(&auth_db.database);
     let admin = testkit::users::admin(&auth, &auth_database, "operator").await;
     let admin = User { token: admin.token, id: admin.id };
+    let moderator = testkit::users::with_role(&auth, &auth_database, "moderator", "moderator").await;
+    let moderator = User { token: moderator.token, id: moderator.id };
     Stack {
         post,
         post_db,
@@ -199,6 +205,7 @@ pub async fn spawn_with(options: Options) -> Stack {
         keys,
         http: reqwest::Client::new(),
         admin,
+        moderator,
         clock,
         replica_config,
     }
@@ -348,9 +355,17 @@ impl Stack {
     }
 
     /// The books, which must agree after every test that moves money.
+    /// (jongodb applies a transaction's writes one by one, so a transaction
+    /// still being applied may show for a moment: the books must agree
+    /// within 5 s, and stay so.)
     pub async fn assert_books_agree(&self, ask_provider: bool) -> Value {
         let path = format!("/v1/admin/reconciliation?provider={ask_provider}");
-        let report = self.get(Some(&self.admin), &path).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut report = self.get(Some(&self.admin), &path).await;
+        while report["agrees"] != true && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            report = self.get(Some(&self.admin), &path).await;
+        }
         assert_eq!(report["agrees"], true, "the reconciliation: {report:#}");
         report
     }

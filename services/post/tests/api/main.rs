@@ -11,6 +11,7 @@ mod money;
 mod payments;
 mod posts;
 mod refunds;
+mod safety;
 mod shutdown;
 mod social;
 mod subscriptions;

@@ -11,6 +11,7 @@ use crate::money::purchases::{Outcome, Party, Refunder};
 use crate::money::routes::idempotency_key;
 use crate::money::types::{PurchaseList, PurchaseView};
 use crate::posts::views::Access;
+use crate::safety::visibility::ensure_seen;
 use crate::service::Service;
 use common::contract::media::Grant;
 use common::ids::PostId;
@@ -44,6 +45,8 @@ pub(crate) async fn purchase(
     if post.author_id == user.user_id {
         return Err(PostError::Conflict("This is your own post."));
     }
+    // Nothing is sold across a block, or by a suspended creator.
+    ensure_seen(&service, Some(&user.user_id), &post.author_id, PostError::NotFound).await?;
     if post.price_cents == 0 {
         return Err(PostError::Conflict("This post is free."));
     }

@@ -15,6 +15,7 @@ use crate::money::subscriptions::types::{
     TierView,
 };
 use crate::money::subscriptions::{Interval, Subscribed, TierId};
+use crate::safety::visibility::ensure_seen;
 use crate::service::Service;
 
 /// `id`, when `user` made it.
@@ -140,6 +141,7 @@ pub(crate) async fn subscribe(
 ) -> Result<Made<SubscriptionView>, PostError> {
     let subscriptions = &service.money.subscriptions;
     let tier = subscriptions.tiers.get(&id).await?;
+    ensure_seen(&service, Some(&user.user_id), &tier.creator_id, PostError::TierNotFound).await?;
     let interval = body.interval.unwrap_or(Interval::Monthly);
     let subscribed = match &body.payment_method {
         None => subscriptions.subscribe(&user.user_id, &tier, interval, body.trial).await?,
