@@ -78,6 +78,16 @@ const money = (cents) =>
 
 let currentUser = null;
 
+// A button of `className` saying `text` that runs `onClick`.
+function button(className, text, onClick) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = className;
+  element.textContent = text;
+  element.addEventListener("click", onClick);
+  return element;
+}
+
 async function signedIn() {
   const me = await api("GET", "/v1/users/me");
   currentUser = me;
@@ -101,16 +111,12 @@ async function loadQueue() {
     entry.dataset.targetId = item.target.id;
     entry.textContent = `${item.target.kind} ${item.target.id} · ${item.reports} report(s): ${item.reasons.join(", ")} `;
     for (const action of item.target.kind === "user" ? ["dismiss", "warn", "suspend"] : ["dismiss", "remove"]) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = action;
-      button.textContent = action[0].toUpperCase() + action.slice(1);
-      button.addEventListener("click", () => act(async () => {
+      const control = button(action, action[0].toUpperCase() + action.slice(1), () => act(async () => {
         await api("POST", "/v1/moderation/actions", { target: item.target, action, reason: "against the community rules" });
         say(`Done: ${action}.`);
         await loadQueue();
       }));
-      entry.append(" ", button);
+      entry.append(" ", control);
     }
     return entry;
   }));
@@ -125,11 +131,7 @@ function safetyControls(post) {
   for (const name of ["spam", "harassment", "hate", "violence", "nudity", "stolen", "other"]) {
     reason.append(new Option(name, name));
   }
-  const report = document.createElement("button");
-  report.type = "button";
-  report.className = "report";
-  report.textContent = "Report";
-  report.addEventListener("click", () => act(async () => {
+  const report = button("report", "Report", () => act(async () => {
     await api("POST", "/v1/reports", { target: { kind: "post", id: post.id }, reason: reason.value });
     say("Reported: a moderator will look at it.");
   }));
@@ -137,16 +139,12 @@ function safetyControls(post) {
   const username = post.author && post.author.username;
   for (const [kind, label, done] of [["mute", "Mute", "muted"], ["block", "Block", "blocked"]]) {
     if (!username) break;
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = kind;
-    button.textContent = `${label} ${username}`;
-    button.addEventListener("click", () => act(async () => {
+    const control = button(kind, `${label} ${username}`, () => act(async () => {
       await api("POST", `/v1/users/${encodeURIComponent(username)}/${kind}`);
       say(`You ${done} ${username}.`);
       await loadFeed();
     }));
-    box.append(" ", button);
+    box.append(" ", control);
   }
   return box;
 }
@@ -176,11 +174,7 @@ async function loadMembership() {
     item.textContent = `${money(subscription.price_cents)} a month by ${subscription.paid_by} · ${subscription.state}` +
       (subscription.cancel_at_period_end ? ` · ends ${until}` : ` · renews ${until}`);
     if (["trialing", "active", "past_due"].includes(subscription.state) && !subscription.cancel_at_period_end) {
-      const cancel = document.createElement("button");
-      cancel.className = "cancel";
-      cancel.type = "button";
-      cancel.textContent = "Cancel";
-      cancel.addEventListener("click", () => act(async () => {
+      const cancel = button("cancel", "Cancel", () => act(async () => {
         await api("POST", `/v1/subscriptions/${subscription.id}/cancel`);
         say(`Cancelled: open until ${until}.`);
         await loadMembership();
@@ -335,28 +329,16 @@ function postElement(post) {
   item.append(meta, caption, photos);
   const locked = post.photos.some((photo) => photo.locked && !photo.unavailable);
   if (locked && post.audience.kind === "subscribers" && post.author) {
-    const subscribe = document.createElement("button");
-    subscribe.className = "subscribe";
-    subscribe.type = "button";
-    subscribe.textContent = `Subscribe to ${post.author.username}`;
-    subscribe.addEventListener("click", () => subscribeFor(post, subscribe, false));
+    const subscribe = button("subscribe", `Subscribe to ${post.author.username}`, () => subscribeFor(post, subscribe, false));
     item.append(subscribe);
     if (cardPayments) {
-      const byCard = document.createElement("button");
-      byCard.className = "subscribe-card";
-      byCard.type = "button";
-      byCard.textContent = "by card";
-      byCard.addEventListener("click", () => subscribeFor(post, byCard, true));
+      const byCard = button("subscribe-card", "by card", () => subscribeFor(post, byCard, true));
       item.append(" ", byCard);
     }
   }
   if (post.author && currentUser && post.author.id !== currentUser.id) item.append(safetyControls(post));
   if (locked && post.price_cents) {
-    const buy = document.createElement("button");
-    buy.className = "buy";
-    buy.type = "button";
-    buy.textContent = `Buy for ${money(post.price_cents)}`;
-    buy.addEventListener("click", () => buyPost(post.id, buy));
+    const buy = button("buy", `Buy for ${money(post.price_cents)}`, () => buyPost(post.id, buy));
     item.append(buy);
   }
   return item;
