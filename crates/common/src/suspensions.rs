@@ -2,7 +2,7 @@
 //! a suspended user's still-valid token is refused at once, not at its
 //! expiry. auth keeps the list (its `suspended` accounts and a version that
 //! moves with every change); each service holds a copy in memory, asks auth
-//! for it again each second (the answer is the version alone when nothing
+//! for it again every two seconds (the answer is the version alone when nothing
 //! changed), and the service that suspends someone adds them to its own copy
 //! at once. [`crate::user_auth::AuthUser`] consults it when it is in the
 //! app's data.
@@ -16,7 +16,9 @@ use crate::ids::UserId;
 use crate::internal_client::ServiceClient;
 
 /// How often a service asks auth for the list.
-pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+/// (Each ask is a request and a database read at auth: an idle stack's
+/// cost, measured by `scripts/idle-cpu`.)
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Default)]
 pub struct Suspensions {

@@ -237,6 +237,30 @@ impl Stripe {
         }
     }
 
+    /// A credit of `amount_cents` the provider takes off `customer`'s next
+    /// invoice — a promotion's discount on the first paid period (a pending
+    /// invoice item: a new subscription's first invoice takes it).
+    pub async fn credit(
+        &self,
+        customer: &ProviderId,
+        amount_cents: i64,
+        currency: &str,
+        key: &str,
+    ) -> Result<ProviderId, ProviderError> {
+        let form = [
+            ("customer", customer.to_string()),
+            ("amount", (-amount_cents).to_string()),
+            ("currency", currency.to_owned()),
+            ("description", "promotion".to_owned()),
+        ];
+        Ok(self.post::<Item>("/v1/invoiceitems", key, &form).await?.id)
+    }
+
+    /// Withdraws a credit no subscription took.
+    pub async fn drop_credit(&self, item: &ProviderId) -> Result<(), ProviderError> {
+        self.delete::<Value>(&format!("/v1/invoiceitems/{item}")).await.map(drop)
+    }
+
     pub async fn invoice(&self, id: &ProviderId) -> Result<Invoice, ProviderError> {
         self.get(&format!("/v1/invoices/{id}")).await
     }

@@ -10,8 +10,8 @@
 //! - `limit` / `unlimit`: the owner's profile and posts are seen by their
 //!   followers only.
 //! - `suspend` / `unsuspend`: auth refuses the owner's sign-in and refresh
-//!   tokens and every service their access tokens (at once here, within a
-//!   second elsewhere); their posts are hidden and not sold, and they cannot
+//!   tokens and every service their access tokens (at once here, within two
+//!   seconds elsewhere); their posts are hidden and not sold, and they cannot
 //!   ask for payouts.
 
 use common::contract::media::{ACTING_USER, TakedownRequest, takedown_path};

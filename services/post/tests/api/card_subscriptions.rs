@@ -195,7 +195,14 @@ async fn cancel_resume_change_tier_and_refund_reach_the_provider() {
 async fn a_declined_card_subscribes_no_one_and_events_not_ours_are_ignored() {
     let stack = spawn_paying().await;
     let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
-    let gold = tier(&stack, &ann, json!({ "rank": 1, "name": "Gold", "monthly_cents": 500 })).await;
+    // One promotion, half off: a declined card gives it back; the next card gets it.
+    let promotion = json!({ "percent_off": 50, "max_redemptions": 1, "ends_at": "2099-01-01T00:00:00Z" });
+    let gold = tier(
+        &stack,
+        &ann,
+        json!({ "rank": 1, "name": "Gold", "monthly_cents": 500, "promotion": promotion }),
+    )
+    .await;
 
     let declined =
         subscribe(&stack, &bob, &gold, json!({ "payment_method": "pm_card_chargeCustomerFail" })).await;
@@ -210,16 +217,21 @@ async fn a_declined_card_subscribes_no_one_and_events_not_ours_are_ignored() {
     let books = stack.assert_books_agree(true).await;
     assert_eq!(books["cards_in_cents"], 0);
 
-    // The pair is free again: a good card subscribes.
+    // The pair is free again: a good card subscribes, the first month half off.
     let subscribed = by_card(&stack, &bob, &gold, "pm_card_visa").await;
     assert_eq!(subscribed["state"], "active");
+    let provider = at_provider(&subscribed).await;
+    let first =
+        testkit::stripe::get(&format!("/v1/invoices/{}", provider["latest_invoice"].as_str().unwrap())).await;
+    assert_eq!(first["amount_paid"], 250, "{first:#}");
+    assert_eq!(stack.get(None, "/v1/users/ann/tiers").await["tiers"][0]["promotion"]["remaining"], 0);
 
     // About a subscription that is not ours: acknowledged, nothing moved.
     let stranger =
         json!({ "id": "sub_not_ours", "object": "subscription", "status": "active", "metadata": {} });
     assert_eq!(outcome(&stack, "customer.subscription.deleted", stranger.clone()).await, "ignored");
     assert_eq!(outcome(&stack, "invoice.paid", invoice(&stranger, true, 500, now())).await, "ignored");
-    assert_eq!(stack.assert_books_agree(true).await["cards_in_cents"], 500);
+    assert_eq!(stack.assert_books_agree(true).await["cards_in_cents"], 250);
 
     // Without a payment provider, card subscriptions are not offered.
     let plain = spawn().await;

@@ -102,6 +102,7 @@ impl Subscriptions {
         // A kept customer (or one that won a race) takes this card as its default.
         stripe.set_default_card(&customer, card).await?;
         let plan = stripe.plan(&tier.id, &tier.name, order.interval, price, &self.currency).await?;
+        let promotion = self.promote(stripe, tier, &customer, price, id, now).await?;
         let record = SubscriptionRecord {
             state: SubscriptionState::Incomplete,
             card: Some(CardBilling { customer: customer.clone(), subscription: None }),
@@ -114,6 +115,7 @@ impl Subscriptions {
             Err(ProviderError::Unknown) => return Ok(record),
             Err(err) => {
                 self.store.mark_ended(&record, now).await?;
+                self.withdraw(stripe, tier, promotion).await?;
                 return Err(err.into());
             }
         };
@@ -132,10 +134,50 @@ impl Subscriptions {
                 // Its first payment needs the cardholder (3-D Secure): not taken here.
                 stripe.cancel_subscription(&made.id).await?;
                 self.store.mark_ended(&record, now).await?;
+                self.withdraw(stripe, tier, promotion).await?;
                 return Err(PostError::CardDeclined("This card needs confirming by its holder.".into()));
             }
         }
         self.store.get(id).await
+    }
+
+    /// Redeems `tier`'s promotion, if it has one running, as a credit the
+    /// provider takes off the first paid invoice (the same amount off as
+    /// from the wallet); answers the credit.
+    async fn promote(
+        &self,
+        stripe: &Stripe,
+        tier: &TierRecord,
+        customer: &ProviderId,
+        price: i64,
+        id: &SubscriptionId,
+        now: DateTime,
+    ) -> Result<Option<ProviderId>, PostError> {
+        let Some(percent_off) = self.tiers.redeem(tier, now).await? else { return Ok(None) };
+        let off = price - price * (100 - percent_off) / 100;
+        match stripe.credit(customer, off, &self.currency, &format!("{id}:promotion")).await {
+            Ok(item) => Ok(Some(item)),
+            Err(err) => {
+                self.tiers.unredeem(&tier.id).await?;
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Gives back a promotion no subscription took.
+    async fn withdraw(
+        &self,
+        stripe: &Stripe,
+        tier: &TierRecord,
+        credit: Option<ProviderId>,
+    ) -> Result<(), PostError> {
+        let Some(item) = credit else { return Ok(()) };
+        if let Err(err) = stripe.drop_credit(&item).await {
+            // Left pending, it would come off this customer's next invoice: an operator removes it.
+            tracing::error!(invoice_item = %item, error = ?err, "a promotion's credit could not be withdrawn");
+        }
+        self.tiers.unredeem(&tier.id).await?;
+        Ok(())
     }
 
     /// Our subscription the provider's `subscription` is, linked on first sight
