@@ -88,9 +88,32 @@ impl Subscriptions {
         id: &SubscriptionId,
     ) -> Result<SubscriptionRecord, PostError> {
         let (tier, now) = (order.tier, self.now());
-        if trial_days.is_some() && !self.store.take_trial(subscriber, &tier.creator_id, now).await? {
+        if trial_days.is_none() {
+            return self.begin_at_provider(stripe, subscriber, order, price, None, id).await;
+        }
+        if !self.store.take_trial(subscriber, &tier.creator_id, now).await? {
             return Err(PostError::Conflict("You have had your trial of this creator."));
         }
+        let begun = self.begin_at_provider(stripe, subscriber, order, price, trial_days, id).await;
+        if begun.is_err() {
+            self.store.give_back_trial(subscriber, &tier.creator_id).await?;
+        }
+        begun
+    }
+
+    /// The provider's customer, plan and subscription for ours. Once the
+    /// provider has made it, ours is not given up: whatever fails after
+    /// that is completed by the provider's events.
+    async fn begin_at_provider(
+        &self,
+        stripe: &Stripe,
+        subscriber: &UserId,
+        order: &CardOrder<'_>,
+        price: i64,
+        trial_days: Option<i64>,
+        id: &SubscriptionId,
+    ) -> Result<SubscriptionRecord, PostError> {
+        let (tier, now) = (order.tier, self.now());
         let card = order.payment_method.as_str();
         let customer = match self.store.customer_of(subscriber).await? {
             Some(customer) => customer,
@@ -108,7 +131,10 @@ impl Subscriptions {
             card: Some(CardBilling { customer: customer.clone(), subscription: None }),
             ..SubscriptionRecord::starting(id.clone(), subscriber, tier, order.interval, price, now)
         };
-        self.store.records.insert_one(&record).await?;
+        if let Err(err) = self.store.records.insert_one(&record).await {
+            self.withdraw(stripe, tier, promotion).await?;
+            return Err(anyhow::Error::from(err).into());
+        }
         let made = match stripe.create_subscription(&record, &customer, &plan, trial_days).await {
             Ok(made) => made,
             // It may have been made: its events will complete ours.
@@ -119,26 +145,39 @@ impl Subscriptions {
                 return Err(err.into());
             }
         };
-        self.store.link_provider(id, &made.id).await?;
-        match made.status.as_str() {
-            "trialing" => {
-                let end = made.trial_end.map_or(now, at_unix);
-                self.store.begin_trial(id, end).await?;
-            }
-            "active" => {
-                if let Some(invoice) = &made.latest_invoice {
-                    self.on_invoice_paid(&stripe.invoice(invoice).await?).await?;
-                }
-            }
-            _ => {
-                // Its first payment needs the cardholder (3-D Secure): not taken here.
-                stripe.cancel_subscription(&made.id).await?;
-                self.store.mark_ended(&record, now).await?;
-                self.withdraw(stripe, tier, promotion).await?;
-                return Err(PostError::CardDeclined("This card needs confirming by its holder.".into()));
-            }
+        if made.status != "trialing" && made.status != "active" {
+            // Its first payment needs the cardholder (3-D Secure): not taken here.
+            stripe.cancel_subscription(&made.id).await?;
+            self.store.mark_ended(&record, now).await?;
+            self.withdraw(stripe, tier, promotion).await?;
+            return Err(PostError::CardDeclined("This card needs confirming by its holder.".into()));
         }
-        self.store.get(id).await
+        if let Err(err) = self.follow_up(stripe, id, &made, now).await {
+            tracing::warn!(subscription_id = %id, error = %err, "a card subscription waits for the provider's events");
+        }
+        match self.store.get(id).await {
+            Ok(now_held) => Ok(now_held),
+            Err(_) => Ok(record),
+        }
+    }
+
+    /// Records what the provider made: its id, and its trial or first payment.
+    async fn follow_up(
+        &self,
+        stripe: &Stripe,
+        id: &SubscriptionId,
+        made: &ProviderSubscription,
+        now: DateTime,
+    ) -> Result<(), PostError> {
+        self.store.link_provider(id, &made.id).await?;
+        match (made.status.as_str(), &made.latest_invoice) {
+            ("trialing", _) => self.store.begin_trial(id, made.trial_end.map_or(now, at_unix)).await?,
+            (_, Some(invoice)) => {
+                self.on_invoice_paid(&stripe.invoice(invoice).await?).await?;
+            }
+            (_, None) => {}
+        }
+        Ok(())
     }
 
     /// Redeems `tier`'s promotion, if it has one running, as a credit the

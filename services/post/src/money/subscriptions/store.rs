@@ -311,6 +311,13 @@ impl Store {
         }
     }
 
+    /// Gives back the pair's trial (taken for a subscription that never began).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn give_back_trial(&self, subscriber: &UserId, creator: &UserId) -> anyhow::Result<()> {
+        self.trials.delete_one(doc! { "_id": pair(subscriber, creator) }).await?;
+        Ok(())
+    }
+
     /// The live subscriptions `subscriber` holds to any of `creators`, by creator.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn live_to(
