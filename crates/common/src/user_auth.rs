@@ -210,7 +210,8 @@ impl AuthUser {
 #[derive(Debug, Clone)]
 pub struct MaybeAuthUser(pub Option<AuthUser>);
 
-fn bearer_token(req: &HttpRequest) -> Result<Option<String>, Problem> {
+/// The request's bearer token, if it names one (a malformed header is a 401).
+pub fn bearer_token(req: &HttpRequest) -> Result<Option<String>, Problem> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

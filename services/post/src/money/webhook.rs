@@ -127,9 +127,10 @@ pub(crate) async fn receive(
     let subscriptions = &service.money.subscriptions;
     let applied = match event.kind.as_str() {
         "payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled" => {
-            match object::<Intent>(&event)?.invoice {
+            let intent: Intent = object(&event)?;
+            match intent.invoice {
                 Some(_) => None, // an invoice's: its invoice events settle it
-                None => Some(on_intent(&service, &event).await?),
+                None => Some(on_intent(&service, &event, intent).await?),
             }
         }
         "invoice.paid" | "invoice.payment_succeeded" => {
@@ -180,8 +181,7 @@ fn object<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T, PostError>
         .map_err(|err| PostError::BadRequest(format!("The event's object is not accepted: {err}")))
 }
 
-async fn on_intent(service: &Service, event: &Event) -> Result<Applied, PostError> {
-    let intent: Intent = object(event)?;
+async fn on_intent(service: &Service, event: &Event, intent: Intent) -> Result<Applied, PostError> {
     let topups = &service.money.topups;
     let record = match topups.matching(&intent).await? {
         Ok(record) => record,

@@ -239,12 +239,8 @@ pub(crate) async fn act(
     service: web::Data<Service>,
 ) -> Result<web::Json<ActionOutcome>, PostError> {
     moderator_only(&user)?;
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' ').map(|(_, token)| token.trim().to_owned()))
-        .unwrap_or_default();
+    // The moderator's own token, for media's takedown (`AuthUser` has checked it).
+    let token = common::user_auth::bearer_token(&req).ok().flatten().unwrap_or_default();
     let body = body.into_inner();
     let target = target_of(&service, body.target).await?;
     Ok(web::Json(moderation::act(&service, &user, &token, target, body.action, body.reason).await?))

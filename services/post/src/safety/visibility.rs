@@ -1,8 +1,6 @@
 //! Who may see whose content, by blocks and standing: the checks the
 //! posts', social and money routes make before they show or sell anything.
 
-use std::collections::HashSet;
-
 use common::ids::UserId;
 
 use crate::error::PostError;
@@ -45,10 +43,4 @@ pub async fn ensure_seen(
         true => Ok(()),
         false => Err(absent),
     }
-}
-
-/// Everyone whose comments `viewer` does not see: blocked either way, muted.
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn hidden_from(service: &Service, viewer: &UserId) -> Result<HashSet<UserId>, PostError> {
-    Ok(service.safety.relations.hidden_from(viewer).await?)
 }

@@ -18,7 +18,7 @@ use crate::posts::store::Counter;
 use crate::posts::types::{PostPage, UserRef};
 use crate::posts::views::Visible;
 use crate::safety::relations::Kind;
-use crate::safety::visibility::{ensure_seen, hidden_from};
+use crate::safety::visibility::ensure_seen;
 use crate::service::Service;
 use crate::social::store::{Comment, FollowSide};
 use crate::social::types::{CommentPage, CommentView, NewComment, UserPage};
@@ -239,7 +239,7 @@ pub(crate) async fn comments(
     let post = seen_post(&service, viewer, &id).await?;
     // A signed-in viewer does not see comments of those they blocked or muted, or who blocked them.
     let hidden = match viewer {
-        Some(viewer) => hidden_from(&service, viewer).await?,
+        Some(viewer) => service.safety.relations.hidden_from(viewer).await?,
         None => Default::default(),
     };
     let page = service.social.comment_page(&post.id, &hidden, query.cursor()?.as_ref()).await?;

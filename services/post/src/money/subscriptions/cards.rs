@@ -17,7 +17,7 @@ use crate::money::billing::{Invoice, ProviderSubscription};
 use crate::money::stripe::{ProviderError, Stripe};
 use crate::money::subscriptions::store::{CardBilling, ChargeRecord, SubscriptionRecord, SubscriptionState};
 use crate::money::subscriptions::tiers::TierRecord;
-use crate::money::subscriptions::{Along, Interval, Payer, Subscribed, Subscriptions, offer};
+use crate::money::subscriptions::{Along, Interval, Payer, Subscribed, Subscriptions, TierId, offer};
 use crate::money::topups::Applied;
 use crate::money::txn::Refusal;
 use crate::money::{OutflowId, ProviderId};
@@ -71,40 +71,28 @@ impl Subscriptions {
                 return Ok(Subscribed::Existing(live));
             }
         }
+        let trial_taken = match trial_days {
+            Some(_) => self.store.take_trial(subscriber, &tier.creator_id, self.now()).await?,
+            None => false,
+        };
+        if trial_days.is_some() && !trial_taken {
+            self.let_go(subscriber, tier, &id).await?;
+            return Err(PostError::Conflict("You have had your trial of this creator."));
+        }
         let begun = self.begin_by_card(stripe, subscriber, &order, price, trial_days, &id).await;
         if begun.is_err() {
             self.let_go(subscriber, tier, &id).await?;
+            if trial_taken {
+                self.store.give_back_trial(subscriber, &tier.creator_id).await?;
+            }
         }
         begun.map(Subscribed::New)
-    }
-
-    async fn begin_by_card(
-        &self,
-        stripe: &Stripe,
-        subscriber: &UserId,
-        order: &CardOrder<'_>,
-        price: i64,
-        trial_days: Option<i64>,
-        id: &SubscriptionId,
-    ) -> Result<SubscriptionRecord, PostError> {
-        let (tier, now) = (order.tier, self.now());
-        if trial_days.is_none() {
-            return self.begin_at_provider(stripe, subscriber, order, price, None, id).await;
-        }
-        if !self.store.take_trial(subscriber, &tier.creator_id, now).await? {
-            return Err(PostError::Conflict("You have had your trial of this creator."));
-        }
-        let begun = self.begin_at_provider(stripe, subscriber, order, price, trial_days, id).await;
-        if begun.is_err() {
-            self.store.give_back_trial(subscriber, &tier.creator_id).await?;
-        }
-        begun
     }
 
     /// The provider's customer, plan and subscription for ours. Once the
     /// provider has made it, ours is not given up: whatever fails after
     /// that is completed by the provider's events.
-    async fn begin_at_provider(
+    async fn begin_by_card(
         &self,
         stripe: &Stripe,
         subscriber: &UserId,
@@ -132,7 +120,7 @@ impl Subscriptions {
             ..SubscriptionRecord::starting(id.clone(), subscriber, tier, order.interval, price, now)
         };
         if let Err(err) = self.store.records.insert_one(&record).await {
-            self.withdraw(stripe, tier, promotion).await?;
+            self.withdraw(stripe, &tier.id, promotion).await?;
             return Err(anyhow::Error::from(err).into());
         }
         let made = match stripe.create_subscription(&record, &customer, &plan, trial_days).await {
@@ -140,25 +128,31 @@ impl Subscriptions {
             // It may have been made: its events will complete ours.
             Err(ProviderError::Unknown) => return Ok(record),
             Err(err) => {
-                self.store.mark_ended(&record, now).await?;
-                self.withdraw(stripe, tier, promotion).await?;
+                self.give_up(stripe, &record, promotion).await?;
                 return Err(err.into());
             }
         };
         if made.status != "trialing" && made.status != "active" {
             // Its first payment needs the cardholder (3-D Secure): not taken here.
             stripe.cancel_subscription(&made.id).await?;
-            self.store.mark_ended(&record, now).await?;
-            self.withdraw(stripe, tier, promotion).await?;
+            self.give_up(stripe, &record, promotion).await?;
             return Err(PostError::CardDeclined("This card needs confirming by its holder.".into()));
         }
         if let Err(err) = self.follow_up(stripe, id, &made, now).await {
             tracing::warn!(subscription_id = %id, error = %err, "a card subscription waits for the provider's events");
         }
-        match self.store.get(id).await {
-            Ok(now_held) => Ok(now_held),
-            Err(_) => Ok(record),
-        }
+        Ok(self.store.get(id).await.unwrap_or(record))
+    }
+
+    /// Ends `record`, which the provider never began, and gives its promotion back.
+    async fn give_up(
+        &self,
+        stripe: &Stripe,
+        record: &SubscriptionRecord,
+        promotion: Option<ProviderId>,
+    ) -> Result<(), PostError> {
+        self.store.mark_ended(record, self.now()).await?;
+        self.withdraw(stripe, &record.tier_id, promotion).await
     }
 
     /// Records what the provider made: its id, and its trial or first payment.
@@ -207,7 +201,7 @@ impl Subscriptions {
     async fn withdraw(
         &self,
         stripe: &Stripe,
-        tier: &TierRecord,
+        tier: &TierId,
         credit: Option<ProviderId>,
     ) -> Result<(), PostError> {
         let Some(item) = credit else { return Ok(()) };
@@ -215,7 +209,7 @@ impl Subscriptions {
             // Left pending, it would come off this customer's next invoice: an operator removes it.
             tracing::error!(invoice_item = %item, error = ?err, "a promotion's credit could not be withdrawn");
         }
-        self.tiers.unredeem(&tier.id).await?;
+        self.tiers.unredeem(tier).await?;
         Ok(())
     }
 
