@@ -173,6 +173,16 @@ uuid_id!(
     "purchase id"
 );
 uuid_id!(
+    /// A creator's subscription tier.
+    TierId,
+    "tier id"
+);
+uuid_id!(
+    /// A payout or a card refund.
+    OutflowId,
+    "payout or refund id"
+);
+uuid_id!(
     /// A subscription to a creator, as post mints it (media marks copies by it).
     SubscriptionId,
     "subscription id"

@@ -110,6 +110,7 @@ pub struct Application {
     front: Option<Front>,
     workers: Workers,
     on_stop: Vec<BoxFuture<'static, ()>>,
+    streams: Option<CancellationToken>,
 }
 
 /// A listener of a service's own that answers the public port in front of
@@ -129,6 +130,7 @@ pub struct Front {
 pub struct StopHandle {
     server: ServerHandle,
     front: Option<CancellationToken>,
+    streams: Option<CancellationToken>,
 }
 
 impl StopHandle {
@@ -137,6 +139,10 @@ impl StopHandle {
     pub async fn stop(&self, graceful: bool) {
         if let Some(front) = &self.front {
             front.cancel();
+        }
+        // Streams never end by themselves: a graceful stop would wait out its grace.
+        if let Some(streams) = &self.streams {
+            streams.cancel();
         }
         self.server.stop(graceful).await;
     }
@@ -149,12 +155,23 @@ impl Application {
     }
 
     pub fn handle(&self) -> StopHandle {
-        StopHandle { server: self.server.handle(), front: self.front.as_ref().map(|f| f.stop.clone()) }
+        StopHandle {
+            server: self.server.handle(),
+            front: self.front.as_ref().map(|f| f.stop.clone()),
+            streams: self.streams.clone(),
+        }
     }
 
     /// Puts `front` on the public port; the actix server stays on its own.
     pub fn with_front(mut self, front: Front) -> Self {
         self.front = Some(front);
+        self
+    }
+
+    /// Long-lived responses (event streams) that end when a stop is asked
+    /// for, before the server waits for requests in flight.
+    pub fn with_streams(mut self, streams: CancellationToken) -> Self {
+        self.streams = Some(streams);
         self
     }
 
@@ -277,7 +294,14 @@ where
     .listen(listener)?
     .run();
     tracing::info!(service = name, port, "listening");
-    Ok(Application { port, server, front: None, workers: Workers::default(), on_stop: Vec::new() })
+    Ok(Application {
+        port,
+        server,
+        front: None,
+        workers: Workers::default(),
+        on_stop: Vec::new(),
+        streams: None,
+    })
 }
 
 /// The whole of a service's `main`: telemetry, configuration (a bad one

@@ -96,11 +96,112 @@ async function signedIn() {
   $("app").hidden = false;
   $("signin").hidden = true;
   await loadWallet();
-  await Promise.all([loadEarnings(), loadFeed(), loadMembership()]);
+  await Promise.all([loadEarnings(), loadFeed(), loadMembership(), loadInbox()]);
+  watchInbox();
   const moderates = (me.roles || []).some((role) => role === "moderator" || role === "admin");
   $("moderation").hidden = !moderates;
   if (moderates) await loadQueue();
 }
+
+// What a notification says, from its kind and facts.
+function describe(n) {
+  const who = n.actor ? n.actor.username || "someone" : "";
+  const amount = n.amount_cents === undefined ? "" : money(n.amount_cents);
+  switch (n.kind) {
+    case "followed": return `${who} followed you`;
+    case "posted": return `${who} posted something new`;
+    case "commented": return `${who} commented on your post`;
+    case "liked": return `${who}${n.count > 1 ? ` and ${n.count - 1} other(s)` : ""} liked your post`;
+    case "purchased": return `${who} bought your post for ${amount}`;
+    case "subscribed": return `${who} subscribed to you`;
+    case "subscription_ended": return `${who}'s subscription ended`;
+    case "payout_paid": return `Your payout of ${amount} was paid`;
+    case "payout_failed": return `Your payout of ${amount} failed; the money is back in your earnings`;
+    case "moderated": return `A moderator's decision on your ${n.target.kind}: ${n.action} (${n.reason})`;
+    case "report_resolved": return `Your report of a ${n.target.kind} was resolved: ${n.action}`;
+    default: return n.kind;
+  }
+}
+
+function showUnread(count) {
+  $("unread").textContent = count > 998 ? "999+" : String(count);
+  $("unread").className = count > 0 ? "unread" : "unread none";
+}
+
+// The newest notification the page has shown (what "mark all read" covers).
+let newestSeq = 0;
+
+function notificationElement(n) {
+  const entry = document.createElement("li");
+  entry.className = n.read ? "notification" : "notification new";
+  entry.dataset.kind = n.kind;
+  entry.dataset.id = n.id;
+  entry.textContent = `${describe(n)} · ${new Date(n.created_at).toLocaleString()}`;
+  if (!n.read) {
+    entry.append(" ", button("read", "Read", () => act(async () => {
+      await api("POST", `/v1/notifications/${n.id}/read`);
+      await loadInbox();
+    })));
+  }
+  return entry;
+}
+
+async function loadInbox() {
+  const page = await api("GET", "/v1/notifications");
+  newestSeq = Math.max(0, ...page.items.map((n) => n.seq));
+  $("notifications").replaceChildren(...page.items.map(notificationElement));
+  showUnread(page.unread);
+}
+
+// The live stream: each new notification goes on top and sets the badge. A
+// lost connection is resumed after the last event seen (Last-Event-ID).
+let inboxWatch = null;
+
+async function watchInbox() {
+  if (inboxWatch) inboxWatch.abort();
+  const watch = new AbortController();
+  inboxWatch = watch;
+  let lastEventId = null;
+  while (!watch.signal.aborted && store.tokens) {
+    try {
+      const headers = { authorization: `Bearer ${store.tokens.access_token}`, accept: "text/event-stream" };
+      if (lastEventId) headers["last-event-id"] = lastEventId;
+      const response = await fetch("/v1/notifications/stream", { headers, signal: watch.signal });
+      if (response.status === 401 && !(await refreshTokens())) return;
+      if (response.status === 410) { lastEventId = null; await loadInbox(); continue; }
+      if (response.ok) {
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let text = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += value;
+          let end;
+          while ((end = text.indexOf("\n\n")) >= 0) {
+            const block = text.slice(0, end);
+            text = text.slice(end + 2);
+            const field = (name) => block.split("\n").find((line) => line.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+            if (field("event") !== "notification") continue;
+            lastEventId = field("id");
+            const { notification, unread } = JSON.parse(field("data"));
+            newestSeq = Math.max(newestSeq, notification.seq);
+            $("notifications").querySelector(`[data-id="${notification.id}"]`)?.remove();
+            $("notifications").prepend(notificationElement(notification));
+            showUnread(unread);
+          }
+        }
+      }
+    } catch (err) {
+      if (watch.signal.aborted) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+  }
+}
+
+$("mark-read").addEventListener("click", () => act(async () => {
+  await api("POST", "/v1/notifications/read", { up_to: newestSeq });
+  await loadInbox();
+}));
 
 // Moderators: open reports by target, oldest first; remove or dismiss each.
 async function loadQueue() {
@@ -207,6 +308,7 @@ async function subscribeFor(post, button, byCard) {
 function signOut() {
   const tokens = store.tokens;
   store.tokens = null;
+  if (inboxWatch) inboxWatch.abort();
   if (tokens) {
     fetch("/v1/auth/logout", {
       method: "POST",

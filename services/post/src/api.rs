@@ -3,6 +3,7 @@
 
 use crate::money::routes::{admin, earnings, purchases, subscriptions, wallet};
 use crate::money::webhook;
+use crate::notify;
 use crate::posts;
 use crate::safety;
 use crate::social;
@@ -14,6 +15,7 @@ common::public_api! {
          (name = "earnings", description = "Creators' earnings and payouts"),
          (name = "subscriptions", description = "Creators' tiers, and subscribing to them"),
          (name = "safety", description = "Blocks, mutes, reports, the moderation queue and the audit log"),
+         (name = "notifications", description = "Each user's inbox, its unread count and its live stream"),
          (name = "admin", description = "The books, outflows waiting for an operator, creators' verification")),
     posts::routes::create,
     posts::routes::get,
@@ -67,4 +69,9 @@ common::public_api! {
     safety::routes::queue,
     safety::routes::act,
     safety::routes::audit,
+    notify::routes::list,
+    notify::routes::unread_count,
+    notify::routes::mark_all_read,
+    notify::routes::mark_read,
+    notify::routes::stream,
 }

@@ -39,6 +39,7 @@ pub const DEFAULT_REPORTS_PER_MINUTE: u32 = 5;
 /// Three days to top up after a renewal fails.
 pub const DEFAULT_SUBSCRIPTION_GRACE: Duration = Duration::from_secs(3 * 24 * 3600);
 pub const DEFAULT_RENEWAL_EVERY: Duration = Duration::from_secs(30);
+pub const DEFAULT_NOTIFICATION_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 /// How long post waits for the payment provider's answer.
 pub const DEFAULT_PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -80,6 +81,8 @@ pub struct Config {
     pub subscription_grace: Duration,
     /// How often due subscriptions are renewed.
     pub renewal_every: Duration,
+    /// How long a notification is kept (and a live stream may resume after it).
+    pub notification_retention: Duration,
     /// Viewers' cookies (their own copies): the domain they are set for and
     /// whether only over HTTPS.
     pub cookies: CookieSettings,
@@ -158,6 +161,7 @@ impl Config {
             reports_per_minute: DEFAULT_REPORTS_PER_MINUTE,
             subscription_grace: DEFAULT_SUBSCRIPTION_GRACE,
             renewal_every: DEFAULT_RENEWAL_EVERY,
+            notification_retention: DEFAULT_NOTIFICATION_RETENTION,
             cookies: CookieSettings { domain: None, secure: true },
             clock: Clock::system(),
             stripe: None,
@@ -262,6 +266,13 @@ impl FromEnv for Config {
                 .map(|s| s.0),
             renewal_every: env
                 .or("POST_RENEWAL_EVERY", Seconds(DEFAULT_RENEWAL_EVERY), "how often due subscriptions are renewed")
+                .map(|s| s.0),
+            notification_retention: env
+                .or(
+                    "POST_NOTIFICATION_RETENTION",
+                    Seconds(DEFAULT_NOTIFICATION_RETENTION),
+                    "how long a notification is kept; a live stream may resume only after a newer one",
+                )
                 .map(|s| s.0),
             cookies: common::read_env!(CookieSettings {
                 domain: Some(env.optional(

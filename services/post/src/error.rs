@@ -26,6 +26,10 @@ pub enum PostError {
     TopupNotFound,
     #[error("no such payout")]
     PayoutNotFound,
+    #[error("no such notification")]
+    NotificationNotFound,
+    #[error("Last-Event-ID is older than notifications are kept")]
+    StreamExpired,
     #[error("card payments are not enabled here")]
     PaymentsOff,
     #[error("{0}")]
@@ -73,6 +77,11 @@ impl PostError {
             PostError::SubscriptionNotFound => Problem::not_found("No such subscription."),
             PostError::TopupNotFound => Problem::not_found("No such top-up."),
             PostError::PayoutNotFound => Problem::not_found("No such payout."),
+            PostError::NotificationNotFound => Problem::not_found("No such notification."),
+            PostError::StreamExpired => Problem::new(
+                StatusCode::GONE,
+                "Last-Event-ID is older than notifications are kept: read the inbox, then open a new stream.",
+            ),
             PostError::PaymentsOff => Problem::not_found("Card payments are not enabled here."),
             PostError::Forbidden(detail) => Problem::new(StatusCode::FORBIDDEN, *detail),
             PostError::BadSignature => Problem::bad_request(self.to_string()),

@@ -9,6 +9,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod money;
+pub mod notify;
 pub mod pages;
 pub mod photos;
 pub mod posts;
@@ -51,12 +52,20 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let marking_options = ClientOptions { timeout: MARKING_TIMEOUT, attempts: 2, ..ClientOptions::default() };
     let copies = posts::copies::Copies { media: media.clone() };
     let suspended = common::suspensions::Suspensions::default();
+    let outbox = notify::outbox::Outbox::new(&db).await?;
+    let streams = tokio_util::sync::CancellationToken::new();
     let service = web::Data::new(Service {
         safety: safety::Safety::new(&db, suspended.clone()).await?,
-        posts: posts::Posts::new(&db).await?,
-        social: social::Social::new(&db).await?,
+        posts: posts::Posts::new(&db, outbox.clone()).await?,
+        social: social::Social::new(&db, outbox.clone()).await?,
         accounts: accounts::AccountDirectory { client: auth_client.clone() },
-        money: money::Money::new(&db, &config, copies.clone()).await?,
+        money: money::Money::new(&db, &config, copies.clone(), outbox.clone()).await?,
+        notifications: notify::Notifications {
+            outbox,
+            inbox: notify::inbox::Inbox::new(&db, config.notification_retention).await?,
+            live: notify::live::Live::default(),
+            stopping: streams.clone(),
+        },
         copies,
         media,
         renderer: posts::views::Renderer {
@@ -85,6 +94,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     }
     service.money.subscriptions.start_worker(&workers, config.renewal_every);
     suspended.follow(auth_client, &workers);
+    notify::relay::start(service.clone(), &workers);
     let suspended = web::Data::new(suspended);
     let service_auth = web::Data::new(auth);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
@@ -97,5 +107,5 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .configure(api::configure_public)
             .configure(photos::configure);
     })
-    .map(|app| app.with_workers(workers).on_stop(mongo::close(db)))
+    .map(|app| app.with_workers(workers).with_streams(streams).on_stop(mongo::close(db)))
 }

@@ -2,7 +2,7 @@
 
 use common::internal_client::ServiceClient;
 
-use crate::{accounts, config, money, posts, safety, social};
+use crate::{accounts, config, money, notify, posts, safety, social};
 
 pub struct Service {
     pub posts: posts::Posts,
@@ -11,6 +11,8 @@ pub struct Service {
     pub safety: safety::Safety,
     pub accounts: accounts::AccountDirectory,
     pub money: money::Money,
+    /// The outbox, inboxes and live streams.
+    pub notifications: notify::Notifications,
     pub media: ServiceClient,
     pub renderer: posts::views::Renderer,
     /// Buyers' copies of an ended grant, released at media.

@@ -181,6 +181,34 @@ async function main() {
     await signIn(page, bob);
     await page.waitForSelector('#feed .post:has-text("members only")');
     check((await page.locator('#feed .post:has-text("free sunrise")').count()) === 0, "the removed post is gone");
+    await page.waitForSelector('.notification[data-kind="report_resolved"]:has-text("remove")');
+
+    // Alice sees the decision in her inbox; while she is on the page, Bob
+    // follows her again and her badge and inbox move without a reload.
+    await signIn(page, alice);
+    const decision = page.locator('.notification[data-kind="moderated"]');
+    await decision.waitFor();
+    check((await decision.textContent()).includes("remove"), `the decision: ${await decision.textContent()}`);
+    const unreadBefore = Number(await page.textContent("#unread"));
+    const followsBefore = await page.locator('.notification[data-kind="followed"]').count();
+    const asBob = await fetch(`${publicUrl}/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ login: bob, password: "password123" }),
+    }).then((r) => r.json());
+    for (const method of ["DELETE", "POST"]) {
+      const followed = await fetch(`${publicUrl}/v1/users/${alice}/follow`, {
+        method, headers: { authorization: `Bearer ${asBob.access_token}` },
+      });
+      check(followed.status === 204, `bob ${method} follow: ${followed.status}`);
+    }
+    await page.waitForFunction(
+      (before) => document.querySelectorAll('.notification[data-kind="followed"]').length > before,
+      followsBefore,
+    );
+    check(Number(await page.textContent("#unread")) === unreadBefore + 1, "the badge counted it live");
+    await page.click("#mark-read");
+    await page.waitForFunction(() => document.getElementById("unread").textContent === "0");
     if (process.env.STORY_SCREENSHOT) await page.screenshot({ path: process.env.STORY_SCREENSHOT, fullPage: true });
     console.log("browser story: ok");
   } catch (err) {

@@ -37,6 +37,7 @@ use mongodb::Database;
 
 use crate::config::Config;
 use crate::error::PostError;
+use crate::notify::outbox::Outbox;
 use crate::posts::copies::Copies;
 use ledger::{Account, Ledger, LedgerKind, Leg};
 use subscriptions::store::SubscriptionRecord;
@@ -49,11 +50,7 @@ common::uuid_id!(
     TopupId,
     "top-up id"
 );
-common::uuid_id!(
-    /// A payout or a card refund.
-    OutflowId,
-    "payout or refund id"
-);
+pub use common::ids::OutflowId;
 common::opaque_id!(
     /// An object of the payment provider's: a PaymentIntent (`pi_…`), a
     /// payout (`po_…`), a refund (`re_…`), a dispute (`dp_…`), an event (`evt_…`).
@@ -89,7 +86,7 @@ pub struct Money {
 }
 
 impl Money {
-    pub async fn new(db: &Database, config: &Config, copies: Copies) -> anyhow::Result<Self> {
+    pub async fn new(db: &Database, config: &Config, copies: Copies, outbox: Outbox) -> anyhow::Result<Self> {
         let ledger = Ledger::new(db).await?;
         let gate = gate::MoneyGate::for_database(db).await?;
         let topups = topups::Topups::new(db, ledger.clone(), gate.clone()).await?;
@@ -102,8 +99,8 @@ impl Money {
                     gate.clone(),
                     topups.clone(),
                     config.currency.clone(),
-                    stripe.clone(),
-                    stripe.clone(),
+                    outflows::Providers { stripe: stripe.clone(), payouts: stripe.clone() },
+                    outbox.clone(),
                 )
                 .await?;
                 Some(Payments { stripe, outflows, webhook_secret: settings.webhook_secret.clone() })
@@ -116,6 +113,7 @@ impl Money {
             gate.clone(),
             config.fee_bps,
             config.clearing_period,
+            outbox.clone(),
         )
         .await?;
         let terms = subscriptions::Terms {
@@ -126,6 +124,7 @@ impl Money {
             copies,
             stripe: payments.as_ref().map(|p| p.stripe.clone()),
             currency: config.currency.clone(),
+            outbox,
         };
         let subscriptions =
             subscriptions::Subscriptions::new(db, ledger.clone(), gate.clone(), terms).await?;

@@ -20,7 +20,7 @@ use std::time::Duration;
 use common::backoff::Backoff;
 use common::ids::UserId;
 use futures_util::TryStreamExt;
-use mongodb::bson::{DateTime, doc};
+use mongodb::bson::{DateTime, Document, doc};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,8 @@ use crate::money::stripe::{OutgoingRequest, PayoutProvider, ProviderError, Strip
 use crate::money::topups::{Applied, TopupRecord, Topups};
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
 use crate::money::{ProviderId, TopupId};
+use crate::notify::Event;
+use crate::notify::outbox::Outbox;
 
 stored_enum! {
     #[derive(utoipa::ToSchema)]
@@ -139,6 +141,13 @@ pub struct OutflowRequest<'a> {
     pub intent_id: Option<&'a ProviderId>,
 }
 
+/// Who moves money out: card refunds go through Stripe, payouts through
+/// the payout provider (the same Stripe here; Connect in production).
+pub struct Providers {
+    pub stripe: std::sync::Arc<Stripe>,
+    pub payouts: std::sync::Arc<dyn PayoutProvider>,
+}
+
 /// How often the worker looks for outflows to ask the provider about again.
 const POLL_EVERY: Duration = Duration::from_secs(30);
 
@@ -152,6 +161,7 @@ pub struct Outflows {
     currency: String,
     stripe: std::sync::Arc<Stripe>,
     payouts: std::sync::Arc<dyn PayoutProvider>,
+    outbox: Outbox,
 }
 
 impl Outflows {
@@ -161,9 +171,10 @@ impl Outflows {
         gate: MoneyGate,
         topups: Topups,
         currency: String,
-        stripe: std::sync::Arc<Stripe>,
-        payouts: std::sync::Arc<dyn PayoutProvider>,
+        providers: Providers,
+        outbox: Outbox,
     ) -> anyhow::Result<Self> {
+        let Providers { stripe, payouts } = providers;
         let records = db.collection::<OutflowRecord>("outflows");
         let unique = mongodb::options::IndexOptions::builder().unique(true).build();
         records
@@ -175,7 +186,17 @@ impl Outflows {
         records
             .create_index(IndexModel::builder().keys(doc! { "state": 1, "next_attempt_at": 1 }).build())
             .await?;
-        Ok(Self { client: db.client().clone(), ledger, gate, records, topups, currency, stripe, payouts })
+        Ok(Self {
+            client: db.client().clone(),
+            ledger,
+            gate,
+            records,
+            topups,
+            currency,
+            stripe,
+            payouts,
+            outbox,
+        })
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -216,9 +237,8 @@ impl Outflows {
         let _passage = self.gate.enter().await;
         let in_review = doc! { "_id": id, "state": OutflowState::Review };
         if paid {
-            let settled =
-                doc! { "$set": { "state": OutflowState::Paid, "failure": null, "review_note": note } };
-            return Ok(self.records.update_one(in_review, settled).await?.modified_count == 1);
+            let settled = doc! { "state": OutflowState::Paid, "failure": null, "review_note": note };
+            return self.mark_paid(id, in_review, settled).await;
         }
         Ok(self.fail_held(id, note, &[OutflowState::Review]).await? == Applied::Applied)
     }
@@ -377,12 +397,25 @@ impl Outflows {
             return Ok(());
         }
         let mut set = doc! { "provider_id": &transfer.id, "next_attempt_at": null, "maybe_sent": true };
+        let open = doc! { "_id": id, "state": { "$in": OutflowState::OPEN.to_vec() } };
         if transfer.done() {
             set.insert("state", OutflowState::Paid);
+            self.mark_paid(id, open, set).await?;
+        } else {
+            self.records.update_one(open, doc! { "$set": set }).await?;
         }
-        let open = doc! { "_id": id, "state": { "$in": OutflowState::OPEN.to_vec() } };
-        self.records.update_one(open, doc! { "$set": set }).await?;
         Ok(())
+    }
+
+    /// Sets `set` (a paid state) on outflow `id` if `filter` still matches
+    /// it; a creator hears that their payout was paid. Whether it matched.
+    async fn mark_paid(&self, id: &OutflowId, filter: Document, set: Document) -> Result<bool, PostError> {
+        let Some(record) = self.records.find_one(doc! { "_id": id }).await? else { return Ok(false) };
+        let mut staged = self.outbox.begin().await?;
+        let moved = self.records.update_one(filter, doc! { "$set": set }).session(staged.session()).await?;
+        let paid = moved.modified_count == 1;
+        staged.commit(paid.then(|| told(&record, true)).flatten()).await?;
+        Ok(paid)
     }
 
     /// Marks an outflow in one of the states `from` failed and puts its
@@ -416,10 +449,14 @@ impl Outflows {
                 self.topups.back_to_card_in(session, topup, -record.amount_cents).await?;
             }
             self.ledger.post(session, &operation, &record.id, &legs).await?;
+            if let Some(failed) = told(&record, false) {
+                self.outbox.stage(session, failed).await?;
+            }
             Ok(())
         });
         match reversed {
             Ok(()) => {
+                self.outbox.wake();
                 tracing::info!(
                     outflow_id = %record.id,
                     reason,
@@ -462,6 +499,17 @@ impl Outflows {
                 tokio::time::sleep(POLL_EVERY).await;
             }
         });
+    }
+}
+
+/// What a creator hears of their payout's end (a card refund is the
+/// buyer's own request: its answer says it).
+fn told(record: &OutflowRecord, paid: bool) -> Option<Event> {
+    let (creator, payout, amount_cents) = (record.user_id.clone(), record.id.clone(), record.amount_cents);
+    match (record.kind, paid) {
+        (OutflowKind::Payout, true) => Some(Event::PayoutPaid { creator, payout, amount_cents }),
+        (OutflowKind::Payout, false) => Some(Event::PayoutFailed { creator, payout, amount_cents }),
+        (OutflowKind::CardRefund, _) => None,
     }
 }
 

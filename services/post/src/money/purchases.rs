@@ -24,6 +24,8 @@ use crate::money::gate::MoneyGate;
 use crate::money::ledger::{Account, Ledger, LedgerKind, Leg};
 use crate::money::stored::stored_enum;
 use crate::money::txn::{self, Attempts, Refusal, Stop, transaction};
+use crate::notify::Event;
+use crate::notify::outbox::Outbox;
 use crate::posts::PostRecord;
 
 stored_enum! {
@@ -154,6 +156,7 @@ pub struct Purchases {
     gate: MoneyGate,
     fee_bps: i64,
     clearing: std::time::Duration,
+    outbox: Outbox,
 }
 
 impl Purchases {
@@ -163,6 +166,7 @@ impl Purchases {
         gate: MoneyGate,
         fee_bps: u64,
         clearing: std::time::Duration,
+        outbox: Outbox,
     ) -> anyhow::Result<Self> {
         let entitlements = db.collection::<Entitlement>("entitlements");
         entitlements.create_index(IndexModel::builder().keys(doc! { "post_id": 1 }).build()).await?;
@@ -182,6 +186,7 @@ impl Purchases {
             gate,
             fee_bps: i64::try_from(fee_bps)?,
             clearing,
+            outbox,
         })
     }
 
@@ -297,6 +302,12 @@ impl Purchases {
                 Leg::credit(Account::Platform, fee, LedgerKind::Fee),
             ];
             let key_id = slot(buyer, key);
+            let sold = Event::Purchased {
+                author: post.author_id.clone(),
+                post: post.id.clone(),
+                buyer: buyer.clone(),
+                price_cents: price,
+            };
             let bought = transaction!(attempts, |session| {
                 let held =
                     doc! { "_id": &slot_id, "purchase_id": &purchase_id, "state": EntitlementState::Pending };
@@ -314,10 +325,14 @@ impl Purchases {
                     .update_one(doc! { "_id": &key_id }, doc! { "$set": { "purchase_id": &purchase_id } })
                     .session(&mut *session)
                     .await?;
+                self.outbox.stage(session, sold.clone()).await?;
                 Ok(())
             });
             return match bought {
-                Ok(()) => Ok(Outcome::New(record)),
+                Ok(()) => {
+                    self.outbox.wake();
+                    Ok(Outcome::New(record))
+                }
                 Err(Refusal::Short(_)) => {
                     self.release_slot(&slot_id, &purchase_id).await?;
                     let balance_cents = self.ledger.balance(&Account::Wallet(buyer.clone())).await?;

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use common::ids::{MediaId, PostId, UserId};
 
 use crate::error::PostError;
+use crate::notify::Event;
+use crate::notify::outbox::Outbox;
 use crate::pages::{self, Cursor, PAGE_SIZE};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,10 +96,11 @@ pub enum Counter {
 pub struct Posts {
     pub collection: Collection<PostRecord>,
     removed_media: Collection<RemovedMedia>,
+    outbox: Outbox,
 }
 
 impl Posts {
-    pub async fn new(db: &Database) -> anyhow::Result<Self> {
+    pub async fn new(db: &Database, outbox: Outbox) -> anyhow::Result<Self> {
         let collection = db.collection::<PostRecord>("posts");
         collection
             .create_indexes([
@@ -110,13 +113,29 @@ impl Posts {
         removed_media
             .create_index(IndexModel::builder().keys(doc! { "at": 1 }).options(expiry).build())
             .await?;
-        Ok(Self { collection, removed_media })
+        Ok(Self { collection, removed_media, outbox })
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn insert(&self, post: &PostRecord) -> anyhow::Result<()> {
-        self.collection.insert_one(post).await?;
+    /// Writes a new post; its author's followers and subscribers hear of it.
+    pub async fn insert(&self, post: &PostRecord) -> Result<(), PostError> {
+        let posted = Event::Posted { author: post.author_id.clone(), post: post.id.clone() };
+        self.outbox.insert_with(&self.collection, post, [posted]).await?;
         Ok(())
+    }
+
+    /// How many like each of `ids` (those that exist).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn like_counts(
+        &self,
+        ids: &[PostId],
+    ) -> anyhow::Result<std::collections::HashMap<PostId, i64>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let found: Vec<PostRecord> =
+            self.collection.find(doc! { "_id": { "$in": ids } }).await?.try_collect().await?;
+        Ok(found.into_iter().map(|post| (post.id, post.like_count)).collect())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -9,6 +9,9 @@ use mongodb::bson::{DateTime, Document, doc};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
+use crate::error::PostError;
+use crate::notify::Event;
+use crate::notify::outbox::Outbox;
 use crate::pages::{self, Cursor, PAGE_SIZE};
 use crate::safety::{Action, AuditId, Target};
 
@@ -57,9 +60,15 @@ impl AuditLog {
         Ok(Self { records })
     }
 
+    /// Appends `record`, and stages what its action tells users in the same transaction.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn append(&self, record: &AuditRecord) -> anyhow::Result<()> {
-        self.records.insert_one(record).await?;
+    pub async fn append(
+        &self,
+        record: &AuditRecord,
+        outbox: &Outbox,
+        told: impl IntoIterator<Item = Event>,
+    ) -> Result<(), PostError> {
+        outbox.insert_with(&self.records, record, told).await?;
         Ok(())
     }
 

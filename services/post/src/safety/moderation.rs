@@ -21,6 +21,7 @@ use common::user_auth::AuthUser;
 use mongodb::bson::DateTime;
 
 use crate::error::PostError;
+use crate::notify::Event;
 use crate::posts::store::Counter;
 use crate::safety::audit::AuditRecord;
 use crate::safety::reports::ReportState;
@@ -98,7 +99,16 @@ pub async fn act(
         request_id: common::request_id::current(),
         created_at: DateTime::now(),
     };
-    safety.audit.append(&record).await?;
+    let mut told = Vec::new();
+    // A dismissed report is news to its reporters only: the owner never heard of it.
+    if action != Action::Dismiss {
+        let reason = record.reason.clone();
+        told.push(Event::Moderated { owner: owner.clone(), action, target: target.clone(), reason });
+    }
+    if !reporters.is_empty() {
+        told.push(Event::ReportResolved { reporters: reporters.clone(), action, target: target.clone() });
+    }
+    safety.audit.append(&record, &service.notifications.outbox, told).await?;
     tracing::info!(audit_id = %record.id, reports = reporters.len(), "moderator acted");
     Ok(ActionOutcome {
         audit_id: record.id,

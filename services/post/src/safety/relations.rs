@@ -110,6 +110,19 @@ impl Relations {
         Ok(mine.into_iter().map(|r| r.other_id).chain(blockers.into_iter().map(|r| r.user_id)).collect())
     }
 
+    /// Which of `recipients` must hear nothing of what `actor` does: they
+    /// blocked or muted `actor`, or `actor` blocked them.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn silenced(&self, actor: &UserId, recipients: &[UserId]) -> anyhow::Result<HashSet<UserId>> {
+        let keys: Vec<String> = recipients
+            .iter()
+            .flat_map(|r| [key(Kind::Block, r, actor), key(Kind::Mute, r, actor), key(Kind::Block, actor, r)])
+            .collect();
+        let found: Vec<Relation> =
+            self.records.find(doc! { "_id": { "$in": keys } }).await?.try_collect().await?;
+        Ok(found.into_iter().map(|r| if &r.user_id == actor { r.other_id } else { r.user_id }).collect())
+    }
+
     /// A page of `user`'s blocks or mutes, newest first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn page(

@@ -196,7 +196,7 @@ pub(crate) async fn like(
     service: web::Data<Service>,
 ) -> Result<HttpResponse, PostError> {
     let post = seen_post(&service, Some(&user.user_id), &id).await?;
-    if service.social.like(&user.user_id, &post.id).await? {
+    if service.social.like(&user.user_id, &post.id, &post.author_id).await? {
         service.posts.count(&post.id, Counter::Likes, 1).await?;
     }
     Ok(HttpResponse::NoContent().finish())
@@ -269,7 +269,7 @@ pub(crate) async fn add_comment(
         text: text.to_owned(),
         created_at: DateTime::now(),
     };
-    service.social.add_comment(&comment).await?;
+    service.social.add_comment(&comment, &post.author_id).await?;
     service.posts.count(&post.id, Counter::Comments, 1).await?;
     Ok(Created(comment_view(&comment)))
 }

@@ -6,6 +6,9 @@ use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
+use crate::error::PostError;
+use crate::notify::Event;
+use crate::notify::outbox::Outbox;
 use crate::pages::{self, Cursor, PAGE_SIZE};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,10 +56,11 @@ pub struct Social {
     follows: Collection<Follow>,
     likes: Collection<Like>,
     comments: Collection<Comment>,
+    outbox: Outbox,
 }
 
 impl Social {
-    pub async fn new(db: &Database) -> anyhow::Result<Self> {
+    pub async fn new(db: &Database, outbox: Outbox) -> anyhow::Result<Self> {
         let follows = db.collection::<Follow>("follows");
         follows
             .create_indexes([
@@ -70,13 +74,13 @@ impl Social {
                 IndexModel::builder().keys(doc! { "post_id": 1, "created_at": -1, "_id": -1 }).build(),
             )
             .await?;
-        Ok(Self { follows, likes: db.collection("likes"), comments })
+        Ok(Self { follows, likes: db.collection("likes"), comments, outbox })
     }
 
-    /// Idempotent: following twice is following once. `muted`: the
-    /// follower has muted the followee.
+    /// Idempotent: following twice is following once (and told once).
+    /// `muted`: the follower has muted the followee.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn follow(&self, follower: &UserId, followee: &UserId, muted: bool) -> anyhow::Result<()> {
+    pub async fn follow(&self, follower: &UserId, followee: &UserId, muted: bool) -> Result<(), PostError> {
         let follow = Follow {
             key: format!("{follower}:{followee}"),
             follower_id: follower.clone(),
@@ -84,11 +88,9 @@ impl Social {
             created_at: DateTime::now(),
             muted,
         };
-        match self.follows.insert_one(&follow).await {
-            Ok(_) => Ok(()),
-            Err(err) if common::mongo::is_duplicate_key(&err) => Ok(()),
-            Err(err) => Err(err.into()),
-        }
+        let followed = Event::Followed { follower: follower.clone(), followee: followee.clone() };
+        self.outbox.insert_with(&self.follows, &follow, [followed]).await?;
+        Ok(())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -126,6 +128,14 @@ impl Social {
         Ok(follows.into_iter().map(|f| f.followee_id).collect())
     }
 
+    /// Everyone who follows `user`.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn follower_ids(&self, user: &UserId) -> anyhow::Result<Vec<UserId>> {
+        let follows: Vec<Follow> =
+            self.follows.find(doc! { "followee_id": user }).await?.try_collect().await?;
+        Ok(follows.into_iter().map(|f| f.follower_id).collect())
+    }
+
     /// A page of `user`'s followers, or of those `user` follows.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn page(
@@ -142,15 +152,19 @@ impl Social {
         Ok(self.follows.find(filter).sort(pages::sort()).limit(PAGE_SIZE + 1).await?.try_collect().await?)
     }
 
-    /// True when this call added the like (so the count moves exactly once).
+    /// True when this call added the like (so the count moves, and the
+    /// post's author hears of it, exactly once).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn like(&self, user: &UserId, post: &PostId) -> anyhow::Result<bool> {
+    pub async fn like(&self, user: &UserId, post: &PostId, author: &UserId) -> Result<bool, PostError> {
         let like = Like { key: format!("{user}:{post}"), post_id: post.clone(), user_id: user.clone() };
-        match self.likes.insert_one(&like).await {
-            Ok(_) => Ok(true),
-            Err(err) if common::mongo::is_duplicate_key(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        let liked = Event::Liked { author: author.clone(), post: post.clone(), liker: user.clone() };
+        self.outbox.insert_with(&self.likes, &like, [liked]).await
+    }
+
+    /// Whether `user` likes `post`.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn likes(&self, user: &UserId, post: &PostId) -> anyhow::Result<bool> {
+        Ok(self.likes.find_one(doc! { "_id": format!("{user}:{post}") }).await?.is_some())
     }
 
     /// True when this call removed the like.
@@ -159,9 +173,16 @@ impl Social {
         Ok(self.likes.delete_one(doc! { "_id": format!("{user}:{post}") }).await?.deleted_count == 1)
     }
 
+    /// Writes `comment` on a post of `author`'s, who hears of it.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn add_comment(&self, comment: &Comment) -> anyhow::Result<()> {
-        self.comments.insert_one(comment).await?;
+    pub async fn add_comment(&self, comment: &Comment, author: &UserId) -> Result<(), PostError> {
+        let commented = Event::Commented {
+            author: author.clone(),
+            post: comment.post_id.clone(),
+            commenter: comment.author_id.clone(),
+            comment: comment.id.clone(),
+        };
+        self.outbox.insert_with(&self.comments, comment, [commented]).await?;
         Ok(())
     }
 

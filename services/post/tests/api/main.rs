@@ -8,6 +8,7 @@ mod config;
 mod disputes;
 mod helpers;
 mod money;
+mod notifications;
 mod payments;
 mod posts;
 mod refunds;

@@ -226,6 +226,16 @@ async fn each_period_is_charged_once_however_many_replicas_renew_then_grace_then
     assert_eq!(photo_url(&stack, &bob, &for_fans).await, None, "lapsed: closed");
     assert_eq!(stack.earnings(&ann).await, 1500, "three months, each once");
     stack.assert_books_agree(false).await;
+    // The creator heard of the subscriber coming and going, once each (renewals are no news).
+    let inbox = stack
+        .eventually(&ann, "/v1/notifications", |inbox| {
+            let kinds: Vec<&str> =
+                inbox["items"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+            kinds == ["subscription_ended", "subscribed"]
+        })
+        .await;
+    assert_eq!(inbox["items"][0]["tier_id"], monthly["id"]);
+    assert_eq!(inbox["items"][0]["actor"]["id"], bob.id.as_str());
 }
 
 #[tokio::test]

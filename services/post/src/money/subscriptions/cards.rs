@@ -17,7 +17,9 @@ use crate::money::billing::{Invoice, ProviderSubscription};
 use crate::money::stripe::{ProviderError, Stripe};
 use crate::money::subscriptions::store::{CardBilling, ChargeRecord, SubscriptionRecord, SubscriptionState};
 use crate::money::subscriptions::tiers::TierRecord;
-use crate::money::subscriptions::{Along, Interval, Payer, Subscribed, Subscriptions, TierId, offer};
+use crate::money::subscriptions::{
+    Along, Interval, Payer, Subscribed, Subscriptions, TierId, offer, subscribed,
+};
 use crate::money::topups::Applied;
 use crate::money::txn::Refusal;
 use crate::money::{OutflowId, ProviderId};
@@ -165,7 +167,7 @@ impl Subscriptions {
     ) -> Result<(), PostError> {
         self.store.link_provider(id, &made.id).await?;
         match (made.status.as_str(), &made.latest_invoice) {
-            ("trialing", _) => self.store.begin_trial(id, made.trial_end.map_or(now, at_unix)).await?,
+            ("trialing", _) => self.begin_trial(id, made.trial_end.map_or(now, at_unix)).await?,
             (_, Some(invoice)) => {
                 self.on_invoice_paid(&stripe.invoice(invoice).await?).await?;
             }
@@ -334,7 +336,7 @@ impl Subscriptions {
             return Ok(Some(Applied::Applied));
         }
         if held.status == "trialing" && record.state == SubscriptionState::Incomplete {
-            self.store.begin_trial(&record.id, held.trial_end.map_or(self.now(), at_unix)).await?;
+            self.begin_trial(&record.id, held.trial_end.map_or(self.now(), at_unix)).await?;
             return Ok(Some(Applied::Applied));
         }
         if record.cancel_at_period_end == held.cancel_at_period_end {
@@ -342,6 +344,15 @@ impl Subscriptions {
         }
         self.store.set_cancel(&record, held.cancel_at_period_end).await?;
         Ok(Some(Applied::Applied))
+    }
+
+    /// The provider began `id` with a trial until `end`: it is live, and
+    /// the creator hears of a new subscriber.
+    async fn begin_trial(&self, id: &SubscriptionId, end: DateTime) -> Result<(), PostError> {
+        let record = self.store.get(id).await?;
+        let mut staged = self.outbox.begin().await?;
+        let began = self.store.begin_trial(staged.session(), id, end).await?;
+        staged.commit(began.then(|| subscribed(&record))).await
     }
 
     /// Ends a card subscription at the provider, then here (the caller is in the gate).

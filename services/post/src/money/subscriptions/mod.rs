@@ -36,15 +36,13 @@ use crate::money::purchases::fee_of;
 use crate::money::stored::stored_enum;
 use crate::money::stripe::Stripe;
 use crate::money::txn::{Attempts, Refusal, Stop, transaction};
+use crate::notify::Event;
+use crate::notify::outbox::Outbox;
 use crate::posts::copies::Copies;
 use store::{ChargeRecord, ChargeState, NextTier, Slotted, Store, SubscriptionRecord, SubscriptionState};
 use tiers::{TierRecord, Tiers};
 
-common::uuid_id!(
-    /// A creator's subscription tier.
-    TierId,
-    "tier id"
-);
+pub use common::ids::TierId;
 
 stored_enum! {
     #[derive(utoipa::ToSchema)]
@@ -75,6 +73,8 @@ pub struct Terms {
     /// The provider that bills card subscriptions (none: wallet only).
     pub stripe: Option<Arc<Stripe>>,
     pub currency: String,
+    /// Where creators hear of subscribers coming and going.
+    pub outbox: Outbox,
 }
 
 #[derive(Clone)]
@@ -91,6 +91,7 @@ pub struct Subscriptions {
     copies: Copies,
     stripe: Option<Arc<Stripe>>,
     currency: String,
+    outbox: Outbox,
 }
 
 /// A new subscription, or the pair's live one.
@@ -138,6 +139,24 @@ fn offer(
     Ok((price, trial_days))
 }
 
+/// What a creator hears when `record` begins.
+pub(super) fn subscribed(record: &SubscriptionRecord) -> Event {
+    Event::Subscribed {
+        creator: record.creator_id.clone(),
+        subscriber: record.subscriber_id.clone(),
+        tier: record.tier_id.clone(),
+    }
+}
+
+/// What a creator hears when `record` ends.
+pub(super) fn subscription_ended(record: &SubscriptionRecord) -> Event {
+    Event::SubscriptionEnded {
+        creator: record.creator_id.clone(),
+        subscriber: record.subscriber_id.clone(),
+        tier: record.tier_id.clone(),
+    }
+}
+
 pub(crate) fn after(time: DateTime, length: Duration) -> DateTime {
     DateTime::from_system_time(time.to_system_time() + length)
 }
@@ -157,6 +176,7 @@ impl Subscriptions {
             copies: terms.copies,
             stripe: terms.stripe,
             currency: terms.currency,
+            outbox: terms.outbox,
         })
     }
 
@@ -242,7 +262,7 @@ impl Subscriptions {
             ..SubscriptionRecord::starting(id, subscriber, tier, interval, price, now)
         };
         if trial_days.is_some() {
-            self.store.records.insert_one(&record).await?;
+            self.outbox.insert_with(&self.store.records, &record, [subscribed(&record)]).await?;
             return Ok(record);
         }
         let key = ChargeRecord::key_of(&record.id, 0);
@@ -319,8 +339,14 @@ impl Subscriptions {
             Leg::credit(Account::Platform, fee, LedgerKind::Fee),
         ];
         let operation = charge.operation();
+        // A first charge (by card: the provider's first word) begins the subscription.
+        let begins = match &along {
+            Along::Insert(_) => true,
+            Along::Switch(_) => record.state == SubscriptionState::Incomplete,
+            Along::Nothing => false,
+        };
         let mut attempts = Attempts::new(&self.client);
-        transaction!(attempts, |session| {
+        let charged = transaction!(attempts, |session| {
             match self.store.charges.insert_one(&charge).session(&mut *session).await {
                 Err(err) if common::mongo::is_duplicate_key(&err) => {
                     return Err(Stop::Refuse(PostError::Duplicate));
@@ -342,8 +368,15 @@ impl Subscriptions {
                     }
                 }
             }
+            if begins {
+                self.outbox.stage(session, subscribed(record)).await?;
+            }
             Ok(())
-        })
+        });
+        if charged.is_ok() && begins {
+            self.outbox.wake();
+        }
+        charged
     }
 
     /// The subscriptions `subscriber` holds that open any of `creators`' posts now.
@@ -444,10 +477,12 @@ impl Subscriptions {
                 self.ledger.post(session, &operation, &record.tier_id, &legs).await?;
             }
             self.store.records.update_one(live.clone(), ended.clone()).session(&mut *session).await?;
+            self.outbox.stage(session, subscription_ended(&record)).await?;
             Ok(())
         });
         match refunded {
             Ok(()) => {
+                self.outbox.wake();
                 if let Err(err) = self.stop_billing(&record).await {
                     // Its next invoice, if the provider makes one, is recorded for an operator.
                     tracing::error!(subscription_id = %record.id, error = %err, "a refunded card subscription's billing could not be stopped");

@@ -10,7 +10,7 @@ use mongodb::bson::{DateTime, doc};
 
 use crate::error::PostError;
 use crate::money::subscriptions::store::{ChargeRecord, SubscriptionRecord, SubscriptionState};
-use crate::money::subscriptions::{Along, Payer, Subscriptions, after};
+use crate::money::subscriptions::{Along, Payer, Subscriptions, after, subscription_ended};
 use crate::money::txn::Refusal;
 
 /// How long one renewal holds its subscription.
@@ -118,7 +118,11 @@ impl Subscriptions {
     pub(super) async fn end(&self, record: &SubscriptionRecord, at: DateTime) -> Result<(), PostError> {
         let ended =
             doc! { "$set": { "state": SubscriptionState::Ended, "ended_at": at, "lease_until": null } };
-        self.store.records.update_one(doc! { "_id": &record.id, "period": record.period }, ended).await?;
+        let over = [SubscriptionState::Ended, SubscriptionState::Refunded];
+        let open = doc! { "_id": &record.id, "period": record.period, "state": { "$nin": over.to_vec() } };
+        let mut staged = self.outbox.begin().await?;
+        let moved = self.store.records.update_one(open, ended).session(staged.session()).await?;
+        staged.commit((moved.modified_count == 1).then(|| subscription_ended(record))).await?;
         self.ended(record).await?;
         Ok(())
     }

@@ -334,6 +334,14 @@ impl Store {
         Ok(found.into_iter().map(|record| (record.creator_id.clone(), record)).collect())
     }
 
+    /// Everyone whose subscription to `creator` is live now.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn subscriber_ids(&self, creator: &UserId) -> anyhow::Result<Vec<UserId>> {
+        let live = doc! { "creator_id": creator, "state": { "$in": SubscriptionState::LIVE.to_vec() } };
+        let found: Vec<SubscriptionRecord> = self.records.find(live).await?.try_collect().await?;
+        Ok(found.into_iter().map(|record| record.subscriber_id).collect())
+    }
+
     /// `user`'s subscriptions (the buyer's side) or subscribers (the creator's), newest first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent(
@@ -450,11 +458,16 @@ impl Store {
 
     /// A card subscription the provider began with a trial until `end`.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn begin_trial(&self, id: &SubscriptionId, end: DateTime) -> anyhow::Result<()> {
+    /// `true` when this call began it.
+    pub async fn begin_trial(
+        &self,
+        session: &mut mongodb::ClientSession,
+        id: &SubscriptionId,
+        end: DateTime,
+    ) -> anyhow::Result<bool> {
         let incomplete = doc! { "_id": id, "state": SubscriptionState::Incomplete };
         let trialing = doc! { "$set": { "state": SubscriptionState::Trialing, "period_end": end } };
-        self.records.update_one(incomplete, trialing).await?;
-        Ok(())
+        Ok(self.records.update_one(incomplete, trialing).session(session).await?.modified_count == 1)
     }
 
     /// A renewal failed: past due, open until `grace_until`. `false` when it already was.
