@@ -138,11 +138,12 @@ pub(crate) async fn stream(
 ) -> Result<HttpResponse, PostError> {
     let resume = resume_after(&req, &service)?;
     let notifications = &service.notifications;
+    // Watching before reading where to start: a delivery in between is read by the first look.
+    let watch = notifications.live.subscribe(&user.user_id, resume.unwrap_or(0));
     let last = match resume {
         Some(seq) => seq,
         None => notifications.inbox.latest_seq(&user.user_id).await?,
     };
-    let watch = notifications.live.subscribe(&user.user_id, last);
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let state = Stream {
@@ -150,7 +151,7 @@ pub(crate) async fn stream(
         service: service.clone(),
         user: user.user_id,
         last,
-        catching_up: resume.is_some(),
+        catching_up: true,
         watch,
         heartbeat,
         pending: VecDeque::from([Bytes::from_static(b"retry: 3000\n\n")]),
@@ -170,7 +171,8 @@ struct Stream {
     user: UserId,
     /// The newest `seq` sent.
     last: i64,
-    /// More may be waiting than one look read.
+    /// Whether to look for deliveries after `last` (at the start, after a
+    /// delivery was seen, and while a look found a full batch).
     catching_up: bool,
     watch: watch::Receiver<i64>,
     heartbeat: tokio::time::Interval,
