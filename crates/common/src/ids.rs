@@ -173,6 +173,11 @@ uuid_id!(
     "purchase id"
 );
 uuid_id!(
+    /// One leak trace media made (and post's audit entry of it).
+    TraceId,
+    "trace id"
+);
+uuid_id!(
     /// A creator's subscription tier.
     TierId,
     "tier id"

@@ -116,6 +116,12 @@ impl ServiceClient {
         self.read_json(response).await
     }
 
+    /// POST whose repetition is harmless, answered without a body (204):
+    /// retried like a GET.
+    pub async fn post_idempotent<B: Serialize>(&self, path: &str, body: &B) -> Result<(), CallError> {
+        self.send(Method::POST, path, Some(body), true).await.map(|_| ())
+    }
+
     /// POST that changes something: sent once.
     pub async fn post_json<B: Serialize, T: DeserializeOwned>(
         &self,

@@ -34,6 +34,32 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
+/// A fresh folder `{prefix}-…` under the temp dir. Tests keep what they
+/// write there (a failed run's data helps explain it); folders of this
+/// prefix untouched for a day belong to no live run and are removed first,
+/// so test runs do not fill the disk over time.
+pub fn temp_folder(prefix: &str) -> std::path::PathBuf {
+    const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+    let temp = std::env::temp_dir();
+    if let Ok(entries) = std::fs::read_dir(&temp) {
+        for entry in entries.flatten() {
+            let ours = entry.file_name().to_str().is_some_and(|name| name.starts_with(&format!("{prefix}-")));
+            let stale = entry
+                .metadata()
+                .and_then(|meta| meta.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > STALE_AFTER);
+            if ours && stale {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let folder = temp.join(unique_name(prefix));
+    std::fs::create_dir_all(&folder).expect("a temp folder");
+    folder
+}
+
 /// The repository root, where `.tools/` and `scripts/` live.
 pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -58,7 +58,7 @@ pub fn endpoint() -> &'static S3Endpoint {
         },
         _ => {
             // Kept for the life of the process; the server writes into it.
-            let root = tempfile::Builder::new().prefix("shutter-s3-").tempdir().expect("temp dir").keep();
+            let root = crate::temp_folder("shutter-s3");
             let credentials = ("test-access-key".to_owned(), "test-secret-key-0123456789".to_owned());
             let addr = start_in_background(&root, ([127, 0, 0, 1], 0).into(), credentials.clone())
                 .expect("in-process S3 server")

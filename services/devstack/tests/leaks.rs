@@ -35,7 +35,8 @@ async fn a_leaked_copy_is_traced_to_its_buyer() {
     // A client that keeps cookies, as a browser: each buyer's copies come by their cookie.
     let client = Client::builder().cookie_store(true).build().unwrap();
     let public = stack.public_url.as_str();
-    let alice = testkit::users::sign_up(public, "alice").await.token;
+    let alice = testkit::users::sign_up(public, "alice").await;
+    let (alice_id, alice) = (alice.id, alice.token);
     let mut png = Vec::new();
     imaging::samples::landscape(1600, 1067, 21)
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
@@ -85,4 +86,30 @@ async fn a_leaked_copy_is_traced_to_its_buyer() {
     // Buyers cannot trace (the photo is not theirs: no hint it exists).
     assert_eq!(trace(&client, public, &copies[0].0, &media_id, leaked_jpeg).await.0, 404);
     assert_eq!(trace(&client, public, &alice, &media_id, clean).await.1, json!({ "found": false }));
+
+    // Both traces reach the audit log (media hands each to post): who traced
+    // which photo, and whose copy the mark named. A buyer's refused attempt
+    // traced nothing and is not there.
+    let mongo = mongodb::Client::with_uri_str(&stack.mongodb_uri).await.unwrap();
+    let admin = testkit::users::with_role(public, &mongo.database("shutter_auth"), "auditor", "admin").await;
+    let bob_id = found["buyer"]["id"].as_str().unwrap();
+    let audit_url = format!("{public}/v1/admin/audit?owner=alice");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let traces = loop {
+        let (status, page) = call(&client, &admin.token, Method::GET, &audit_url, None).await;
+        assert_eq!(status, 200, "{page}");
+        let traces: Vec<Value> =
+            page["items"].as_array().unwrap().iter().filter(|e| e["action"] == "trace").cloned().collect();
+        if traces.len() == 2 || std::time::Instant::now() > deadline {
+            break traces;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(traces.len(), 2, "{traces:#?}");
+    let named: Vec<&Value> = traces.iter().filter(|e| e["subject_id"] == bob_id).collect();
+    assert_eq!(named.len(), 1, "one trace named bob: {traces:#?}");
+    assert_eq!(named[0]["target"], json!({ "kind": "photo", "id": media_id }));
+    assert_eq!(named[0]["actor_id"], alice_id.as_str());
+    assert!(named[0]["reason"].as_str().unwrap().contains(found["purchase_id"].as_str().unwrap()));
+    assert!(named[0]["request_id"].is_string(), "the trace's request");
 }

@@ -116,9 +116,13 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         None => None,
     };
     let workers = common::shutdown::Workers::default();
-    let removals = removal::Removals::new(&db, post, invalidations).await?;
+    let removals = removal::Removals::new(&db, post.clone(), invalidations).await?;
     removals.start_worker(&workers);
     let media = web::Data::new(media_state(&config, &db, &service_auth, removals).await?);
+    match post {
+        Some(post) => media.traces.start_forwarding(post, media.records.clone(), &workers),
+        None => tracing::warn!("no post address: leak traces wait here for the audit log"),
+    }
     let service_auth = web::Data::new(service_auth);
     let users = web::Data::new(UserTokenVerifier::new(config.user_auth.clone())?);
     // Suspended accounts' tokens are refused from auth's list (none without auth's address).

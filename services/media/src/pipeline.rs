@@ -335,6 +335,10 @@ impl Media {
             buyer_id: result.buyer.as_ref().map(|b| b.id.clone()),
             confidence: result.confidence,
             suspect_sha256,
+            request_id: common::request_id::current(),
+            audited: false,
+            audit_due: Some(DateTime::now()),
+            audit_attempts: 0,
         };
         self.traces.record(&trace).await?;
         tracing::info!(target: "audit", media_id = %record.id, by, found = result.found, purchase_id = ?result.purchase_id, subscription_id = ?result.subscription_id, "leak traced");

@@ -10,9 +10,7 @@ pub mod story;
 /// embedded servers (or the replica set `MONGODB_URI` names).
 pub fn options() -> StackOptions {
     testkit::init_logging();
-    let data_dir = std::env::temp_dir().join(testkit::unique_name("devstack"));
-    std::fs::create_dir_all(&data_dir).unwrap();
-    StackOptions::on_any_ports(data_dir)
+    StackOptions::on_any_ports(testkit::temp_folder("devstack"))
 }
 
 pub async fn start_stack() -> Stack {

@@ -50,7 +50,7 @@ pub async fn start_with(page: WebPage) -> BehindNginx {
     };
     // Not under the stack's data folder, which only the stack's user may
     // enter: nginx's workers run as another user when started by root.
-    let dir = std::env::temp_dir().join(testkit::unique_name("nginx"));
+    let dir = testkit::temp_folder("nginx");
     let stack = devstack::Stack::start(options).await.unwrap();
 
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();

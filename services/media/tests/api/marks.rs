@@ -337,3 +337,64 @@ async fn copies_of_an_ended_grant_or_unasked_for_go_and_come_back_the_same_when_
     assert_eq!(back, made);
     assert!(stack.object(&key).await.is_some());
 }
+
+/// A stand-in for post's internal API that keeps each leak trace it is told.
+async fn fake_post(listener: std::net::TcpListener) -> std::sync::Arc<std::sync::Mutex<Vec<Value>>> {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = told.clone();
+    let server = HttpServer::new(move || {
+        let kept = kept.clone();
+        App::new().route(
+            "/internal/v1/media/{id}/traces",
+            web::post().to(move |body: web::Json<Value>| {
+                let kept = kept.clone();
+                async move {
+                    kept.lock().unwrap().push(body.into_inner());
+                    HttpResponse::NoContent().finish()
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    told
+}
+
+#[tokio::test]
+async fn every_trace_reaches_posts_audit_log_even_when_post_was_down() {
+    // post's address, with nothing listening there yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let stack = spawn_with(|config| config.post_url = Some(format!("http://127.0.0.1:{port}"))).await;
+    let ann = testkit::users::sign_up(&stack.auth, "ann").await;
+    let (id, display_key) = paid_photo(&stack, &ann.token, 7).await;
+    let clean = stack.object(&display_key).await.unwrap();
+    assert_eq!(
+        trace(&stack, &ann.token, &id, "image/jpeg", clean).await.status(),
+        200,
+        "post down: still traced"
+    );
+    let db = mongodb::Client::with_uri_str(&stack.mongo.uri).await.unwrap().database(&stack.mongo.database);
+    let traces = db.collection::<mongodb::bson::Document>("traces");
+    let kept = traces.find_one(mongodb::bson::doc! { "media_id": &id }).await.unwrap().unwrap();
+    assert_eq!(kept.get_bool("audited"), Ok(false));
+
+    // post comes up: the trace is handed over (after the first retry's wait), once.
+    let told = fake_post(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap()).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while told.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the trace never reached post");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let told = told.lock().unwrap().clone();
+    assert_eq!(told.len(), 1, "{told:#?}");
+    assert_eq!(told[0]["trace_id"], kept.get_str("_id").unwrap());
+    assert_eq!((told[0]["owner_id"].as_str(), told[0]["found"].as_bool()), (Some(&*ann.id), Some(false)));
+    assert_eq!(told[0]["by"], json!({ "kind": "user", "name": ann.id }));
+    let audited = traces.find_one(mongodb::bson::doc! { "media_id": &id }).await.unwrap().unwrap();
+    assert_eq!(audited.get_bool("audited"), Ok(true));
+}

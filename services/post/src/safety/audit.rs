@@ -19,8 +19,11 @@ use crate::safety::{Action, AuditId, Target};
 pub struct AuditRecord {
     #[serde(rename = "_id")]
     pub id: AuditId,
-    /// Who acted.
-    pub actor_id: UserId,
+    /// Who acted: a user, or (`None`) the operator named in `operator`.
+    pub actor_id: Option<UserId>,
+    /// An operator acting outside the API (media's command line).
+    #[serde(default)]
+    pub operator: Option<String>,
     /// What they did.
     pub action: Action,
     pub target: Target,
@@ -28,6 +31,9 @@ pub struct AuditRecord {
     /// Whose content or account it was.
     pub owner_id: UserId,
     pub reason: String,
+    /// Whom it names besides the owner: the buyer a leak trace found.
+    #[serde(default)]
+    pub subject_id: Option<UserId>,
     /// The request that did it (the one the client and the logs name).
     pub request_id: Option<RequestId>,
     pub created_at: DateTime,

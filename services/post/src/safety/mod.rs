@@ -12,7 +12,7 @@ pub mod standing;
 pub mod types;
 pub mod visibility;
 
-use common::ids::{CommentId, PostId, UserId};
+use common::ids::{CommentId, MediaId, PostId, UserId};
 use common::suspensions::Suspensions;
 use mongodb::Database;
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,8 @@ stored_enum! {
         Unlimit,
         Suspend,
         Unsuspend,
+        /// A leak trace of a photo (recorded from media; never a moderator's action here).
+        Trace,
     }
 }
 
@@ -73,6 +75,9 @@ pub enum Target {
     Comment(CommentId),
     #[schema(value_type = String)]
     User(UserId),
+    /// A photo (media id): what a leak trace is about.
+    #[schema(value_type = String)]
+    Photo(MediaId),
 }
 
 impl Target {
@@ -82,6 +87,7 @@ impl Target {
             Target::Post(id) => format!("post:{id}"),
             Target::Comment(id) => format!("comment:{id}"),
             Target::User(id) => format!("user:{id}"),
+            Target::Photo(id) => format!("photo:{id}"),
         }
     }
 }

@@ -38,6 +38,7 @@ pub async fn owner_of(service: &Service, target: &Target) -> Result<UserId, Post
             Ok(service.social.comment_by_id(id).await?.ok_or(PostError::CommentNotFound)?.author_id)
         }
         Target::User(id) => Ok(id.clone()),
+        Target::Photo(_) => Err(PostError::invalid("target", "a photo is acted on through its post")),
     }
 }
 
@@ -61,6 +62,9 @@ pub async fn act(
     }
     let safety = &service.safety;
     match action {
+        Action::Trace => {
+            return Err(PostError::invalid("action", "traces are made at media and recorded from there"));
+        }
         Action::Dismiss => {}
         Action::Remove => remove(service, &target, token, &reason).await?,
         Action::Warn => safety.standing.change(&owner, Change::Warn).await?,
@@ -90,7 +94,9 @@ pub async fn act(
     let reporters = safety.reports.resolve(&target, resolved).await?;
     let record = AuditRecord {
         id: AuditId::mint(),
-        actor_id: moderator.user_id.clone(),
+        actor_id: Some(moderator.user_id.clone()),
+        operator: None,
+        subject_id: None,
         action,
         target_key: target.key(),
         target: target.clone(),
@@ -153,7 +159,7 @@ async fn remove(service: &Service, target: &Target, token: &str, reason: &str) -
                 service.posts.count(&comment.post_id, Counter::Comments, -1).await?;
             }
         }
-        Target::User(_) => {
+        Target::User(_) | Target::Photo(_) => {
             return Err(PostError::invalid("action", "remove takes a post or a comment; suspend a user"));
         }
     }

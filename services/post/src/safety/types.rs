@@ -109,11 +109,17 @@ pub struct ActionOutcome {
 pub struct AuditEntry {
     #[schema(value_type = String)]
     pub id: AuditId,
-    pub actor_id: UserId,
+    /// Who acted (none: an operator outside the API, named in `operator`).
+    pub actor_id: Option<UserId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
     pub action: Action,
     pub target: Target,
     pub owner_id: UserId,
     pub reason: String,
+    /// Whom it names besides the owner: the buyer a leak trace found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_id: Option<UserId>,
     #[schema(value_type = Option<String>)]
     pub request_id: Option<common::request_id::RequestId>,
     /// RFC 3339.
@@ -125,10 +131,12 @@ impl From<AuditRecord> for AuditEntry {
         Self {
             id: record.id,
             actor_id: record.actor_id,
+            operator: record.operator,
             action: record.action,
             target: record.target,
             owner_id: record.owner_id,
             reason: record.reason,
+            subject_id: record.subject_id,
             request_id: record.request_id,
             created_at: rfc3339(record.created_at),
         }
