@@ -114,12 +114,39 @@ async fn run() {
         assert_eq!(told, FOLLOWERS as u64, "every follower told once");
     }
     fanouts.sort();
+    // The database alone: the same number of notification documents written
+    // in the relay's batches into a collection with the inbox's indexes.
+    let raw = db.collection::<Document>(&testkit::unique_name("raw_inbox"));
+    raw.create_indexes([
+        mongodb::IndexModel::builder().keys(doc! { "recipient_id": 1, "created_at": -1, "_id": -1 }).build(),
+        mongodb::IndexModel::builder().keys(doc! { "recipient_id": 1, "read": 1, "seq": 1 }).build(),
+        mongodb::IndexModel::builder().keys(doc! { "seq": 1 }).build(),
+        mongodb::IndexModel::builder().keys(doc! { "created_at": 1 }).build(),
+    ])
+    .await
+    .unwrap();
+    let started = Instant::now();
+    for batch in 0..FOLLOWERS / 1000 {
+        let docs: Vec<Document> = (0..1000)
+            .map(|n| {
+                doc! { "_id": common::ids::UserId::mint().to_string(), "recipient_id": common::ids::UserId::mint().to_string(),
+                       "kind": "posted", "actor_id": &star.id, "post_id": "p", "read": false,
+                       "seq": i64::try_from(batch * 1000 + n).unwrap(), "created_at": DateTime::now() }
+            })
+            .collect();
+        raw.insert_many(docs).ordered(false).await.unwrap();
+    }
+    let raw_insert = started.elapsed();
     println!("POST /v1/posts by a creator with no followers: {}", percentiles(quiet_posts));
     println!("POST /v1/posts by a creator with {FOLLOWERS} followers: {}", percentiles(star_posts));
     println!(
         "until all {FOLLOWERS} inboxes hold the post: median {:.0} ms, slowest {:.0} ms ({POSTS} posts)",
         ms(fanouts[fanouts.len() / 2]),
         ms(fanouts[fanouts.len() - 1])
+    );
+    println!(
+        "the database alone, {FOLLOWERS} notification documents in batches of 1,000 (nothing else running): {:.0} ms",
+        ms(raw_insert)
     );
     println!("a reader's GET /v1/feed, nothing else running: {}", percentiles(idle_feed));
     println!("the same, while the fan-outs run: {}", percentiles(busy_feed));

@@ -172,9 +172,22 @@ impl Inbox {
     /// Who was delivered something after `seq`, with what `seq` (another
     /// replica's deliveries, for this one's live streams).
     pub async fn delivered_after(&self, seq: i64, limit: i64) -> mongodb::error::Result<Vec<(UserId, i64)>> {
+        #[derive(Deserialize)]
+        struct Delivered {
+            recipient_id: UserId,
+            seq: i64,
+        }
         let newer = doc! { "seq": { "$gt": seq } };
-        let found: Vec<NotificationRecord> =
-            self.records.find(newer).sort(doc! { "seq": 1 }).limit(limit).await?.try_collect().await?;
+        let found: Vec<Delivered> = self
+            .records
+            .clone_with_type::<Delivered>()
+            .find(newer)
+            .projection(doc! { "_id": 0, "recipient_id": 1, "seq": 1 })
+            .sort(doc! { "seq": 1 })
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?;
         Ok(found.into_iter().map(|n| (n.recipient_id, n.seq)).collect())
     }
 }

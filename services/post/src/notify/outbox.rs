@@ -1,7 +1,9 @@
-//! The outbox: each event written in the transaction of the action that
-//! caused it, so the action and its notifications land together or not at
-//! all; the relay delivers and then deletes it. An entry stays until it is
-//! delivered: a crash between the two is a later delivery, never a loss.
+//! The outbox: each event written with the action that caused it — in the
+//! action's own transaction where it has one ([`Outbox::stage`],
+//! [`Outbox::begin`]), just before a single-record write otherwise
+//! ([`Outbox::insert_with`]) — so an action that happened is told and one
+//! that did not is not; the relay delivers and then deletes it. An entry
+//! stays until it is delivered: a crash is a later delivery, never a loss.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -107,7 +109,7 @@ impl Outbox {
     /// events are staged first, unconfirmed and due only after
     /// [`CONFIRM_WITHIN`]; the insert's success confirms them (due now). A
     /// crash between the two leaves them unconfirmed, and the relay then
-    /// tells them only if the record exists ([`Event::recorded`]).
+    /// tells them only if the record exists (the relay's `recorded`).
     pub async fn insert_with<T: Serialize + Send + Sync>(
         &self,
         records: &Collection<T>,

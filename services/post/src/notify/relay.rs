@@ -125,11 +125,11 @@ async fn deliver(service: &Service, entry: &OutboxEntry) -> Result<(), PostError
         to.retain(|recipient| recipient != actor);
     }
     let notifications = &service.notifications;
+    let silenced = match event.actor() {
+        Some(actor) => service.safety.relations.silencing(actor).await?,
+        None => HashSet::new(),
+    };
     for chunk in to.chunks(CHUNK) {
-        let silenced = match event.actor() {
-            Some(actor) => service.safety.relations.silenced(actor, chunk).await?,
-            None => HashSet::new(),
-        };
         let seq = notifications.inbox.next_seq();
         let records: Vec<NotificationRecord> = chunk
             .iter()

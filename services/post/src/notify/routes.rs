@@ -25,6 +25,9 @@ use crate::social::routes::{PageQuery, paginate};
 const HEARTBEAT: Duration = Duration::from_secs(20);
 /// Notifications read per look while a stream catches up.
 const CATCH_UP: i64 = 100;
+/// A stream ends after this long (the client resumes with a fresh access
+/// token): its token was checked once, when it opened.
+const STREAM_FOR: Duration = Duration::from_secs(10 * 60);
 
 /// Views of `records`: their actors named, their posts' likes counted as they are now.
 async fn views(
@@ -154,6 +157,7 @@ pub(crate) async fn stream(
         catching_up: true,
         watch,
         heartbeat,
+        ends_at: tokio::time::Instant::now() + STREAM_FOR,
         pending: VecDeque::from([Bytes::from_static(b"retry: 3000\n\n")]),
     };
     Ok(HttpResponse::Ok()
@@ -176,6 +180,7 @@ struct Stream {
     catching_up: bool,
     watch: watch::Receiver<i64>,
     heartbeat: tokio::time::Interval,
+    ends_at: tokio::time::Instant,
     pending: VecDeque<Bytes>,
 }
 
@@ -184,6 +189,10 @@ impl Stream {
         loop {
             if let Some(chunk) = self.pending.pop_front() {
                 return Some((Ok(chunk), self));
+            }
+            // A suspended account's stream ends at once, as its tokens stop working.
+            if self.service.safety.standing.is_suspended(&self.user) {
+                return None;
             }
             if self.catching_up {
                 match self.read_new().await {
@@ -197,6 +206,7 @@ impl Stream {
             }
             tokio::select! {
                 () = self.stopping.cancelled() => return None,
+                () = tokio::time::sleep_until(self.ends_at) => return None,
                 changed = self.watch.changed() => {
                     changed.ok()?;
                     self.catching_up = true;

@@ -110,17 +110,17 @@ impl Relations {
         Ok(mine.into_iter().map(|r| r.other_id).chain(blockers.into_iter().map(|r| r.user_id)).collect())
     }
 
-    /// Which of `recipients` must hear nothing of what `actor` does: they
-    /// blocked or muted `actor`, or `actor` blocked them.
+    /// Everyone who must hear nothing of what `actor` does: they blocked or
+    /// muted `actor`, or `actor` blocked them. Two indexed queries however
+    /// many are to be told (a creator's followers are many; those who
+    /// silenced them, few).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn silenced(&self, actor: &UserId, recipients: &[UserId]) -> anyhow::Result<HashSet<UserId>> {
-        let keys: Vec<String> = recipients
-            .iter()
-            .flat_map(|r| [key(Kind::Block, r, actor), key(Kind::Mute, r, actor), key(Kind::Block, actor, r)])
-            .collect();
-        let found: Vec<Relation> =
-            self.records.find(doc! { "_id": { "$in": keys } }).await?.try_collect().await?;
-        Ok(found.into_iter().map(|r| if &r.user_id == actor { r.other_id } else { r.user_id }).collect())
+    pub async fn silencing(&self, actor: &UserId) -> anyhow::Result<HashSet<UserId>> {
+        let theirs = doc! { "kind": { "$in": [Kind::Block, Kind::Mute] }, "other_id": actor };
+        let silencers: Vec<Relation> = self.records.find(theirs).await?.try_collect().await?;
+        let blocked = doc! { "kind": Kind::Block, "user_id": actor };
+        let blocked: Vec<Relation> = self.records.find(blocked).await?.try_collect().await?;
+        Ok(silencers.into_iter().map(|r| r.user_id).chain(blocked.into_iter().map(|r| r.other_id)).collect())
     }
 
     /// A page of `user`'s blocks or mutes, newest first.
