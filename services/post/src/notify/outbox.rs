@@ -171,11 +171,6 @@ impl Outbox {
         self.entries.delete_one(doc! { "_id": id }).await?;
         Ok(())
     }
-
-    /// Entries waiting (for tests and the operator's view).
-    pub async fn waiting(&self) -> mongodb::error::Result<u64> {
-        self.entries.count_documents(doc! {}).await
-    }
 }
 
 impl Staged<'_> {
